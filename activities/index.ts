@@ -1,0 +1,16 @@
+// All activities of the worker, built from their dependencies (no module-level connections).
+import type { ActivityDeps } from './deps';
+import { createModelActivities } from './model';
+import { createStoreActivities } from './store';
+import { createToolActivities } from './tools';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createStoreActivities(deps),
+    ...createModelActivities(deps),
+    ...createToolActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export type { ActivityDeps } from './deps';

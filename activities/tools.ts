@@ -1,0 +1,135 @@
+// Tool execution: http tools (with {{vault.NAME}} resolved here, at call time) and built-ins.
+// The result goes back to the model; secrets never leave this activity.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import * as catalog from '../src/db/catalog';
+import { VAULT_REF } from '../src/domain/vault';
+import type { ToolSpec } from '../src/domain/tool';
+import { assertPublicUrl, PrivateNetworkError } from '../src/security/network-guard';
+import type { ActivityDeps } from './deps';
+import { startHeartbeat } from './heartbeat';
+
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+export interface ToolCallInput {
+  workspace_id: string;
+  run_id: string;
+  request_id: string | null;
+  tool_call: { id: string; name: string; arguments: Record<string, unknown> };
+  tool: ToolSpec;
+}
+
+export type ToolCallResult =
+  | { ok: true; output: unknown; status?: number }
+  | { ok: false; error: { code: string; message: string }; status?: number };
+
+export function createToolActivities({ db, config, secrets }: ActivityDeps) {
+  async function resolveVault(ws: string, templates: Record<string, string>): Promise<{ headers: Record<string, string>; values: string[] }> {
+    const names = new Set<string>();
+    for (const v of Object.values(templates)) for (const m of v.matchAll(VAULT_REF)) names.add(m[1]!);
+    const rows = names.size ? await catalog.getVaultSecrets(db, ws, [...names]) : [];
+    const values = new Map(rows.map((r) => [r.name, secrets.decrypt(r.value_enc)]));
+    const missing = [...names].find((n) => !values.has(n));
+    if (missing) throw new ToolError('vault_secret_missing', `Vault secret ${missing} does not exist`);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(templates)) headers[k] = v.replace(VAULT_REF, (_, n: string) => values.get(n)!);
+    return { headers, values: [...values.values()] };
+  }
+
+  async function callHttp(input: ToolCallInput): Promise<ToolCallResult> {
+    const ex = input.tool.executor;
+    if (ex.type !== 'http') throw new Error('not an http tool');
+    const ctx = Context.current();
+    const { headers, values } = await resolveVault(input.workspace_id, ex.headers ?? {});
+    const redact = (s: string): string => values.reduce((acc, v) => (v.length >= 4 ? acc.split(v).join('[redacted]') : acc), s);
+    try {
+      await assertPublicUrl(ex.url, config.allowPrivateNetwork);
+    } catch (err) {
+      if (err instanceof PrivateNetworkError) return { ok: false, error: { code: 'private_network_blocked', message: err.message } };
+      throw err;
+    }
+    const method = ex.method ?? 'POST';
+    const url = new URL(ex.url);
+    const hasBody = !['GET', 'DELETE'].includes(method);
+    if (!hasBody) for (const [k, v] of Object.entries(input.tool_call.arguments)) url.searchParams.set(k, typeof v === 'string' ? v : JSON.stringify(v));
+    const signal = AbortSignal.any([ctx.cancellationSignal, AbortSignal.timeout((ex.timeout_seconds ?? 30) * 1000)]);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        redirect: 'manual',
+        signal,
+        headers: {
+          ...headers,
+          ...(hasBody ? { 'content-type': 'application/json' } : {}),
+          accept: 'application/json, text/plain;q=0.9, */*;q=0.5',
+          'idempotency-key': `${input.run_id}:${input.tool_call.id}`,
+          ...(input.request_id ? { 'x-request-id': input.request_id } : {}),
+        },
+        body: hasBody ? JSON.stringify(input.tool_call.arguments) : undefined,
+      });
+    } catch (err) {
+      if (ctx.cancellationSignal.aborted) throw err;
+      const timedOut = signal.aborted;
+      const message = timedOut ? `Tool ${input.tool.name} timed out after ${ex.timeout_seconds ?? 30}s` : redact(`Tool ${input.tool.name} unreachable: ${(err as Error).message}`);
+      if (input.tool.effect === 'read') throw ApplicationFailure.retryable(message, 'tool_unavailable');
+      return { ok: false, error: { code: timedOut ? 'tool_timeout' : 'tool_unreachable', message } };
+    }
+    const raw = Buffer.from(await res.arrayBuffer()).subarray(0, MAX_RESPONSE_BYTES).toString('utf8');
+    let body: unknown = raw;
+    if ((res.headers.get('content-type') ?? '').includes('json')) {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        body = raw;
+      }
+    }
+    if (res.status >= 300 && res.status < 400) {
+      return { ok: false, status: res.status, error: { code: 'tool_redirect', message: `Tool ${input.tool.name} answered with a redirect, which is not followed` } };
+    }
+    if (res.status >= 500 && input.tool.effect === 'read') {
+      throw ApplicationFailure.retryable(`Tool ${input.tool.name} answered ${res.status}`, 'tool_unavailable');
+    }
+    if (!res.ok) {
+      const detail = redact(typeof body === 'string' ? body : JSON.stringify(body)).slice(0, 2000);
+      return { ok: false, status: res.status, error: { code: 'tool_error', message: `Tool ${input.tool.name} answered ${res.status}: ${detail}` } };
+    }
+    return { ok: true, status: res.status, output: body };
+  }
+
+  return {
+    async executeTool(input: ToolCallInput): Promise<ToolCallResult> {
+      const stop = startHeartbeat();
+      try {
+        const ex = input.tool.executor;
+        if (ex.type === 'builtin') return runBuiltin(ex.name, input.tool_call.arguments);
+        if (ex.type === 'http') return await callHttp(input);
+        return { ok: false, error: { code: 'unsupported_executor', message: `Executor ${ex.type} cannot run on the server` } };
+      } catch (err) {
+        if (err instanceof ToolError) return { ok: false, error: { code: err.code, message: err.message } };
+        throw err;
+      } finally {
+        stop();
+      }
+    },
+  };
+}
+
+class ToolError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function runBuiltin(name: string, args: Record<string, unknown>): ToolCallResult {
+  switch (name) {
+    case 'current_time':
+      return { ok: true, output: { now: new Date().toISOString() } };
+    case 'echo':
+      return { ok: true, output: args };
+    default:
+      return { ok: false, error: { code: 'unknown_builtin', message: `No built-in tool ${name}` } };
+  }
+}

@@ -1,0 +1,38 @@
+// The Express app: request context, JSON bodies (1 MiB), health, authenticated /v1 routes, errors.
+import express, { type Express } from 'express';
+import type { ServiceDeps } from '../services/deps';
+import { requireApiKey } from './middleware/auth';
+import { errorHandler, notFoundRoute } from './middleware/errors';
+import { requestContext } from './middleware/request';
+import { catalogRoutes } from './routes/catalog';
+import { runRoutes } from './routes/runs';
+import { workspaceRoutes } from './routes/workspaces';
+
+export function createApp(deps: ServiceDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(requestContext(deps.log));
+  app.use(express.json({ limit: '1mb', strict: false, type: ['application/json', 'application/*+json'] }));
+
+  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  app.get('/readyz', async (_req, res) => {
+    const [db, temporal] = await Promise.all([
+      deps.db.query('SELECT 1').then(() => true, () => false),
+      deps.temporal.workflowService.getSystemInfo({}).then(() => true, () => false),
+    ]);
+    res.status(db && temporal ? 200 : 503).json({ ok: db && temporal, database: db, temporal });
+  });
+
+  const v1 = express.Router();
+  v1.use(requireApiKey(deps.db));
+  v1.use(workspaceRoutes(deps));
+  v1.use(catalogRoutes(deps));
+  v1.use(runRoutes(deps));
+  app.use('/v1', v1);
+
+  app.use(notFoundRoute);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,18 @@
+// Authentication: `Authorization: Bearer <key>` or `x-api-key: <key>`; only the key's hash is looked up.
+import type { RequestHandler } from 'express';
+import type { Db } from '../../db/pool';
+import { ApiError } from '../../domain/errors';
+import { authenticate } from '../../services/workspaces';
+
+export function requireApiKey(db: Db): RequestHandler {
+  return async (req, _res, next) => {
+    const bearer = req.header('authorization')?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+    const key = bearer ?? req.header('x-api-key')?.trim();
+    if (!key) throw new ApiError(401, 'missing_api_key', 'Pass an API key as Authorization: Bearer <key> or x-api-key');
+    const principal = key.length <= 200 ? await authenticate(db, key) : undefined;
+    if (!principal) throw new ApiError(401, 'invalid_api_key', 'The API key is invalid or revoked');
+    req.principal = principal;
+    req.log = req.log.child({ workspace_id: principal.workspace_id, key_id: principal.key_id });
+    next();
+  };
+}

@@ -1,0 +1,72 @@
+// /v1/sessions, /v1/runs and a run's events (JSON or SSE).
+import { Router, type Response } from 'express';
+import { z } from 'zod';
+import { cancelSchema, oneOffRunCreateSchema, runCreateSchema, runListQuerySchema, type RunCreate } from '../../domain/run';
+import { sessionCreateSchema, sessionListQuerySchema } from '../../domain/session';
+import type { Principal } from '../../domain/workspace';
+import * as svc from '../../services/runs';
+import type { ServiceDeps } from '../../services/deps';
+import { handle, READ_ALL } from '../route';
+import { openSse, parseLastEventId, streamRunEvents } from '../sse';
+import type { Request } from 'express';
+
+const eventsQuerySchema = z.object({
+  after_seq: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  include: z.enum(['deltas']).optional(),
+});
+
+export function runRoutes(deps: ServiceDeps): Router {
+  const r = Router();
+
+  r.post('/sessions', handle({ roles: ['developer'], body: sessionCreateSchema }, async ({ p, body, res }) => {
+    const { created, session } = await svc.createSession(deps, p, body);
+    res.status(created ? 201 : 200);
+    return session;
+  }));
+  r.get('/sessions', handle({ roles: READ_ALL, query: sessionListQuerySchema }, ({ p, query }) => svc.listSessions(deps, p, query)));
+  r.get('/sessions/:id', handle({ roles: READ_ALL }, ({ p, params }) => svc.getSession(deps, p, params.id!)));
+  r.get('/sessions/:id/messages', handle({ roles: READ_ALL }, ({ p, params }) => svc.sessionMessages(deps, p, params.id!)));
+  r.delete('/sessions/:id', handle({ roles: ['developer'] }, ({ p, params }) => svc.deleteSession(deps, p, params.id!)));
+
+  r.post('/sessions/:id/runs', handle({ roles: ['developer'], body: runCreateSchema }, async ({ req, res, p, params, body }) => {
+    const run = await svc.createRunInSession(deps, p, params.id!, body, req.id);
+    return respondToCreate(deps, req, res, p, run, body);
+  }));
+  r.post('/runs', handle({ roles: ['developer'], body: oneOffRunCreateSchema }, async ({ req, res, p, body }) => {
+    const { agent, ...rest } = body;
+    const run = await svc.createOneOffRun(deps, p, agent, rest, req.id);
+    return respondToCreate(deps, req, res, p, run, rest);
+  }));
+  r.get('/runs', handle({ roles: READ_ALL, query: runListQuerySchema }, ({ p, query }) => svc.listRuns(deps, p, query)));
+  r.get('/runs/:id', handle({ roles: READ_ALL }, ({ p, params }) => svc.getRun(deps, p, params.id!)));
+  r.post('/runs/:id/cancel', handle({ roles: ['developer'], body: cancelSchema, status: 202 }, ({ p, params, body }) => svc.cancelRun(deps, p, params.id!, body.reason)));
+
+  const events = (forceSse: boolean) =>
+    handle({ roles: READ_ALL, query: eventsQuerySchema }, async ({ req, res, p, params, query }) => {
+      const wantsSse = forceSse || (req.header('accept') ?? '').includes('text/event-stream');
+      if (!wantsSse) return svc.listEvents(deps, p, params.id!, query.after_seq, query.limit);
+      await svc.getRunRow(deps, p, params.id!);
+      await streamRunEvents(deps, req, res, params.id!, { afterSeq: parseLastEventId(req, req.query.after_seq), includeDeltas: query.include === 'deltas' });
+      return undefined;
+    });
+  r.get('/runs/:id/events', events(false));
+  r.get('/runs/:id/events/stream', events(true));
+  return r;
+}
+
+async function respondToCreate(deps: ServiceDeps, req: Request, res: Response, p: Principal, run: svc.RunView, body: RunCreate) {
+  res.setHeader('Location', `/v1/runs/${run.id}`);
+  if (body.stream) {
+    openSse(res);
+    await streamRunEvents(deps, req, res, run.id, { afterSeq: 0, includeDeltas: true });
+    return undefined;
+  }
+  if (body.wait) {
+    const abort = new AbortController();
+    req.on('close', () => abort.abort());
+    return svc.waitForRun(deps, p, run.id, body.wait_timeout_seconds, abort.signal);
+  }
+  res.status(202);
+  return run;
+}

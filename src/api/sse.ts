@@ -1,0 +1,83 @@
+// SSE of a run's events (API.md 3.2): replay after Last-Event-ID / after_seq, then follow live through
+// the event bus, `: keepalive` every 15 s, close after the terminal event. Deltas only with include=deltas.
+import type { Request, Response } from 'express';
+import * as repo from '../db/runs';
+import { TERMINAL_EVENTS } from '../domain/event';
+import { eventView } from '../services/runs';
+import type { ServiceDeps } from '../services/deps';
+
+const KEEPALIVE_MS = 15_000;
+const POLL_MS = 2_000;
+
+export interface StreamOptions {
+  afterSeq: number;
+  includeDeltas: boolean;
+}
+
+export function openSse(res: Response): void {
+  res.status(200);
+  res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-cache, no-transform');
+  res.setHeader('Connection', 'keep-alive');
+  res.setHeader('X-Accel-Buffering', 'no');
+  res.flushHeaders();
+  res.socket?.setNoDelay(true);
+}
+
+export async function streamRunEvents(deps: ServiceDeps, req: Request, res: Response, runId: string, opts: StreamOptions): Promise<void> {
+  if (!res.headersSent) openSse(res);
+  let lastSeq = opts.afterSeq;
+  let closed = false;
+  let wake: () => void = () => undefined;
+  const unsubscribe = deps.bus.subscribe(runId, {
+    onEvent: () => wake(),
+    onDelta: opts.includeDeltas
+      ? (d) => {
+          if (!closed) res.write(`event: message.delta\ndata: ${JSON.stringify({ object: 'run.delta', type: 'message.delta', run_id: runId, data: { step: d.step, attempt: d.attempt, text: d.text } })}\n\n`);
+        }
+      : undefined,
+  });
+  const keepalive = setInterval(() => {
+    if (!closed) res.write(': keepalive\n\n');
+  }, KEEPALIVE_MS);
+  const stop = (): void => {
+    closed = true;
+    wake();
+  };
+  req.on('close', stop);
+  res.on('close', stop);
+  try {
+    while (!closed) {
+      const rows = await repo.listEvents(deps.db, runId, lastSeq, 200);
+      let terminal = false;
+      for (const row of rows) {
+        const ev = eventView(row);
+        res.write(`id: ${ev.seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`);
+        lastSeq = ev.seq;
+        if (TERMINAL_EVENTS.includes(ev.type)) terminal = true;
+      }
+      if (terminal) break;
+      if (rows.length === 200) continue;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, POLL_MS);
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  } catch (err) {
+    req.log.warn({ err, run_id: runId }, 'event stream ended by an error');
+  } finally {
+    clearInterval(keepalive);
+    unsubscribe();
+    res.end();
+  }
+}
+
+export function parseLastEventId(req: Request, afterSeqQuery: unknown): number {
+  const header = req.header('last-event-id');
+  const raw = header ?? (typeof afterSeqQuery === 'string' ? afterSeqQuery : undefined);
+  const n = raw === undefined ? 0 : Number(raw);
+  return Number.isInteger(n) && n >= 0 ? n : 0;
+}

@@ -1,0 +1,119 @@
+// The `ap` command (OPERATIONS.md): server processes (start, api, worker, migrate), local key creation,
+// and client commands that talk to the HTTP API like any other client.
+import { Command } from 'commander';
+import { ConfigError, loadConfig, type Config } from '../config';
+import { newId } from '../db/ids';
+import { getDefaultWorkspace, insertApiKey } from '../db/workspaces';
+import { ROLES, type Role } from '../domain/workspace';
+import { hashApiKey, newApiKey } from '../security/secrets';
+import { migrate } from '../db/migrate';
+import { createPool } from '../db/pool';
+import { bootstrap } from '../services/workspaces';
+import { bootstrapAdmin, onShutdown, openDatabase, openStack, runApiIn, runWorkerIn, say } from './runtime';
+import { clientCommands } from './client';
+
+function config(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+const fail = (err: unknown): never => {
+  process.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+};
+
+const program = new Command('ap').description('Agent Platform: durable, governed AI agents on Temporal');
+
+program
+  .command('start')
+  .description('everything in one process tree: embedded services where none are configured, migrations, worker, API')
+  .action(async () => {
+    const cfg = config();
+    say(`Agent Platform starting (data directory ${cfg.dataDir})`);
+    const stack = await openStack(cfg, { embedded: true, migrate: true });
+    onShutdown(stack);
+    await runWorkerIn(stack);
+    const { port } = await runApiIn(stack);
+    const base = `http://localhost:${port}`;
+    say(`API:          ${base}/v1`);
+    say(`Dashboard:    ${base}/dashboard`);
+    say(`Temporal UI:  ${stack.temporalUi ?? '(external Temporal server; see its own UI)'}`);
+    const key = await bootstrapAdmin(stack);
+    if (key) say(`Admin API key: ${key}`);
+    say(`Ready: ${base}`);
+  });
+
+program
+  .command('api')
+  .description('only the HTTP API (scale out: many of these)')
+  .action(async () => {
+    const stack = await openStack(config(), { embedded: false, migrate: false });
+    onShutdown(stack);
+    const { port } = await runApiIn(stack);
+    say(`Ready: API on http://localhost:${port}`);
+  });
+
+program
+  .command('worker')
+  .description('only the Temporal worker (scale out: many of these)')
+  .action(async () => {
+    const stack = await openStack(config(), { embedded: false, migrate: false });
+    onShutdown(stack);
+    await runWorkerIn(stack);
+    say(`Ready: worker on task queue ${stack.config.temporal.taskQueue}`);
+  });
+
+program
+  .command('migrate')
+  .description('apply database migrations and exit')
+  .action(async () => {
+    const cfg = config();
+    if (!cfg.databaseUrl) fail(new Error('DATABASE_URL is required for ap migrate'));
+    const db = createPool(cfg.databaseUrl!);
+    try {
+      const applied = await migrate(db);
+      say(applied.length ? `Applied: ${applied.join(', ')}` : 'Database is up to date');
+      const key = await bootstrap(db, cfg.adminKey);
+      if (key) say(`Admin API key: ${key}`);
+    } finally {
+      await db.end();
+    }
+  });
+
+const keys = program.command('keys').description('API keys');
+keys
+  .command('create')
+  .description('create an API key in the default workspace, directly in the database (prints it once)')
+  .requiredOption('--name <name>', 'a name for the key')
+  .requiredOption('--role <role...>', `one or more of ${ROLES.join(', ')}`)
+  .action(async (opts: { name: string; role: string[] }) => {
+    const bad = opts.role.find((r) => !(ROLES as readonly string[]).includes(r));
+    if (bad) fail(new Error(`Unknown role ${bad}; use one of ${ROLES.join(', ')}`));
+    const cfg = config();
+    const stoppers: (() => Promise<void>)[] = [];
+    try {
+      const { db } = await openDatabase(cfg, true, stoppers);
+      await migrate(db);
+      const ws = await getDefaultWorkspace(db);
+      if (!ws) throw new Error('No default workspace yet: run `ap start` or `ap migrate` once first');
+      const key = newApiKey();
+      const row = await insertApiKey(db, { id: newId('key'), workspace_id: ws.id, name: opts.name, roles: opts.role as Role[], key_hash: hashApiKey(key), prefix: key.slice(0, 7) });
+      say(`Created ${row.id} (${row.roles.join(', ')}):`);
+      say(key);
+    } catch (err) {
+      fail(err);
+    } finally {
+      for (const stop of stoppers) await stop().catch(() => undefined);
+    }
+  });
+
+clientCommands(program);
+
+program.parseAsync(process.argv).catch(fail);

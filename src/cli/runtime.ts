@@ -1,0 +1,159 @@
+// Assembles the running platform from the config: PostgreSQL (given or embedded), Temporal (given or
+// the embedded dev server), migrations, the worker and the API, and stops them again in order.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
+import type { Config } from '../config';
+import { createApp } from '../api/app';
+import { startEmbeddedPostgres, type EmbeddedDb } from '../db/embedded';
+import { migrate } from '../db/migrate';
+import { createPool, type Db } from '../db/pool';
+import { createSecretBox, type SecretBox } from '../security/secrets';
+import { createEventBus, type EventBus } from '../services/event-bus';
+import { bootstrap } from '../services/workspaces';
+import { connectClient, startWorker, type RunningWorker } from '../temporal/connection';
+import { findTemporalCli, startDevServer, type DevServer } from '../temporal/dev-server';
+import type { Client } from '@temporalio/client';
+
+export const say = (line: string): void => void process.stdout.write(`${line}\n`);
+
+export function createLogger(config: Config): Logger {
+  // Logs go to stderr as JSON; stdout is kept for the lines a person reads (URLs, the admin key, Ready).
+  return pino({ level: config.logLevel, base: { pid: process.pid }, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] }, pino.destination(2));
+}
+
+export function loadMasterKey(config: Config): Buffer {
+  if (config.masterKey) return Buffer.from(config.masterKey, 'base64');
+  const file = path.join(config.dataDir, 'master.key');
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    fs.writeFileSync(file, crypto.randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+  }
+  const key = Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
+  if (key.length !== 32) throw new Error(`${file} does not hold a base64 32-byte key`);
+  return key;
+}
+
+export interface Stack {
+  config: Config;
+  log: Logger;
+  db: Db;
+  databaseUrl: string;
+  secrets: SecretBox;
+  temporal: Client;
+  temporalAddress: string;
+  temporalUi: string | undefined;
+  stoppers: (() => Promise<void>)[];
+}
+
+/** PostgreSQL: DATABASE_URL, or (when allowed) the embedded server in AP_DATA_DIR/pg. */
+export async function openDatabase(config: Config, embedded: boolean, stoppers: (() => Promise<void>)[]): Promise<{ db: Db; databaseUrl: string }> {
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    if (!embedded) throw new Error('DATABASE_URL is required for this command (only `ap start` embeds PostgreSQL)');
+    const pg: EmbeddedDb = await startEmbeddedPostgres(path.join(config.dataDir, 'pg'), say);
+    stoppers.unshift(() => pg.stop());
+    databaseUrl = pg.url;
+  }
+  const db = createPool(databaseUrl);
+  stoppers.unshift(() => db.end());
+  return { db, databaseUrl };
+}
+
+/** Brings up storage and Temporal (embedded where not configured) and connects to both. */
+export async function openStack(config: Config, opts: { embedded: boolean; migrate: boolean }): Promise<Stack> {
+  const log = createLogger(config);
+  const stoppers: (() => Promise<void>)[] = [];
+  const { db, databaseUrl } = await openDatabase(config, opts.embedded, stoppers);
+  if (opts.migrate) {
+    const applied = await migrate(db);
+    if (applied.length) say(`Database: applied ${applied.length} migration(s)`);
+  }
+  let temporalAddress = config.temporal.address;
+  let temporalUi: string | undefined;
+  if (!temporalAddress) {
+    if (!opts.embedded) throw new Error('TEMPORAL_ADDRESS is required for this command (only `ap start` embeds Temporal)');
+    const binary = await findTemporalCli(config.temporal.cliPath, say);
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    const server: DevServer = await startDevServer({
+      binary,
+      dbFile: path.join(config.dataDir, 'temporal.db'),
+      namespace: config.temporal.namespace,
+      logFile: path.join(config.dataDir, 'temporal.log'),
+    });
+    say(`Temporal: dev server on ${server.address}`);
+    stoppers.unshift(() => server.stop());
+    temporalAddress = server.address;
+    temporalUi = server.uiUrl;
+  }
+  const temporal = await connectClient(temporalAddress, config.temporal.namespace);
+  stoppers.unshift(() => temporal.connection.close());
+  const secrets = createSecretBox([loadMasterKey(config)]);
+  return { config, log, db, databaseUrl, secrets, temporal, temporalAddress, temporalUi, stoppers };
+}
+
+export async function runWorkerIn(stack: Stack): Promise<RunningWorker> {
+  const w = await startWorker(stack.config, stack.temporalAddress, {
+    db: stack.db,
+    config: stack.config,
+    secrets: stack.secrets,
+    log: stack.log.child({ component: 'worker' }),
+    temporal: stack.temporal,
+  });
+  stack.stoppers.unshift(() => w.stop());
+  return w;
+}
+
+export async function runApiIn(stack: Stack): Promise<{ server: http.Server; bus: EventBus; port: number }> {
+  const bus = createEventBus(stack.databaseUrl, stack.log);
+  const app = createApp({ db: stack.db, config: stack.config, secrets: stack.secrets, log: stack.log.child({ component: 'api' }), temporal: stack.temporal, bus });
+  const server = http.createServer(app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(stack.config.port, stack.config.host, () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+  stack.stoppers.unshift(async () => {
+    await bus.close();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // Open SSE streams and idle keep-alive sockets would hold close() forever.
+      server.closeAllConnections();
+    });
+  });
+  return { server, bus, port };
+}
+
+export async function bootstrapAdmin(stack: Stack): Promise<string | undefined> {
+  return bootstrap(stack.db, stack.config.adminKey);
+}
+
+export async function stopStack(stack: Stack): Promise<void> {
+  for (const stop of stack.stoppers.splice(0)) {
+    try {
+      await stop();
+    } catch (err) {
+      stack.log.warn({ err }, 'error during shutdown');
+    }
+  }
+}
+
+/** Stops everything on SIGINT/SIGTERM; a second signal exits at once. */
+export function onShutdown(stack: Stack, done?: () => void): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    say(`Received ${signal}: stopping...`);
+    void stopStack(stack).then(() => {
+      say('Stopped.');
+      done?.();
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}

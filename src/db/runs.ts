@@ -1,0 +1,194 @@
+// Sessions, runs, their events and the session transcript.
+import type { Queryable } from './pool';
+import type { Message } from '../domain/message';
+import type { PendingEvent } from '../domain/event';
+import type { RunState, Usage } from '../domain/run';
+
+export interface SessionRow {
+  id: string;
+  workspace_id: string;
+  agent_id: string;
+  agent_version: number;
+  title: string | null;
+  metadata: Record<string, unknown>;
+  session_reference: string | null;
+  user_reference: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface RunRow {
+  id: string;
+  workspace_id: string;
+  session_id: string;
+  agent_id: string;
+  agent_version: number;
+  workflow_id: string;
+  status: string;
+  input: Message[];
+  constraints: Record<string, unknown>;
+  output: Message[];
+  output_text: string | null;
+  usage: Usage;
+  error: { code: string; message: string } | null;
+  metadata: Record<string, unknown>;
+  request_id: string | null;
+  created_by_key_id: string | null;
+  last_seq: number;
+  created_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+}
+
+export interface EventRow {
+  run_id: string;
+  seq: number;
+  id: string;
+  type: string;
+  data: Record<string, unknown>;
+  created_at: Date;
+}
+
+export async function insertSession(q: Queryable, s: Omit<SessionRow, 'created_at' | 'updated_at'>): Promise<SessionRow | undefined> {
+  return (
+    await q.query<SessionRow>(
+      `INSERT INTO sessions (id, workspace_id, agent_id, agent_version, title, metadata, session_reference, user_reference)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING *`,
+      [s.id, s.workspace_id, s.agent_id, s.agent_version, s.title, s.metadata, s.session_reference, s.user_reference],
+    )
+  ).rows[0];
+}
+
+export async function getSession(q: Queryable, ws: string, id: string, forUpdate = false): Promise<SessionRow | undefined> {
+  return (
+    await q.query<SessionRow>(`SELECT * FROM sessions WHERE workspace_id = $1 AND id = $2${forUpdate ? ' FOR UPDATE' : ''}`, [ws, id])
+  ).rows[0];
+}
+
+export async function getSessionByReference(q: Queryable, ws: string, ref: string): Promise<SessionRow | undefined> {
+  return (await q.query<SessionRow>('SELECT * FROM sessions WHERE workspace_id = $1 AND session_reference = $2', [ws, ref])).rows[0];
+}
+
+export async function listSessions(
+  q: Queryable,
+  ws: string,
+  f: { agent_id?: string; user_reference?: string; after?: string; limit: number },
+): Promise<SessionRow[]> {
+  return (
+    await q.query<SessionRow>(
+      `SELECT * FROM sessions WHERE workspace_id = $1 AND ($2::text IS NULL OR agent_id = $2)
+          AND ($3::text IS NULL OR user_reference = $3) AND ($4::text IS NULL OR id < $4)
+        ORDER BY id DESC LIMIT $5`,
+      [ws, f.agent_id ?? null, f.user_reference ?? null, f.after ?? null, f.limit + 1],
+    )
+  ).rows;
+}
+
+export async function deleteSession(q: Queryable, id: string): Promise<void> {
+  await q.query('DELETE FROM sessions WHERE id = $1', [id]);
+}
+
+export async function activeRunOfSession(q: Queryable, sessionId: string): Promise<RunRow | undefined> {
+  return (
+    await q.query<RunRow>(
+      `SELECT * FROM runs WHERE session_id = $1 AND status NOT IN ('completed', 'failed', 'canceled') ORDER BY id LIMIT 1`,
+      [sessionId],
+    )
+  ).rows[0];
+}
+
+export async function insertRun(q: Queryable, r: Omit<RunRow, 'created_at' | 'started_at' | 'completed_at' | 'last_seq' | 'output' | 'output_text' | 'error'>): Promise<RunRow> {
+  return (
+    await q.query<RunRow>(
+      `INSERT INTO runs (id, workspace_id, session_id, agent_id, agent_version, workflow_id, status, input, constraints, usage, metadata,
+                         request_id, created_by_key_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *`,
+      [r.id, r.workspace_id, r.session_id, r.agent_id, r.agent_version, r.workflow_id, r.status, JSON.stringify(r.input),
+        r.constraints, r.usage, r.metadata, r.request_id, r.created_by_key_id],
+    )
+  ).rows[0]!;
+}
+
+export async function getRun(q: Queryable, id: string, ws?: string): Promise<RunRow | undefined> {
+  return (await q.query<RunRow>('SELECT * FROM runs WHERE id = $1 AND ($2::text IS NULL OR workspace_id = $2)', [id, ws ?? null])).rows[0];
+}
+
+export async function listRuns(
+  q: Queryable,
+  ws: string,
+  f: { session_id?: string; agent_id?: string; status?: string; created_after?: string; after?: string; limit: number },
+): Promise<RunRow[]> {
+  return (
+    await q.query<RunRow>(
+      `SELECT * FROM runs WHERE workspace_id = $1 AND ($2::text IS NULL OR session_id = $2) AND ($3::text IS NULL OR agent_id = $3)
+          AND ($4::text IS NULL OR status = $4) AND ($5::timestamptz IS NULL OR created_at > $5) AND ($6::text IS NULL OR id < $6)
+        ORDER BY id DESC LIMIT $7`,
+      [ws, f.session_id ?? null, f.agent_id ?? null, f.status ?? null, f.created_after ?? null, f.after ?? null, f.limit + 1],
+    )
+  ).rows;
+}
+
+/** Stores a batch of workflow-numbered events; a replayed batch (activity retry) inserts nothing twice. */
+export async function insertEvents(q: Queryable, runId: string, events: (PendingEvent & { id: string })[]): Promise<void> {
+  if (events.length === 0) return;
+  await q.query(
+    `INSERT INTO run_events (run_id, seq, id, type, data)
+     SELECT $1, e.seq, e.id, e.type, e.data FROM jsonb_to_recordset($2::jsonb) AS e(seq int, id text, type text, data jsonb)
+     ON CONFLICT (run_id, seq) DO NOTHING`,
+    [runId, JSON.stringify(events)],
+  );
+}
+
+export async function updateRunState(q: Queryable, runId: string, s: RunState, lastSeq: number): Promise<void> {
+  await q.query(
+    `UPDATE runs SET status = $2, output = $3, output_text = $4, usage = $5, error = $6,
+            started_at = COALESCE(started_at, $7::timestamptz), completed_at = $8::timestamptz, last_seq = GREATEST(last_seq, $9)
+      WHERE id = $1`,
+    [runId, s.status, JSON.stringify(s.output), s.output_text, s.usage, s.error, s.started_at, s.completed_at, lastSeq],
+  );
+}
+
+export async function listEvents(q: Queryable, runId: string, afterSeq: number, limit: number): Promise<EventRow[]> {
+  return (
+    await q.query<EventRow>('SELECT * FROM run_events WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3', [runId, afterSeq, limit])
+  ).rows;
+}
+
+export async function insertMessages(q: Queryable, sessionId: string, runId: string, messages: Message[]): Promise<void> {
+  if (messages.length === 0) return;
+  await q.query(
+    `INSERT INTO session_messages (session_id, run_id, position, message)
+     SELECT $1, $2, m.ordinality - 1, m.value FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS m
+     ON CONFLICT (run_id, position) DO NOTHING`,
+    [sessionId, runId, JSON.stringify(messages)],
+  );
+}
+
+export async function sessionMessages(q: Queryable, sessionId: string): Promise<{ run_id: string; message: Message; created_at: Date }[]> {
+  return (
+    await q.query<{ run_id: string; message: Message; created_at: Date }>(
+      `SELECT m.run_id, m.message, m.created_at FROM session_messages m JOIN runs r ON r.id = m.run_id
+        WHERE m.session_id = $1 ORDER BY r.id, m.position`,
+      [sessionId],
+    )
+  ).rows;
+}
+
+/** The oldest run of the session that is not terminal and is older than `runId`: the one `runId` queues behind. */
+export async function earlierUnfinishedRun(q: Queryable, sessionId: string, runId: string): Promise<RunRow | undefined> {
+  return (
+    await q.query<RunRow>(
+      `SELECT * FROM runs WHERE session_id = $1 AND id < $2 AND status NOT IN ('completed', 'failed', 'canceled') ORDER BY id LIMIT 1`,
+      [sessionId, runId],
+    )
+  ).rows[0];
+}
+
+export async function nextQueuedRun(q: Queryable, sessionId: string, afterRunId: string): Promise<RunRow | undefined> {
+  return (
+    await q.query<RunRow>(`SELECT * FROM runs WHERE session_id = $1 AND id > $2 AND status = 'queued' ORDER BY id LIMIT 1`, [
+      sessionId,
+      afterRunId,
+    ])
+  ).rows[0];
+}

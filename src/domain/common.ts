@@ -1,0 +1,30 @@
+// Shared zod building blocks for request bodies and query strings.
+import { z } from 'zod';
+
+export const nameSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, 'must start with a letter and contain only letters, digits, _ . -');
+
+export const metadataSchema = z
+  .record(z.string().max(64), z.unknown())
+  .refine((m) => Object.keys(m).length <= 50, 'at most 50 keys')
+  .refine((m) => JSON.stringify(m).length <= 16_384, 'at most 16 KiB');
+
+export const listQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  after: z.string().min(1).max(200).optional(),
+});
+
+export type ListQuery = z.infer<typeof listQuerySchema>;
+
+export interface ListEnvelope<T> {
+  object: 'list';
+  data: T[];
+  has_more: boolean;
+  next_cursor: string | null;
+}
+
+export const isoDate = (d: Date | string | null | undefined): string | null =>
+  d == null ? null : new Date(d).toISOString();

@@ -1,0 +1,45 @@
+// Model cards: a provider endpoint plus its encrypted key (API.md 2).
+import { z } from 'zod';
+
+export const PROVIDERS = ['openai', 'anthropic'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+const headersSchema = z
+  .record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'header names are letters, digits and -'), z.string().max(4096))
+  .refine((h) => Object.keys(h).length <= 32, 'at most 32 headers');
+
+const pricingSchema = z.strictObject({
+  input_per_mtok: z.number().min(0).max(10_000),
+  output_per_mtok: z.number().min(0).max(10_000),
+});
+
+export const modelCardCreateSchema = z.strictObject({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, _ . - only'),
+  provider: z.enum(PROVIDERS),
+  base_url: z.string().url().max(2048).optional(),
+  api_key: z.string().min(1).max(4096),
+  default_model: z.string().min(1).max(200),
+  headers: headersSchema.optional(),
+  pricing: pricingSchema.optional(),
+});
+
+export const modelCardUpdateSchema = z.strictObject({
+  base_url: z.string().url().max(2048).optional(),
+  api_key: z.string().min(1).max(4096).optional(),
+  default_model: z.string().min(1).max(200).optional(),
+  headers: headersSchema.optional(),
+  pricing: pricingSchema.nullable().optional(),
+});
+
+export type ModelCardCreate = z.infer<typeof modelCardCreateSchema>;
+export type ModelCardUpdate = z.infer<typeof modelCardUpdateSchema>;
+export type Pricing = z.infer<typeof pricingSchema>;
+
+export const DEFAULT_BASE_URL: Record<Provider, string> = {
+  openai: 'https://api.openai.com/v1',
+  anthropic: 'https://api.anthropic.com',
+};

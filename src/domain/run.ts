@@ -1,0 +1,117 @@
+// Runs (API.md 3.1): the create body, statuses, usage, and the state the workflow reports.
+import { z } from 'zod';
+import { metadataSchema } from './common';
+import { limitsSchema, policyRuleSchema } from './agent';
+import type { Message, UserMessage } from './message';
+import type { RunErrorCode } from './errors';
+
+export const RUN_STATUSES = [
+  'queued',
+  'running',
+  'tool_required',
+  'waiting_approval',
+  'completed',
+  'failed',
+  'canceled',
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'canceled'];
+export const isTerminal = (s: string): boolean => (TERMINAL_STATUSES as readonly string[]).includes(s);
+
+const textPartSchema = z.strictObject({ type: z.literal('input_text'), text: z.string().min(1).max(1_000_000) });
+
+const inputMessageSchema = z.strictObject({
+  role: z.literal('user'),
+  content: z.union([z.string().min(1).max(1_000_000), z.array(textPartSchema).min(1).max(100)]),
+});
+
+export const runInputSchema = z.union([
+  z.string().min(1).max(1_000_000),
+  z.array(inputMessageSchema).min(1).max(100),
+]);
+
+export const constraintsSchema = limitsSchema
+  .omit({ timeout_seconds: true })
+  .extend({
+    timeout_seconds: z.number().int().min(1).max(30 * 86_400).optional(),
+    require_approval_for: z.array(z.string().min(1).max(64)).max(128).optional(),
+    allowed_tools: z.array(z.string().min(1).max(64)).max(128).optional(),
+    rules: z.array(policyRuleSchema).max(200).optional(),
+  })
+  .strict();
+
+export const runCreateSchema = z.strictObject({
+  input: runInputSchema,
+  wait: z.boolean().default(false),
+  stream: z.boolean().default(false),
+  wait_timeout_seconds: z.number().int().min(1).max(600).default(60),
+  constraints: constraintsSchema.default({}),
+  metadata: metadataSchema.default({}),
+  if_busy: z.enum(['reject', 'enqueue']).default('reject'),
+});
+
+export const oneOffRunCreateSchema = runCreateSchema.extend({ agent: z.string().min(1).max(64) });
+
+export type RunCreate = z.infer<typeof runCreateSchema>;
+export type Constraints = z.infer<typeof constraintsSchema>;
+
+export const runListQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  after: z.string().min(1).max(200).optional(),
+  session_id: z.string().min(1).max(100).optional(),
+  agent: z.string().min(1).max(100).optional(),
+  status: z.enum(RUN_STATUSES).optional(),
+  created_after: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const cancelSchema = z.strictObject({ reason: z.string().max(1000).optional() });
+
+export function normalizeInput(input: z.infer<typeof runInputSchema>): UserMessage[] {
+  if (typeof input === 'string') return [{ role: 'user', content: [{ type: 'input_text', text: input }] }];
+  return input.map((m) => ({
+    role: 'user',
+    content: typeof m.content === 'string' ? [{ type: 'input_text', text: m.content }] : m.content,
+  }));
+}
+
+export interface Usage {
+  input_tokens: number;
+  output_tokens: number;
+  model_calls: number;
+  tool_calls: number;
+  steps: number;
+  cost_usd: number;
+}
+
+export const emptyUsage = (): Usage => ({
+  input_tokens: 0,
+  output_tokens: 0,
+  model_calls: 0,
+  tool_calls: 0,
+  steps: 0,
+  cost_usd: 0,
+});
+
+export interface RunError {
+  code: RunErrorCode | 'canceled';
+  message: string;
+}
+
+export interface PendingToolCall {
+  id: string;
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
+/** What the workflow reports through `runStateQuery` and writes to PostgreSQL at each transition. */
+export interface RunState {
+  status: RunStatus;
+  started_at: string | null;
+  completed_at: string | null;
+  output: Message[];
+  output_text: string | null;
+  usage: Usage;
+  error: RunError | null;
+  pending_approvals: { id: string; tool_call: PendingToolCall }[];
+  pending_tool_calls: PendingToolCall[];
+}

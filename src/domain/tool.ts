@@ -1,0 +1,66 @@
+// Tools (API.md 2.1): what the model may call, how it is executed, and whether it has side effects.
+import { z } from 'zod';
+import { nameSchema } from './common';
+
+export const BUILTIN_TOOLS = ['current_time', 'echo'] as const;
+
+const templated = z.string().max(4096);
+
+const httpExecutorSchema = z.strictObject({
+  type: z.literal('http'),
+  url: z.string().url().max(2048).refine((u) => /^https?:\/\//.test(u), 'must be http or https'),
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/), templated).optional(),
+  timeout_seconds: z.number().int().min(1).max(600).default(30),
+});
+
+const builtinExecutorSchema = z.strictObject({
+  type: z.literal('builtin'),
+  name: z.enum(BUILTIN_TOOLS),
+});
+
+const clientExecutorSchema = z.strictObject({ type: z.literal('client') });
+
+export const executorSchema = z.discriminatedUnion('type', [
+  httpExecutorSchema,
+  builtinExecutorSchema,
+  clientExecutorSchema,
+]);
+
+/** JSON Schema for tool input: must describe an object; compiled and checked with ajv by the service. */
+export const inputSchemaSchema = z
+  .record(z.string(), z.unknown())
+  .refine((s) => s.type === 'object', 'must be a JSON Schema with "type": "object"')
+  .refine((s) => JSON.stringify(s).length <= 65_536, 'at most 64 KiB');
+
+export const toolCreateSchema = z.strictObject({
+  name: nameSchema,
+  description: z.string().max(4096).default(''),
+  input_schema: inputSchemaSchema.default({ type: 'object', properties: {} }),
+  effect: z.enum(['read', 'write']),
+  executor: executorSchema,
+  supports_dry_run: z.boolean().default(false),
+  idempotent: z.boolean().default(false),
+});
+
+export const toolUpdateSchema = toolCreateSchema.omit({ name: true }).partial();
+
+export type ToolCreate = z.infer<typeof toolCreateSchema>;
+export type ToolExecutor = z.infer<typeof executorSchema>;
+export type ToolEffect = ToolCreate['effect'];
+
+/** What a run carries about each tool: the definition minus anything stored elsewhere. No secrets. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  input_schema: Record<string, unknown>;
+  effect: ToolEffect;
+  executor: ToolExecutor;
+  supports_dry_run: boolean;
+  idempotent: boolean;
+}
+
+/** API.md 2.1: additionalProperties is false unless the schema sets it. */
+export function withStrictDefaults(schema: Record<string, unknown>): Record<string, unknown> {
+  return 'additionalProperties' in schema ? schema : { ...schema, additionalProperties: false };
+}

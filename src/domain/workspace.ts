@@ -1,0 +1,26 @@
+// Workspaces and API keys (API.md 1.1).
+import { z } from 'zod';
+
+export const ROLES = ['admin', 'developer', 'approver', 'auditor'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const workspaceCreateSchema = z.strictObject({ name: z.string().trim().min(1).max(100) });
+
+export const apiKeyCreateSchema = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  roles: z.array(z.enum(ROLES)).min(1).max(4),
+});
+
+export type ApiKeyCreate = z.infer<typeof apiKeyCreateSchema>;
+
+/** The authenticated caller of a request. */
+export interface Principal {
+  workspace_id: string;
+  workspace_name: string;
+  key_id: string;
+  key_name: string;
+  roles: Role[];
+}
+
+export const hasRole = (p: Principal, ...roles: Role[]): boolean =>
+  p.roles.includes('admin') || roles.some((r) => p.roles.includes(r));

@@ -1,0 +1,95 @@
+// The Chat Completions wire protocol (OpenAI, Azure-compatible gateways, Ollama, vLLM, OpenRouter...).
+import { textOf, type Message } from '../domain/message';
+import { decodeSse } from './sse-decoder';
+import { postStream, ProviderError, type ModelAdapter, type RawToolCall } from './types';
+
+type ChatMessage =
+  | { role: 'system' | 'user'; content: string }
+  | { role: 'assistant'; content: string | null; tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[] }
+  | { role: 'tool'; tool_call_id: string; content: string };
+
+export function toChatMessages(instructions: string, messages: Message[]): ChatMessage[] {
+  const out: ChatMessage[] = instructions ? [{ role: 'system', content: instructions }] : [];
+  for (const m of messages) {
+    if (m.role === 'user') out.push({ role: 'user', content: textOf(m) });
+    else if (m.role === 'tool') out.push({ role: 'tool', tool_call_id: m.tool_call_id, content: textOf(m) });
+    else {
+      const calls = m.tool_calls?.map((c) => ({
+        id: c.id,
+        type: 'function' as const,
+        function: { name: c.name, arguments: JSON.stringify(c.arguments) },
+      }));
+      out.push({ role: 'assistant', content: textOf(m) || null, ...(calls?.length ? { tool_calls: calls } : {}) });
+    }
+  }
+  return out;
+}
+
+interface ChunkDelta {
+  content?: string | null;
+  tool_calls?: { index: number; id?: string; function?: { name?: string; arguments?: string } }[];
+}
+
+interface Chunk {
+  choices?: { index: number; delta?: ChunkDelta; finish_reason?: string | null }[];
+  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+  error?: { message?: string };
+}
+
+export const callOpenAI: ModelAdapter = async (endpoint, req, hooks) => {
+  const body = {
+    model: req.model,
+    messages: toChatMessages(req.instructions, req.messages),
+    stream: true,
+    stream_options: { include_usage: true },
+    ...(req.tools.length
+      ? { tools: req.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.input_schema } })) }
+      : {}),
+    ...(req.max_output_tokens ? { max_completion_tokens: req.max_output_tokens } : {}),
+  };
+  const res = await postStream(
+    `${endpoint.base_url}/chat/completions`,
+    { ...endpoint.headers, authorization: `Bearer ${endpoint.api_key}`, accept: 'text/event-stream' },
+    body,
+    hooks.signal,
+  );
+  let text = '';
+  let finish = 'stop';
+  const calls = new Map<number, RawToolCall>();
+  const usage = { input_tokens: 0, output_tokens: 0 };
+  let done = false;
+  for await (const msg of decodeSse(res.body!)) {
+    hooks.onChunk();
+    if (msg.data === '[DONE]') {
+      done = true;
+      break;
+    }
+    let chunk: Chunk;
+    try {
+      chunk = JSON.parse(msg.data) as Chunk;
+    } catch {
+      throw new ProviderError('Model provider sent a malformed stream chunk', res.status, true);
+    }
+    if (chunk.error) throw new ProviderError(`Model provider error: ${chunk.error.message ?? 'unknown'}`, res.status, true);
+    if (chunk.usage) {
+      usage.input_tokens = chunk.usage.prompt_tokens ?? 0;
+      usage.output_tokens = chunk.usage.completion_tokens ?? 0;
+    }
+    for (const choice of chunk.choices ?? []) {
+      if (choice.delta?.content) {
+        text += choice.delta.content;
+        hooks.onDelta(choice.delta.content);
+      }
+      for (const tc of choice.delta?.tool_calls ?? []) {
+        const cur = calls.get(tc.index) ?? { provider_id: '', name: '', arguments_json: '' };
+        if (tc.id) cur.provider_id = tc.id;
+        if (tc.function?.name) cur.name += tc.function.name;
+        if (tc.function?.arguments) cur.arguments_json += tc.function.arguments;
+        calls.set(tc.index, cur);
+      }
+      if (choice.finish_reason) finish = choice.finish_reason;
+    }
+  }
+  if (!done) throw new ProviderError('Model stream ended before [DONE]', res.status, true);
+  return { text, tool_calls: [...calls.entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c), usage, finish_reason: finish };
+};

@@ -1,0 +1,73 @@
+// The one interface both model wire adapters implement.
+import type { Message } from '../domain/message';
+
+export interface ModelTool {
+  name: string;
+  description: string;
+  input_schema: Record<string, unknown>;
+}
+
+export interface ModelRequest {
+  model: string;
+  instructions: string;
+  messages: Message[];
+  tools: ModelTool[];
+  max_output_tokens?: number;
+}
+
+export interface Endpoint {
+  base_url: string;
+  api_key: string;
+  headers: Record<string, string>;
+}
+
+export interface RawToolCall {
+  name: string;
+  /** Exactly what the model produced; parsed and validated by the caller. */
+  arguments_json: string;
+  provider_id: string;
+}
+
+export interface ModelResult {
+  text: string;
+  tool_calls: RawToolCall[];
+  usage: { input_tokens: number; output_tokens: number };
+  finish_reason: string;
+}
+
+export interface StreamHooks {
+  signal: AbortSignal;
+  onDelta(text: string): void;
+  /** Called for every received chunk, so the caller can heartbeat. */
+  onChunk(): void;
+}
+
+/** A provider's HTTP failure; `retryable` follows the providers' own guidance (429, 408, 409, 5xx). */
+export class ProviderError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export type ModelAdapter = (endpoint: Endpoint, req: ModelRequest, hooks: StreamHooks) => Promise<ModelResult>;
+
+export async function postStream(url: string, headers: Record<string, string>, body: unknown, signal: AbortSignal): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal, redirect: 'error' });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    throw new ProviderError(`Model provider unreachable: ${(err as Error).message}`, undefined, true);
+  }
+  if (!res.ok) {
+    const text = (await res.text().catch(() => '')).slice(0, 500);
+    const retryable = res.status === 408 || res.status === 409 || res.status === 429 || res.status >= 500;
+    throw new ProviderError(`Model provider answered ${res.status}: ${text}`, res.status, retryable);
+  }
+  if (!res.body) throw new ProviderError('Model provider sent no body', res.status, true);
+  return res;
+}

@@ -1,0 +1,22 @@
+// What services need, passed in once: the pool, the config, the secret box, the logger, Temporal.
+import type { Logger } from 'pino';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config';
+import type { Db } from '../db/pool';
+import type { SecretBox } from '../security/secrets';
+import type { EventBus } from './event-bus';
+
+export interface ServiceDeps {
+  db: Db;
+  config: Config;
+  secrets: SecretBox;
+  log: Logger;
+  temporal: Client;
+  bus: EventBus;
+}
+
+export function page<T extends { id: string }>(rows: T[], limit: number): { data: T[]; has_more: boolean; next_cursor: string | null } {
+  const has_more = rows.length > limit;
+  const data = has_more ? rows.slice(0, limit) : rows;
+  return { data, has_more, next_cursor: has_more ? (data[data.length - 1]?.id ?? null) : null };
+}

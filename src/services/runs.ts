@@ -1,0 +1,286 @@
+// Sessions and runs: creation (one Temporal workflow per run), reads, cancellation and waiting.
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { transaction } from '../db/pool';
+import * as catalog from '../db/catalog';
+import * as repo from '../db/runs';
+import { newId } from '../db/ids';
+import { ApiError, notFound } from '../domain/errors';
+import { isoDate } from '../domain/common';
+import type { AgentSpec } from '../domain/agent';
+import { hasRole, type Principal } from '../domain/workspace';
+import { emptyUsage, isTerminal, normalizeInput, type RunCreate, type RunState } from '../domain/run';
+import type { SessionCreate, SessionListQuery } from '../domain/session';
+import { RUN_WORKFLOW_TYPE, runStateQuery, type RunWorkflowInput } from '../../workflows/definitions';
+import { page, type ServiceDeps } from './deps';
+import { temporalCall } from './temporal-errors';
+
+// ---------- sessions
+
+export const sessionView = (s: repo.SessionRow) => ({
+  id: s.id,
+  object: 'session' as const,
+  agent_id: s.agent_id,
+  agent_version: s.agent_version,
+  title: s.title,
+  metadata: s.metadata,
+  session_reference: s.session_reference,
+  user_reference: s.user_reference,
+  created_at: isoDate(s.created_at),
+  updated_at: isoDate(s.updated_at),
+});
+
+export async function createSession(deps: ServiceDeps, p: Principal, b: SessionCreate): Promise<{ created: boolean; session: ReturnType<typeof sessionView> }> {
+  const { agent } = await resolveEnabledAgent(deps, p, b.agent);
+  if (b.session_reference) {
+    const existing = await repo.getSessionByReference(deps.db, p.workspace_id, b.session_reference);
+    if (existing) return { created: false, session: sessionView(checkOwner(existing, b.user_reference)) };
+  }
+  const row = await repo.insertSession(deps.db, {
+    id: newId('ses'),
+    workspace_id: p.workspace_id,
+    agent_id: agent.id,
+    agent_version: agent.current_version,
+    title: b.title ?? null,
+    metadata: b.metadata ?? {},
+    session_reference: b.session_reference ?? null,
+    user_reference: b.user_reference ?? null,
+  });
+  if (row) return { created: true, session: sessionView(row) };
+  // Lost a race with a concurrent create of the same reference: return the winner.
+  const winner = await repo.getSessionByReference(deps.db, p.workspace_id, b.session_reference!);
+  return { created: false, session: sessionView(checkOwner(winner!, b.user_reference)) };
+}
+
+function checkOwner(s: repo.SessionRow, userReference: string | undefined): repo.SessionRow {
+  if (userReference !== undefined && s.user_reference !== null && s.user_reference !== userReference) {
+    throw new ApiError(403, 'permission_denied', 'This session_reference belongs to another user_reference', 'user_reference');
+  }
+  return s;
+}
+
+async function resolveEnabledAgent(deps: ServiceDeps, p: Principal, idOrName: string) {
+  const agent = await catalog.findAgent(deps.db, p.workspace_id, idOrName);
+  if (!agent || agent.archived_at) throw notFound('agent', 'agent');
+  const version = (await catalog.getAgentVersion(deps.db, agent.id, agent.current_version))!;
+  if ((version.spec as AgentSpec).enabled === false) throw new ApiError(403, 'agent_disabled', `Agent ${agent.name} is disabled`, 'agent');
+  return { agent, version };
+}
+
+async function getSessionRow(deps: ServiceDeps, p: Principal, id: string): Promise<repo.SessionRow> {
+  const s = await repo.getSession(deps.db, p.workspace_id, id);
+  if (!s) throw notFound('session', 'id');
+  return s;
+}
+
+export const getSession = async (deps: ServiceDeps, p: Principal, id: string) => sessionView(await getSessionRow(deps, p, id));
+
+export async function listSessions(deps: ServiceDeps, p: Principal, q: SessionListQuery) {
+  let agentId: string | undefined;
+  if (q.agent) {
+    const agent = await catalog.findAgent(deps.db, p.workspace_id, q.agent);
+    if (!agent) return { object: 'list' as const, data: [], has_more: false, next_cursor: null };
+    agentId = agent.id;
+  }
+  const rows = await repo.listSessions(deps.db, p.workspace_id, { agent_id: agentId, user_reference: q.user_reference, after: q.after, limit: q.limit });
+  const pg = page(rows, q.limit);
+  return { object: 'list' as const, ...pg, data: pg.data.map(sessionView) };
+}
+
+export async function sessionMessages(deps: ServiceDeps, p: Principal, id: string) {
+  await getSessionRow(deps, p, id);
+  const rows = await repo.sessionMessages(deps.db, id);
+  return {
+    object: 'list' as const,
+    data: rows.map((r) => ({ object: 'message' as const, run_id: r.run_id, created_at: isoDate(r.created_at), ...r.message })),
+    has_more: false,
+    next_cursor: null,
+  };
+}
+
+export async function deleteSession(deps: ServiceDeps, p: Principal, id: string) {
+  return transaction(deps.db, async (c) => {
+    const s = await repo.getSession(c, p.workspace_id, id, true);
+    if (!s) throw notFound('session', 'id');
+    if (await repo.activeRunOfSession(c, id)) throw new ApiError(409, 'session_busy', 'The session has an active run', 'id');
+    await repo.deleteSession(c, id);
+    return { id, object: 'session' as const, deleted: true };
+  });
+}
+
+// ---------- runs
+
+export type RunView = ReturnType<typeof runView>;
+
+export function runView(r: repo.RunRow, live?: RunState) {
+  const s = live ?? {
+    status: r.status,
+    started_at: isoDate(r.started_at),
+    completed_at: isoDate(r.completed_at),
+    output: r.output,
+    output_text: r.output_text,
+    usage: r.usage,
+    error: r.error,
+    pending_approvals: [],
+    pending_tool_calls: [],
+  };
+  return {
+    id: r.id,
+    object: 'run' as const,
+    session_id: r.session_id,
+    agent_id: r.agent_id,
+    agent_version: r.agent_version,
+    status: s.status,
+    created_at: isoDate(r.created_at),
+    started_at: s.started_at,
+    completed_at: s.completed_at,
+    input: r.input,
+    output: s.output,
+    output_text: s.output_text,
+    pending_approvals: s.pending_approvals,
+    pending_tool_calls: s.pending_tool_calls,
+    usage: s.usage,
+    error: s.error,
+    metadata: r.metadata,
+    request_id: r.request_id,
+  };
+}
+
+export async function createRunInSession(deps: ServiceDeps, p: Principal, sessionId: string, b: RunCreate, requestId: string) {
+  const session = await getSessionRow(deps, p, sessionId);
+  const version = await catalog.getAgentVersion(deps.db, session.agent_id, session.agent_version);
+  if ((version?.spec as AgentSpec | undefined)?.enabled === false) throw new ApiError(403, 'agent_disabled', 'The agent of this session is disabled', 'agent');
+  const runId = newId('run');
+  const row = await transaction(deps.db, async (c) => {
+    await repo.getSession(c, p.workspace_id, sessionId, true);
+    if (b.if_busy === 'reject' && (await repo.activeRunOfSession(c, sessionId))) {
+      throw new ApiError(409, 'session_busy', 'Another run of this session is active; retry later or pass if_busy: "enqueue"');
+    }
+    return repo.insertRun(c, {
+      id: runId,
+      workspace_id: p.workspace_id,
+      session_id: sessionId,
+      agent_id: session.agent_id,
+      agent_version: session.agent_version,
+      workflow_id: runId,
+      status: 'queued',
+      input: normalizeInput(b.input),
+      constraints: b.constraints,
+      usage: emptyUsage(),
+      metadata: b.metadata,
+      request_id: requestId,
+      created_by_key_id: p.key_id,
+    });
+  });
+  try {
+    await temporalCall(() =>
+      deps.temporal.workflow.start(RUN_WORKFLOW_TYPE, {
+        workflowId: row.workflow_id,
+        taskQueue: deps.config.temporal.taskQueue,
+        args: [{ run_id: row.id } satisfies RunWorkflowInput],
+      }),
+    );
+  } catch (err) {
+    // Nothing runs this row: remove it so the session is not left busy.
+    await deps.db.query('DELETE FROM runs WHERE id = $1', [row.id]).catch(() => undefined);
+    throw err;
+  }
+  return runView(row);
+}
+
+export async function createOneOffRun(deps: ServiceDeps, p: Principal, agent: string, b: RunCreate, requestId: string) {
+  const { session } = await createSession(deps, p, { agent });
+  return createRunInSession(deps, p, session.id, b, requestId);
+}
+
+async function getRunRow(deps: ServiceDeps, p: Principal, id: string): Promise<repo.RunRow> {
+  const r = await repo.getRun(deps.db, id, p.workspace_id);
+  if (!r) throw notFound('run', 'id');
+  return r;
+}
+
+/** While a run is active its state comes from the workflow (query); once ended, from PostgreSQL. */
+export async function getRun(deps: ServiceDeps, p: Principal, id: string): Promise<RunView> {
+  const row = await getRunRow(deps, p, id);
+  if (isTerminal(row.status)) return runView(row);
+  try {
+    const live = await deps.temporal.workflow.getHandle(row.workflow_id).query(runStateQuery);
+    return runView(row, live);
+  } catch (err) {
+    deps.log.debug({ err, run_id: id }, 'run state query failed; answering from PostgreSQL');
+    const fresh = await getRunRow(deps, p, id);
+    return runView(fresh);
+  }
+}
+
+export async function listRuns(
+  deps: ServiceDeps,
+  p: Principal,
+  q: { limit: number; after?: string; session_id?: string; agent?: string; status?: string; created_after?: string },
+) {
+  let agentId: string | undefined;
+  if (q.agent) {
+    const agent = await catalog.findAgent(deps.db, p.workspace_id, q.agent);
+    if (!agent) return { object: 'list' as const, data: [], has_more: false, next_cursor: null };
+    agentId = agent.id;
+  }
+  const rows = await repo.listRuns(deps.db, p.workspace_id, { ...q, agent_id: agentId });
+  const pg = page(rows, q.limit);
+  return { object: 'list' as const, ...pg, data: pg.data.map((r) => runView(r)) };
+}
+
+export async function cancelRun(deps: ServiceDeps, p: Principal, id: string, _reason: string | undefined) {
+  const row = await getRunRow(deps, p, id);
+  if (!hasRole(p, 'developer')) throw new ApiError(403, 'permission_denied', 'Canceling a run needs the developer or admin role');
+  if (isTerminal(row.status)) throw new ApiError(409, 'run_not_active', `The run is already ${row.status}`);
+  try {
+    await temporalCall(() => deps.temporal.workflow.getHandle(row.workflow_id).cancel());
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    throw new ApiError(409, 'run_not_active', 'The run is no longer active');
+  }
+  return runView(await getRunRow(deps, p, id));
+}
+
+const WAIT_STATUSES = new Set(['completed', 'failed', 'canceled', 'waiting_approval', 'tool_required']);
+
+/** Resolves once the run is terminal or needs someone (approval, client tool), or at the deadline. */
+export async function waitForRun(deps: ServiceDeps, p: Principal, id: string, timeoutSeconds: number, signal?: AbortSignal): Promise<RunView> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  let wake: () => void = () => undefined;
+  const unsubscribe = deps.bus.subscribe(id, { onEvent: () => wake() });
+  try {
+    for (;;) {
+      const row = await getRunRow(deps, p, id);
+      if (WAIT_STATUSES.has(row.status) || Date.now() >= deadline || signal?.aborted) return getRun(deps, p, id);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now())));
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    unsubscribe();
+  }
+}
+
+export async function listEvents(deps: ServiceDeps, p: Principal, id: string, afterSeq: number, limit: number) {
+  await getRunRow(deps, p, id);
+  const rows = await repo.listEvents(deps.db, id, afterSeq, limit + 1);
+  const has_more = rows.length > limit;
+  const data = (has_more ? rows.slice(0, limit) : rows).map(eventView);
+  return { object: 'list' as const, data, has_more, next_after_seq: data.length ? data[data.length - 1]!.seq : afterSeq };
+}
+
+export const eventView = (e: repo.EventRow) => ({
+  id: e.id,
+  object: 'run.event' as const,
+  run_id: e.run_id,
+  seq: e.seq,
+  type: e.type,
+  created_at: isoDate(e.created_at)!,
+  data: e.data,
+});
+
+export { getRunRow };

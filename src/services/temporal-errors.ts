@@ -1,0 +1,19 @@
+// Maps "Temporal is not reachable" to 503 temporal_unavailable with Retry-After (API.md 1.2).
+import { ServiceError } from '@temporalio/client';
+import { ApiError } from '../domain/errors';
+
+const UNAVAILABLE = /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|failed to connect|Connection dropped|transport/i;
+
+export async function temporalCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const text = `${(err as Error)?.message ?? ''} ${String((err as { cause?: unknown })?.cause ?? '')}`;
+    if (err instanceof ServiceError || UNAVAILABLE.test(text)) {
+      if (UNAVAILABLE.test(text) || (err as { code?: number }).code === 14) {
+        throw new ApiError(503, 'temporal_unavailable', 'The workflow engine is not reachable; retry shortly', undefined, { 'Retry-After': '5' });
+      }
+    }
+    throw err;
+  }
+}

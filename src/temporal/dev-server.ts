@@ -1,0 +1,157 @@
+// The embedded Temporal dev server (`temporal server start-dev`), and where its binary comes from:
+// AP_TEMPORAL_CLI, `temporal` on PATH, our cache, a `go install` build, in that order (OPERATIONS.md).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const TEMPORAL_CLI_VERSION = '1.5.1';
+export const cacheDir = (): string => path.join(os.homedir(), '.cache', 'agent-platform', `temporal-${TEMPORAL_CLI_VERSION}`);
+
+type Say = (line: string) => void;
+
+function onPath(bin: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, bin);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      /* keep looking */
+    }
+  }
+  return undefined;
+}
+
+export async function findTemporalCli(explicit: string | undefined, say: Say): Promise<string> {
+  if (explicit) {
+    if (!fs.existsSync(explicit)) throw new Error(`AP_TEMPORAL_CLI points to ${explicit}, which does not exist`);
+    say(`Temporal CLI: using AP_TEMPORAL_CLI (${explicit})`);
+    return explicit;
+  }
+  const fromPath = onPath('temporal');
+  if (fromPath) {
+    say(`Temporal CLI: using ${fromPath} from PATH`);
+    return fromPath;
+  }
+  const cached = path.join(cacheDir(), 'temporal');
+  if (fs.existsSync(cached)) {
+    say(`Temporal CLI: using cached ${cached}`);
+    return cached;
+  }
+  const go = onPath('go');
+  if (!go) {
+    throw new Error(
+      'No Temporal CLI found: set AP_TEMPORAL_CLI, put `temporal` on PATH, install Go so that it can be built, ' +
+        'or set TEMPORAL_ADDRESS to use an existing Temporal server',
+    );
+  }
+  await buildWithGo(go, say);
+  return cached;
+}
+
+async function buildWithGo(go: string, say: Say): Promise<void> {
+  fs.mkdirSync(cacheDir(), { recursive: true });
+  say(`Temporal CLI: building github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION} with Go (a first build takes several minutes)...`);
+  const started = Date.now();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(go, ['install', `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}`], {
+      env: { ...process.env, GOBIN: cacheDir() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let tail = '';
+    const ticker = setInterval(() => say(`Temporal CLI: still building (${Math.round((Date.now() - started) / 1000)}s)...`), 30_000);
+    const collect = (b: Buffer): void => {
+      tail = (tail + b.toString()).slice(-4000);
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', (b: Buffer) => {
+      collect(b);
+      const downloads = b.toString().match(/go: downloading \S+/g);
+      if (downloads) say(`Temporal CLI: ${downloads.length} module(s) downloaded, building...`);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(ticker);
+      if (code === 0) resolve();
+      else reject(new Error(`go install of the Temporal CLI failed (exit ${code}): ${tail.trim().split('\n').slice(-5).join(' | ')}`));
+    });
+  });
+  say(`Temporal CLI: built in ${Math.round((Date.now() - started) / 1000)}s into ${cacheDir()}`);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`Temporal dev server exited with code ${child.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`Temporal dev server did not listen on ${port} within ${timeoutMs / 1000}s`);
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export interface DevServerOptions {
+  binary: string;
+  /** SQLite file; omitted = in memory. */
+  dbFile?: string;
+  namespace: string;
+  port?: number;
+  uiPort?: number;
+  logFile?: string;
+}
+
+export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  const port = opts.port ?? (await freePort());
+  const uiPort = opts.uiPort ?? (await freePort());
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--namespace', opts.namespace, '--log-level', 'warn'];
+  if (opts.dbFile) args.push('--db-filename', opts.dbFile);
+  const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
+  // detached: the server gets its own process group, so a Ctrl-C reaches it only through our ordered shutdown.
+  const child = spawn(opts.binary, args, { stdio: ['ignore', out, out], detached: true });
+  if (typeof out === 'number') fs.closeSync(out);
+  await waitForPort(port, child, 60_000);
+  return {
+    address: `127.0.0.1:${port}`,
+    uiUrl: `http://127.0.0.1:${uiPort}`,
+    process: child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** For tests and CLI checks: is a binary runnable at all? */
+export const canRun = (binary: string): boolean => spawnSync(binary, ['--version']).status === 0;

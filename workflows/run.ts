@@ -1,0 +1,310 @@
+// The run workflow: model step → validated, policy-checked tool calls → model step …, until the model
+// answers without tool calls. Limits, the run timeout and cancellation are enforced here, and every
+// transition is numbered here as a run event, so retries of the storing activity cannot shift a seq.
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { CheckedToolCall, ModelCallResult } from '../activities/model';
+import type { RunContext } from '../activities/store';
+import type { ToolCallResult } from '../activities/tools';
+import { DEFAULT_LIMITS } from '../src/domain/agent';
+import { RUN_ERROR, type RunErrorCode } from '../src/domain/errors';
+import type { EventType, PendingEvent } from '../src/domain/event';
+import type { Message, ToolResultMessage } from '../src/domain/message';
+import { canonicalJson, decide } from '../src/domain/policy';
+import { emptyUsage, type RunState, type RunStatus } from '../src/domain/run';
+import type { ToolSpec } from '../src/domain/tool';
+import { runStateQuery, sessionTurnSignal, type RunWorkflowInput } from './definitions';
+
+// Activity options, one set per kind of activity, named for why.
+const store = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  // Platform data must not be lost: keep retrying through a database outage.
+  retry: { initialInterval: '500ms', maximumInterval: '10s', backoffCoefficient: 2 },
+});
+const modelCall = proxyActivities<Activities>({
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '10s',
+  retry: { initialInterval: '1s', maximumInterval: '20s', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: [RUN_ERROR.model_error] },
+});
+const toolOptions = (tool: ToolSpec): ActivityOptions => ({
+  startToCloseTimeout: ((tool.executor.type === 'http' ? (tool.executor.timeout_seconds ?? 30) : 30) + 15) * 1000,
+  heartbeatTimeout: '10s',
+  // A write that is not idempotent is attempted at most once (writeToolOnce); reads may retry.
+  retry:
+    tool.effect === 'write' && !tool.idempotent
+      ? { maximumAttempts: 1 }
+      : { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
+});
+
+class RunFailure extends Error {
+  constructor(
+    readonly code: RunErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const SESSION_TURN_RECHECK = '30s';
+
+export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunState> {
+  const state: RunState = {
+    status: 'queued',
+    started_at: null,
+    completed_at: null,
+    output: [],
+    output_text: null,
+    usage: emptyUsage(),
+    error: null,
+    pending_approvals: [],
+    pending_tool_calls: [],
+  };
+  let seq = 0;
+  let pending: PendingEvent[] = [];
+  let turnSignaled = false;
+  setHandler(runStateQuery, () => state);
+  setHandler(sessionTurnSignal, () => void (turnSignaled = true));
+
+  const emit = (type: EventType, data: Record<string, unknown>): void => {
+    pending.push({ seq: ++seq, type, data });
+  };
+  const flush = async (messages?: Message[]): Promise<void> => {
+    const batch = pending;
+    pending = [];
+    await store.recordEvents(run_id, batch, { ...state }, messages);
+  };
+  const setStatus = (to: RunStatus): void => {
+    if (state.status === to) return;
+    const from = state.status;
+    state.status = to;
+    emit('run.status_changed', { from, to });
+  };
+
+  emit('run.queued', {});
+  await flush();
+  const ctx = await store.loadRunContext(run_id);
+  const transcript: Message[] = [...ctx.input];
+
+  const timeoutSeconds = Math.min(
+    ctx.agent.limits?.timeout_seconds ?? DEFAULT_LIMITS.timeout_seconds,
+    ctx.constraints.timeout_seconds ?? Number.POSITIVE_INFINITY,
+  );
+  let timedOut = false;
+  const body = new CancellationScope();
+  sleep(timeoutSeconds * 1000)
+    .then(() => {
+      timedOut = true;
+      body.cancel();
+    })
+    .catch(() => undefined);
+
+  try {
+    await body.run(async () => {
+      // Runs of one session take turns: wait until every earlier run of the session has ended.
+      while (!(await store.claimSessionTurn(run_id))) {
+        turnSignaled = false;
+        await condition(() => turnSignaled, SESSION_TURN_RECHECK);
+      }
+      state.started_at = new Date().toISOString();
+      setStatus('running');
+      emit('run.started', { request_id: ctx.request_id });
+      await loop(ctx, transcript);
+    });
+    state.completed_at = new Date().toISOString();
+    setStatus('completed');
+    emit('run.completed', { output_text: state.output_text, usage: state.usage });
+    await flush(transcript);
+    return state;
+  } catch (err) {
+    const canceled = isCancellation(err) && !timedOut;
+    const failure =
+      err instanceof RunFailure
+        ? err
+        : timedOut
+          ? new RunFailure(RUN_ERROR.timeout, `The run exceeded its timeout of ${timeoutSeconds}s`)
+          : canceled
+            ? undefined
+            : new RunFailure(errorCodeOf(err), messageOf(err));
+    await CancellationScope.nonCancellable(async () => {
+      state.completed_at = new Date().toISOString();
+      if (failure) {
+        state.error = { code: failure.code, message: failure.message };
+        setStatus('failed');
+        emit('run.failed', { error: state.error, usage: state.usage });
+      } else {
+        state.error = null;
+        setStatus('canceled');
+        emit('run.canceled', { usage: state.usage });
+      }
+      await flush(completeExchanges(transcript));
+    });
+    if (canceled) throw err;
+    throw ApplicationFailure.nonRetryable(failure!.message, failure!.code);
+  }
+
+  async function loop(ctx: RunContext, transcript: Message[]): Promise<void> {
+    const limits = { ...DEFAULT_LIMITS, ...ctx.agent.limits };
+    const c = ctx.constraints;
+    const maxSteps = Math.min(limits.max_steps, c.max_steps ?? Number.POSITIVE_INFINITY);
+    const maxToolCalls = Math.min(limits.max_tool_calls, c.max_tool_calls ?? Number.POSITIVE_INFINITY);
+    const maxTokens = Math.min(limits.max_tokens ?? Number.POSITIVE_INFINITY, c.max_tokens ?? Number.POSITIVE_INFINITY);
+    const allowed = ctx.tools
+      .map((t) => t.name)
+      .filter((n) => (ctx.agent.tools ?? []).includes(n) && (!c.allowed_tools || c.allowed_tools.includes(n)));
+    const toolsByName = new Map(ctx.tools.map((t) => [t.name, t]));
+    const callCounts = new Map<string, number>();
+
+    for (;;) {
+      if (state.usage.steps >= maxSteps) {
+        throw new RunFailure(RUN_ERROR.max_steps_exceeded, `The run reached its limit of ${maxSteps} steps`);
+      }
+      const step = ++state.usage.steps;
+      emit('step.started', { step });
+      await flush();
+      const result: ModelCallResult = await modelCall.callModel({
+        workspace_id: ctx.workspace_id,
+        run_id,
+        step,
+        card: ctx.agent.model.card,
+        model: ctx.agent.model.model,
+        instructions: ctx.agent.instructions ?? '',
+        messages: [...ctx.history, ...transcript],
+        tools: allowed.map((n) => toolsByName.get(n)!).map((t) => ({ name: t.name, description: t.description, input_schema: t.input_schema })),
+      });
+      state.usage.model_calls += 1;
+      state.usage.input_tokens += result.usage.input_tokens;
+      state.usage.output_tokens += result.usage.output_tokens;
+      state.usage.cost_usd += result.usage.cost_usd;
+      transcript.push(result.message);
+      emit('message.completed', { step, message: result.message, usage: result.usage, card: result.card, model: result.model, finish_reason: result.finish_reason });
+      if (state.usage.input_tokens + state.usage.output_tokens > maxTokens) {
+        throw new RunFailure(RUN_ERROR.budget_exceeded, `The run used more than its limit of ${maxTokens} tokens`);
+      }
+      if (result.tool_calls.length === 0) {
+        state.output = [result.message];
+        state.output_text = result.message.content.map((p) => p.text).join('');
+        emit('step.completed', { step });
+        return;
+      }
+      for (const call of result.tool_calls) {
+        emit('tool_call.requested', { step, tool_call: publicCall(call) });
+        if (state.usage.tool_calls >= maxToolCalls) {
+          throw new RunFailure(RUN_ERROR.max_tool_calls_exceeded, `The run reached its limit of ${maxToolCalls} tool calls`);
+        }
+        state.usage.tool_calls += 1;
+        transcript.push(await handleToolCall(ctx, call, toolsByName.get(call.name), allowed, callCounts));
+      }
+      emit('step.completed', { step });
+    }
+  }
+
+  async function handleToolCall(
+    ctx: RunContext,
+    call: CheckedToolCall,
+    tool: ToolSpec | undefined,
+    allowed: string[],
+    callCounts: Map<string, number>,
+  ): Promise<ToolResultMessage> {
+    const fail = (code: string, message: string): ToolResultMessage => {
+      emit('tool_call.failed', { tool_call_id: call.id, name: call.name, error: { code, message } });
+      return toolResult(call, { error: { code, message } }, true);
+    };
+    if (call.arguments_error && tool && allowed.includes(call.name)) {
+      return fail('invalid_tool_arguments', `Invalid arguments for ${call.name}: ${call.arguments_error}`);
+    }
+    const key = `${call.name}:${canonicalJson(call.arguments)}`;
+    const earlier = callCounts.get(key) ?? 0;
+    callCounts.set(key, earlier + 1);
+    const decision = decide([ctx.agent.policy?.rules ?? [], ctx.constraints.rules ?? []], {
+      tool: call.name,
+      effect: tool?.effect,
+      arguments: call.arguments,
+      allowed_tools: allowed,
+      identical_earlier_calls: earlier,
+      require_approval_for: ctx.constraints.require_approval_for ?? [],
+      now: new Date(),
+    });
+    emit('policy.decided', { tool_call_id: call.id, name: call.name, action: decision.action, rule_id: decision.rule_id, reason: decision.reason });
+    if (decision.action === 'deny') return fail(decision.rule_id === 'loop_detected' ? 'loop_detected' : 'policy_denied', `Denied by policy: ${decision.reason}`);
+    if (decision.action === 'require_approval') {
+      return fail('approval_unavailable', `Tool ${call.name} needs human approval, and approvals are not available on this server yet`);
+    }
+    if (tool!.executor.type === 'client') {
+      return fail('unsupported_executor', `Client-executed tool ${call.name} is not supported on this server yet`);
+    }
+    emit('tool_call.started', { tool_call_id: call.id, name: call.name });
+    await flush();
+    let result: ToolCallResult;
+    try {
+      result = await proxyActivities<Activities>(toolOptions(tool!)).executeTool({
+        workspace_id: ctx.workspace_id,
+        run_id,
+        request_id: ctx.request_id,
+        tool_call: { id: call.id, name: call.name, arguments: call.arguments },
+        tool: tool!,
+      });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return fail('tool_error', messageOf(err));
+    }
+    if (!result.ok) return fail(result.error.code, result.error.message);
+    emit('tool_call.completed', { tool_call_id: call.id, name: call.name, output: result.output });
+    return toolResult(call, result.output, false);
+  }
+}
+
+const publicCall = (c: CheckedToolCall) => ({
+  id: c.id,
+  name: c.name,
+  arguments: c.arguments,
+  ...(c.arguments_error ? { arguments_error: c.arguments_error } : {}),
+});
+
+function toolResult(call: CheckedToolCall, output: unknown, isError: boolean): ToolResultMessage {
+  const text = typeof output === 'string' ? output : JSON.stringify(output);
+  return { role: 'tool', tool_call_id: call.id, name: call.name, content: [{ type: 'output_text', text }], is_error: isError };
+}
+
+/** Drops a trailing assistant tool request whose results are incomplete, so the next run's context is valid. */
+function completeExchanges(messages: Message[]): Message[] {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!;
+    if (m.role === 'assistant' && m.tool_calls?.length) {
+      const answered = new Set(messages.slice(i + 1).filter((x): x is ToolResultMessage => x.role === 'tool').map((x) => x.tool_call_id));
+      return m.tool_calls.every((c) => answered.has(c.id)) ? messages : messages.slice(0, i);
+    }
+  }
+  return messages;
+}
+
+function errorCodeOf(err: unknown): RunErrorCode {
+  let e: unknown = err;
+  while (e && typeof e === 'object') {
+    const type = (e as { type?: string }).type;
+    if (type && type in RUN_ERROR) return type as RunErrorCode;
+    if ((e as { name?: string }).name === 'ActivityFailure' && isModelActivity(e)) return RUN_ERROR.model_error;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return RUN_ERROR.internal_error;
+}
+
+const isModelActivity = (e: unknown): boolean => (e as { activityType?: string }).activityType === 'callModel';
+
+function messageOf(err: unknown): string {
+  let e: unknown = err;
+  let message = err instanceof Error ? err.message : String(err);
+  while (e && typeof e === 'object' && (e as { cause?: unknown }).cause) {
+    e = (e as { cause?: unknown }).cause;
+    if (e instanceof Error && e.message) message = e.message;
+  }
+  return message;
+}
