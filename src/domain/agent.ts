@@ -77,19 +77,31 @@ export const approvalSettingsSchema = z.strictObject({
 
 const modelRefSchema = z.strictObject({ card: z.string().min(1).max(64), model: z.string().min(1).max(200).optional() });
 
+const agentFields = {
+  description: z.string().max(4096),
+  model: modelRefSchema,
+  instructions: z.string().max(100_000),
+  tools: z.array(nameSchema).max(128),
+  limits: limitsSchema,
+  policy: policySchema,
+  approval: approvalSettingsSchema,
+  enabled: z.boolean(),
+};
+
 export const agentCreateSchema = z.strictObject({
   name: nameSchema,
-  description: z.string().max(4096).optional(),
-  model: modelRefSchema,
-  instructions: z.string().max(100_000).default(''),
-  tools: z.array(nameSchema).max(128).default([]),
-  limits: limitsSchema.default({}),
-  policy: policySchema.default({ rules: [] }),
-  approval: approvalSettingsSchema.default({}),
-  enabled: z.boolean().default(true),
+  description: agentFields.description.optional(),
+  model: agentFields.model,
+  instructions: agentFields.instructions.default(''),
+  tools: agentFields.tools.default([]),
+  limits: agentFields.limits.default({}),
+  policy: agentFields.policy.default({ rules: [] }),
+  approval: agentFields.approval.default({}),
+  enabled: agentFields.enabled.default(true),
 });
 
-export const agentUpdateSchema = agentCreateSchema.omit({ name: true }).partial();
+/** PATCH: only the fields present change; no defaults are applied. */
+export const agentUpdateSchema = z.strictObject(agentFields).partial();
 
 export type AgentCreate = z.infer<typeof agentCreateSchema>;
 export type AgentSpec = Omit<AgentCreate, 'name'>;

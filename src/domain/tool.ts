@@ -33,17 +33,27 @@ export const inputSchemaSchema = z
   .refine((s) => s.type === 'object', 'must be a JSON Schema with "type": "object"')
   .refine((s) => JSON.stringify(s).length <= 65_536, 'at most 64 KiB');
 
-export const toolCreateSchema = z.strictObject({
-  name: nameSchema,
-  description: z.string().max(4096).default(''),
-  input_schema: inputSchemaSchema.default({ type: 'object', properties: {} }),
+const toolFields = {
+  description: z.string().max(4096),
+  input_schema: inputSchemaSchema,
   effect: z.enum(['read', 'write']),
   executor: executorSchema,
-  supports_dry_run: z.boolean().default(false),
-  idempotent: z.boolean().default(false),
+  supports_dry_run: z.boolean(),
+  idempotent: z.boolean(),
+};
+
+export const toolCreateSchema = z.strictObject({
+  name: nameSchema,
+  description: toolFields.description.default(''),
+  input_schema: toolFields.input_schema.default({ type: 'object', properties: {} }),
+  effect: toolFields.effect,
+  executor: toolFields.executor,
+  supports_dry_run: toolFields.supports_dry_run.default(false),
+  idempotent: toolFields.idempotent.default(false),
 });
 
-export const toolUpdateSchema = toolCreateSchema.omit({ name: true }).partial();
+/** PATCH: only the fields present change; the merged tool is validated again as a whole. */
+export const toolUpdateSchema = z.strictObject(toolFields).partial();
 
 export type ToolCreate = z.infer<typeof toolCreateSchema>;
 export type ToolExecutor = z.infer<typeof executorSchema>;

@@ -20,7 +20,9 @@ export async function* decodeSse(body: AsyncIterable<Uint8Array>): AsyncGenerato
       buffer = buffer.slice(nl + (buffer[nl] === '\r' ? 2 : 1));
       if (line === '') {
         if (data.length > 0 || event !== undefined) yield { event, data: data.join('\n'), id };
+        // Unlike a browser's lastEventId, `id` here is only the id of this message.
         event = undefined;
+        id = undefined;
         data = [];
         continue;
       }

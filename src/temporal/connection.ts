@@ -1,7 +1,8 @@
 // Temporal client connection and the worker of the run workflow.
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { createActivities, type ActivityDeps } from '../../activities';
 
@@ -27,7 +28,20 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+let runtimeInstalled = false;
+
+/** Routes the SDK's own log lines (warnings and up) into our pino logger; once per process. */
+function installRuntime(log: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (entry) => log[levels[entry.level]]({ ...entry.meta, component: 'temporal-sdk' }, entry.message)),
+  });
+}
+
 export async function startWorker(config: Config, address: string, deps: ActivityDeps): Promise<RunningWorker> {
+  installRuntime(deps.log);
   const connection = await NativeConnection.connect({ address });
   const worker = await Worker.create({
     connection,

@@ -1,0 +1,219 @@
+// Runs end to end on the real stack, driven by a scripted OpenAI-wire provider.
+import { afterEach, describe, expect, it } from 'vitest';
+import { startToolServer, type ToolServer } from '../fixtures/tool-server';
+import { canary } from '../support/canaries';
+import { allEvents, env, expectError, httpTool, readSse, setupAgent, waitForStatus, type AgentSetup } from '../support/api';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function withTools(provider: 'openai' | 'anthropic' = 'openai', limits?: Record<string, number>): Promise<AgentSetup & { tools: ToolServer }> {
+  const tools = await startToolServer();
+  const s = await setupAgent({ provider, tools: [], limits, pricing: true });
+  cleanups.push(() => s.llm.close(), () => tools.close());
+  await s.api.post('/v1/vault', { name: 'weather_token', value: canary('vault') });
+  await httpTool(s.api, 'weather', `${tools.url}/weather`, { executor: { type: 'http', url: `${tools.url}/weather`, headers: { Authorization: 'Bearer {{vault.weather_token}}' } } });
+  const patched = await s.api.patch('/v1/agents/assistant', { tools: ['weather'] });
+  expect(patched.body.version).toBe(2);
+  tools.route('/weather', { body: (r: { body: unknown }) => ({ city: (r.body as { city: string }).city, temp_c: 21 }) });
+  return { ...s, tools };
+}
+
+const seqs = (events: { seq: number }[]) => events.map((e) => e.seq);
+const types = (events: { type: string }[]) => events.map((e) => e.type);
+
+describe.each(['openai', 'anthropic'] as const)('runs over the %s wire protocol', (provider) => {
+  it('a run that calls a read tool twice and answers', async () => {
+    const { api, llm, tools } = await withTools(provider);
+    llm.reply(
+      { text: 'Let me check.', tool_calls: [{ name: 'weather', arguments: { city: 'Berlin' } }] },
+      { tool_calls: [{ name: 'weather', arguments: { city: 'Paris' } }] },
+      { text: 'Berlin and Paris are both 21°C.' },
+    );
+    const res = await api.post('/v1/runs', { agent: 'assistant', input: 'Weather in Berlin and Paris?', wait: true }, { 'x-request-id': 'req-test-two-tools' });
+    expect(res.status).toBe(200);
+    const run = res.body;
+    expect(run).toMatchObject({ object: 'run', status: 'completed', output_text: 'Berlin and Paris are both 21°C.', request_id: 'req-test-two-tools', error: null });
+    expect(run.usage).toMatchObject({ model_calls: 3, tool_calls: 2, steps: 3 });
+    expect(run.usage.cost_usd).toBeGreaterThan(0);
+    expect(run.output).toEqual([{ role: 'assistant', content: [{ type: 'output_text', text: 'Berlin and Paris are both 21°C.' }] }]);
+
+    expect(tools.requests.map((r) => (r.body as { city: string }).city)).toEqual(['Berlin', 'Paris']);
+    for (const r of tools.requests) {
+      expect(r.headers['idempotency-key']).toMatch(new RegExp(`^${run.id}:tc_[0-9a-f]{32}$`));
+      expect(r.headers['x-request-id']).toBe('req-test-two-tools');
+      expect(r.headers.authorization).toMatch(/^Bearer CANARY-SECRET-vault-/);
+    }
+    // The provider saw the tool results of earlier steps.
+    expect(JSON.stringify(llm.requests[2]!.body)).toContain('Paris');
+    expect(JSON.stringify(llm.requests[2]!.body)).toContain('temp_c');
+
+    const events = await allEvents(api, run.id);
+    expect(seqs(events)).toEqual(events.map((_, i) => i + 1));
+    expect(types(events)).toEqual([
+      'run.queued', 'run.status_changed', 'run.started',
+      'step.started', 'message.completed', 'tool_call.requested', 'policy.decided', 'tool_call.started', 'tool_call.completed', 'step.completed',
+      'step.started', 'message.completed', 'tool_call.requested', 'policy.decided', 'tool_call.started', 'tool_call.completed', 'step.completed',
+      'step.started', 'message.completed', 'step.completed',
+      'run.status_changed', 'run.completed',
+    ]);
+    const decided = events.find((e) => e.type === 'policy.decided');
+    expect(decided.data).toMatchObject({ action: 'allow', rule_id: 'default_read', name: 'weather' });
+  });
+
+  it('a multi-turn session: the second run sees the first run\'s messages', async () => {
+    const { api, llm } = await setupAgent({ provider });
+    cleanups.push(() => llm.close());
+    const session = await api.post('/v1/sessions', { agent: 'assistant', title: 'chat' });
+    expect(session.status).toBe(201);
+    llm.reply({ text: 'Nice to meet you, Ada.' }, { text: 'Your name is Ada.' });
+    const first = await api.post(`/v1/sessions/${session.body.id}/runs`, { input: 'My name is Ada.', wait: true });
+    expect(first.body.status).toBe('completed');
+    const second = await api.post(`/v1/sessions/${session.body.id}/runs`, { input: [{ role: 'user', content: 'What is my name?' }], wait: true });
+    expect(second.body).toMatchObject({ status: 'completed', output_text: 'Your name is Ada.' });
+    const sent = JSON.stringify(llm.requests[1]!.body);
+    expect(sent).toContain('My name is Ada.');
+    expect(sent).toContain('Nice to meet you, Ada.');
+    expect(sent).toContain('What is my name?');
+    const messages = await api.get(`/v1/sessions/${session.body.id}/messages`);
+    expect(messages.body.data.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
+  });
+});
+
+describe('creating runs', () => {
+  it('async creation answers 202 with Location, and the run completes on its own', async () => {
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    llm.reply({ text: 'done', delay_ms: 300 });
+    const res = await api.post('/v1/runs', { agent: 'assistant', input: 'hi' });
+    expect(res.status).toBe(202);
+    expect(res.headers.get('location')).toBe(`/v1/runs/${res.body.id}`);
+    expect(['queued', 'running']).toContain(res.body.status);
+    const done = await waitForStatus(api, res.body.id, ['completed']);
+    expect(done.output_text).toBe('done');
+    const listed = await api.get(`/v1/runs?session_id=${res.body.session_id}&status=completed`);
+    expect(listed.body.data.map((r: { id: string }) => r.id)).toEqual([res.body.id]);
+  });
+
+  it('stream: true answers with the live event stream, token deltas included, until the run ends', async () => {
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    llm.reply({ text: 'one two three four five', chunk_delay_ms: 30 });
+    const res = await fetch(`${env().apiUrl}/v1/runs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ agent: 'assistant', input: 'count', stream: true }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const messages = await readSse(res);
+    const deltas = messages.filter((m) => m.event === 'message.delta').map((m) => JSON.parse(m.data).data.text).join('');
+    expect(deltas).toBe('one two three four five');
+    expect(messages.filter((m) => m.event === 'message.delta').every((m) => m.id === undefined)).toBe(true);
+    const stored = messages.filter((m) => m.id !== undefined);
+    expect(stored.map((m) => Number(m.id))).toEqual(stored.map((_, i) => i + 1));
+    expect(stored[stored.length - 1]!.event).toBe('run.completed');
+  });
+
+  it('a session with an active run rejects another run with 409 session_busy; enqueue runs it afterwards', async () => {
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    const session = (await api.post('/v1/sessions', { agent: 'assistant' })).body;
+    llm.reply({ text: 'slow answer', delay_ms: 1500 }, { text: 'queued answer' });
+    const first = await api.post(`/v1/sessions/${session.id}/runs`, { input: 'first' });
+    expect(first.status).toBe(202);
+    const busy = await api.post(`/v1/sessions/${session.id}/runs`, { input: 'second' });
+    expectError(busy, 409, 'conflict_error', 'session_busy');
+    const queued = await api.post(`/v1/sessions/${session.id}/runs`, { input: 'second', if_busy: 'enqueue' });
+    expect(queued.status).toBe(202);
+    const done = await waitForStatus(api, queued.body.id, ['completed']);
+    expect(done.output_text).toBe('queued answer');
+    const firstDone = await api.get(`/v1/runs/${first.body.id}`);
+    expect(new Date(done.started_at).getTime()).toBeGreaterThanOrEqual(new Date(firstDone.body.completed_at).getTime());
+    // The queued run saw the first run's exchange as context.
+    expect(JSON.stringify(llm.requests[1]!.body)).toContain('slow answer');
+  });
+});
+
+describe('limits end runs with the documented codes', () => {
+  it('max_steps_exceeded', async () => {
+    const { api, llm } = await withTools('openai', { max_steps: 2 });
+    llm.reply(
+      { tool_calls: [{ name: 'weather', arguments: { city: 'A' } }] },
+      { tool_calls: [{ name: 'weather', arguments: { city: 'B' } }] },
+      { text: 'never reached' },
+    );
+    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
+    expect(run).toMatchObject({ status: 'failed', error: { code: 'max_steps_exceeded' } });
+    expect(llm.requests).toHaveLength(2);
+    const events = await allEvents(api, run.id);
+    expect(events[events.length - 1]).toMatchObject({ type: 'run.failed', data: { error: { code: 'max_steps_exceeded' } } });
+  });
+
+  it('max_tool_calls_exceeded (run constraints tighten the agent limit)', async () => {
+    const { api, llm, tools } = await withTools('openai');
+    llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'A' } }, { name: 'weather', arguments: { city: 'B' } }] });
+    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true, constraints: { max_tool_calls: 1 } })).body;
+    expect(run).toMatchObject({ status: 'failed', error: { code: 'max_tool_calls_exceeded' } });
+    expect(tools.requests).toHaveLength(1);
+  });
+
+  it('timeout: a run slower than its timeout_seconds fails with timeout', async () => {
+    const { api, llm } = await setupAgent({ limits: { timeout_seconds: 2 } });
+    cleanups.push(() => llm.close());
+    llm.reply({ text: 'far too slow', delay_ms: 20_000 });
+    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
+    expect(run).toMatchObject({ status: 'failed', error: { code: 'timeout' } });
+    await waitForStatus(api, run.id, ['failed']);
+    const events = await allEvents(api, run.id);
+    expect(events.map((e) => e.type)).toContain('run.failed');
+  });
+
+  it('max_tokens: a run that uses more tokens than allowed fails with budget_exceeded', async () => {
+    const { api, llm } = await setupAgent({ limits: { max_tokens: 50 } });
+    cleanups.push(() => llm.close());
+    llm.reply({ text: 'verbose', usage: { input_tokens: 40, output_tokens: 30 } });
+    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
+    expect(run).toMatchObject({ status: 'failed', error: { code: 'budget_exceeded' } });
+  });
+});
+
+describe('tool calls', () => {
+  it('invalid arguments are not executed and the validation error goes back to the model', async () => {
+    const { api, llm, tools } = await withTools('openai');
+    llm.reply({ tool_calls: [{ name: 'weather', arguments: { town: 'Berlin' } }] }, { text: 'Sorry, I used the tool wrongly.' });
+    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
+    expect(run.status).toBe('completed');
+    expect(tools.requests).toHaveLength(0);
+    const events = await allEvents(api, run.id);
+    const failed = events.find((e) => e.type === 'tool_call.failed');
+    expect(failed.data.error.code).toBe('invalid_tool_arguments');
+    expect(failed.data.error.message).toMatch(/city|town/);
+    const toolMessage = (llm.requests[1]!.body.messages as { role: string; content: string }[]).find((m) => m.role === 'tool');
+    expect(toolMessage!.content).toContain('invalid_tool_arguments');
+  });
+
+  it('a write tool is refused with a clear tool result (approvals are not available yet)', async () => {
+    const { api, llm, tools } = await withTools('openai');
+    await api.post('/v1/tools', { name: 'create_ticket', effect: 'write', input_schema: { type: 'object', properties: {} }, executor: { type: 'http', url: `${tools.url}/tickets` } });
+    await api.patch('/v1/agents/assistant', { tools: ['weather', 'create_ticket'] });
+    llm.reply({ tool_calls: [{ name: 'create_ticket', arguments: {} }] }, { text: 'I could not create it.' });
+    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
+    expect(run.status).toBe('completed');
+    expect(tools.requests).toHaveLength(0);
+    const events = await allEvents(api, run.id);
+    expect(events.find((e) => e.type === 'policy.decided').data).toMatchObject({ action: 'require_approval', rule_id: 'default_write' });
+    expect(events.find((e) => e.type === 'tool_call.failed').data.error.code).toBe('approval_unavailable');
+  });
+
+  it('a tool that is not on the agent is denied by policy', async () => {
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    llm.reply({ tool_calls: [{ name: 'rm_rf', arguments: {} }] }, { text: 'ok' });
+    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
+    const events = await allEvents(api, run.id);
+    expect(events.find((e) => e.type === 'policy.decided').data).toMatchObject({ action: 'deny', rule_id: 'tool_not_allowed' });
+  });
+});

@@ -1,0 +1,111 @@
+// Global setup of the integration and e2e tests: a real PostgreSQL (DATABASE_URL, else embedded) with
+// a fresh database, a real Temporal dev server, migrations, and one `ap api` + one `ap worker` process
+// on a task queue of their own. Tests get their own workspaces; nothing is truncated.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
+import { startEmbeddedPostgres, type EmbeddedDb } from '../../src/db/embedded';
+import { createPool } from '../../src/db/pool';
+import { migrate } from '../../src/db/migrate';
+import { bootstrap } from '../../src/services/workspaces';
+import { findTemporalCli, freePort, startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import { spawnAp, type ApProcess } from './processes';
+import { CANARY_PREFIX, scanForCanaries } from './canaries';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    env: TestEnv;
+  }
+}
+
+export interface TestEnv {
+  apiUrl: string;
+  adminKey: string;
+  databaseUrl: string;
+  temporalAddress: string;
+  temporalCli: string;
+  namespace: string;
+  taskQueue: string;
+  masterKey: string;
+  runDir: string;
+  logDir: string;
+}
+
+const ROOT = path.resolve(__dirname, '../..');
+
+export default async function setup(project: TestProject) {
+  const runDir = path.join(ROOT, '.test-data', `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
+  const logDir = path.join(runDir, 'logs');
+  fs.mkdirSync(logDir, { recursive: true });
+  fs.chmodSync(path.dirname(runDir), 0o755);
+  fs.chmodSync(runDir, 0o755);
+  const say = (line: string) => process.stdout.write(`[setup] ${line}\n`);
+
+  let embedded: EmbeddedDb | undefined;
+  let serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    embedded = await startEmbeddedPostgres(path.join(runDir, 'pg'), say);
+    serverUrl = embedded.url;
+  }
+  const dbName = `ap_test_${Date.now()}_${process.pid}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  await admin.end();
+  const u = new URL(serverUrl);
+  u.pathname = `/${dbName}`;
+  const databaseUrl = u.toString();
+
+  const db = createPool(databaseUrl, 2);
+  await migrate(db);
+  const adminKey = `ap_test_${crypto.randomBytes(18).toString('base64url')}`;
+  await bootstrap(db, adminKey);
+  await db.end();
+
+  const temporalCli = await findTemporalCli(process.env.AP_TEMPORAL_CLI, say);
+  const temporal: DevServer = await startDevServer({ binary: temporalCli, namespace: 'default', logFile: path.join(logDir, 'temporal.log') });
+  say(`Temporal dev server on ${temporal.address}`);
+
+  const masterKey = crypto.randomBytes(32).toString('base64');
+  const taskQueue = `ap-test-${crypto.randomUUID()}`;
+  const port = await freePort();
+  const env = {
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    AP_MASTER_KEY: masterKey,
+    AP_ALLOW_PRIVATE_NETWORK: 'true',
+    AP_DATA_DIR: path.join(runDir, 'data'),
+    LOG_LEVEL: 'debug',
+  };
+  const processes: ApProcess[] = [
+    spawnAp(['worker'], env, path.join(logDir, 'worker.log')),
+    spawnAp(['api'], { ...env, AP_PORT: String(port) }, path.join(logDir, 'api.log')),
+  ];
+  await Promise.all(processes.map((p) => p.ready));
+
+  const testEnv: TestEnv = {
+    apiUrl: `http://127.0.0.1:${port}`,
+    adminKey,
+    databaseUrl,
+    temporalAddress: temporal.address,
+    temporalCli,
+    namespace: 'default',
+    taskQueue,
+    masterKey,
+    runDir,
+    logDir,
+  };
+  project.provide('env', testEnv);
+
+  return async () => {
+    await Promise.all(processes.map((p) => p.kill('SIGTERM')));
+    // The last word on secrets: no canary value in any log line, stored event or Temporal history.
+    const leaks = await scanForCanaries(testEnv);
+    await temporal.stop();
+    if (embedded) await embedded.stop();
+    if (leaks.length) throw new Error(`Secret canaries (${CANARY_PREFIX}...) leaked into: ${leaks.join('; ')}`);
+  };
+}

@@ -1,0 +1,53 @@
+// Starting `ap api` / `ap worker` as separate OS processes, the way users scale them out.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+export interface ApProcess {
+  child: ChildProcess;
+  logFile: string;
+  /** Resolves when the process printed its `Ready:` line. */
+  ready: Promise<void>;
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function spawnAp(args: string[], env: Record<string, string>, logFile: string): ApProcess {
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const log = fs.createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/ap.js'), ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (b: Buffer): void => {
+      out += b.toString();
+      log.write(b);
+      if (/^Ready:/m.test(out)) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (b: Buffer) => {
+      out += b.toString();
+      log.write(b);
+    });
+    child.once('exit', (code) => reject(new Error(`ap ${args.join(' ')} exited with ${code} before it was ready:\n${out.slice(-3000)}`)));
+  });
+  ready.catch(() => undefined);
+  return {
+    child,
+    logFile,
+    ready,
+    output: () => out,
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill(signal);
+      await exited;
+      log.end();
+    },
+  };
+}
