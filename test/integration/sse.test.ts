@@ -1,0 +1,111 @@
+// The event stream: resume with Last-Event-ID sees every stored event once and in order, and an API
+// process other than the one that created the run (a separate Node process) streams its live events.
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/temporal/dev-server';
+import { startToolServer } from '../fixtures/tool-server';
+import { spawnAp, type ApProcess } from '../support/processes';
+import { allEvents, Api, env, httpTool, readSse, setupAgent, waitForStatus } from '../support/api';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+const streamUrl = (base: string, runId: string, q = '') => `${base}/v1/runs/${runId}/events${q}`;
+
+async function slowToolRun() {
+  const tools = await startToolServer();
+  const s = await setupAgent();
+  cleanups.push(() => s.llm.close(), () => tools.close());
+  tools.route('/w', { delay_ms: 150, body: { temp: 20 } });
+  await httpTool(s.api, 'weather', `${tools.url}/w`);
+  await s.api.patch('/v1/agents/assistant', { tools: ['weather'] });
+  s.llm.reply(
+    { text: 'checking', chunk_delay_ms: 20, tool_calls: [{ name: 'weather', arguments: { city: 'A' } }] },
+    { tool_calls: [{ name: 'weather', arguments: { city: 'B' } }], delay_ms: 100 },
+    { tool_calls: [{ name: 'weather', arguments: { city: 'C' } }], delay_ms: 100 },
+    { text: 'all done now', chunk_delay_ms: 20 },
+  );
+  return s;
+}
+
+describe('SSE', () => {
+  it('a client that disconnects after every 3rd event and resumes with Last-Event-ID receives every event exactly once, in order', async () => {
+    const { api } = await slowToolRun();
+    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go' })).body;
+    const received: number[] = [];
+    let last: string | undefined;
+    let reconnects = 0;
+    for (let i = 0; i < 100; i++) {
+      const res = await fetch(streamUrl(env().apiUrl, run.id), {
+        headers: { authorization: `Bearer ${api.key}`, accept: 'text/event-stream', ...(last ? { 'last-event-id': last } : {}) },
+      });
+      expect(res.status).toBe(200);
+      let count = 0;
+      const msgs = await readSse(res, (m) => m.id !== undefined && ++count === 3);
+      for (const m of msgs) if (m.id !== undefined) received.push(Number(m.id));
+      const lastMsg = msgs.filter((m) => m.id !== undefined).pop();
+      if (lastMsg) last = lastMsg.id;
+      if (msgs.some((m) => m.event === 'run.completed')) break;
+      reconnects++;
+    }
+    const stored = await allEvents(api, run.id);
+    expect(reconnects).toBeGreaterThan(3);
+    expect(received).toEqual(stored.map((e) => e.seq));
+    expect(received).toEqual(received.map((_, i) => i + 1));
+  });
+
+  it('JSON pages and ?after_seq give the same events; include=deltas adds message.delta frames', async () => {
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    llm.reply({ text: 'alpha beta gamma delta', chunk_delay_ms: 40, delay_ms: 300 });
+    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go' })).body;
+    const res = await fetch(streamUrl(env().apiUrl, run.id, '/stream?include=deltas'), { headers: { 'x-api-key': api.key } });
+    const msgs = await readSse(res);
+    expect(msgs.filter((m) => m.event === 'message.delta').map((m) => JSON.parse(m.data).data.text).join('')).toBe('alpha beta gamma delta');
+    const page = await api.get(`/v1/runs/${run.id}/events?after_seq=2&limit=3`);
+    expect(page.body.data.map((e: { seq: number }) => e.seq)).toEqual([3, 4, 5]);
+    expect(page.body).toMatchObject({ object: 'list', has_more: true, next_after_seq: 5 });
+    const replay = await fetch(streamUrl(env().apiUrl, run.id, '?after_seq=4'), { headers: { authorization: `Bearer ${api.key}`, accept: 'text/event-stream' } });
+    const after = (await readSse(replay)).filter((m) => m.id !== undefined);
+    expect(Number(after[0]!.id)).toBe(5);
+    expect(after.some((m) => m.event === 'message.delta')).toBe(false);
+  });
+
+  describe('a second API process', () => {
+    let second: ApProcess;
+    let base: string;
+    beforeAll(async () => {
+      const e = env();
+      const port = await freePort();
+      second = spawnAp(['api'], {
+        DATABASE_URL: e.databaseUrl,
+        TEMPORAL_ADDRESS: e.temporalAddress,
+        TEMPORAL_TASK_QUEUE: e.taskQueue,
+        AP_MASTER_KEY: e.masterKey,
+        AP_ALLOW_PRIVATE_NETWORK: 'true',
+        AP_PORT: String(port),
+        LOG_LEVEL: 'debug',
+      }, path.join(e.logDir, 'api-second.log'));
+      await second.ready;
+      base = `http://127.0.0.1:${port}`;
+    });
+    afterAll(async () => second?.kill());
+
+    it('streams the live events of a run created through the first process', async () => {
+      const { api } = await slowToolRun();
+      const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go' })).body;
+      const res = await fetch(streamUrl(base, run.id, '?include=deltas'), { headers: { authorization: `Bearer ${api.key}`, accept: 'text/event-stream' } });
+      expect(res.status).toBe(200);
+      const msgs = await readSse(res);
+      const ids = msgs.filter((m) => m.id !== undefined).map((m) => Number(m.id));
+      expect(ids).toEqual(ids.map((_, i) => i + 1));
+      expect(msgs[msgs.length - 1]!.event).toBe('run.completed');
+      expect(msgs.some((m) => m.event === 'message.delta')).toBe(true);
+      const viaSecond = new Api(api.key, base);
+      expect((await viaSecond.get(`/v1/runs/${run.id}`)).body.status).toBe('completed');
+      await waitForStatus(api, run.id, ['completed']);
+    });
+  });
+});
