@@ -1,0 +1,79 @@
+// `ap start` (= `npm start`) as a user runs it: embedded PostgreSQL and Temporal in AP_DATA_DIR, the
+// admin key printed once, Ctrl-C stops everything, and the next start finds every session, run and event.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/temporal/dev-server';
+import { startFakeLlm } from '../fixtures/fake-llm';
+import { spawnAp, type ApProcess } from '../support/processes';
+import { allEvents, Api, env } from '../support/api';
+import { canary } from '../support/canaries';
+
+const procs: ApProcess[] = [];
+afterEach(async () => {
+  for (const p of procs.splice(0)) await p.kill('SIGKILL');
+});
+
+function startPlatform(dataDir: string, port: number, log: string): ApProcess {
+  const p = spawnAp(['start'], { AP_DATA_DIR: dataDir, AP_PORT: String(port), AP_ALLOW_PRIVATE_NETWORK: 'true', AP_TEMPORAL_CLI: env().temporalCli, LOG_LEVEL: 'debug' }, log);
+  procs.push(p);
+  return p;
+}
+
+describe('ap start', () => {
+  it('prints progress, URLs, the admin key once and Ready; a restart finds every session, run and event', async () => {
+    const dataDir = path.join(env().runDir, 'start-e2e');
+    fs.mkdirSync(dataDir, { recursive: true });
+    const port = await freePort();
+    const first = startPlatform(dataDir, port, path.join(env().logDir, 'start-1.log'));
+    await first.ready;
+    const out = first.output();
+    const lines = out.split('\n');
+    const keyLine = lines.find((l) => l.startsWith('Admin API key: '));
+    expect(keyLine).toMatch(/^Admin API key: ap_[A-Za-z0-9_-]+$/);
+    const order = ['API:', 'Dashboard:', 'Temporal UI:', 'Admin API key:', 'Ready:'].map((p) => lines.findIndex((l) => l.startsWith(p)));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(fs.existsSync(path.join(dataDir, 'temporal.db'))).toBe(true);
+    expect(fs.existsSync(path.join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
+
+    const api = new Api(keyLine!.slice('Admin API key: '.length), `http://127.0.0.1:${port}`);
+    const llm = await startFakeLlm('openai');
+    try {
+      await api.post('/v1/model_cards', { id: 'fake', provider: 'openai', base_url: llm.baseUrl, api_key: canary('start'), default_model: 'm' });
+      await api.post('/v1/agents', { name: 'assistant', model: { card: 'fake' } });
+      llm.reply({ text: 'before the restart' });
+      const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'hello', wait: true })).body;
+      expect(run.status).toBe('completed');
+      const eventsBefore = await allEvents(api, run.id);
+
+      await first.kill('SIGINT');
+      expect(first.output()).toContain('Stopped.');
+      expect(first.child.exitCode).toBe(0);
+
+      const second = startPlatform(dataDir, port, path.join(env().logDir, 'start-2.log'));
+      await second.ready;
+      expect(second.output()).not.toContain('Admin API key');
+      expect((await api.get(`/v1/runs/${run.id}`)).body).toMatchObject({ status: 'completed', output_text: 'before the restart' });
+      expect(await allEvents(api, run.id)).toEqual(eventsBefore);
+      expect((await api.get(`/v1/sessions/${run.session_id}/messages`)).body.data).toHaveLength(2);
+      // And it still runs agents.
+      llm.reply({ text: 'after the restart' });
+      const next = await api.post(`/v1/sessions/${run.session_id}/runs`, { input: 'again', wait: true });
+      expect(next.body).toMatchObject({ status: 'completed', output_text: 'after the restart' });
+      await second.kill('SIGTERM');
+      expect(second.child.exitCode).toBe(0);
+    } finally {
+      await llm.close();
+    }
+  }, 180_000);
+
+  it('a bad configuration value stops the process with one line naming the variable', async () => {
+    const p = spawnAp(['start'], { AP_PORT: 'eighty', AP_DATA_DIR: path.join(env().runDir, 'bad-config') }, path.join(env().logDir, 'bad-config.log'));
+    procs.push(p);
+    await expect(p.ready).rejects.toThrow(/exited with 2/);
+    const text = p.output().trim();
+    expect(text.split('\n')).toHaveLength(1);
+    expect(text).toMatch(/^Invalid configuration: AP_PORT /);
+  });
+});

@@ -1,0 +1,84 @@
+// Model cards, agents (versions), tools (JSON Schema) and the vault: CRUD, hostile input, and secrets
+// that never come back out.
+import { describe, expect, it } from 'vitest';
+import { canary } from '../support/canaries';
+import { expectError, newWorkspace } from '../support/api';
+
+describe('model cards', () => {
+  it('store the key encrypted and show only a preview; POST rotates', async () => {
+    const api = await newWorkspace();
+    const key = canary('card');
+    const created = await api.post('/v1/model_cards', { id: 'main', provider: 'anthropic', api_key: key, default_model: 'claude-x', headers: { 'x-gateway-key': canary('hdr') } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ id: 'main', provider: 'anthropic', base_url: 'https://api.anthropic.com', api_key_preview: `…${key.slice(-4)}` });
+    expect(JSON.stringify(created.body)).not.toContain('CANARY');
+    const rotated = canary('card2');
+    const upd = await api.post('/v1/model_cards/main', { api_key: rotated });
+    expect(upd.body.api_key_preview).toBe(`…${rotated.slice(-4)}`);
+    expect(JSON.stringify((await api.get('/v1/model_cards')).body)).not.toContain('CANARY');
+    expectError(await api.post('/v1/model_cards', { id: 'main', provider: 'openai', api_key: 'x', default_model: 'm' }), 409, 'conflict_error', 'already_exists');
+    expectError(await api.post('/v1/model_cards', { id: 'x', provider: 'gemini', api_key: 'x', default_model: 'm' }), 400, 'invalid_request_error', 'validation_failed');
+    expectError(await api.post('/v1/model_cards', { id: '../etc', provider: 'openai', api_key: 'x', default_model: 'm' }), 400, 'invalid_request_error', 'validation_failed');
+    expect((await api.get('/v1/model_cards')).body.data.map((c: { id: string }) => c.id)).toEqual(['main']);
+    expect((await api.delete('/v1/model_cards/main')).body.deleted).toBe(true);
+    expectError(await api.get('/v1/model_cards/main'), 404, 'not_found_error', 'not_found');
+  });
+});
+
+describe('agents', () => {
+  it('PATCH bumps the version and old versions stay readable; DELETE archives', async () => {
+    const api = await newWorkspace();
+    await api.post('/v1/model_cards', { id: 'c', provider: 'openai', api_key: canary('k'), default_model: 'm' });
+    const a = await api.post('/v1/agents', { name: 'bot', model: { card: 'c' }, instructions: 'v1', limits: { max_steps: 3 } });
+    expect(a.body).toMatchObject({ object: 'agent', name: 'bot', version: 1, instructions: 'v1', limits: { max_steps: 3 }, enabled: true });
+    expect(a.body.id).toMatch(/^agt_[0-9a-f]{32}$/);
+    const b = await api.patch(`/v1/agents/${a.body.id}`, { instructions: 'v2' });
+    expect(b.body).toMatchObject({ version: 2, instructions: 'v2', limits: { max_steps: 3 } });
+    expect((await api.get('/v1/agents/bot/versions/1')).body.instructions).toBe('v1');
+    expect((await api.get('/v1/agents/bot/versions')).body.data.map((v: { version: number }) => v.version)).toEqual([2, 1]);
+    expectError(await api.post('/v1/agents', { name: 'bot', model: { card: 'c' } }), 409, 'conflict_error', 'already_exists');
+    expectError(await api.post('/v1/agents', { name: 'x', model: { card: 'c' }, policy: { rules: [{ id: 'r', action: 'allow', match: { arguments: { a: { matches: '(' } } } }] } }), 400, 'invalid_request_error', 'validation_failed');
+    expect((await api.delete('/v1/agents/bot')).body.deleted).toBe(true);
+    expectError(await api.get('/v1/agents/bot'), 404, 'not_found_error', 'not_found');
+    expect((await api.get(`/v1/agents/${a.body.id}`)).body.archived).toBe(true);
+  });
+
+  it('a disabled agent cannot run (403 agent_disabled)', async () => {
+    const api = await newWorkspace();
+    await api.post('/v1/model_cards', { id: 'c', provider: 'openai', api_key: canary('k'), default_model: 'm' });
+    await api.post('/v1/agents', { name: 'off', model: { card: 'c' }, enabled: false });
+    expectError(await api.post('/v1/runs', { agent: 'off', input: 'hi' }), 403, 'permission_error', 'agent_disabled');
+  });
+});
+
+describe('tools and vault', () => {
+  it('tools validate their JSON Schema; PATCH revalidates the whole tool', async () => {
+    const api = await newWorkspace();
+    const t = await api.post('/v1/tools', { name: 'lookup', effect: 'read', input_schema: { type: 'object', properties: { q: { type: 'string' } } }, executor: { type: 'builtin', name: 'echo' } });
+    expect(t.status).toBe(201);
+    expect(t.body).toMatchObject({ name: 'lookup', effect: 'read', description: '', supports_dry_run: false, idempotent: false });
+    expectError(await api.post('/v1/tools', { name: 'bad', effect: 'read', input_schema: { type: 'object', properties: { q: { type: 'strnig' } } }, executor: { type: 'builtin', name: 'echo' } }), 400, 'invalid_request_error', 'validation_failed');
+    expectError(await api.post('/v1/tools', { name: 'bad2', effect: 'read', input_schema: { type: 'array' }, executor: { type: 'builtin', name: 'echo' } }), 400, 'invalid_request_error', 'validation_failed');
+    expectError(await api.post('/v1/tools', { name: 'bad3', effect: 'read', executor: { type: 'http', url: 'ftp://x' } }), 400, 'invalid_request_error', 'validation_failed');
+    const upd = await api.patch('/v1/tools/lookup', { description: 'Looks things up' });
+    expect(upd.body).toMatchObject({ description: 'Looks things up', input_schema: { properties: { q: { type: 'string' } } } });
+    expectError(await api.patch('/v1/tools/lookup', { input_schema: { type: 'object', properties: { q: { type: 7 } } } }), 400, 'invalid_request_error', 'validation_failed');
+    expect((await api.get('/v1/tools/lookup')).body.description).toBe('Looks things up');
+    expect((await api.delete('/v1/tools/lookup')).body.deleted).toBe(true);
+    expectError(await api.get('/v1/tools/lookup'), 404, 'not_found_error', 'not_found');
+  });
+
+  it('vault reads return names and dates only', async () => {
+    const api = await newWorkspace();
+    const value = canary('vault');
+    const created = await api.post('/v1/vault', { name: 'token', value });
+    expect(created.status).toBe(201);
+    expect(Object.keys(created.body).sort()).toEqual(['created_at', 'id', 'name', 'object', 'updated_at']);
+    expect((await api.patch('/v1/vault/token', { value: canary('vault2') })).status).toBe(200);
+    const all = JSON.stringify([(await api.get('/v1/vault')).body, (await api.get('/v1/vault/token')).body]);
+    expect(all).not.toContain('CANARY');
+    expectError(await api.post('/v1/vault', { name: 'token', value: 'x' }), 409, 'conflict_error', 'already_exists');
+    expectError(await api.post('/v1/vault', { name: 'bad name', value: 'x' }), 400, 'invalid_request_error', 'validation_failed');
+    expect((await api.delete('/v1/vault/token')).body.deleted).toBe(true);
+  });
+});
