@@ -1,0 +1,30 @@
+// Configuration: parsed once, defaults as OPERATIONS.md says, one clear line for a bad value.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config';
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 8080, databaseUrl: undefined, allowPrivateNetwork: false, logLevel: 'info', temporal: { address: undefined, namespace: 'default', taskQueue: 'agent-platform' } });
+    expect(c.dataDir.endsWith('.data')).toBe(true);
+  });
+
+  it.each([
+    ['AP_PORT', 'http'],
+    ['AP_PORT', '70000'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['TEMPORAL_ADDRESS', 'no-port'],
+    ['AP_MASTER_KEY', 'c2hvcnQ='],
+    ['AP_ALLOW_PRIVATE_NETWORK', 'maybe'],
+    ['LOG_LEVEL', 'loud'],
+    ['AP_ADMIN_KEY', 'sk_wrong'],
+  ])('%s=%s is rejected naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name} `));
+  });
+
+  it('requires AP_MASTER_KEY in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/AP_MASTER_KEY/);
+    expect(loadConfig({ NODE_ENV: 'production', AP_MASTER_KEY: Buffer.alloc(32).toString('base64') }).production).toBe(true);
+  });
+});

@@ -1,0 +1,35 @@
+// Every recorded history in test/histories/ replays against the current workflow code: a workflow change
+// that would break runs already in flight fails here unless it is guarded by patched().
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { describe, expect, it } from 'vitest';
+import { workflowBundle } from '../../src/temporal/connection';
+
+const DIR = path.resolve(__dirname, '../histories');
+const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+
+describe('recorded histories', () => {
+  it('cover the representative runs', () => {
+    expect(files).toEqual(expect.arrayContaining(['plain-answer.json', 'read-tools-and-invalid-arguments.json', 'write-tool-refused.json', 'max-steps-exceeded.json', 'canceled-during-tool.json']));
+  });
+
+  it('all replay without nondeterminism against this build', async () => {
+    const histories = files.map((f) => ({ workflowId: f, history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8'))) }));
+    const results: { id: string; error?: string }[] = [];
+    for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+      results.push({ id: r.workflowId, ...(r.error ? { error: String(r.error) } : {}) });
+    }
+    expect(results).toEqual(files.map((f) => ({ id: f })));
+  }, 120_000);
+
+  it('a changed workflow is detected as a divergence (the check can fail)', async () => {
+    const history = JSON.parse(fs.readFileSync(path.join(DIR, 'plain-answer.json'), 'utf8')) as { events: { activityTaskScheduledEventAttributes?: { activityType?: { name: string } } }[] };
+    const scheduled = history.events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'loadRunContext');
+    scheduled!.activityTaskScheduledEventAttributes!.activityType!.name = 'someOtherActivity';
+    const results = [];
+    for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, [{ workflowId: 'tampered', history: historyFromJSON(history) }])) results.push(r);
+    expect(results[0]!.error).toBeDefined();
+  }, 120_000);
+});

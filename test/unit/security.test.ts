@@ -1,0 +1,52 @@
+// Encryption at rest, key hashing and the private-network guard.
+import crypto from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createSecretBox, hashApiKey, newApiKey, preview } from '../../src/security/secrets';
+import { assertPublicUrl, isPrivateAddress } from '../../src/security/network-guard';
+
+describe('secret box', () => {
+  const k1 = crypto.randomBytes(32);
+  const k2 = crypto.randomBytes(32);
+
+  it('round-trips, never stores plaintext, and uses a fresh IV each time', () => {
+    const box = createSecretBox([k1]);
+    const a = box.encrypt('sk-live-secret');
+    const b = box.encrypt('sk-live-secret');
+    expect(a).not.toContain('sk-live');
+    expect(a).not.toBe(b);
+    expect(box.decrypt(a)).toBe('sk-live-secret');
+  });
+
+  it('rejects tampering and unknown keys; decrypts with an older key kept for rotation', () => {
+    const old = createSecretBox([k1]);
+    const c = old.encrypt('value');
+    const parts = c.split(':');
+    parts[4] = Buffer.from('tampered').toString('base64');
+    expect(() => old.decrypt(parts.join(':'))).toThrow();
+    expect(() => createSecretBox([k2]).decrypt(c)).toThrow(/key id/);
+    expect(createSecretBox([k2, k1]).decrypt(c)).toBe('value');
+  });
+
+  it('API keys are random, hashed one-way and previewed by their last 4 characters', () => {
+    const key = newApiKey();
+    expect(key).toMatch(/^ap_[A-Za-z0-9_-]{32}$/);
+    expect(newApiKey()).not.toBe(key);
+    expect(hashApiKey(key)).toHaveLength(64);
+    expect(hashApiKey(key)).not.toContain(key.slice(3));
+    expect(preview('sk-abcdef1234')).toBe('…1234');
+  });
+});
+
+describe('private-network guard', () => {
+  it.each(['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '::1', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', '0.0.0.0'])('%s is private', (ip) => {
+    expect(isPrivateAddress(ip)).toBe(true);
+  });
+  it.each(['8.8.8.8', '1.1.1.1', '2606:4700::1111', '172.32.0.1'])('%s is public', (ip) => {
+    expect(isPrivateAddress(ip)).toBe(false);
+  });
+  it('checks the resolved address, and can be switched off', async () => {
+    await expect(assertPublicUrl('http://localhost:8080/x', false)).rejects.toThrow(/private or loopback/);
+    await expect(assertPublicUrl('http://[::1]/', false)).rejects.toThrow(/private/);
+    await expect(assertPublicUrl('http://localhost:8080/x', true)).resolves.toBeUndefined();
+  });
+});
