@@ -97,6 +97,27 @@ describe('creating runs', () => {
     expect(listed.body.data.map((r: { id: string }) => r.id)).toEqual([res.body.id]);
   });
 
+  it('GET /v1/runs pages newest first with cursors and filters', async () => {
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      llm.reply({ text: `answer ${i}` });
+      ids.push((await api.post('/v1/runs', { agent: 'assistant', input: `q${i}`, wait: true })).body.id);
+    }
+    const first = await api.get('/v1/runs?limit=2');
+    expect(first.body).toMatchObject({ object: 'list', has_more: true, next_cursor: ids[3] });
+    expect(first.body.data.map((r: { id: string }) => r.id)).toEqual([ids[4], ids[3]]);
+    const second = await api.get(`/v1/runs?limit=2&after=${first.body.next_cursor}`);
+    expect(second.body.data.map((r: { id: string }) => r.id)).toEqual([ids[2], ids[1]]);
+    const last = await api.get(`/v1/runs?limit=2&after=${second.body.next_cursor}`);
+    expect(last.body).toMatchObject({ has_more: false, next_cursor: null });
+    expect(last.body.data.map((r: { id: string }) => r.id)).toEqual([ids[0]]);
+    expect((await api.get('/v1/runs?agent=assistant&status=failed')).body.data).toEqual([]);
+    expect((await api.get('/v1/runs?agent=assistant&limit=100')).body.data).toHaveLength(5);
+    expect((await api.get(`/v1/runs?created_after=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).body.data).toEqual([]);
+  });
+
   it('stream: true answers with the live event stream, token deltas included, until the run ends', async () => {
     const { api, llm } = await setupAgent();
     cleanups.push(() => llm.close());
@@ -137,9 +158,9 @@ describe('creating runs', () => {
   });
 });
 
-describe('limits end runs with the documented codes', () => {
+describe.each(['openai', 'anthropic'] as const)('limits end %s runs with the documented codes', (provider) => {
   it('max_steps_exceeded', async () => {
-    const { api, llm } = await withTools('openai', { max_steps: 2 });
+    const { api, llm } = await withTools(provider, { max_steps: 2 });
     llm.reply(
       { tool_calls: [{ name: 'weather', arguments: { city: 'A' } }] },
       { tool_calls: [{ name: 'weather', arguments: { city: 'B' } }] },
@@ -153,7 +174,7 @@ describe('limits end runs with the documented codes', () => {
   });
 
   it('max_tool_calls_exceeded (run constraints tighten the agent limit)', async () => {
-    const { api, llm, tools } = await withTools('openai');
+    const { api, llm, tools } = await withTools(provider);
     llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'A' } }, { name: 'weather', arguments: { city: 'B' } }] });
     const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true, constraints: { max_tool_calls: 1 } })).body;
     expect(run).toMatchObject({ status: 'failed', error: { code: 'max_tool_calls_exceeded' } });
@@ -161,7 +182,7 @@ describe('limits end runs with the documented codes', () => {
   });
 
   it('timeout: a run slower than its timeout_seconds fails with timeout', async () => {
-    const { api, llm } = await setupAgent({ limits: { timeout_seconds: 2 } });
+    const { api, llm } = await setupAgent({ provider, limits: { timeout_seconds: 2 } });
     cleanups.push(() => llm.close());
     llm.reply({ text: 'far too slow', delay_ms: 20_000 });
     const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
@@ -172,7 +193,7 @@ describe('limits end runs with the documented codes', () => {
   });
 
   it('max_tokens: a run that uses more tokens than allowed fails with budget_exceeded', async () => {
-    const { api, llm } = await setupAgent({ limits: { max_tokens: 50 } });
+    const { api, llm } = await setupAgent({ provider, limits: { max_tokens: 50 } });
     cleanups.push(() => llm.close());
     llm.reply({ text: 'verbose', usage: { input_tokens: 40, output_tokens: 30 } });
     const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
@@ -180,9 +201,9 @@ describe('limits end runs with the documented codes', () => {
   });
 });
 
-describe('tool calls', () => {
+describe.each(['openai', 'anthropic'] as const)('%s tool calls', (provider) => {
   it('invalid arguments are not executed and the validation error goes back to the model', async () => {
-    const { api, llm, tools } = await withTools('openai');
+    const { api, llm, tools } = await withTools(provider);
     llm.reply({ tool_calls: [{ name: 'weather', arguments: { town: 'Berlin' } }] }, { text: 'Sorry, I used the tool wrongly.' });
     const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
     expect(run.status).toBe('completed');
@@ -191,12 +212,24 @@ describe('tool calls', () => {
     const failed = events.find((e) => e.type === 'tool_call.failed');
     expect(failed.data.error.code).toBe('invalid_tool_arguments');
     expect(failed.data.error.message).toMatch(/city|town/);
-    const toolMessage = (llm.requests[1]!.body.messages as { role: string; content: string }[]).find((m) => m.role === 'tool');
-    expect(toolMessage!.content).toContain('invalid_tool_arguments');
+    // The refusal reaches the model as the tool result, in each provider's own format.
+    const sent = JSON.stringify(llm.requests[1]!.body.messages);
+    expect(sent).toContain(provider === 'openai' ? '"role":"tool"' : '"type":"tool_result"');
+    expect(sent).toContain('invalid_tool_arguments');
+  });
+
+  it('malformed JSON arguments are reported to the model, not executed', async () => {
+    const { api, llm, tools } = await withTools(provider);
+    llm.reply({ tool_calls: [{ name: 'weather', arguments: {} }], raw_arguments: '{"city": "Ber' }, { text: 'retrying later' });
+    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
+    expect(run.status).toBe('completed');
+    expect(tools.requests).toHaveLength(0);
+    const events = await allEvents(api, run.id);
+    expect(events.find((e) => e.type === 'tool_call.failed').data.error.message).toContain('not valid JSON');
   });
 
   it('a write tool is refused with a clear tool result (approvals are not available yet)', async () => {
-    const { api, llm, tools } = await withTools('openai');
+    const { api, llm, tools } = await withTools(provider);
     await api.post('/v1/tools', { name: 'create_ticket', effect: 'write', input_schema: { type: 'object', properties: {} }, executor: { type: 'http', url: `${tools.url}/tickets` } });
     await api.patch('/v1/agents/assistant', { tools: ['weather', 'create_ticket'] });
     llm.reply({ tool_calls: [{ name: 'create_ticket', arguments: {} }] }, { text: 'I could not create it.' });
@@ -209,7 +242,7 @@ describe('tool calls', () => {
   });
 
   it('a tool that is not on the agent is denied by policy', async () => {
-    const { api, llm } = await setupAgent();
+    const { api, llm } = await setupAgent({ provider });
     cleanups.push(() => llm.close());
     llm.reply({ tool_calls: [{ name: 'rm_rf', arguments: {} }] }, { text: 'ok' });
     const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
