@@ -14,10 +14,12 @@ import { withStrictDefaults } from '../src/domain/tool';
 import type { ActivityDeps } from './deps';
 import { DELTAS_CHANNEL } from './store';
 import { startHeartbeat } from './heartbeat';
+import { redactor } from './tools';
 
 const ADAPTERS: Record<string, ModelAdapter> = { openai: callOpenAI, anthropic: callAnthropic };
 const DELTA_FLUSH_MS = 40;
-const MAX_NOTIFY_TEXT = 6000;
+// NOTIFY payloads are limited to 8000 bytes: 1000 characters stay below it even fully escaped.
+const MAX_NOTIFY_TEXT = 1000;
 
 export interface ModelCallInput {
   workspace_id: string;
@@ -53,7 +55,7 @@ export function createModelActivities({ db, config, secrets }: ActivityDeps) {
       if (!card) throw ApplicationFailure.nonRetryable(`Model card ${input.card} does not exist`, RUN_ERROR.model_error);
       const apiKey = secrets.decrypt(card.api_key_enc);
       const headers = card.headers_enc ? (JSON.parse(secrets.decrypt(card.headers_enc)) as Record<string, string>) : {};
-      const redact = (s: string): string => [apiKey, ...Object.values(headers)].reduce((acc, v) => (v.length >= 4 ? acc.split(v).join('[redacted]') : acc), s);
+      const redact = redactor([apiKey, ...Object.values(headers)]);
       try {
         await assertPublicUrl(card.base_url, config.allowPrivateNetwork);
       } catch (err) {

@@ -55,7 +55,7 @@ export function createStoreActivities({ db, temporal, log }: ActivityDeps) {
     async claimSessionTurn(runId: string): Promise<boolean> {
       return transaction(db, async (c) => {
         const run = await runs.getRun(c, runId);
-        if (!run) return false;
+        if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} does not exist`, RUN_ERROR.internal_error);
         await c.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [run.session_id]);
         return (await runs.earlierUnfinishedRun(c, run.session_id, runId)) === undefined;
       });

@@ -40,7 +40,7 @@ export function createToolActivities({ db, config, secrets }: ActivityDeps) {
     if (ex.type !== 'http') throw new Error('not an http tool');
     const ctx = Context.current();
     const { headers, values } = await resolveVault(input.workspace_id, ex.headers ?? {});
-    const redact = (s: string): string => values.reduce((acc, v) => (v.length >= 4 ? acc.split(v).join('[redacted]') : acc), s);
+    const redact = redactor(values);
     try {
       await assertPublicUrl(ex.url, config.allowPrivateNetwork);
     } catch (err) {
@@ -93,7 +93,8 @@ export function createToolActivities({ db, config, secrets }: ActivityDeps) {
       const detail = redact(typeof body === 'string' ? body : JSON.stringify(body)).slice(0, 2000);
       return { ok: false, status: res.status, error: { code: 'tool_error', message: `Tool ${input.tool.name} answered ${res.status}: ${detail}` } };
     }
-    return { ok: true, status: res.status, output: body };
+    // An endpoint may echo request headers: resolved secrets must not reach events, history or the model.
+    return { ok: true, status: res.status, output: redactDeep(body, redact) };
   }
 
   return {
@@ -112,6 +113,24 @@ export function createToolActivities({ db, config, secrets }: ActivityDeps) {
       }
     },
   };
+}
+
+/** Replaces each secret, also in its JSON-escaped and URL-encoded forms. */
+export function redactor(secrets: string[]): (s: string) => string {
+  const forms = secrets
+    .filter((v) => v.length >= 4)
+    .flatMap((v) => [v, JSON.stringify(v).slice(1, -1), encodeURIComponent(v)])
+    .sort((a, b) => b.length - a.length);
+  return (s) => forms.reduce((acc, f) => acc.split(f).join('[redacted]'), s);
+}
+
+function redactDeep(value: unknown, redact: (s: string) => string): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, redact));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [redact(k), redactDeep(v, redact)]));
+  }
+  return value;
 }
 
 class ToolError extends Error {

@@ -77,10 +77,11 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
   const emit = (type: EventType, data: Record<string, unknown>): void => {
     pending.push({ seq: ++seq, type, data });
   };
+  // A flush is never canceled: a batch that was numbered must be stored, or the log would have a gap.
   const flush = async (messages?: Message[]): Promise<void> => {
     const batch = pending;
     pending = [];
-    await store.recordEvents(run_id, batch, { ...state }, messages);
+    await CancellationScope.nonCancellable(() => store.recordEvents(run_id, batch, { ...state }, messages));
   };
   const setStatus = (to: RunStatus): void => {
     if (state.status === to) return;
@@ -99,8 +100,9 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
   try {
     await body.run(async () => {
       // Runs of one session take turns: wait until every earlier run of the session has ended.
-      while (!(await store.claimSessionTurn(run_id))) {
+      for (;;) {
         turnSignaled = false;
+        if (await store.claimSessionTurn(run_id)) break;
         await condition(() => turnSignaled, SESSION_TURN_RECHECK);
       }
       // Loaded once this run's turn has come, so that it sees every earlier run of the session.

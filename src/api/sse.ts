@@ -3,6 +3,7 @@
 import type { Request, Response } from 'express';
 import * as repo from '../db/runs';
 import { TERMINAL_EVENTS } from '../domain/event';
+import { isTerminal } from '../domain/run';
 import { eventView } from '../services/runs';
 import type { ServiceDeps } from '../services/deps';
 
@@ -58,6 +59,11 @@ export async function streamRunEvents(deps: ServiceDeps, req: Request, res: Resp
       }
       if (terminal) break;
       if (rows.length === 200) continue;
+      if (rows.length === 0) {
+        // Resumed at or past the terminal event: nothing more will come.
+        const run = await repo.getRun(deps.db, runId);
+        if (!run || (isTerminal(run.status) && lastSeq >= run.last_seq)) break;
+      }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, POLL_MS);
         wake = () => {

@@ -143,7 +143,7 @@ export async function updateRunState(q: Queryable, runId: string, s: RunState, l
   await q.query(
     `UPDATE runs SET status = $2, output = $3, output_text = $4, usage = $5, error = $6,
             started_at = COALESCE(started_at, $7::timestamptz), completed_at = $8::timestamptz, last_seq = GREATEST(last_seq, $9)
-      WHERE id = $1`,
+      WHERE id = $1 AND last_seq <= $9 AND status NOT IN ('completed', 'failed', 'canceled')`,
     [runId, s.status, JSON.stringify(s.output), s.output_text, s.usage, s.error, s.started_at, s.completed_at, lastSeq],
   );
 }

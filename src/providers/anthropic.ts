@@ -27,7 +27,8 @@ export function toAnthropicMessages(messages: Message[]): AnthropicMessage[] {
     else {
       const blocks: Block[] = textOf(m) ? [{ type: 'text', text: textOf(m) }] : [];
       for (const c of m.tool_calls ?? []) blocks.push({ type: 'tool_use', id: c.id, name: c.name, input: c.arguments });
-      push('assistant', blocks);
+      // The Messages API rejects an assistant turn without content: an empty reply is left out.
+      if (blocks.length) push('assistant', blocks);
     }
   }
   return out;

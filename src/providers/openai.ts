@@ -19,7 +19,8 @@ export function toChatMessages(instructions: string, messages: Message[]): ChatM
         type: 'function' as const,
         function: { name: c.name, arguments: JSON.stringify(c.arguments) },
       }));
-      out.push({ role: 'assistant', content: textOf(m) || null, ...(calls?.length ? { tool_calls: calls } : {}) });
+      // content may be null only beside tool_calls; an empty reply is sent as "".
+      out.push({ role: 'assistant', content: textOf(m) || (calls?.length ? null : ''), ...(calls?.length ? { tool_calls: calls } : {}) });
     }
   }
   return out;
@@ -27,13 +28,13 @@ export function toChatMessages(instructions: string, messages: Message[]): ChatM
 
 interface ChunkDelta {
   content?: string | null;
-  tool_calls?: { index: number; id?: string; function?: { name?: string; arguments?: string } }[];
+  tool_calls?: { index?: number; id?: string; function?: { name?: string; arguments?: string } }[];
 }
 
 interface Chunk {
   choices?: { index: number; delta?: ChunkDelta; finish_reason?: string | null }[];
   usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
-  error?: { message?: string };
+  error?: { message?: string; type?: string; code?: string };
 }
 
 export const callOpenAI: ModelAdapter = async (endpoint, req, hooks) => {
@@ -70,7 +71,10 @@ export const callOpenAI: ModelAdapter = async (endpoint, req, hooks) => {
     } catch {
       throw new ProviderError('Model provider sent a malformed stream chunk', res.status, true);
     }
-    if (chunk.error) throw new ProviderError(`Model provider error: ${chunk.error.message ?? 'unknown'}`, res.status, true);
+    if (chunk.error) {
+      const permanent = chunk.error.type === 'invalid_request_error' || chunk.error.code === 'context_length_exceeded';
+      throw new ProviderError(`Model provider error: ${chunk.error.message ?? 'unknown'}`, res.status, !permanent);
+    }
     if (chunk.usage) {
       usage.input_tokens = chunk.usage.prompt_tokens ?? 0;
       usage.output_tokens = chunk.usage.completion_tokens ?? 0;
@@ -81,11 +85,13 @@ export const callOpenAI: ModelAdapter = async (endpoint, req, hooks) => {
         hooks.onDelta(choice.delta.content);
       }
       for (const tc of choice.delta?.tool_calls ?? []) {
-        const cur = calls.get(tc.index) ?? { provider_id: '', name: '', arguments_json: '' };
+        // Some gateways omit `index` (one call per chunk) or repeat the name in every chunk.
+        const index = tc.index ?? calls.size;
+        const cur = calls.get(index) ?? { provider_id: '', name: '', arguments_json: '' };
         if (tc.id) cur.provider_id = tc.id;
-        if (tc.function?.name) cur.name += tc.function.name;
+        if (tc.function?.name && !cur.name) cur.name = tc.function.name;
         if (tc.function?.arguments) cur.arguments_json += tc.function.arguments;
-        calls.set(tc.index, cur);
+        calls.set(index, cur);
       }
       if (choice.finish_reason) finish = choice.finish_reason;
     }

@@ -16,10 +16,21 @@ function isPrivateV4(ip: string): boolean {
   );
 }
 
+/** IPv4 embedded in IPv6 (mapped ::ffff:a.b.c.d or ::ffff:XXXX:XXXX, compatible ::a.b.c.d, NAT64 64:ff9b::/96). */
+function embeddedV4(lower: string): string | undefined {
+  const m = lower.match(/^(?:::ffff:|::|64:ff9b::)(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/);
+  if (!m) return undefined;
+  if (m[1]) return m[1];
+  const hi = parseInt(m[2]!, 16);
+  const lo = parseInt(m[3]!, 16);
+  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+}
+
 export function isPrivateAddress(ip: string): boolean {
   if (net.isIPv4(ip)) return isPrivateV4(ip);
   const lower = ip.toLowerCase();
-  if (lower.startsWith('::ffff:')) return isPrivateV4(lower.slice(7));
+  const v4 = embeddedV4(lower);
+  if (v4) return isPrivateV4(v4);
   return lower === '::' || lower === '::1' || /^f[cd]/.test(lower) || /^fe[89ab]/.test(lower) || lower.startsWith('ff');
 }
 

@@ -33,7 +33,7 @@ function cardView(r: repo.ModelCardRow, secrets: SecretBox) {
     default_model: r.default_model,
     api_key_preview: r.api_key_preview,
     // Header values may be credentials (gateways): only their names are shown.
-    headers: Object.fromEntries(Object.keys(headers).map((k) => [k, preview(headers[k] ?? '')])),
+    headers: Object.fromEntries(Object.keys(headers).map((k) => [k, '[hidden]'])),
     pricing: r.pricing,
     created_at: isoDate(r.created_at),
     updated_at: isoDate(r.updated_at),

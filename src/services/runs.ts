@@ -151,7 +151,7 @@ export async function createRunInSession(deps: ServiceDeps, p: Principal, sessio
   if ((version?.spec as AgentSpec | undefined)?.enabled === false) throw new ApiError(403, 'agent_disabled', 'The agent of this session is disabled', 'agent');
   const runId = newId('run');
   const row = await transaction(deps.db, async (c) => {
-    await repo.getSession(c, p.workspace_id, sessionId, true);
+    if (!(await repo.getSession(c, p.workspace_id, sessionId, true))) throw notFound('session', 'id');
     if (b.if_busy === 'reject' && (await repo.activeRunOfSession(c, sessionId))) {
       throw new ApiError(409, 'session_busy', 'Another run of this session is active; retry later or pass if_busy: "enqueue"');
     }
@@ -180,8 +180,10 @@ export async function createRunInSession(deps: ServiceDeps, p: Principal, sessio
       }),
     );
   } catch (err) {
-    // Nothing runs this row: remove it so the session is not left busy.
-    await deps.db.query('DELETE FROM runs WHERE id = $1', [row.id]).catch(() => undefined);
+    // Remove the row only when no workflow runs it (a timed-out start may still have succeeded).
+    const started = await deps.temporal.workflow.getHandle(row.workflow_id).describe().then(() => true, () => false);
+    if (!started) await deps.db.query('DELETE FROM runs WHERE id = $1', [row.id]).catch(() => undefined);
+    if (started) return runView(row);
     throw err;
   }
   return runView(row);

@@ -25,6 +25,14 @@ describe('secrets', () => {
     const toolEvents = await allEvents(api, toolRun.id);
     expect(JSON.stringify(toolEvents)).toContain('[redacted]');
 
+    // A successful answer that echoes the header is redacted too, before it reaches events or the model.
+    tools.route('/echo', { status: 200, body: (r: { headers: Record<string, unknown> }) => ({ seen: r.headers.authorization, escaped: JSON.stringify(String(r.headers.authorization)) }) });
+    llm.reply({ tool_calls: [{ name: 'echoer', arguments: { city: 'y' } }] }, { text: 'ok' });
+    const okRun = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
+    const okEvents = await allEvents(api, okRun.id);
+    expect(okEvents.find((e) => e.type === 'tool_call.completed').data.output.seen).toBe('Bearer [redacted]');
+    expect(JSON.stringify(llm.requests)).not.toContain(token);
+
     // A provider that rejects the key and quotes it back, as some gateways do.
     const echoing = http.createServer((req, res) => {
       res.writeHead(401, { 'content-type': 'application/json' });
@@ -36,9 +44,9 @@ describe('secrets', () => {
     expect(failed).toMatchObject({ status: 'failed', error: { code: 'model_error' } });
     expect(failed.error.message).toContain('[redacted]');
 
-    const everything = JSON.stringify([toolRun, failed, toolEvents, await allEvents(api, failed.id), (await api.get('/v1/runs')).body, (await api.get('/v1/model_cards/fake')).body]);
+    const everything = JSON.stringify([toolRun, okRun, okEvents, failed, toolEvents, await allEvents(api, failed.id), (await api.get('/v1/runs')).body, (await api.get('/v1/model_cards/fake')).body]);
     expect(everything).not.toContain(CANARY_PREFIX);
-    expect(await historiesContaining(env(), CANARY_PREFIX, [toolRun.id, failed.id])).toEqual([]);
+    expect(await historiesContaining(env(), CANARY_PREFIX, [toolRun.id, okRun.id, failed.id])).toEqual([]);
     // The histories do hold the run (so the search above looks at real data).
     expect(await historiesContaining(env(), 'echoer', [toolRun.id])).toEqual([`history of ${toolRun.id}`]);
     await waitFor(async () => fs.readFileSync(path.join(env().logDir, 'worker.log'), 'utf8').includes(failed.id), 'worker logs of the failed run', 10_000).catch(() => undefined);

@@ -71,6 +71,10 @@ describe('SSE', () => {
     const after = (await readSse(replay)).filter((m) => m.id !== undefined);
     expect(Number(after[0]!.id)).toBe(5);
     expect(after.some((m) => m.event === 'message.delta')).toBe(false);
+    // Resuming after the terminal event ends the stream at once instead of waiting forever.
+    const lastId = after[after.length - 1]!.id!;
+    const resumedAtEnd = await fetch(streamUrl(env().apiUrl, run.id), { headers: { authorization: `Bearer ${api.key}`, accept: 'text/event-stream', 'last-event-id': lastId } });
+    expect((await readSse(resumedAtEnd)).filter((m) => m.id !== undefined)).toEqual([]);
   });
 
   describe('a second API process', () => {

@@ -38,7 +38,7 @@ describe('secret box', () => {
 });
 
 describe('private-network guard', () => {
-  it.each(['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '::1', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', '0.0.0.0'])('%s is private', (ip) => {
+  it.each(['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '::1', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:a9fe:a9fe', '64:ff9b::a00:1', '0.0.0.0'])('%s is private', (ip) => {
     expect(isPrivateAddress(ip)).toBe(true);
   });
   it.each(['8.8.8.8', '1.1.1.1', '2606:4700::1111', '172.32.0.1'])('%s is public', (ip) => {
@@ -47,6 +47,7 @@ describe('private-network guard', () => {
   it('checks the resolved address, and can be switched off', async () => {
     await expect(assertPublicUrl('http://localhost:8080/x', false)).rejects.toThrow(/private or loopback/);
     await expect(assertPublicUrl('http://[::1]/', false)).rejects.toThrow(/private/);
+    await expect(assertPublicUrl('http://[::ffff:127.0.0.1]:9/', false)).rejects.toThrow(/private/);
     await expect(assertPublicUrl('http://localhost:8080/x', true)).resolves.toBeUndefined();
   });
 });

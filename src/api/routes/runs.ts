@@ -12,7 +12,7 @@ import type { Request } from 'express';
 
 const eventsQuerySchema = z.object({
   after_seq: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: z.coerce.number().int().min(1).max(100).default(100),
   include: z.enum(['deltas']).optional(),
 });
 
