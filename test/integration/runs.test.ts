@@ -97,6 +97,16 @@ describe('creating runs', () => {
     expect(listed.body.data.map((r: { id: string }) => r.id)).toEqual([res.body.id]);
   });
 
+  it('wait: true answers 200 with the current status when wait_timeout_seconds passes', async () => {
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    llm.reply({ text: 'slow', delay_ms: 4_000 });
+    const res = await api.post('/v1/runs', { agent: 'assistant', input: 'hi', wait: true, wait_timeout_seconds: 1 });
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('running');
+    expect((await waitForStatus(api, res.body.id, ['completed'])).output_text).toBe('slow');
+  });
+
   it('GET /v1/runs pages newest first with cursors and filters', async () => {
     const { api, llm } = await setupAgent();
     cleanups.push(() => llm.close());

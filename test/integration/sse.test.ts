@@ -77,6 +77,26 @@ describe('SSE', () => {
     expect((await readSse(resumedAtEnd)).filter((m) => m.id !== undefined)).toEqual([]);
   });
 
+  it('sends a `: keepalive` comment every 15 s while nothing happens', async () => {
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    llm.reply({ text: 'late', delay_ms: 60_000 });
+    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go' })).body;
+    const res = await fetch(streamUrl(env().apiUrl, run.id), { headers: { authorization: `Bearer ${api.key}`, accept: 'text/event-stream' } });
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes(': keepalive\n\n')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    await reader.cancel();
+    expect(text).toContain('event: run.started');
+    expect(text).toContain(': keepalive\n\n');
+    await api.post(`/v1/runs/${run.id}/cancel`, {});
+    await waitForStatus(api, run.id, ['canceled']);
+  }, 40_000);
+
   describe('a second API process', () => {
     let second: ApProcess;
     let base: string;
@@ -100,6 +120,7 @@ describe('SSE', () => {
     it('streams the live events of a run created through the first process', async () => {
       const { api } = await slowToolRun();
       const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go' })).body;
+      expect(['queued', 'running']).toContain(run.status);
       const res = await fetch(streamUrl(base, run.id, '?include=deltas'), { headers: { authorization: `Bearer ${api.key}`, accept: 'text/event-stream' } });
       expect(res.status).toBe(200);
       const msgs = await readSse(res);
