@@ -11,6 +11,8 @@ import type { Message } from '../src/domain/message';
 import type { PendingEvent } from '../src/domain/event';
 import type { ToolSpec } from '../src/domain/tool';
 import { sessionTurnSignal } from '../workflows/definitions';
+import * as governance from '../src/db/governance';
+import type { ApprovalRecord, ClientToolRecord } from '../src/domain/approval';
 import type { ActivityDeps } from './deps';
 
 export const EVENTS_CHANNEL = 'ap_events';
@@ -62,7 +64,13 @@ export function createStoreActivities({ db, temporal, log }: ActivityDeps) {
     },
 
     /** Stores events and the run's state in one transaction, then wakes live subscribers. Idempotent. */
-    async recordEvents(runId: string, events: PendingEvent[], state: RunState, messages?: Message[]): Promise<void> {
+    async recordEvents(
+      runId: string,
+      events: PendingEvent[],
+      state: RunState,
+      messages?: Message[],
+      extra?: { approvals?: ApprovalRecord[]; client_tool_calls?: ClientToolRecord[] },
+    ): Promise<void> {
       const lastSeq = events.length ? events[events.length - 1]!.seq : 0;
       let next: string | undefined;
       await transaction(db, async (c) => {
@@ -71,6 +79,8 @@ export function createStoreActivities({ db, temporal, log }: ActivityDeps) {
         if (messages) await c.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [run.session_id]);
         await runs.insertEvents(c, runId, events.map((e) => ({ ...e, id: newId('evt') })));
         await runs.updateRunState(c, runId, state, lastSeq);
+        for (const a of extra?.approvals ?? []) await governance.upsertApproval(c, run, a);
+        for (const t of extra?.client_tool_calls ?? []) await governance.upsertClientToolCall(c, run, t);
         if (messages) {
           await runs.insertMessages(c, run.session_id, runId, messages);
           next = (await runs.nextQueuedRun(c, run.session_id, runId))?.workflow_id;

@@ -16,6 +16,8 @@ export interface ToolCallInput {
   request_id: string | null;
   tool_call: { id: string; name: string; arguments: Record<string, unknown> };
   tool: ToolSpec;
+  /** Ask the tool for a preview (X-Dry-Run: true); its answer becomes the approval's `preview`. */
+  dry_run?: boolean;
 }
 
 export type ToolCallResult =
@@ -62,7 +64,8 @@ export function createToolActivities({ db, config, secrets }: ActivityDeps) {
           ...headers,
           ...(hasBody ? { 'content-type': 'application/json' } : {}),
           accept: 'application/json, text/plain;q=0.9, */*;q=0.5',
-          'idempotency-key': `${input.run_id}:${input.tool_call.id}`,
+          'idempotency-key': `${input.run_id}:${input.tool_call.id}${input.dry_run ? ':dry-run' : ''}`,
+          ...(input.dry_run ? { 'x-dry-run': 'true' } : {}),
           ...(input.request_id ? { 'x-request-id': input.request_id } : {}),
         },
         body: hasBody ? JSON.stringify(input.tool_call.arguments) : undefined,

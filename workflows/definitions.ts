@@ -2,6 +2,7 @@
 // the services. Their string names are part of recorded histories: never rename them.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { RunState } from '../src/domain/run';
+import type { ApprovalDecision, ToolResolution } from '../src/domain/approval';
 
 export const runStateQuery = defineQuery<RunState>('runState');
 
@@ -13,3 +14,10 @@ export const RUN_WORKFLOW_TYPE = 'runWorkflow';
 export interface RunWorkflowInput {
   run_id: string;
 }
+
+/** A human decided an approval (API: POST /v1/approvals/:id/approve|deny). A signal, not an update:
+ * Temporal accepts it while every worker is down, so a decision never waits for a worker. */
+export const approvalDecisionSignal = defineSignal<[ApprovalDecision]>('approvalDecision');
+
+/** The caller resolved a client-executed tool call (API: POST /v1/runs/:id/tools/resolve). */
+export const toolResolutionSignal = defineSignal<[ToolResolution]>('toolResolution');

@@ -6,6 +6,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -22,7 +23,12 @@ import type { Message, ToolResultMessage } from '../src/domain/message';
 import { canonicalJson, decide } from '../src/domain/policy';
 import { emptyUsage, type RunState, type RunStatus } from '../src/domain/run';
 import type { ToolSpec } from '../src/domain/tool';
-import { runStateQuery, sessionTurnSignal, type RunWorkflowInput } from './definitions';
+import { approvalDecisionSignal, runStateQuery, sessionTurnSignal, toolResolutionSignal, type RunWorkflowInput } from './definitions';
+import { createToolGate, GateFailure } from './tool-gate';
+import type { ApprovalDecision, ApprovalRecord, ClientToolRecord, ToolResolution } from '../src/domain/approval';
+
+/** Patch: tool calls go through the approval/client-tool gate (before: write tools refused outright). */
+const GOVERNANCE_PATCH = 'governance-v1';
 
 // Activity options, one set per kind of activity, named for why.
 const store = proxyActivities<Activities>({
@@ -73,15 +79,23 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
   let turnSignaled = false;
   setHandler(runStateQuery, () => state);
   setHandler(sessionTurnSignal, () => void (turnSignaled = true));
+  // Signals may arrive before the gate exists (never in practice: nothing is pending then); buffer them.
+  let gate: ReturnType<typeof createToolGate> | undefined;
+  const earlyDecisions: ApprovalDecision[] = [];
+  const earlyResolutions: ToolResolution[] = [];
+  setHandler(approvalDecisionSignal, (d) => (gate ? gate.onDecision(d) : void earlyDecisions.push(d)));
+  setHandler(toolResolutionSignal, (r) => (gate ? gate.onResolution(r) : void earlyResolutions.push(r)));
 
   const emit = (type: EventType, data: Record<string, unknown>): void => {
     pending.push({ seq: ++seq, type, data });
   };
   // A flush is never canceled: a batch that was numbered must be stored, or the log would have a gap.
-  const flush = async (messages?: Message[]): Promise<void> => {
+  const flush = async (messages?: Message[], extra?: { approvals?: ApprovalRecord[]; client_tool_calls?: ClientToolRecord[] }): Promise<void> => {
     const batch = pending;
     pending = [];
-    await CancellationScope.nonCancellable(() => store.recordEvents(run_id, batch, { ...state }, messages));
+    await CancellationScope.nonCancellable(() =>
+      extra ? store.recordEvents(run_id, batch, { ...state }, messages, extra) : store.recordEvents(run_id, batch, { ...state }, messages),
+    );
   };
   const setStatus = (to: RunStatus): void => {
     if (state.status === to) return;
@@ -131,7 +145,7 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
   } catch (err) {
     const canceled = isCancellation(err) && !timedOut;
     const failure =
-      err instanceof RunFailure
+      err instanceof RunFailure || err instanceof GateFailure
         ? err
         : timedOut
           ? new RunFailure(RUN_ERROR.timeout, `The run exceeded its timeout of ${timeoutSeconds}s`)
@@ -149,7 +163,8 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
         setStatus('canceled');
         emit('run.canceled', { usage: state.usage });
       }
-      await flush(completeExchanges(transcript));
+      const leftovers = gate?.cancelPending();
+      await flush(completeExchanges(transcript), leftovers && (leftovers.approvals.length || leftovers.client_tool_calls.length) ? leftovers : undefined);
     });
     if (canceled) throw err;
     throw ApplicationFailure.nonRetryable(failure!.message, failure!.code);
@@ -199,18 +214,46 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
         emit('step.completed', { step });
         return;
       }
-      for (const call of result.tool_calls) {
+      const countCall = (call: CheckedToolCall): void => {
         emit('tool_call.requested', { step, tool_call: publicCall(call) });
         if (state.usage.tool_calls >= maxToolCalls) {
           throw new RunFailure(RUN_ERROR.max_tool_calls_exceeded, `The run reached its limit of ${maxToolCalls} tool calls`);
         }
         state.usage.tool_calls += 1;
-        transcript.push(await handleToolCall(ctx, call, toolsByName.get(call.name), allowed, callCounts));
+      };
+      if (patched(GOVERNANCE_PATCH)) {
+        gate ??= createGate(ctx, toolsByName, allowed);
+        transcript.push(...(await gate.processStep(result.tool_calls, countCall)));
+      } else {
+        for (const call of result.tool_calls) {
+          countCall(call);
+          transcript.push(await handleToolCall(ctx, call, toolsByName.get(call.name), allowed, callCounts));
+        }
       }
       emit('step.completed', { step });
     }
   }
 
+  function createGate(ctx: RunContext, toolsByName: Map<string, ToolSpec>, allowed: string[]) {
+    const g = createToolGate({
+      run_id,
+      workspace_id: ctx.workspace_id,
+      request_id: ctx.request_id,
+      agent: ctx.agent,
+      constraints: ctx.constraints,
+      tools: toolsByName,
+      allowed,
+      state,
+      emit,
+      setStatus,
+      flush: (extra) => flush(undefined, extra),
+    });
+    for (const d of earlyDecisions.splice(0)) g.onDecision(d);
+    for (const r of earlyResolutions.splice(0)) g.onResolution(r);
+    return g;
+  }
+
+  /** Before GOVERNANCE_PATCH: kept so that histories recorded before it still replay. */
   async function handleToolCall(
     ctx: RunContext,
     call: CheckedToolCall,

@@ -6,6 +6,7 @@ import { errorHandler, notFoundRoute } from './middleware/errors';
 import { requestContext } from './middleware/request';
 import { catalogRoutes } from './routes/catalog';
 import { runRoutes } from './routes/runs';
+import { approvalRoutes } from './routes/approvals';
 import { workspaceRoutes } from './routes/workspaces';
 
 export function createApp(deps: ServiceDeps): Express {
@@ -30,6 +31,7 @@ export function createApp(deps: ServiceDeps): Express {
   v1.use(workspaceRoutes(deps));
   v1.use(catalogRoutes(deps));
   v1.use(runRoutes(deps));
+  v1.use(approvalRoutes(deps));
   app.use('/v1', v1);
 
   app.use(notFoundRoute);

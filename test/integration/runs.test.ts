@@ -238,19 +238,6 @@ describe.each(['openai', 'anthropic'] as const)('%s tool calls', (provider) => {
     expect(events.find((e) => e.type === 'tool_call.failed').data.error.message).toContain('not valid JSON');
   });
 
-  it('a write tool is refused with a clear tool result (approvals are not available yet)', async () => {
-    const { api, llm, tools } = await withTools(provider);
-    await api.post('/v1/tools', { name: 'create_ticket', effect: 'write', input_schema: { type: 'object', properties: {} }, executor: { type: 'http', url: `${tools.url}/tickets` } });
-    await api.patch('/v1/agents/assistant', { tools: ['weather', 'create_ticket'] });
-    llm.reply({ tool_calls: [{ name: 'create_ticket', arguments: {} }] }, { text: 'I could not create it.' });
-    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
-    expect(run.status).toBe('completed');
-    expect(tools.requests).toHaveLength(0);
-    const events = await allEvents(api, run.id);
-    expect(events.find((e) => e.type === 'policy.decided').data).toMatchObject({ action: 'require_approval', rule_id: 'default_write' });
-    expect(events.find((e) => e.type === 'tool_call.failed').data.error.code).toBe('approval_unavailable');
-  });
-
   it('a tool that is not on the agent is denied by policy', async () => {
     const { api, llm } = await setupAgent({ provider });
     cleanups.push(() => llm.close());

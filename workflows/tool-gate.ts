@@ -1,0 +1,288 @@
+// The gated tool-call path shared by runs (and, later, action invocations): validation result → policy
+// decision → optional dry-run preview → human approval (durable timer) → client resolution or execution.
+// Every step is an event; nothing is executed unless the policy allowed it or a human approved it.
+import { condition, isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { CheckedToolCall } from '../activities/model';
+import type { ToolCallResult } from '../activities/tools';
+import { DEFAULT_APPROVAL, type AgentSpec } from '../src/domain/agent';
+import type { ApprovalDecision, ApprovalRecord, ClientToolRecord, ToolResolution } from '../src/domain/approval';
+import { RUN_ERROR } from '../src/domain/errors';
+import type { EventType } from '../src/domain/event';
+import type { ToolResultMessage } from '../src/domain/message';
+import { canonicalJson, decide } from '../src/domain/policy';
+import type { Constraints, RunState, RunStatus } from '../src/domain/run';
+import type { ToolSpec } from '../src/domain/tool';
+
+export class GateFailure extends Error {
+  constructor(
+    readonly code: typeof RUN_ERROR.approval_expired,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface GateHost {
+  run_id: string;
+  workspace_id: string;
+  request_id: string | null;
+  agent: AgentSpec;
+  constraints: Constraints;
+  tools: Map<string, ToolSpec>;
+  allowed: string[];
+  state: RunState;
+  emit(type: EventType, data: Record<string, unknown>): void;
+  setStatus(status: RunStatus): void;
+  flush(extra?: { approvals?: ApprovalRecord[]; client_tool_calls?: ClientToolRecord[] }): Promise<void>;
+}
+
+const toolOptions = (tool: ToolSpec): ActivityOptions => ({
+  startToCloseTimeout: ((tool.executor.type === 'http' ? (tool.executor.timeout_seconds ?? 30) : 30) + 15) * 1000,
+  heartbeatTimeout: '10s',
+  // A write that is not idempotent is attempted at most once (writeToolOnce); reads may retry.
+  retry:
+    tool.effect === 'write' && !tool.idempotent
+      ? { maximumAttempts: 1 }
+      : { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
+});
+const dryRunOptions: ActivityOptions = { startToCloseTimeout: '45s', heartbeatTimeout: '10s', retry: { maximumAttempts: 2 } };
+
+const approvalIdFor = (toolCallId: string): string => `apr_${toolCallId.replace(/^tc_/, '')}`;
+
+interface Prepared {
+  call: CheckedToolCall;
+  tool: ToolSpec | undefined;
+  /** Set when the call is settled without execution (invalid, denied, ...). */
+  result?: ToolResultMessage;
+  approval?: ApprovalRecord;
+  client?: ClientToolRecord;
+}
+
+export function createToolGate(host: GateHost) {
+  const decisions = new Map<string, ApprovalDecision>();
+  const resolutions = new Map<string, ToolResolution>();
+  const callCounts = new Map<string, number>();
+  const live = new Map<string, ApprovalRecord>();
+  const liveClient = new Map<string, ClientToolRecord>();
+
+  const toolResult = (call: CheckedToolCall, output: unknown, isError: boolean): ToolResultMessage => ({
+    role: 'tool',
+    tool_call_id: call.id,
+    name: call.name,
+    content: [{ type: 'output_text', text: typeof output === 'string' ? output : JSON.stringify(output) }],
+    is_error: isError,
+  });
+  const fail = (call: CheckedToolCall, code: string, message: string): ToolResultMessage => {
+    host.emit('tool_call.failed', { tool_call_id: call.id, name: call.name, error: { code, message } });
+    return toolResult(call, { error: { code, message } }, true);
+  };
+
+  async function prepare(call: CheckedToolCall): Promise<Prepared> {
+    const tool = host.tools.get(call.name);
+    if (call.arguments_error && tool && host.allowed.includes(call.name)) {
+      return { call, tool, result: fail(call, 'invalid_tool_arguments', `Invalid arguments for ${call.name}: ${call.arguments_error}`) };
+    }
+    const key = `${call.name}:${canonicalJson(call.arguments)}`;
+    const earlier = callCounts.get(key) ?? 0;
+    callCounts.set(key, earlier + 1);
+    const decision = decide([host.agent.policy?.rules ?? [], host.constraints.rules ?? []], {
+      tool: call.name,
+      effect: tool?.effect,
+      arguments: call.arguments,
+      allowed_tools: host.allowed,
+      identical_earlier_calls: earlier,
+      require_approval_for: host.constraints.require_approval_for ?? [],
+      now: new Date(),
+    });
+    host.emit('policy.decided', { tool_call_id: call.id, name: call.name, action: decision.action, rule_id: decision.rule_id, reason: decision.reason });
+    if (decision.action === 'deny') {
+      return { call, tool, result: fail(call, decision.rule_id === 'loop_detected' ? 'loop_detected' : 'policy_denied', `Denied by policy: ${decision.reason}`) };
+    }
+    const p: Prepared = { call, tool };
+    if (decision.action === 'require_approval') {
+      let preview: unknown = null;
+      if (tool!.supports_dry_run && tool!.executor.type === 'http') {
+        const dry = await proxyActivities<Activities>(dryRunOptions)
+          .executeTool({ workspace_id: host.workspace_id, run_id: host.run_id, request_id: host.request_id, tool_call: publicCall(call), tool: tool!, dry_run: true })
+          .catch((err: unknown) => {
+            if (isCancellation(err)) throw err;
+            return { ok: false as const, error: { code: 'dry_run_failed', message: 'The dry run failed' } };
+          });
+        preview = dry.ok ? dry.output : { error: dry.error };
+      }
+      const timeout = host.agent.approval?.timeout_seconds ?? DEFAULT_APPROVAL.timeout_seconds;
+      const now = new Date();
+      p.approval = {
+        id: approvalIdFor(call.id),
+        tool_call: publicCall(call),
+        effect: tool!.effect,
+        policy_rule_id: decision.rule_id,
+        reason: decision.reason,
+        preview,
+        status: 'pending',
+        requested_at: now.toISOString(),
+        expires_at: new Date(now.getTime() + timeout * 1000).toISOString(),
+        decided_at: null,
+        decided_by: null,
+        comment: null,
+        decision: null,
+      };
+    }
+    if (tool!.executor.type === 'client') {
+      p.client = { id: call.id, name: call.name, arguments: call.arguments, status: 'pending', requested_at: '', expires_at: '', resolved_at: null };
+    }
+    return p;
+  }
+
+  /** Requests every approval of the step at once, then waits (durably) until each is decided or expired. */
+  async function awaitApprovals(waiting: Prepared[]): Promise<void> {
+    const records = waiting.map((p) => p.approval!);
+    for (const a of records) {
+      live.set(a.id, a);
+      host.emit('approval.requested', { approval: a });
+    }
+    host.state.pending_approvals = records.map((a) => ({ id: a.id, tool_call: a.tool_call }));
+    host.setStatus('waiting_approval');
+    await host.flush({ approvals: records });
+    const timeoutMs = Date.parse(records[0]!.expires_at) - Date.parse(records[0]!.requested_at);
+    await condition(() => records.every((a) => decisions.has(a.id)), timeoutMs);
+    const onTimeout = host.agent.approval?.on_timeout ?? DEFAULT_APPROVAL.on_timeout;
+    let expired = false;
+    for (const a of records) {
+      const d = decisions.get(a.id);
+      a.decided_at = new Date().toISOString();
+      if (d) {
+        a.status = d.decision === 'approve' ? 'approved' : 'denied';
+        a.decided_by = d.decided_by;
+        a.comment = d.comment ?? null;
+        a.decision = d.decision === 'approve' ? (d.arguments ? { arguments: d.arguments } : {}) : { reason: d.reason ?? 'Denied' };
+      } else {
+        a.status = 'expired';
+        expired = true;
+      }
+      live.delete(a.id);
+      host.emit('approval.decided', { approval_id: a.id, tool_call_id: a.tool_call.id, status: a.status, decided_by: a.decided_by, comment: a.comment, ...(a.decision ?? {}) });
+    }
+    host.state.pending_approvals = [];
+    if (expired && onTimeout === 'fail') {
+      await host.flush({ approvals: records });
+      throw new GateFailure(RUN_ERROR.approval_expired, 'An approval expired and the agent fails runs on approval timeout');
+    }
+    host.setStatus('running');
+    await host.flush({ approvals: records });
+  }
+
+  /** Hands client-executed calls to the caller and waits for their results, with the approval deadline. */
+  async function awaitClients(waiting: Prepared[]): Promise<void> {
+    const timeout = host.agent.approval?.timeout_seconds ?? DEFAULT_APPROVAL.timeout_seconds;
+    const now = new Date();
+    const records = waiting.map((p) => {
+      const r = p.client!;
+      r.requested_at = now.toISOString();
+      r.expires_at = new Date(now.getTime() + timeout * 1000).toISOString();
+      liveClient.set(r.id, r);
+      host.emit('tool_call.required', { tool_call_id: r.id, name: r.name, arguments: r.arguments, expires_at: r.expires_at });
+      return r;
+    });
+    host.state.pending_tool_calls = records.map((r) => ({ id: r.id, name: r.name, arguments: r.arguments }));
+    host.setStatus('tool_required');
+    await host.flush({ client_tool_calls: records });
+    await condition(() => records.every((r) => resolutions.has(r.id)), timeout * 1000);
+    for (const p of waiting) {
+      const r = p.client!;
+      const res = resolutions.get(r.id);
+      r.resolved_at = new Date().toISOString();
+      liveClient.delete(r.id);
+      if (!res) {
+        r.status = 'expired';
+        p.result = fail(p.call, 'client_tool_timeout', `The caller did not resolve ${r.name} within ${timeout}s`);
+      } else if (res.error) {
+        r.status = 'resolved';
+        p.result = fail(p.call, 'client_tool_error', res.error.message);
+      } else {
+        r.status = 'resolved';
+        host.emit('tool_call.completed', { tool_call_id: r.id, name: r.name, output: res.output });
+        p.result = toolResult(p.call, res.output, false);
+      }
+    }
+    host.state.pending_tool_calls = [];
+    host.setStatus('running');
+    await host.flush({ client_tool_calls: records });
+  }
+
+  async function execute(p: Prepared): Promise<ToolResultMessage> {
+    const args = p.approval?.decision?.arguments ?? p.call.arguments;
+    host.emit('tool_call.started', { tool_call_id: p.call.id, name: p.call.name, ...(args !== p.call.arguments ? { arguments: args } : {}) });
+    await host.flush();
+    let result: ToolCallResult;
+    try {
+      result = await proxyActivities<Activities>(toolOptions(p.tool!)).executeTool({
+        workspace_id: host.workspace_id,
+        run_id: host.run_id,
+        request_id: host.request_id,
+        tool_call: { id: p.call.id, name: p.call.name, arguments: args },
+        tool: p.tool!,
+      });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return fail(p.call, 'tool_error', messageOf(err));
+    }
+    if (!result.ok) return fail(p.call, result.error.code, result.error.message);
+    host.emit('tool_call.completed', { tool_call_id: p.call.id, name: p.call.name, output: result.output });
+    return toolResult(p.call, result.output, false);
+  }
+
+  return {
+    /** Runs one model step's tool calls through the gate; results come back in call order. */
+    async processStep(calls: CheckedToolCall[], beforeEach: (call: CheckedToolCall) => void): Promise<ToolResultMessage[]> {
+      const prepared: Prepared[] = [];
+      for (const call of calls) {
+        beforeEach(call);
+        prepared.push(await prepare(call));
+      }
+      const needApproval = prepared.filter((p) => !p.result && p.approval);
+      if (needApproval.length) await awaitApprovals(needApproval);
+      for (const p of needApproval) {
+        const a = p.approval!;
+        if (a.status === 'denied') p.result = fail(p.call, 'approval_denied', `A human denied this call: ${a.decision?.reason ?? 'no reason given'}`);
+        if (a.status === 'expired') p.result = fail(p.call, 'approval_expired', 'The approval request expired without a decision');
+      }
+      const clients = prepared.filter((p) => !p.result && p.client);
+      if (clients.length) await awaitClients(clients);
+      const out: ToolResultMessage[] = [];
+      for (const p of prepared) out.push(p.result ?? (await execute(p)));
+      return out;
+    },
+    onDecision(d: ApprovalDecision): void {
+      if (live.has(d.approval_id) && !decisions.has(d.approval_id)) decisions.set(d.approval_id, d);
+    },
+    onResolution(r: ToolResolution): void {
+      if (liveClient.has(r.tool_call_id) && !resolutions.has(r.tool_call_id)) resolutions.set(r.tool_call_id, r);
+    },
+    /** On cancel: what is still pending is canceled (written by the caller's final flush). */
+    cancelPending(): { approvals: ApprovalRecord[]; client_tool_calls: ClientToolRecord[] } {
+      const at = new Date().toISOString();
+      const approvals = [...live.values()].map((a) => Object.assign(a, { status: 'canceled' as const, decided_at: at }));
+      const clientCalls = [...liveClient.values()].map((r) => Object.assign(r, { status: 'canceled' as const, resolved_at: at }));
+      live.clear();
+      liveClient.clear();
+      host.state.pending_approvals = [];
+      host.state.pending_tool_calls = [];
+      return { approvals, client_tool_calls: clientCalls };
+    },
+  };
+}
+
+export const publicCall = (c: CheckedToolCall) => ({ id: c.id, name: c.name, arguments: c.arguments });
+
+export function messageOf(err: unknown): string {
+  let e: unknown = err;
+  let message = err instanceof Error ? err.message : String(err);
+  while (e && typeof e === 'object' && (e as { cause?: unknown }).cause) {
+    e = (e as { cause?: unknown }).cause;
+    if (e instanceof Error && e.message) message = e.message;
+  }
+  return message;
+}
+
