@@ -2,6 +2,7 @@
 import express, { type Express } from 'express';
 import type { ServiceDeps } from '../services/deps';
 import { requireApiKey } from './middleware/auth';
+import { idempotency } from './middleware/idempotency';
 import { errorHandler, notFoundRoute } from './middleware/errors';
 import { requestContext } from './middleware/request';
 import { catalogRoutes } from './routes/catalog';
@@ -28,6 +29,7 @@ export function createApp(deps: ServiceDeps): Express {
 
   const v1 = express.Router();
   v1.use(requireApiKey(deps.db));
+  v1.use(idempotency(deps));
   v1.use(workspaceRoutes(deps));
   v1.use(catalogRoutes(deps));
   v1.use(runRoutes(deps));

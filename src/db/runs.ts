@@ -109,6 +109,10 @@ export async function insertRun(q: Queryable, r: Omit<RunRow, 'created_at' | 'st
   ).rows[0]!;
 }
 
+export async function getRunByWorkflowId(q: Queryable, workflowId: string): Promise<RunRow | undefined> {
+  return (await q.query<RunRow>('SELECT * FROM runs WHERE workflow_id = $1', [workflowId])).rows[0];
+}
+
 export async function getRun(q: Queryable, id: string, ws?: string): Promise<RunRow | undefined> {
   return (await q.query<RunRow>('SELECT * FROM runs WHERE id = $1 AND ($2::text IS NULL OR workspace_id = $2)', [id, ws ?? null])).rows[0];
 }

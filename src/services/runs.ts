@@ -1,5 +1,6 @@
 // Sessions and runs: creation (one Temporal workflow per run), reads, cancellation and waiting.
-import { WorkflowNotFoundError } from '@temporalio/client';
+import crypto from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { transaction } from '../db/pool';
 import * as catalog from '../db/catalog';
 import * as repo from '../db/runs';
@@ -145,12 +146,18 @@ export function runView(r: repo.RunRow, live?: RunState) {
   };
 }
 
-export async function createRunInSession(deps: ServiceDeps, p: Principal, sessionId: string, b: RunCreate, requestId: string) {
+/** With an Idempotency-Key the workflow id is derived from it: a retry after a crash finds the same run. */
+export const workflowIdFor = (workspaceId: string, idempotencyKey: string): string =>
+  `run-${crypto.createHash('sha256').update(`${workspaceId}\n${idempotencyKey}`).digest('hex').slice(0, 40)}`;
+
+export async function createRunInSession(deps: ServiceDeps, p: Principal, sessionId: string, b: RunCreate, requestId: string, idempotencyKey?: string) {
   const session = await getSessionRow(deps, p, sessionId);
   const version = await catalog.getAgentVersion(deps.db, session.agent_id, session.agent_version);
   if ((version?.spec as AgentSpec | undefined)?.enabled === false) throw new ApiError(403, 'agent_disabled', 'The agent of this session is disabled', 'agent');
   const runId = newId('run');
-  const row = await transaction(deps.db, async (c) => {
+  const workflowId = idempotencyKey ? workflowIdFor(p.workspace_id, idempotencyKey) : runId;
+  const existing = idempotencyKey ? await repo.getRunByWorkflowId(deps.db, workflowId) : undefined;
+  const row = existing ?? await transaction(deps.db, async (c) => {
     if (!(await repo.getSession(c, p.workspace_id, sessionId, true))) throw notFound('session', 'id');
     if (b.if_busy === 'reject' && (await repo.activeRunOfSession(c, sessionId))) {
       throw new ApiError(409, 'session_busy', 'Another run of this session is active; retry later or pass if_busy: "enqueue"');
@@ -161,7 +168,7 @@ export async function createRunInSession(deps: ServiceDeps, p: Principal, sessio
       session_id: sessionId,
       agent_id: session.agent_id,
       agent_version: session.agent_version,
-      workflow_id: runId,
+      workflow_id: workflowId,
       status: 'queued',
       input: normalizeInput(b.input),
       constraints: b.constraints,
@@ -180,6 +187,7 @@ export async function createRunInSession(deps: ServiceDeps, p: Principal, sessio
       }),
     );
   } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return runView(row);
     // Remove the row only when no workflow runs it (a timed-out start may still have succeeded).
     const started = await deps.temporal.workflow.getHandle(row.workflow_id).describe().then(() => true, () => false);
     if (!started) await deps.db.query('DELETE FROM runs WHERE id = $1', [row.id]).catch(() => undefined);
@@ -189,9 +197,13 @@ export async function createRunInSession(deps: ServiceDeps, p: Principal, sessio
   return runView(row);
 }
 
-export async function createOneOffRun(deps: ServiceDeps, p: Principal, agent: string, b: RunCreate, requestId: string) {
+export async function createOneOffRun(deps: ServiceDeps, p: Principal, agent: string, b: RunCreate, requestId: string, idempotencyKey?: string) {
+  if (idempotencyKey) {
+    const existing = await repo.getRunByWorkflowId(deps.db, workflowIdFor(p.workspace_id, idempotencyKey));
+    if (existing) return createRunInSession(deps, p, existing.session_id, b, requestId, idempotencyKey);
+  }
   const { session } = await createSession(deps, p, { agent });
-  return createRunInSession(deps, p, session.id, b, requestId);
+  return createRunInSession(deps, p, session.id, b, requestId, idempotencyKey);
 }
 
 async function getRunRow(deps: ServiceDeps, p: Principal, id: string): Promise<repo.RunRow> {

@@ -30,12 +30,12 @@ export function runRoutes(deps: ServiceDeps): Router {
   r.delete('/sessions/:id', handle({ roles: ['developer'] }, ({ p, params }) => svc.deleteSession(deps, p, params.id!)));
 
   r.post('/sessions/:id/runs', handle({ roles: ['developer'], body: runCreateSchema }, async ({ req, res, p, params, body }) => {
-    const run = await svc.createRunInSession(deps, p, params.id!, body, req.id);
+    const run = await svc.createRunInSession(deps, p, params.id!, body, req.id, res.locals.idempotencyKey as string | undefined);
     return respondToCreate(deps, req, res, p, run, body);
   }));
   r.post('/runs', handle({ roles: ['developer'], body: oneOffRunCreateSchema }, async ({ req, res, p, body }) => {
     const { agent, ...rest } = body;
-    const run = await svc.createOneOffRun(deps, p, agent, rest, req.id);
+    const run = await svc.createOneOffRun(deps, p, agent, rest, req.id, res.locals.idempotencyKey as string | undefined);
     return respondToCreate(deps, req, res, p, run, rest);
   }));
   r.get('/runs', handle({ roles: READ_ALL, query: runListQuerySchema }, ({ p, query }) => svc.listRuns(deps, p, query)));
@@ -58,6 +58,9 @@ export function runRoutes(deps: ServiceDeps): Router {
 async function respondToCreate(deps: ServiceDeps, req: Request, res: Response, p: Principal, run: svc.RunView, body: RunCreate) {
   res.setHeader('Location', `/v1/runs/${run.id}`);
   if (body.stream) {
+    // A replay of this request streams the same run again.
+    const store = res.locals.idempotencyStore as ((status: number, body: unknown) => Promise<void>) | undefined;
+    await store?.(200, { stream_run_id: run.id });
     openSse(res);
     await streamRunEvents(deps, req, res, run.id, { afterSeq: 0, includeDeltas: true });
     return undefined;

@@ -1,0 +1,86 @@
+// Idempotency-Key on POST (API.md 1.3): scope workspace + key, 24 h. The first request claims the key;
+// its response is stored before it is sent; the same key with the same body replays it
+// (Idempotent-Replayed: true), with another body is 422, while the first is running is 409. A claim
+// left behind by a crashed process is taken over after a minute; run creation then finds the same run
+// because the run's workflow id is derived from the key.
+import crypto from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { ApiError } from '../../domain/errors';
+import { canonicalJson } from '../../domain/policy';
+import type { ServiceDeps } from '../../services/deps';
+import { streamRunEvents } from '../sse';
+
+const VALID_KEY = /^[\x20-\x7e]{1,255}$/;
+const STALE_CLAIM_SECONDS = 60;
+const RETENTION_HOURS = 24;
+
+interface KeyRow {
+  request_hash: string;
+  status: 'in_progress' | 'done';
+  response_status: number | null;
+  response_body: unknown;
+  response_headers: Record<string, string> | null;
+}
+
+export function idempotency(deps: ServiceDeps): RequestHandler {
+  const { db } = deps;
+  return async (req, res, next) => {
+    const key = req.header('idempotency-key');
+    if (req.method !== 'POST' || key === undefined) return next();
+    if (!VALID_KEY.test(key)) throw new ApiError(400, 'validation_failed', 'Idempotency-Key must be 1-255 printable ASCII characters', 'Idempotency-Key');
+    const ws = req.principal!.workspace_id;
+    const hash = crypto.createHash('sha256').update(`${req.method} ${req.path}\n${canonicalJson(req.body ?? null)}`).digest('hex');
+
+    const claim = async (): Promise<boolean> => {
+      const r = await db.query(
+        `INSERT INTO idempotency_keys (workspace_id, key, request_hash, status) VALUES ($1, $2, $3, 'in_progress')
+         ON CONFLICT (workspace_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = 'in_progress', created_at = now(),
+                response_status = NULL, response_body = NULL, response_headers = NULL
+           WHERE idempotency_keys.created_at < now() - make_interval(hours => ${RETENTION_HOURS})
+              OR (idempotency_keys.status = 'in_progress' AND idempotency_keys.request_hash = EXCLUDED.request_hash
+                  AND idempotency_keys.created_at < now() - make_interval(secs => ${STALE_CLAIM_SECONDS}))
+         RETURNING 1`,
+        [ws, key, hash],
+      );
+      return (r.rowCount ?? 0) > 0;
+    };
+
+    if (!(await claim())) {
+      const row = (await db.query<KeyRow>('SELECT * FROM idempotency_keys WHERE workspace_id = $1 AND key = $2', [ws, key])).rows[0];
+      if (!row) throw new ApiError(409, 'idempotency_in_progress', 'A request with this Idempotency-Key is being processed; retry shortly');
+      if (row.request_hash !== hash) throw new ApiError(422, 'idempotency_key_reused', 'This Idempotency-Key was used with a different request', 'Idempotency-Key');
+      if (row.status === 'in_progress') throw new ApiError(409, 'idempotency_in_progress', 'A request with this Idempotency-Key is being processed; retry shortly');
+      res.setHeader('Idempotent-Replayed', 'true');
+      for (const [h, v] of Object.entries(row.response_headers ?? {})) res.setHeader(h, v);
+      const streamRun = (row.response_body as { stream_run_id?: string } | null)?.stream_run_id;
+      if (streamRun) {
+        await streamRunEvents(deps, req, res, streamRun, { afterSeq: 0, includeDeltas: true });
+        return;
+      }
+      res.status(row.response_status ?? 200).json(row.response_body);
+      return;
+    }
+
+    res.locals.idempotencyKey = key;
+    const store = async (status: number, body: unknown): Promise<void> => {
+      if (status >= 500) {
+        await db.query('DELETE FROM idempotency_keys WHERE workspace_id = $1 AND key = $2', [ws, key]);
+        return;
+      }
+      const location = res.getHeader('location');
+      await db.query(
+        `UPDATE idempotency_keys SET status = 'done', response_status = $3, response_body = $4, response_headers = $5 WHERE workspace_id = $1 AND key = $2`,
+        [ws, key, status, JSON.stringify(body ?? null), location ? { Location: String(location) } : {}],
+      );
+    };
+    res.locals.idempotencyStore = store;
+    const json = res.json.bind(res);
+    res.json = (body: unknown) => {
+      store(res.statusCode, body)
+        .catch((err: unknown) => req.log.error({ err }, 'could not store the idempotent response'))
+        .finally(() => json(body));
+      return res;
+    };
+    next();
+  };
+}
