@@ -3,12 +3,14 @@ import type { ActivityDeps } from './deps';
 import { createModelActivities } from './model';
 import { createStoreActivities } from './store';
 import { createToolActivities } from './tools';
+import { createActionActivities } from './actions';
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createStoreActivities(deps),
     ...createModelActivities(deps),
     ...createToolActivities(deps),
+    ...createActionActivities(deps),
   };
 }
 

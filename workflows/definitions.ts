@@ -11,6 +11,12 @@ export const sessionTurnSignal = defineSignal('sessionTurn');
 
 export const RUN_WORKFLOW_TYPE = 'runWorkflow';
 
+export const ACTION_WORKFLOW_TYPE = 'actionWorkflow';
+
+export interface ActionWorkflowInput {
+  action_id: string;
+}
+
 export interface RunWorkflowInput {
   run_id: string;
 }

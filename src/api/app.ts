@@ -8,6 +8,7 @@ import { requestContext } from './middleware/request';
 import { catalogRoutes } from './routes/catalog';
 import { runRoutes } from './routes/runs';
 import { approvalRoutes } from './routes/approvals';
+import { actionRoutes } from './routes/actions';
 import { workspaceRoutes } from './routes/workspaces';
 
 export function createApp(deps: ServiceDeps): Express {
@@ -34,6 +35,7 @@ export function createApp(deps: ServiceDeps): Express {
   v1.use(catalogRoutes(deps));
   v1.use(runRoutes(deps));
   v1.use(approvalRoutes(deps));
+  v1.use(actionRoutes(deps));
   app.use('/v1', v1);
 
   app.use(notFoundRoute);

@@ -6,9 +6,10 @@ import type { ApprovalRecord, ClientToolRecord, Decider } from '../domain/approv
 export interface ApprovalRow {
   id: string;
   workspace_id: string;
-  run_id: string;
-  session_id: string;
-  agent_id: string;
+  run_id: string | null;
+  action_id: string | null;
+  session_id: string | null;
+  agent_id: string | null;
   tool_call: { id: string; name: string; arguments: Record<string, unknown> };
   effect: string;
   policy_rule_id: string | null;
@@ -23,16 +24,23 @@ export interface ApprovalRow {
   decision: { arguments?: Record<string, unknown>; reason?: string } | null;
 }
 
+/** Whose approval it is: a run's, or an action invocation's. */
+export type ApprovalParent =
+  | Pick<RunRow, 'workspace_id' | 'id' | 'session_id' | 'agent_id'> & { kind?: 'run' }
+  | { kind: 'action'; workspace_id: string; id: string };
+
 /** The workflow's record wins: it is the authority on whether an approval is still pending. */
-export async function upsertApproval(q: Queryable, run: RunRow, a: ApprovalRecord): Promise<void> {
+export async function upsertApproval(q: Queryable, parent: ApprovalParent, a: ApprovalRecord): Promise<void> {
+  const isAction = parent.kind === 'action';
+  const run = isAction ? undefined : (parent as RunRow);
   await q.query(
     `INSERT INTO approvals (id, workspace_id, run_id, session_id, agent_id, tool_call, effect, policy_rule_id, reason, preview, status,
-                            requested_at, expires_at, decided_at, decided_by, comment, decision)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                            requested_at, expires_at, decided_at, decided_by, comment, decision, action_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
      ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, decided_at = EXCLUDED.decided_at, decided_by = EXCLUDED.decided_by,
                                     comment = EXCLUDED.comment, decision = EXCLUDED.decision`,
-    [a.id, run.workspace_id, run.id, run.session_id, run.agent_id, a.tool_call, a.effect, a.policy_rule_id, a.reason, JSON.stringify(a.preview),
-      a.status, a.requested_at, a.expires_at, a.decided_at, a.decided_by, a.comment, a.decision],
+    [a.id, parent.workspace_id, run?.id ?? null, run?.session_id ?? null, run?.agent_id ?? null, a.tool_call, a.effect, a.policy_rule_id, a.reason,
+      JSON.stringify(a.preview), a.status, a.requested_at, a.expires_at, a.decided_at, a.decided_by, a.comment, a.decision, isAction ? parent.id : null],
   );
 }
 

@@ -5,6 +5,7 @@ import { transaction } from '../db/pool';
 import * as catalog from '../db/catalog';
 import * as repo from '../db/governance';
 import * as runs from '../db/runs';
+import * as actions from '../db/actions';
 import { ApiError, notFound } from '../domain/errors';
 import { isoDate } from '../domain/common';
 import type { Principal } from '../domain/workspace';
@@ -18,6 +19,7 @@ export const approvalView = (a: repo.ApprovalRow) => ({
   id: a.id,
   object: 'approval' as const,
   run_id: a.run_id,
+  ...(a.action_id ? { action_invocation_id: a.action_id } : {}),
   session_id: a.session_id,
   agent_id: a.agent_id,
   tool_call: a.tool_call,
@@ -60,7 +62,12 @@ export async function decide(
 ) {
   const before = await repo.getApproval(deps.db, p.workspace_id, id);
   if (!before) throw notFound('approval', 'id');
-  const run = await runs.getRun(deps.db, before.run_id, p.workspace_id);
+  // The approval belongs to a run or to an action invocation: both carry their creator and workflow.
+  const run = before.run_id
+    ? await runs.getRun(deps.db, before.run_id, p.workspace_id)
+    : before.action_id
+      ? await actions.getAction(deps.db, before.action_id, p.workspace_id)
+      : undefined;
   if (!run) throw notFound('approval', 'id');
   if (run.created_by_key_id === p.key_id) {
     throw new ApiError(403, 'self_approval_forbidden', 'The key that created the run cannot decide its approvals');
