@@ -14,6 +14,7 @@ import { sessionTurnSignal } from '../workflows/definitions';
 import * as governance from '../src/db/governance';
 import type { ApprovalRecord, ClientToolRecord } from '../src/domain/approval';
 import type { ActivityDeps } from './deps';
+import { remainingTokens } from '../src/services/limits';
 
 export const EVENTS_CHANNEL = 'ap_events';
 export const DELTAS_CHANNEL = 'ap_deltas';
@@ -28,9 +29,11 @@ export interface RunContext {
   history: Message[];
   input: Message[];
   constraints: Constraints;
+  /** The workspace's remaining monthly token budget when the run started; absent = no budget. */
+  tokens_remaining?: number;
 }
 
-export function createStoreActivities({ db, temporal, log }: ActivityDeps) {
+export function createStoreActivities({ db, temporal, log, config }: ActivityDeps) {
   return {
     async loadRunContext(runId: string): Promise<RunContext> {
       const run = await runs.getRun(db, runId);
@@ -41,7 +44,9 @@ export function createStoreActivities({ db, temporal, log }: ActivityDeps) {
       const toolRows = await catalog.getToolsByName(db, run.workspace_id, agent.tools ?? []);
       const tools = toolRows.map((t) => ({ name: t.name, ...(t.spec as Omit<ToolSpec, 'name'>) }));
       const history = (await runs.sessionMessages(db, run.session_id)).filter((m) => m.run_id !== runId).map((m) => m.message);
+      const remaining = await remainingTokens(db, config, run.workspace_id);
       return {
+        ...(remaining !== undefined ? { tokens_remaining: remaining } : {}),
         workspace_id: run.workspace_id,
         session_id: run.session_id,
         request_id: run.request_id,

@@ -32,6 +32,9 @@ const envSchema = z.object({
     .string()
     .regex(/^ap_[A-Za-z0-9_-]{20,}$/, 'must look like ap_ followed by at least 20 characters')
     .optional(),
+  AP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1200),
+  AP_MAX_ACTIVE_RUNS: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  AP_TOKEN_BUDGET: z.coerce.number().int().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
   AP_URL: z.string().url().optional(),
@@ -50,6 +53,8 @@ export interface Config {
   allowPrivateNetwork: boolean;
   adminKey: string | undefined;
   logLevel: Env['LOG_LEVEL'];
+  /** Defaults for workspaces whose operator set no limit of their own. */
+  limits: { ratePerMinute: number; maxActiveRuns: number; tokenBudget: number | undefined };
   production: boolean;
   client: { url: string | undefined; apiKey: string | undefined };
 }
@@ -89,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateNetwork: e.AP_ALLOW_PRIVATE_NETWORK,
     adminKey: e.AP_ADMIN_KEY,
     logLevel: e.LOG_LEVEL,
+    limits: { ratePerMinute: e.AP_RATE_LIMIT_PER_MINUTE, maxActiveRuns: e.AP_MAX_ACTIVE_RUNS, tokenBudget: e.AP_TOKEN_BUDGET },
     production,
     client: { url: e.AP_URL, apiKey: e.AP_API_KEY },
   };

@@ -176,6 +176,7 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
     const maxSteps = Math.min(limits.max_steps, c.max_steps ?? Number.POSITIVE_INFINITY);
     const maxToolCalls = Math.min(limits.max_tool_calls, c.max_tool_calls ?? Number.POSITIVE_INFINITY);
     const maxTokens = Math.min(limits.max_tokens ?? Number.POSITIVE_INFINITY, c.max_tokens ?? Number.POSITIVE_INFINITY);
+    const budget = ctx.tokens_remaining ?? Number.POSITIVE_INFINITY;
     const allowed = ctx.tools
       .map((t) => t.name)
       .filter((n) => (ctx.agent.tools ?? []).includes(n) && (!c.allowed_tools || c.allowed_tools.includes(n)));
@@ -207,6 +208,9 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
       emit('message.completed', { step, message: result.message, usage: result.usage, card: result.card, model: result.model, finish_reason: result.finish_reason });
       if (state.usage.input_tokens + state.usage.output_tokens > maxTokens) {
         throw new RunFailure(RUN_ERROR.budget_exceeded, `The run used more than its limit of ${maxTokens} tokens`);
+      }
+      if (state.usage.input_tokens + state.usage.output_tokens > budget) {
+        throw new RunFailure(RUN_ERROR.budget_exceeded, "The run crossed the workspace's monthly token budget");
       }
       if (result.tool_calls.length === 0) {
         state.output = [result.message];

@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import type { ServiceDeps } from '../services/deps';
 import { requireApiKey } from './middleware/auth';
 import { idempotency } from './middleware/idempotency';
+import { checkRate } from '../services/limits';
 import { errorHandler, notFoundRoute } from './middleware/errors';
 import { requestContext } from './middleware/request';
 import { catalogRoutes } from './routes/catalog';
@@ -30,6 +31,10 @@ export function createApp(deps: ServiceDeps): Express {
 
   const v1 = express.Router();
   v1.use(requireApiKey(deps.db));
+  v1.use(async (req, _res, next) => {
+    await checkRate(deps.db, deps.config, req.principal!.workspace_id, req.principal!.key_id);
+    next();
+  });
   v1.use(idempotency(deps));
   v1.use(workspaceRoutes(deps));
   v1.use(catalogRoutes(deps));

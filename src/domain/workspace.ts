@@ -6,6 +6,13 @@ export type Role = (typeof ROLES)[number];
 
 export const workspaceCreateSchema = z.strictObject({ name: z.string().trim().min(1).max(100) });
 
+/** Operator-set limits of a workspace; null returns a limit to the server default. */
+export const workspaceLimitsSchema = z.strictObject({
+  token_budget: z.number().int().min(1).nullable().optional(),
+  rate_limit_per_minute: z.number().int().min(1).max(1_000_000).nullable().optional(),
+  max_active_runs: z.number().int().min(1).max(1_000_000).nullable().optional(),
+});
+
 export const apiKeyCreateSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
   roles: z.array(z.enum(ROLES)).min(1).max(4),

@@ -14,6 +14,7 @@ import type { SessionCreate, SessionListQuery } from '../domain/session';
 import { RUN_WORKFLOW_TYPE, runStateQuery, type RunWorkflowInput } from '../../workflows/definitions';
 import { page, type ServiceDeps } from './deps';
 import { temporalCall } from './temporal-errors';
+import { checkRunAdmission } from './limits';
 
 // ---------- sessions
 
@@ -159,6 +160,7 @@ export async function createRunInSession(deps: ServiceDeps, p: Principal, sessio
   const existing = idempotencyKey ? await repo.getRunByWorkflowId(deps.db, workflowId) : undefined;
   const row = existing ?? await transaction(deps.db, async (c) => {
     if (!(await repo.getSession(c, p.workspace_id, sessionId, true))) throw notFound('session', 'id');
+    await checkRunAdmission(c, deps.config, p.workspace_id);
     if (b.if_busy === 'reject' && (await repo.activeRunOfSession(c, sessionId))) {
       throw new ApiError(409, 'session_busy', 'Another run of this session is active; retry later or pass if_busy: "enqueue"');
     }
@@ -218,6 +220,9 @@ export async function getRun(deps: ServiceDeps, p: Principal, id: string): Promi
   if (isTerminal(row.status)) return runView(row);
   try {
     const live = await deps.temporal.workflow.getHandle(row.workflow_id).query(runStateQuery);
+    // The workflow knows it ended a moment before PostgreSQL does: report an end only once it is stored,
+    // so that a client who sees `completed` can start the session's next run at once.
+    if (isTerminal(live.status)) return runView(await getRunRow(deps, p, id));
     return runView(row, live);
   } catch (err) {
     deps.log.debug({ err, run_id: id }, 'run state query failed; answering from PostgreSQL');

@@ -8,6 +8,7 @@ import { ApiError, notFound } from '../domain/errors';
 import { isoDate, type ListQuery } from '../domain/common';
 import type { ApiKeyCreate, Principal, Role } from '../domain/workspace';
 import { page } from './deps';
+import { setWorkspaceLimits } from './limits';
 
 const keyView = (k: repo.ApiKeyRow) => ({
   id: k.id,
@@ -60,10 +61,27 @@ export async function createWorkspace(db: Db, caller: Principal, name: string) {
   });
 }
 
+const workspaceView = (ws: repo.WorkspaceRow) => ({
+  id: ws.id,
+  object: 'workspace' as const,
+  name: ws.name,
+  limits: { token_budget: ws.token_budget === null ? null : Number(ws.token_budget), rate_limit_per_minute: ws.rate_limit_per_minute, max_active_runs: ws.max_active_runs },
+  created_at: isoDate(ws.created_at),
+});
+
 export async function currentWorkspace(db: Db, caller: Principal) {
   const ws = await repo.getWorkspace(db, caller.workspace_id);
   if (!ws) throw notFound('workspace');
-  return { id: ws.id, object: 'workspace' as const, name: ws.name, created_at: isoDate(ws.created_at) };
+  return workspaceView(ws);
+}
+
+/** Limits are the operator's: only an admin of the default workspace sets them. */
+export async function updateWorkspaceLimits(db: Db, caller: Principal, id: string, limits: Parameters<typeof setWorkspaceLimits>[2]) {
+  const home = await repo.getWorkspace(db, caller.workspace_id);
+  if (!home?.is_default) throw new ApiError(403, 'permission_denied', 'Only an admin of the default workspace sets workspace limits');
+  if (!(await repo.getWorkspace(db, id))) throw notFound('workspace', 'id');
+  await setWorkspaceLimits(db, id, limits);
+  return workspaceView((await repo.getWorkspace(db, id))!);
 }
 
 export const createApiKey = (db: Db, caller: Principal, body: ApiKeyCreate) =>

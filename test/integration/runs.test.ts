@@ -183,12 +183,16 @@ describe.each(['openai', 'anthropic'] as const)('limits end %s runs with the doc
     expect(events[events.length - 1]).toMatchObject({ type: 'run.failed', data: { error: { code: 'max_steps_exceeded' } } });
   });
 
-  it('max_tool_calls_exceeded (run constraints tighten the agent limit)', async () => {
+  it('max_tool_calls_exceeded: a step whose calls exceed the limit fails before any of them runs (constraints tighten)', async () => {
     const { api, llm, tools } = await withTools(provider);
     llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'A' } }, { name: 'weather', arguments: { city: 'B' } }] });
     const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true, constraints: { max_tool_calls: 1 } })).body;
     expect(run).toMatchObject({ status: 'failed', error: { code: 'max_tool_calls_exceeded' } });
-    expect(tools.requests).toHaveLength(1);
+    expect(tools.requests).toHaveLength(0);
+    // Within the limit (the agent allows 32), the same step runs both calls.
+    llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'A' } }, { name: 'weather', arguments: { city: 'B' } }] }, { text: 'both' });
+    expect((await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true, constraints: { max_tool_calls: 2 } })).body.status).toBe('completed');
+    expect(tools.requests).toHaveLength(2);
   });
 
   it('timeout: a run slower than its timeout_seconds fails with timeout', async () => {
