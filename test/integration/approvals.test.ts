@@ -167,6 +167,19 @@ describe('client tools', () => {
   });
 });
 
+describe('client tool deadline', () => {
+  it('a client tool not resolved within approval.timeout_seconds is reported to the model as timed out', async () => {
+    const g = await governed({ approval: { timeout_seconds: 1 } });
+    g.llm.reply({ tool_calls: [{ name: 'compute_locally', arguments: { x: 1 } }] }, { text: 'The client did not answer.' });
+    const run = (await g.api.post('/v1/runs', { agent: 'assistant', input: 'compute', wait: true })).body;
+    expect(run.status).toBe('tool_required');
+    const done = await waitForStatus(g.api, run.id, ['completed']);
+    expect(done.output_text).toBe('The client did not answer.');
+    expect(JSON.stringify(g.llm.requests[1]!.body)).toContain('client_tool_timeout');
+    expectError(await g.developer.post(`/v1/runs/${run.id}/tools/resolve`, { tool_call_id: run.pending_tool_calls[0].id, output: 1 }), 409, 'conflict_error', 'tool_call_already_resolved');
+  });
+});
+
 describe('waiting runs stream', () => {
   it('one SSE connection stays open through an approval until the run completes', async () => {
     const g = await governed();

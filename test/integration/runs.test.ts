@@ -195,6 +195,33 @@ describe.each(['openai', 'anthropic'] as const)('limits end %s runs with the doc
     expect(tools.requests).toHaveLength(2);
   });
 
+  it('constraints that try to loosen limits are ignored', async () => {
+    const { api, llm, tools } = await withTools(provider, { max_steps: 2 });
+    llm.reply(...[1, 2, 3].map((i) => ({ tool_calls: [{ name: 'weather', arguments: { city: `C${i}` } }] })));
+    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true, constraints: { max_steps: 50, max_tool_calls: 1000, rules: [{ id: 'loosen', match: { tool: '*' }, action: 'allow' }] } })).body;
+    expect(run).toMatchObject({ status: 'failed', error: { code: 'max_steps_exceeded' } });
+    expect(tools.requests).toHaveLength(2);
+  });
+
+  it('the same tool with the same arguments a third time is denied as a loop', async () => {
+    const { api, llm, tools } = await withTools(provider);
+    llm.reply(...[1, 2, 3].map(() => ({ tool_calls: [{ name: 'weather', arguments: { city: 'Same' } }] })), { text: 'giving up' });
+    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
+    expect(run.status).toBe('completed');
+    expect(tools.requests).toHaveLength(2);
+    const decisions = (await allEvents(api, run.id)).filter((e) => e.type === 'policy.decided').map((e) => e.data.rule_id);
+    expect(decisions).toEqual(['default_read', 'default_read', 'loop_detected']);
+  });
+
+  it('a constraint rule tightens: deny a tool the agent allows', async () => {
+    const { api, llm, tools } = await withTools(provider);
+    llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'X' } }] }, { text: 'denied' });
+    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true, constraints: { rules: [{ id: 'no-weather', match: { tool: 'weather' }, action: 'deny', reason: 'not today' }] } })).body;
+    expect(run.status).toBe('completed');
+    expect(tools.requests).toHaveLength(0);
+    expect((await allEvents(api, run.id)).find((e) => e.type === 'policy.decided').data).toMatchObject({ action: 'deny', rule_id: 'no-weather' });
+  });
+
   it('timeout: a run slower than its timeout_seconds fails with timeout', async () => {
     const { api, llm } = await setupAgent({ provider, limits: { timeout_seconds: 2 } });
     cleanups.push(() => llm.close());
