@@ -29,30 +29,56 @@ async function main(): Promise<void> {
   const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
   await call('POST', '/v1/tools', { name: 'weather', effect: 'read', input_schema: schema, executor: { type: 'http', url: `${tools.url}/w` } });
   await call('POST', '/v1/tools', { name: 'slow', effect: 'read', input_schema: schema, executor: { type: 'http', url: `${tools.url}/slow` } });
-  await call('POST', '/v1/tools', { name: 'ticket', effect: 'write', input_schema: { type: 'object' }, executor: { type: 'http', url: `${tools.url}/t` } });
-  await call('POST', '/v1/agents', { name: 'a', model: { card: 'fake' }, tools: ['weather', 'slow', 'ticket'], limits: { max_steps: 3 } });
+  await call('POST', '/v1/tools', { name: 'ticket', effect: 'write', input_schema: { type: 'object', properties: { title: { type: 'string' } } }, executor: { type: 'http', url: `${tools.url}/t` } });
+  await call('POST', '/v1/tools', { name: 'client_calc', effect: 'read', input_schema: { type: 'object', properties: { x: { type: 'number' } } }, executor: { type: 'client' } });
+  await call('POST', '/v1/agents', { name: 'a', model: { card: 'fake' }, tools: ['weather', 'slow', 'ticket', 'client_calc'], limits: { max_steps: 3 }, approval: { timeout_seconds: 3600 } });
+  await call('POST', '/v1/agents', { name: 'b', model: { card: 'fake' }, tools: ['ticket'], approval: { timeout_seconds: 1, on_timeout: 'fail' } });
+  const approver = (await call('POST', '/v1/api_keys', { name: 'approver', roles: ['approver'] })).key as string;
+  const decide = async (path: string, body: unknown) =>
+    fetch(`${e.apiUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${approver}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const until = async (id: string, statuses: string[], kind = 'runs') => {
+    process.stdout.write(`waiting for ${kind} ${id} to be ${statuses.join('/')}\n`);
+    for (let s = ''; !statuses.includes(s); await new Promise((r) => setTimeout(r, 100))) s = (await call('GET', `/v1/${kind}/${id}`)).status;
+  };
 
+  // The five histories recorded before the 'governance-v1' patch (plain-answer, read-tools-and-invalid-
+  // arguments, write-tool-refused, max-steps-exceeded, canceled-during-tool) stay in the repository as
+  // recorded: this build can no longer produce them, which is the point of keeping them.
   const runs: Record<string, string> = {};
-  llm.reply({ text: 'Plain answer.' });
-  runs['plain-answer'] = (await call('POST', '/v1/runs', { agent: 'a', input: 'hi', wait: true })).id;
-  llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'A' } }] }, { tool_calls: [{ name: 'weather', arguments: { city: 'B' } }, { name: 'weather', arguments: { town: 'C' } }] }, { text: 'Both 21.' });
-  runs['read-tools-and-invalid-arguments'] = (await call('POST', '/v1/runs', { agent: 'a', input: 'weather', wait: true })).id;
-  llm.reply({ tool_calls: [{ name: 'ticket', arguments: {} }] }, { text: 'Could not.' });
-  runs['write-tool-refused'] = (await call('POST', '/v1/runs', { agent: 'a', input: 'ticket', wait: true })).id;
-  llm.reply(...[1, 2, 3].map((i) => ({ tool_calls: [{ name: 'weather', arguments: { city: `C${i}` } }] })));
-  runs['max-steps-exceeded'] = (await call('POST', '/v1/runs', { agent: 'a', input: 'loop', wait: true })).id;
-  llm.reply({ tool_calls: [{ name: 'slow', arguments: { city: 'X' } }] });
-  const slow = await call('POST', '/v1/runs', { agent: 'a', input: 'slow' });
-  while (tools.requests.filter((r) => r.path === '/slow').length === 0) await new Promise((r) => setTimeout(r, 100));
-  await call('POST', `/v1/runs/${slow.id}/cancel`, {});
-  for (let s = ''; s !== 'canceled'; ) s = (await call('GET', `/v1/runs/${slow.id}`)).status;
-  runs['canceled-during-tool'] = slow.id;
+  tools.route('/slow', { delay_ms: 30_000, body: {} });
+
+  // With the governance gate (patched 'governance-v1').
+  tools.route('/t', { body: { ticket: 'T-1' } });
+  for (const [name, decision] of [['approval-granted', { approve: {} }], ['approval-denied', { deny: { reason: 'no' } }], ['approval-edited', { approve: { arguments: { title: 'edited' } } }]] as const) {
+    llm.reply({ tool_calls: [{ name: 'ticket', arguments: { title: 'x' } }] }, { text: 'ok' });
+    const run = await call('POST', '/v1/runs', { agent: 'a', input: name, wait: true });
+    const [verb, body] = Object.entries(decision)[0]!;
+    await decide(`/v1/approvals/${run.pending_approvals[0].id}/${verb}`, body);
+    await until(run.id, ['completed']);
+    runs[name] = run.id;
+    process.stdout.write(`scenario ${name} done\n`);
+  }
+  llm.reply({ tool_calls: [{ name: 'ticket', arguments: { title: 'late' } }] });
+  const expired = await call('POST', '/v1/runs', { agent: 'b', input: 'expire', wait: true });
+  await until(expired.id, ['failed']);
+  runs['approval-expired-fail'] = expired.id;
+  llm.reply({ tool_calls: [{ name: 'client_calc', arguments: { x: 1 } }] }, { text: 'ok' });
+  const client = await call('POST', '/v1/runs', { agent: 'a', input: 'client', wait: true });
+  await call('POST', `/v1/runs/${client.id}/tools/resolve`, { tool_call_id: client.pending_tool_calls[0].id, output: { y: 2 } });
+  await until(client.id, ['completed']);
+  runs['client-tool'] = client.id;
+  const action = await call('POST', '/v1/action_invocations', { tool: 'ticket', arguments: { title: 'act' } });
+  await decide(`/v1/approvals/${action.approval.id}/approve`, {});
+  await until(action.id, ['completed'], 'action_invocations');
+  runs['action-invocation-approved'] = (await call('GET', `/v1/action_invocations/${action.id}`)).id;
 
   const connection = await Connection.connect({ address: e.temporalAddress });
-  const client = new Client({ connection, namespace: e.namespace });
+  const temporal = new Client({ connection, namespace: e.namespace });
   fs.mkdirSync(OUT, { recursive: true });
   for (const [name, id] of Object.entries(runs)) {
-    const history = await client.workflow.getHandle(id).fetchHistory();
+    // Histories already in the repository are kept: they prove that older runs still replay.
+    if (fs.existsSync(path.join(OUT, `${name}.json`))) continue;
+    const history = await temporal.workflow.getHandle(id).fetchHistory();
     fs.writeFileSync(path.join(OUT, `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
     process.stdout.write(`recorded ${name} (${id})\n`);
   }
