@@ -49,7 +49,14 @@ async function main(): Promise<void> {
 
   // With the governance gate (patched 'governance-v1').
   tools.route('/t', { body: { ticket: 'T-1' } });
-  for (const [name, decision] of [['approval-granted', { approve: {} }], ['approval-denied', { deny: { reason: 'no' } }], ['approval-edited', { approve: { arguments: { title: 'edited' } } }]] as const) {
+  // Names recorded earlier are skipped when writing; later code paths get new names (patch suffixes).
+  const scenarios = [
+    ['approval-granted', { approve: {} }],
+    ['approval-denied', { deny: { reason: 'no' } }],
+    ['approval-edited', { approve: { arguments: { title: 'edited' } } }],
+    ['approval-granted-timeout-paused', { approve: {} }],
+  ] as const;
+  for (const [name, decision] of scenarios) {
     llm.reply({ tool_calls: [{ name: 'ticket', arguments: { title: 'x' } }] }, { text: 'ok' });
     const run = await call('POST', '/v1/runs', { agent: 'a', input: name, wait: true });
     const [verb, body] = Object.entries(decision)[0]!;

@@ -33,23 +33,24 @@ export async function actionWorkflow({ action_id }: ActionWorkflowInput): Promis
     if (s === 'running' || s === 'waiting_approval') action.status = s;
   };
 
-  const ctx = await store.loadActionContext(action_id);
-  const gate = createToolGate({
-    run_id: action_id,
-    workspace_id: ctx.workspace_id,
-    request_id: ctx.request_id,
-    agent: { model: { card: '' }, instructions: '', tools: [ctx.tool_call.name], limits: {}, policy: { rules: [] }, approval: {}, enabled: true },
-    constraints: {},
-    tools: new Map(ctx.tool ? [[ctx.tool.name, ctx.tool]] : []),
-    allowed: ctx.tool ? [ctx.tool.name] : [],
-    state: shadow,
-    emit,
-    setStatus,
-    flush: (extra) => flush(extra?.approvals),
-  });
-  setHandler(approvalDecisionSignal, (d) => gate.onDecision(d));
-
+  let gate: ReturnType<typeof createToolGate> | undefined;
   try {
+    const ctx = await store.loadActionContext(action_id);
+    gate = createToolGate({
+      run_id: action_id,
+      workspace_id: ctx.workspace_id,
+      request_id: ctx.request_id,
+      agent: { model: { card: '' }, instructions: '', tools: [ctx.tool_call.name], limits: {}, policy: { rules: [] }, approval: {}, enabled: true },
+      constraints: {},
+      tools: new Map(ctx.tool ? [[ctx.tool.name, ctx.tool]] : []),
+      allowed: ctx.tool ? [ctx.tool.name] : [],
+      state: shadow,
+      emit,
+      setStatus,
+      flush: (extra) => flush(extra?.approvals),
+    });
+    const g = gate;
+    setHandler(approvalDecisionSignal, (d) => g.onDecision(d));
     setStatus('running');
     emit('run.started', { tool: ctx.tool_call.name, dry_run: ctx.dry_run });
     await flush();
@@ -78,7 +79,7 @@ export async function actionWorkflow({ action_id }: ActionWorkflowInput): Promis
   } catch (err) {
     if (isCancellation(err)) {
       action.status = 'canceled';
-      const left = gate.cancelPending();
+      const left = gate?.cancelPending() ?? { approvals: [] };
       action.completed_at = new Date().toISOString();
       emit('run.canceled', {});
       await flush(left.approvals);

@@ -29,6 +29,8 @@ import type { ApprovalDecision, ApprovalRecord, ClientToolRecord, ToolResolution
 
 /** Patch: tool calls go through the approval/client-tool gate (before: write tools refused outright). */
 const GOVERNANCE_PATCH = 'governance-v1';
+/** Patch: the run timeout stops while the run waits for an approval or a client tool. */
+const PAUSABLE_TIMEOUT_PATCH = 'timeout-pauses-for-people-v1';
 
 // Activity options, one set per kind of activity, named for why.
 const store = proxyActivities<Activities>({
@@ -109,6 +111,7 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
   const transcript: Message[] = [];
   let timeoutSeconds = 0;
   let timedOut = false;
+  let deadline: { pause(): void; resume(): void } | undefined;
   const body = new CancellationScope();
 
   try {
@@ -126,12 +129,15 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
         ctx.agent.limits?.timeout_seconds ?? DEFAULT_LIMITS.timeout_seconds,
         ctx.constraints.timeout_seconds ?? Number.POSITIVE_INFINITY,
       );
-      sleep(timeoutSeconds * 1000)
-        .then(() => {
-          timedOut = true;
-          body.cancel();
-        })
-        .catch(() => undefined);
+      const expire = (): void => {
+        timedOut = true;
+        body.cancel();
+      };
+      if (patched(PAUSABLE_TIMEOUT_PATCH)) {
+        deadline = pausableDeadline(timeoutSeconds * 1000, expire);
+      } else {
+        sleep(timeoutSeconds * 1000).then(expire).catch(() => undefined);
+      }
       state.started_at = new Date().toISOString();
       setStatus('running');
       emit('run.started', { request_id: ctx.request_id });
@@ -251,6 +257,8 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
       emit,
       setStatus,
       flush: (extra) => flush(undefined, extra),
+      pauseDeadline: () => deadline?.pause(),
+      resumeDeadline: () => deadline?.resume(),
     });
     for (const d of earlyDecisions.splice(0)) g.onDecision(d);
     for (const r of earlyResolutions.splice(0)) g.onResolution(r);
@@ -311,6 +319,36 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
     emit('tool_call.completed', { tool_call_id: call.id, name: call.name, output: result.output });
     return toolResult(call, result.output, false);
   }
+}
+
+/** A timer that can stop and go on: each pause cancels the running sleep and keeps what was left. */
+function pausableDeadline(ms: number, onExpire: () => void): { pause(): void; resume(): void } {
+  let remaining = ms;
+  let started = 0;
+  let scope: CancellationScope | undefined;
+  const arm = (): void => {
+    started = Date.now();
+    const s = new CancellationScope();
+    scope = s;
+    s.run(() => sleep(remaining))
+      .then(() => {
+        if (scope === s) onExpire();
+      })
+      .catch(() => undefined);
+  };
+  arm();
+  return {
+    pause() {
+      if (!scope) return;
+      const s = scope;
+      scope = undefined;
+      s.cancel();
+      remaining = Math.max(1, remaining - (Date.now() - started));
+    },
+    resume() {
+      if (!scope) arm();
+    },
+  };
 }
 
 const publicCall = (c: CheckedToolCall) => ({

@@ -35,6 +35,9 @@ export interface GateHost {
   emit(type: EventType, data: Record<string, unknown>): void;
   setStatus(status: RunStatus): void;
   flush(extra?: { approvals?: ApprovalRecord[]; client_tool_calls?: ClientToolRecord[] }): Promise<void>;
+  /** Time spent waiting for a person does not count against the run's timeout. */
+  pauseDeadline?(): void;
+  resumeDeadline?(): void;
 }
 
 const toolOptions = (tool: ToolSpec): ActivityOptions => ({
@@ -146,7 +149,9 @@ export function createToolGate(host: GateHost) {
     host.setStatus('waiting_approval');
     await host.flush({ approvals: records });
     const timeoutMs = Date.parse(records[0]!.expires_at) - Date.parse(records[0]!.requested_at);
+    host.pauseDeadline?.();
     await condition(() => records.every((a) => decisions.has(a.id)), timeoutMs);
+    host.resumeDeadline?.();
     const onTimeout = host.agent.approval?.on_timeout ?? DEFAULT_APPROVAL.on_timeout;
     let expired = false;
     for (const a of records) {
@@ -179,6 +184,7 @@ export function createToolGate(host: GateHost) {
     const now = new Date();
     const records = waiting.map((p) => {
       const r = p.client!;
+      r.arguments = p.approval?.decision?.arguments ?? r.arguments;
       r.requested_at = now.toISOString();
       r.expires_at = new Date(now.getTime() + timeout * 1000).toISOString();
       liveClient.set(r.id, r);
@@ -188,7 +194,9 @@ export function createToolGate(host: GateHost) {
     host.state.pending_tool_calls = records.map((r) => ({ id: r.id, name: r.name, arguments: r.arguments }));
     host.setStatus('tool_required');
     await host.flush({ client_tool_calls: records });
+    host.pauseDeadline?.();
     await condition(() => records.every((r) => resolutions.has(r.id)), timeout * 1000);
+    host.resumeDeadline?.();
     for (const p of waiting) {
       const r = p.client!;
       const res = resolutions.get(r.id);
@@ -213,6 +221,15 @@ export function createToolGate(host: GateHost) {
 
   async function execute(p: Prepared): Promise<ToolResultMessage> {
     const args = p.approval?.decision?.arguments ?? p.call.arguments;
+    if (args !== p.call.arguments) {
+      // Arguments an approver edited are decided again: a rule may deny them (approval is already given).
+      const again = decide([host.agent.policy?.rules ?? [], host.constraints.rules ?? []], {
+        tool: p.call.name, effect: p.tool?.effect, arguments: args, allowed_tools: host.allowed, identical_earlier_calls: 0,
+        require_approval_for: host.constraints.require_approval_for ?? [], now: new Date(),
+      });
+      host.emit('policy.decided', { tool_call_id: p.call.id, name: p.call.name, action: again.action, rule_id: again.rule_id, reason: again.reason, edited_arguments: true });
+      if (again.action === 'deny') return fail(p.call, 'policy_denied', `Denied by policy: ${again.reason}`);
+    }
     host.emit('tool_call.started', { tool_call_id: p.call.id, name: p.call.name, ...(args !== p.call.arguments ? { arguments: args } : {}) });
     await host.flush();
     let result: ToolCallResult;

@@ -38,7 +38,9 @@ export async function upsertApproval(q: Queryable, parent: ApprovalParent, a: Ap
                             requested_at, expires_at, decided_at, decided_by, comment, decision, action_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
      ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, decided_at = EXCLUDED.decided_at, decided_by = EXCLUDED.decided_by,
-                                    comment = EXCLUDED.comment, decision = EXCLUDED.decision`,
+                                    comment = EXCLUDED.comment, decision = EXCLUDED.decision
+       -- a retried write of the 'pending' record must not undo a decision stored since
+       WHERE NOT (EXCLUDED.status = 'pending' AND approvals.status <> 'pending')`,
     [a.id, parent.workspace_id, run?.id ?? null, run?.session_id ?? null, run?.agent_id ?? null, a.tool_call, a.effect, a.policy_rule_id, a.reason,
       JSON.stringify(a.preview), a.status, a.requested_at, a.expires_at, a.decided_at, a.decided_by, a.comment, a.decision, isAction ? parent.id : null],
   );
@@ -48,7 +50,8 @@ export async function upsertClientToolCall(q: Queryable, run: RunRow, t: ClientT
   await q.query(
     `INSERT INTO client_tool_calls (id, workspace_id, run_id, name, arguments, status, requested_at, expires_at, resolved_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-     ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, resolved_at = EXCLUDED.resolved_at`,
+     ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, resolved_at = EXCLUDED.resolved_at
+       WHERE NOT (EXCLUDED.status = 'pending' AND client_tool_calls.status <> 'pending')`,
     [t.id, run.workspace_id, run.id, t.name, t.arguments, t.status, t.requested_at, t.expires_at, t.resolved_at],
   );
 }
@@ -87,9 +90,9 @@ export async function decideApproval(
   return (r.rowCount ?? 0) > 0;
 }
 
-export async function getClientToolCall(q: Queryable, runId: string, id: string, forUpdate = false): Promise<{ id: string; status: string } | undefined> {
+export async function getClientToolCall(q: Queryable, runId: string, id: string, forUpdate = false): Promise<{ id: string; status: string; expires_at: Date } | undefined> {
   return (
-    await q.query<{ id: string; status: string }>(`SELECT id, status FROM client_tool_calls WHERE run_id = $1 AND id = $2${forUpdate ? ' FOR UPDATE' : ''}`, [runId, id])
+    await q.query<{ id: string; status: string; expires_at: Date }>(`SELECT id, status, expires_at FROM client_tool_calls WHERE run_id = $1 AND id = $2${forUpdate ? ' FOR UPDATE' : ''}`, [runId, id])
   ).rows[0];
 }
 

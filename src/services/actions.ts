@@ -46,8 +46,7 @@ export async function createAction(deps: ServiceDeps, p: Principal, b: ActionCre
   if (error) throw new ApiError(400, 'invalid_tool_arguments', `arguments do not match the tool's input schema: ${error}`, 'arguments');
   const id = newId('act');
   const workflowId = idempotencyKey ? `act-${crypto.createHash('sha256').update(`${p.workspace_id}\n${idempotencyKey}`).digest('hex').slice(0, 40)}` : id;
-  const row =
-    (await actions.insertAction(deps.db, {
+  const inserted = await actions.insertAction(deps.db, {
       id,
       workspace_id: p.workspace_id,
       workflow_id: workflowId,
@@ -58,15 +57,26 @@ export async function createAction(deps: ServiceDeps, p: Principal, b: ActionCre
       metadata: b.metadata,
       request_id: requestId,
       created_by_key_id: p.key_id,
-    })) ?? (await actions.getActionByWorkflowId(deps.db, workflowId))!;
-  try {
-    await temporalCall(() =>
-      deps.temporal.workflow.start(ACTION_WORKFLOW_TYPE, { workflowId: row.workflow_id, taskQueue: deps.config.temporal.taskQueue, args: [{ action_id: row.id } satisfies ActionWorkflowInput] }),
-    );
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
-      await deps.db.query('DELETE FROM action_invocations WHERE id = $1', [row.id]).catch(() => undefined);
-      throw err;
+    });
+  const row = inserted ?? (await actions.getActionByWorkflowId(deps.db, workflowId))!;
+  // An idempotent retry of an action that already got past `queued` needs nothing started.
+  if (inserted || row.status === 'queued') {
+    try {
+      await temporalCall(() =>
+        deps.temporal.workflow.start(ACTION_WORKFLOW_TYPE, {
+          workflowId: row.workflow_id,
+          taskQueue: deps.config.temporal.taskQueue,
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          args: [{ action_id: row.id } satisfies ActionWorkflowInput],
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
+        // Remove only a row this request made, and only when no workflow runs it (a timed-out start may have worked).
+        const started = await deps.temporal.workflow.getHandle(row.workflow_id).describe().then(() => true, () => false);
+        if (inserted && !started) await deps.db.query('DELETE FROM action_invocations WHERE id = $1', [row.id]).catch(() => undefined);
+        if (!started) throw err;
+      }
     }
   }
   if (!b.wait) return { status: 202, body: await actionView(deps, row) };

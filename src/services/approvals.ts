@@ -1,6 +1,7 @@
 // Approvals (API.md 4) and client tool resolution (API.md 3.3). A decision is checked against
 // PostgreSQL under a row lock (role, self-approval, already decided) and then signaled to the run's
 // workflow inside the same transaction: if Temporal is unreachable nothing is recorded.
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { transaction } from '../db/pool';
 import * as catalog from '../db/catalog';
 import * as repo from '../db/governance';
@@ -14,6 +15,16 @@ import { approvalDecisionSignal, toolResolutionSignal } from '../../workflows/de
 import { validateArguments } from './json-schema';
 import { page, type ServiceDeps } from './deps';
 import { temporalCall } from './temporal-errors';
+
+/** A workflow that has ended (terminated, or raced to its end) cannot take a decision: 409, not 500. */
+async function signalOrConflict(send: () => Promise<void>): Promise<void> {
+  try {
+    await temporalCall(send);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'run_not_active', 'The run or action is no longer active');
+    throw err;
+  }
+}
 
 export const approvalView = (a: repo.ApprovalRow) => ({
   id: a.id,
@@ -81,6 +92,9 @@ export async function decide(
   const decision = body.decision === 'approve' ? (body.arguments ? { arguments: body.arguments } : {}) : { reason: body.reason };
   return transaction(deps.db, async (c) => {
     const locked = await repo.getApproval(c, p.workspace_id, id, true);
+    if (locked && locked.status === 'pending' && locked.expires_at.getTime() <= Date.now()) {
+      throw new ApiError(409, 'approval_already_decided', 'The approval has expired');
+    }
     if (!locked || locked.status !== 'pending' || !(await repo.decideApproval(c, id, body.decision === 'approve' ? 'approved' : 'denied', by, body.comment ?? null, decision))) {
       throw new ApiError(409, 'approval_already_decided', `The approval is already ${locked?.status ?? 'decided'}`);
     }
@@ -92,7 +106,7 @@ export async function decide(
       ...(body.comment ? { comment: body.comment } : {}),
       decided_by: by,
     };
-    await temporalCall(() => deps.temporal.workflow.getHandle(run.workflow_id).signal(approvalDecisionSignal, signal));
+    await signalOrConflict(() => deps.temporal.workflow.getHandle(run.workflow_id).signal(approvalDecisionSignal, signal));
     return approvalView((await repo.getApproval(c, p.workspace_id, id))!);
   });
 }
@@ -104,8 +118,9 @@ export async function resolveToolCall(deps: ServiceDeps, p: Principal, runId: st
     const call = await repo.getClientToolCall(c, runId, body.tool_call_id, true);
     if (!call) throw notFound('tool call', 'tool_call_id');
     if (call.status !== 'pending') throw new ApiError(409, 'tool_call_already_resolved', `The tool call is already ${call.status}`, 'tool_call_id');
+    if (call.expires_at.getTime() <= Date.now()) throw new ApiError(409, 'tool_call_already_resolved', 'The tool call expired', 'tool_call_id');
     await repo.markClientToolResolved(c, call.id);
-    await temporalCall(() => deps.temporal.workflow.getHandle(run.workflow_id).signal(toolResolutionSignal, body));
+    await signalOrConflict(() => deps.temporal.workflow.getHandle(run.workflow_id).signal(toolResolutionSignal, body));
     return { run_id: runId, tool_call_id: call.id, object: 'tool_call.resolution' as const, status: 'resolved' as const };
   });
 }

@@ -53,6 +53,8 @@ export async function remainingTokens(q: Queryable, config: Config, workspaceId:
 
 /** Checked when a run is created (inside its transaction). */
 export async function checkRunAdmission(q: Queryable, config: Config, workspaceId: string): Promise<void> {
+  // Serializes run admission per workspace: concurrent creates cannot all pass the same count.
+  await q.query('SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE', [workspaceId]);
   const remaining = await remainingTokens(q, config, workspaceId);
   if (remaining !== undefined && remaining <= 0) {
     throw new ApiError(402, 'budget_exceeded', "The workspace's monthly token budget is used up");

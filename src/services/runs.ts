@@ -158,6 +158,8 @@ export async function createRunInSession(deps: ServiceDeps, p: Principal, sessio
   const runId = newId('run');
   const workflowId = idempotencyKey ? workflowIdFor(p.workspace_id, idempotencyKey) : runId;
   const existing = idempotencyKey ? await repo.getRunByWorkflowId(deps.db, workflowId) : undefined;
+  // An idempotent retry of a run that already got past `queued` needs nothing started.
+  if (existing && existing.status !== 'queued') return runView(existing);
   const row = existing ?? await transaction(deps.db, async (c) => {
     if (!(await repo.getSession(c, p.workspace_id, sessionId, true))) throw notFound('session', 'id');
     await checkRunAdmission(c, deps.config, p.workspace_id);
@@ -185,6 +187,7 @@ export async function createRunInSession(deps: ServiceDeps, p: Principal, sessio
       deps.temporal.workflow.start(RUN_WORKFLOW_TYPE, {
         workflowId: row.workflow_id,
         taskQueue: deps.config.temporal.taskQueue,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
         args: [{ run_id: row.id } satisfies RunWorkflowInput],
       }),
     );

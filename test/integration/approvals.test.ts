@@ -14,7 +14,7 @@ interface Governed extends AgentSetup {
   developer: Api;
 }
 
-async function governed(opts: { approval?: Record<string, unknown>; dryRun?: boolean } = {}): Promise<Governed> {
+async function governed(opts: { approval?: Record<string, unknown>; dryRun?: boolean; limits?: Record<string, number>; policy?: unknown } = {}): Promise<Governed> {
   const tools = await startToolServer();
   const s = await setupAgent();
   cleanups.push(() => s.llm.close(), () => tools.close());
@@ -28,7 +28,12 @@ async function governed(opts: { approval?: Record<string, unknown>; dryRun?: boo
   });
   expect(created.status).toBe(201);
   await s.api.post('/v1/tools', { name: 'compute_locally', effect: 'read', executor: { type: 'client' }, input_schema: { type: 'object', properties: { x: { type: 'number' } } } });
-  await s.api.patch('/v1/agents/assistant', { tools: ['create_ticket', 'compute_locally'], ...(opts.approval ? { approval: opts.approval } : {}) });
+  await s.api.patch('/v1/agents/assistant', {
+    tools: ['create_ticket', 'compute_locally'],
+    ...(opts.approval ? { approval: opts.approval } : {}),
+    ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.policy ? { policy: opts.policy } : {}),
+  });
   const key = async (roles: string[]) => new Api((await s.api.post('/v1/api_keys', { name: roles.join(','), roles })).body.key);
   return { ...s, tools, approver: await key(['approver']), developer: await key(['developer']) };
 }
@@ -128,6 +133,26 @@ describe('approvals', () => {
     const approvals = (await g.api.get(`/v1/approvals?run_id=${run.id}`)).body.data;
     expect(approvals.map((a: { status: string }) => a.status)).toEqual(['canceled', 'canceled']);
     expect(g.tools.requests).toHaveLength(0);
+  });
+
+  it('time spent waiting for a person does not count against the run timeout', async () => {
+    // The run may take 2 s; its approval expires (deny) after 4 s: the run must outlive its own timeout.
+    const g = await governed({ limits: { timeout_seconds: 2 }, approval: { timeout_seconds: 4, on_timeout: 'deny' } });
+    const { run, approvalId } = await parkedRun(g);
+    const done = await waitForStatus(g.api, run.id, ['completed', 'failed'], 20_000);
+    expect(done).toMatchObject({ status: 'completed', error: null });
+    expect((await g.api.get(`/v1/approvals/${approvalId}`)).body.status).toBe('expired');
+    expectError(await g.approver.post(`/v1/approvals/${approvalId}/approve`, {}), 409, 'conflict_error', 'approval_already_decided');
+  });
+
+  it('edited arguments are decided again by the policy', async () => {
+    const g = await governed({ policy: { rules: [{ id: 'no-forbidden', match: { tool: 'create_ticket', arguments: { title: { matches: 'forbidden' } } }, action: 'deny' }] } });
+    const { run, approvalId } = await parkedRun(g, { title: 'fine' });
+    await g.approver.post(`/v1/approvals/${approvalId}/approve`, { arguments: { title: 'a forbidden title' } });
+    await waitForStatus(g.api, run.id, ['completed']);
+    expect(g.tools.requests).toHaveLength(0);
+    const failed = (await allEvents(g.api, run.id)).find((e) => e.type === 'tool_call.failed');
+    expect(failed.data.error.code).toBe('policy_denied');
   });
 
   it('a tool that supports dry runs shows its preview on the approval', async () => {

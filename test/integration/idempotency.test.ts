@@ -1,6 +1,6 @@
 // Idempotency-Key (API.md 1.3): one effect per key, replays marked, reuse with another body refused.
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectError, setupAgent } from '../support/api';
+import { expectError, setupAgent, waitForStatus } from '../support/api';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -45,6 +45,19 @@ describe('idempotency keys', () => {
     const replay = await api.post(`/v1/sessions/${session.id}/runs`, { input: 'hi' }, { 'Idempotency-Key': 'burst' });
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.body.id).toBe([...ids][0]);
+  });
+
+  it('errors are not stored: after a 409 the same key succeeds once the conflict is gone', async () => {
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    const session = (await api.post('/v1/sessions', { agent: 'assistant' })).body;
+    llm.reply({ text: 'slow', delay_ms: 1500 }, { text: 'second' });
+    const first = (await api.post(`/v1/sessions/${session.id}/runs`, { input: 'one' })).body;
+    expectError(await api.post(`/v1/sessions/${session.id}/runs`, { input: 'two' }, { 'Idempotency-Key': 'retry-me' }), 409, 'conflict_error', 'session_busy');
+    await waitForStatus(api, first.id, ['completed']);
+    const retried = await api.post(`/v1/sessions/${session.id}/runs`, { input: 'two' }, { 'Idempotency-Key': 'retry-me' });
+    expect(retried.status).toBe(202);
+    expect(retried.headers.get('idempotent-replayed')).toBeNull();
   });
 
   it('keys are scoped to the workspace and also guard other creates (sessions, api keys)', async () => {

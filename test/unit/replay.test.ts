@@ -21,6 +21,8 @@ describe('recorded histories', () => {
         'plain-answer.json', 'read-tools-and-invalid-arguments.json', 'write-tool-refused.json', 'max-steps-exceeded.json', 'canceled-during-tool.json',
         // recorded with it
         'approval-granted.json', 'approval-denied.json', 'approval-edited.json', 'approval-expired-fail.json', 'client-tool.json', 'action-invocation-approved.json',
+        // and with timeout-pauses-for-people-v1
+        'approval-granted-timeout-paused.json',
       ]),
     );
   });

@@ -1,8 +1,9 @@
 // Idempotency-Key on POST (API.md 1.3): scope workspace + key, 24 h. The first request claims the key;
-// its response is stored before it is sent; the same key with the same body replays it
-// (Idempotent-Replayed: true), with another body is 422, while the first is running is 409. A claim
-// left behind by a crashed process is taken over after a minute; run creation then finds the same run
-// because the run's workflow id is derived from the key.
+// its successful response is stored before it is sent; the same key with the same body replays it
+// (Idempotent-Replayed: true), with another body is 422, while the first is running is 409. Errors are
+// not stored (as at Stripe): the key is released and a retry runs again. The claim is refreshed while
+// its request runs; one left behind by a crashed process is taken over after a minute, and run
+// creation then finds the same run because the run's workflow id is derived from the key.
 import crypto from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { ApiError } from '../../domain/errors';
@@ -12,6 +13,7 @@ import { streamRunEvents } from '../sse';
 
 const VALID_KEY = /^[\x20-\x7e]{1,255}$/;
 const STALE_CLAIM_SECONDS = 60;
+const CLAIM_REFRESH_MS = 15_000;
 const RETENTION_HOURS = 24;
 
 interface KeyRow {
@@ -31,16 +33,17 @@ export function idempotency(deps: ServiceDeps): RequestHandler {
     const ws = req.principal!.workspace_id;
     const hash = crypto.createHash('sha256').update(`${req.method} ${req.path}\n${canonicalJson(req.body ?? null)}`).digest('hex');
 
+    const token = crypto.randomUUID();
     const claim = async (): Promise<boolean> => {
       const r = await db.query(
-        `INSERT INTO idempotency_keys (workspace_id, key, request_hash, status) VALUES ($1, $2, $3, 'in_progress')
+        `INSERT INTO idempotency_keys (workspace_id, key, request_hash, status, claim_token) VALUES ($1, $2, $3, 'in_progress', $4)
          ON CONFLICT (workspace_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = 'in_progress', created_at = now(),
-                response_status = NULL, response_body = NULL, response_headers = NULL
+                response_status = NULL, response_body = NULL, response_headers = NULL, claim_token = EXCLUDED.claim_token
            WHERE idempotency_keys.created_at < now() - make_interval(hours => ${RETENTION_HOURS})
               OR (idempotency_keys.status = 'in_progress' AND idempotency_keys.request_hash = EXCLUDED.request_hash
                   AND idempotency_keys.created_at < now() - make_interval(secs => ${STALE_CLAIM_SECONDS}))
          RETURNING 1`,
-        [ws, key, hash],
+        [ws, key, hash, token],
       );
       return (r.rowCount ?? 0) > 0;
     };
@@ -62,17 +65,33 @@ export function idempotency(deps: ServiceDeps): RequestHandler {
     }
 
     res.locals.idempotencyKey = key;
+    // Long requests (wait: true) keep their claim fresh, so it is not mistaken for a crashed one.
+    const refresh = setInterval(() => {
+      db.query(`UPDATE idempotency_keys SET created_at = now() WHERE workspace_id = $1 AND key = $2 AND claim_token = $3 AND status = 'in_progress'`, [ws, key, token]).catch(() => undefined);
+    }, CLAIM_REFRESH_MS);
+    let settled = false;
     const store = async (status: number, body: unknown): Promise<void> => {
-      if (status >= 500) {
-        await db.query('DELETE FROM idempotency_keys WHERE workspace_id = $1 AND key = $2', [ws, key]);
+      if (settled) return;
+      settled = true;
+      clearInterval(refresh);
+      if (status < 200 || status >= 300) {
+        await db.query('DELETE FROM idempotency_keys WHERE workspace_id = $1 AND key = $2 AND claim_token = $3', [ws, key, token]);
         return;
       }
       const location = res.getHeader('location');
       await db.query(
-        `UPDATE idempotency_keys SET status = 'done', response_status = $3, response_body = $4, response_headers = $5 WHERE workspace_id = $1 AND key = $2`,
-        [ws, key, status, JSON.stringify(body ?? null), location ? { Location: String(location) } : {}],
+        `UPDATE idempotency_keys SET status = 'done', response_status = $4, response_body = $5, response_headers = $6
+          WHERE workspace_id = $1 AND key = $2 AND claim_token = $3`,
+        [ws, key, token, status, JSON.stringify(body ?? null), location ? { Location: String(location) } : {}],
       );
     };
+    // A request that ends without an answer (the client went away first) releases its key.
+    res.on('close', () => {
+      if (settled) return;
+      settled = true;
+      clearInterval(refresh);
+      db.query('DELETE FROM idempotency_keys WHERE workspace_id = $1 AND key = $2 AND claim_token = $3', [ws, key, token]).catch(() => undefined);
+    });
     res.locals.idempotencyStore = store;
     const json = res.json.bind(res);
     res.json = (body: unknown) => {
