@@ -12,6 +12,7 @@ import { toolCreateSchema, type ToolCreate } from '../domain/tool';
 import type { Principal } from '../domain/workspace';
 import { preview, type SecretBox } from '../security/secrets';
 import { compileSchema } from './json-schema';
+import { assertPublicUrl, PrivateNetworkError } from '../security/network-guard';
 import { page } from './deps';
 import type { z } from 'zod';
 
@@ -40,7 +41,18 @@ function cardView(r: repo.ModelCardRow, secrets: SecretBox) {
   };
 }
 
-export async function createModelCard(db: Db, secrets: SecretBox, p: Principal, b: ModelCardCreate) {
+/** Outbound URLs are checked when saved (and again, on the resolved address, when connected to). */
+async function checkOutbound(url: string, allowPrivate: boolean, param: string): Promise<void> {
+  try {
+    await assertPublicUrl(url, allowPrivate);
+  } catch (err) {
+    if (err instanceof PrivateNetworkError) throw new ApiError(403, 'private_network_blocked', err.message, param);
+    // A name that does not resolve now may resolve later; the check at connect time still applies.
+  }
+}
+
+export async function createModelCard(db: Db, secrets: SecretBox, p: Principal, b: ModelCardCreate, allowPrivate: boolean) {
+  await checkOutbound(b.base_url ?? DEFAULT_BASE_URL[b.provider], allowPrivate, 'base_url');
   const row = await repo.insertModelCard(db, {
     workspace_id: p.workspace_id,
     id: b.id,
@@ -66,7 +78,8 @@ export async function listModelCards(db: Db, secrets: SecretBox, p: Principal, q
   return list(await repo.listModelCards(db, p.workspace_id, q.limit, q.after), q.limit, (r) => cardView(r, secrets));
 }
 
-export async function updateModelCard(db: Db, secrets: SecretBox, p: Principal, id: string, b: ModelCardUpdate) {
+export async function updateModelCard(db: Db, secrets: SecretBox, p: Principal, id: string, b: ModelCardUpdate, allowPrivate: boolean) {
+  if (b.base_url) await checkOutbound(b.base_url, allowPrivate, 'base_url');
   return transaction(db, async (c) => {
     const row = await repo.getModelCard(c, p.workspace_id, id);
     if (!row) throw notFound('model card', 'id');
@@ -196,7 +209,8 @@ function checkInputSchema(schema: Record<string, unknown>): void {
   }
 }
 
-export async function createTool(db: Db, p: Principal, b: ToolCreate) {
+export async function createTool(db: Db, p: Principal, b: ToolCreate, allowPrivate: boolean) {
+  if (b.executor.type === 'http') await checkOutbound(b.executor.url, allowPrivate, 'executor.url');
   checkInputSchema(b.input_schema);
   const { name, ...spec } = b;
   const row = await repo.insertTool(db, newId('tool'), p.workspace_id, name, spec);
@@ -214,7 +228,8 @@ export async function listTools(db: Db, p: Principal, q: ListQuery) {
   return list(await repo.listTools(db, p.workspace_id, q.limit, q.after), q.limit, toolView);
 }
 
-export async function updateTool(db: Db, p: Principal, name: string, b: Partial<Omit<ToolCreate, 'name'>>) {
+export async function updateTool(db: Db, p: Principal, name: string, b: Partial<Omit<ToolCreate, 'name'>>, allowPrivate: boolean) {
+  if (b.executor?.type === 'http') await checkOutbound(b.executor.url, allowPrivate, 'executor.url');
   return transaction(db, async (c) => {
     const row = await repo.getTool(c, p.workspace_id, name);
     if (!row) throw notFound('tool', 'name');

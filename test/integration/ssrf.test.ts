@@ -1,0 +1,55 @@
+// The private-network guard with AP_ALLOW_PRIVATE_NETWORK unset: outbound URLs of model cards and http
+// tools that point at loopback, private or link-local addresses are refused when saved, in every
+// spelling, and checked again on the resolved address when a run connects.
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/temporal/dev-server';
+import { spawnAp, type ApProcess } from '../support/processes';
+import { adminApi, Api, env, expectError } from '../support/api';
+
+const PRIVATE_URLS = [
+  'http://127.0.0.1:9/v1',
+  'http://[::1]:9/v1',
+  'http://169.254.169.254/latest',
+  'http://2130706433/v1',
+  'http://0177.0.0.1/v1',
+  'http://10.0.0.1/v1',
+  'http://localhost:9/v1',
+  'http://[::ffff:127.0.0.1]:9/v1',
+];
+
+describe('private-network guard (AP_ALLOW_PRIVATE_NETWORK unset)', () => {
+  let guarded: ApProcess;
+  let api: Api;
+  beforeAll(async () => {
+    const e = env();
+    const port = await freePort();
+    guarded = spawnAp(['api'], {
+      DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: e.taskQueue, AP_MASTER_KEY: e.masterKey, AP_PORT: String(port), LOG_LEVEL: 'debug',
+    }, path.join(e.logDir, 'api-guarded.log'));
+    await guarded.ready;
+    const ws = await adminApi().post('/v1/workspaces', { name: 'ssrf' });
+    api = new Api(ws.body.admin_key, `http://127.0.0.1:${port}`);
+  });
+  afterAll(async () => guarded?.kill());
+
+  it.each(PRIVATE_URLS)('refuses a model card with base_url %s', async (url) => {
+    const res = await api.post('/v1/model_cards', { id: 'c', provider: 'openai', base_url: url, api_key: 'k', default_model: 'm' });
+    expectError(res, 403, 'permission_error', 'private_network_blocked');
+    expect(res.body.error.param).toBe('base_url');
+  });
+
+  it.each(PRIVATE_URLS)('refuses an http tool with url %s', async (url) => {
+    const res = await api.post('/v1/tools', { name: 't', effect: 'read', executor: { type: 'http', url } });
+    expectError(res, 403, 'permission_error', 'private_network_blocked');
+  });
+
+  it('refuses a private URL on update too, and keeps what was stored', async () => {
+    expect((await api.post('/v1/model_cards', { id: 'public', provider: 'openai', base_url: 'https://8.8.8.8/v1', api_key: 'k', default_model: 'm' })).status).toBe(201);
+    expectError(await api.post('/v1/model_cards/public', { base_url: 'http://127.0.0.1/v1' }), 403, 'permission_error', 'private_network_blocked');
+    expect((await api.get('/v1/model_cards/public')).body.base_url).toBe('https://8.8.8.8/v1');
+    expect((await api.post('/v1/tools', { name: 'pub', effect: 'read', executor: { type: 'http', url: 'https://8.8.8.8/x' } })).status).toBe(201);
+    expectError(await api.patch('/v1/tools/pub', { executor: { type: 'http', url: 'http://10.1.1.1/' } }), 403, 'permission_error', 'private_network_blocked');
+    expect((await api.get('/v1/tools/pub')).body.executor.url).toBe('https://8.8.8.8/x');
+  });
+});
