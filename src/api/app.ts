@@ -2,6 +2,8 @@
 import express, { type Express } from 'express';
 import type { ServiceDeps } from '../services/deps';
 import { requireApiKey } from './middleware/auth';
+import { buildOpenApi } from './openapi';
+import type { RouteDoc } from './route';
 import { idempotency } from './middleware/idempotency';
 import { checkRate } from '../services/limits';
 import { errorHandler, notFoundRoute } from './middleware/errors';
@@ -29,6 +31,14 @@ export function createApp(deps: ServiceDeps): Express {
     res.status(db && temporal ? 200 : 503).json({ ok: db && temporal, database: db, temporal });
   });
 
+  const registry: RouteDoc[] = [];
+  const unversioned: RouteDoc[] = [
+    { method: 'get', path: '/healthz', roles: [], summary: 'Liveness' },
+    { method: 'get', path: '/readyz', roles: [], summary: 'Readiness: PostgreSQL and Temporal answer' },
+    { method: 'get', path: '/openapi.json', roles: [], summary: 'This document' },
+  ];
+  app.get('/openapi.json', (_req, res) => void res.json(buildOpenApi(registry, unversioned)));
+
   const v1 = express.Router();
   v1.use(requireApiKey(deps.db));
   v1.use(async (req, _res, next) => {
@@ -36,11 +46,11 @@ export function createApp(deps: ServiceDeps): Express {
     next();
   });
   v1.use(idempotency(deps));
-  v1.use(workspaceRoutes(deps));
-  v1.use(catalogRoutes(deps));
-  v1.use(runRoutes(deps));
-  v1.use(approvalRoutes(deps));
-  v1.use(actionRoutes(deps));
+  v1.use(workspaceRoutes(deps, registry));
+  v1.use(catalogRoutes(deps, registry));
+  v1.use(runRoutes(deps, registry));
+  v1.use(approvalRoutes(deps, registry));
+  v1.use(actionRoutes(deps, registry));
   app.use('/v1', v1);
 
   app.use(notFoundRoute);

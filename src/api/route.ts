@@ -1,6 +1,6 @@
 // Thin route handlers: check roles, parse query and body with the concept's zod schema, call a service,
 // send its result. Handlers never see raw req.body.
-import type { Request, RequestHandler, Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { z } from 'zod';
 import { ApiError } from '../domain/errors';
 import { hasRole, type Principal, type Role } from '../domain/workspace';
@@ -52,3 +52,32 @@ export function handle<B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType =
 export const READ_ALL: Role[] = ['developer', 'approver', 'auditor'];
 export const READ_DEFINITIONS: Role[] = ['developer', 'auditor'];
 export const ADMIN_ONLY: Role[] = [];
+
+/** What /openapi.json is generated from: every route, with the zod schemas that validate it. */
+export interface RouteDoc {
+  method: 'get' | 'post' | 'patch' | 'delete';
+  path: string;
+  roles: Role[];
+  body?: z.ZodType;
+  query?: z.ZodType;
+  status?: number;
+  summary?: string;
+  /** Also answers with text/event-stream. */
+  sse?: boolean;
+}
+
+/** A router whose every route is recorded for the OpenAPI document as it is registered. */
+export function defineRoutes(registry: RouteDoc[], prefix = '/v1') {
+  const router = Router();
+  const add =
+    (method: RouteDoc['method']) =>
+    <B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType = z.ZodUnknown>(
+      path: string,
+      opts: Options<B, Q> & { summary?: string; sse?: boolean },
+      fn: (ctx: HandlerContext<z.infer<B>, z.infer<Q>>) => Promise<unknown>,
+    ): void => {
+      registry.push({ method, path: `${prefix}${path}`, roles: opts.roles, body: opts.body, query: opts.query, status: opts.status, summary: opts.summary, sse: opts.sse });
+      router[method](path, handle(opts, fn));
+    };
+  return { router, get: add('get'), post: add('post'), patch: add('patch'), delete: add('delete') };
+}

@@ -1,12 +1,13 @@
 // /v1/sessions, /v1/runs and a run's events (JSON or SSE).
-import { Router, type Response } from 'express';
+import type { Router } from 'express';
+import type { Response } from 'express';
 import { z } from 'zod';
 import { cancelSchema, oneOffRunCreateSchema, runCreateSchema, runListQuerySchema, type RunCreate } from '../../domain/run';
 import { sessionCreateSchema, sessionListQuerySchema } from '../../domain/session';
 import type { Principal } from '../../domain/workspace';
 import * as svc from '../../services/runs';
 import type { ServiceDeps } from '../../services/deps';
-import { handle, READ_ALL } from '../route';
+import { defineRoutes, type RouteDoc, READ_ALL } from '../route';
 import { openSse, parseLastEventId, streamRunEvents } from '../sse';
 import type { Request } from 'express';
 
@@ -16,43 +17,42 @@ const eventsQuerySchema = z.object({
   include: z.enum(['deltas']).optional(),
 });
 
-export function runRoutes(deps: ServiceDeps): Router {
-  const r = Router();
+export function runRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
+  const r = defineRoutes(registry);
 
-  r.post('/sessions', handle({ roles: ['developer'], body: sessionCreateSchema }, async ({ p, body, res }) => {
+  r.post('/sessions', { roles: ['developer'], body: sessionCreateSchema }, async ({ p, body, res }) => {
     const { created, session } = await svc.createSession(deps, p, body);
     res.status(created ? 201 : 200);
     return session;
-  }));
-  r.get('/sessions', handle({ roles: READ_ALL, query: sessionListQuerySchema }, ({ p, query }) => svc.listSessions(deps, p, query)));
-  r.get('/sessions/:id', handle({ roles: READ_ALL }, ({ p, params }) => svc.getSession(deps, p, params.id!)));
-  r.get('/sessions/:id/messages', handle({ roles: READ_ALL }, ({ p, params }) => svc.sessionMessages(deps, p, params.id!)));
-  r.delete('/sessions/:id', handle({ roles: ['developer'] }, ({ p, params }) => svc.deleteSession(deps, p, params.id!)));
+  });
+  r.get('/sessions', { roles: READ_ALL, query: sessionListQuerySchema }, ({ p, query }) => svc.listSessions(deps, p, query));
+  r.get('/sessions/:id', { roles: READ_ALL }, ({ p, params }) => svc.getSession(deps, p, params.id!));
+  r.get('/sessions/:id/messages', { roles: READ_ALL }, ({ p, params }) => svc.sessionMessages(deps, p, params.id!));
+  r.delete('/sessions/:id', { roles: ['developer'] }, ({ p, params }) => svc.deleteSession(deps, p, params.id!));
 
-  r.post('/sessions/:id/runs', handle({ roles: ['developer'], body: runCreateSchema }, async ({ req, res, p, params, body }) => {
+  r.post('/sessions/:id/runs', { roles: ['developer'], body: runCreateSchema }, async ({ req, res, p, params, body }) => {
     const run = await svc.createRunInSession(deps, p, params.id!, body, req.id, res.locals.idempotencyKey as string | undefined);
     return respondToCreate(deps, req, res, p, run, body);
-  }));
-  r.post('/runs', handle({ roles: ['developer'], body: oneOffRunCreateSchema }, async ({ req, res, p, body }) => {
+  });
+  r.post('/runs', { roles: ['developer'], body: oneOffRunCreateSchema }, async ({ req, res, p, body }) => {
     const { agent, ...rest } = body;
     const run = await svc.createOneOffRun(deps, p, agent, rest, req.id, res.locals.idempotencyKey as string | undefined);
     return respondToCreate(deps, req, res, p, run, rest);
-  }));
-  r.get('/runs', handle({ roles: READ_ALL, query: runListQuerySchema }, ({ p, query }) => svc.listRuns(deps, p, query)));
-  r.get('/runs/:id', handle({ roles: READ_ALL }, ({ p, params }) => svc.getRun(deps, p, params.id!)));
-  r.post('/runs/:id/cancel', handle({ roles: ['developer'], body: cancelSchema, status: 202 }, ({ p, params, body }) => svc.cancelRun(deps, p, params.id!, body.reason)));
+  });
+  r.get('/runs', { roles: READ_ALL, query: runListQuerySchema }, ({ p, query }) => svc.listRuns(deps, p, query));
+  r.get('/runs/:id', { roles: READ_ALL }, ({ p, params }) => svc.getRun(deps, p, params.id!));
+  r.post('/runs/:id/cancel', { roles: ['developer'], body: cancelSchema, status: 202 }, ({ p, params, body }) => svc.cancelRun(deps, p, params.id!, body.reason));
 
-  const events = (forceSse: boolean) =>
-    handle({ roles: READ_ALL, query: eventsQuerySchema }, async ({ req, res, p, params, query }) => {
+  for (const [path, forceSse] of [['/runs/:id/events', false], ['/runs/:id/events/stream', true]] as const) {
+    r.get(path, { roles: READ_ALL, query: eventsQuerySchema, sse: true }, async ({ req, res, p, params, query }) => {
       const wantsSse = forceSse || (req.header('accept') ?? '').includes('text/event-stream');
       if (!wantsSse) return svc.listEvents(deps, p, params.id!, query.after_seq, query.limit);
       await svc.getRunRow(deps, p, params.id!);
       await streamRunEvents(deps, req, res, params.id!, { afterSeq: parseLastEventId(req, req.query.after_seq), includeDeltas: query.include === 'deltas' });
       return undefined;
     });
-  r.get('/runs/:id/events', events(false));
-  r.get('/runs/:id/events/stream', events(true));
-  return r;
+  }
+  return r.router;
 }
 
 async function respondToCreate(deps: ServiceDeps, req: Request, res: Response, p: Principal, run: svc.RunView, body: RunCreate) {

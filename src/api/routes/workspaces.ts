@@ -1,18 +1,18 @@
 // /v1/workspaces and /v1/api_keys.
-import { Router } from 'express';
+import type { Router } from 'express';
 import { listQuerySchema } from '../../domain/common';
 import { apiKeyCreateSchema, workspaceCreateSchema, workspaceLimitsSchema } from '../../domain/workspace';
 import * as svc from '../../services/workspaces';
 import type { ServiceDeps } from '../../services/deps';
-import { ADMIN_ONLY, handle, READ_ALL } from '../route';
+import { ADMIN_ONLY, defineRoutes, type RouteDoc, READ_ALL } from '../route';
 
-export function workspaceRoutes({ db }: ServiceDeps): Router {
-  const r = Router();
-  r.post('/workspaces', handle({ roles: ADMIN_ONLY, body: workspaceCreateSchema, status: 201 }, ({ p, body }) => svc.createWorkspace(db, p, body.name)));
-  r.get('/workspaces/current', handle({ roles: READ_ALL }, ({ p }) => svc.currentWorkspace(db, p)));
-  r.patch('/workspaces/:id', handle({ roles: ADMIN_ONLY, body: workspaceLimitsSchema }, ({ p, params, body }) => svc.updateWorkspaceLimits(db, p, params.id!, body)));
-  r.post('/api_keys', handle({ roles: ADMIN_ONLY, body: apiKeyCreateSchema, status: 201 }, ({ p, body }) => svc.createApiKey(db, p, body)));
-  r.get('/api_keys', handle({ roles: ['auditor'], query: listQuerySchema }, ({ p, query }) => svc.listApiKeys(db, p, query)));
-  r.delete('/api_keys/:id', handle({ roles: ADMIN_ONLY }, ({ p, params }) => svc.deleteApiKey(db, p, params.id!)));
-  return r;
+export function workspaceRoutes({ db }: ServiceDeps, registry: RouteDoc[]): Router {
+  const r = defineRoutes(registry);
+  r.post('/workspaces', { roles: ADMIN_ONLY, body: workspaceCreateSchema, status: 201 }, ({ p, body }) => svc.createWorkspace(db, p, body.name));
+  r.get('/workspaces/current', { roles: READ_ALL }, ({ p }) => svc.currentWorkspace(db, p));
+  r.patch('/workspaces/:id', { roles: ADMIN_ONLY, body: workspaceLimitsSchema }, ({ p, params, body }) => svc.updateWorkspaceLimits(db, p, params.id!, body));
+  r.post('/api_keys', { roles: ADMIN_ONLY, body: apiKeyCreateSchema, status: 201 }, ({ p, body }) => svc.createApiKey(db, p, body));
+  r.get('/api_keys', { roles: ['auditor'], query: listQuerySchema }, ({ p, query }) => svc.listApiKeys(db, p, query));
+  r.delete('/api_keys/:id', { roles: ADMIN_ONLY }, ({ p, params }) => svc.deleteApiKey(db, p, params.id!));
+  return r.router;
 }

@@ -1,0 +1,63 @@
+// /openapi.json: OpenAPI 3.1, generated from the route registry, i.e. from the same zod schemas that
+// validate each request. Response bodies are described by their object type; errors by the one shape.
+import { z } from 'zod';
+import type { RouteDoc } from './route';
+
+const ERROR_SCHEMA = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['type', 'code', 'message'],
+      properties: { type: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' }, param: { type: 'string' }, request_id: { type: 'string' } },
+    },
+  },
+};
+
+function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const s = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  delete s.$schema;
+  return s;
+}
+
+function queryParameters(schema: z.ZodType | undefined): unknown[] {
+  if (!schema) return [];
+  const s = jsonSchema(schema) as { properties?: Record<string, unknown>; required?: string[] };
+  return Object.entries(s.properties ?? {}).map(([name, sch]) => ({ name, in: 'query', required: (s.required ?? []).includes(name), schema: sch }));
+}
+
+export function buildOpenApi(routes: RouteDoc[], extra: RouteDoc[]): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of [...extra, ...routes]) {
+    const path = r.path.replace(/:([A-Za-z_]+)/g, '{$1}');
+    const params = [...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const ok = String(r.status ?? (r.method === 'post' ? 200 : 200));
+    const content: Record<string, unknown> = { 'application/json': { schema: { type: 'object' } } };
+    if (r.sse) content['text/event-stream'] = { schema: { type: 'string', description: 'Server-Sent Events: id, event, data (API.md 3.2)' } };
+    const authed = r.path.startsWith('/v1');
+    (paths[path] ??= {})[r.method] = {
+      operationId: `${r.method}${r.path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      ...(r.summary ? { summary: r.summary } : {}),
+      ...(authed ? { description: `Roles: ${['admin', ...r.roles].join(', ')}. Accepts Idempotency-Key on POST.` } : {}),
+      parameters: [...params, ...queryParameters(r.query)],
+      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body) } } } } : {}),
+      responses: {
+        [ok]: { description: 'Success', content },
+        default: { description: 'Error (API.md 1.2)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+      },
+      ...(authed ? {} : { security: [] }),
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Agent Platform API', version: '1.0.0', description: 'Durable, governed AI agents on Temporal. Contract: API.md.' },
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }, { apiKey: [] }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
+      schemas: { Error: ERROR_SCHEMA },
+    },
+    paths,
+  };
+}
