@@ -12,6 +12,7 @@ import { catalogRoutes } from './routes/catalog';
 import { runRoutes } from './routes/runs';
 import { approvalRoutes } from './routes/approvals';
 import { actionRoutes } from './routes/actions';
+import { chatRoutes } from './routes/chat';
 import { workspaceRoutes } from './routes/workspaces';
 
 export function createApp(deps: ServiceDeps): Express {
@@ -51,6 +52,7 @@ export function createApp(deps: ServiceDeps): Express {
   v1.use(runRoutes(deps, registry));
   v1.use(approvalRoutes(deps, registry));
   v1.use(actionRoutes(deps, registry));
+  v1.use(chatRoutes(deps, registry));
   app.use('/v1', v1);
 
   app.use(notFoundRoute);

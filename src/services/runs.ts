@@ -11,6 +11,7 @@ import type { AgentSpec } from '../domain/agent';
 import { hasRole, type Principal } from '../domain/workspace';
 import { emptyUsage, isTerminal, normalizeInput, type RunCreate, type RunState } from '../domain/run';
 import type { SessionCreate, SessionListQuery } from '../domain/session';
+import type { Message } from '../domain/message';
 import { RUN_WORKFLOW_TYPE, runStateQuery, type RunWorkflowInput } from '../../workflows/definitions';
 import { page, type ServiceDeps } from './deps';
 import { temporalCall } from './temporal-errors';
@@ -151,7 +152,16 @@ export function runView(r: repo.RunRow, live?: RunState) {
 export const workflowIdFor = (workspaceId: string, idempotencyKey: string): string =>
   `run-${crypto.createHash('sha256').update(`${workspaceId}\n${idempotencyKey}`).digest('hex').slice(0, 40)}`;
 
-export async function createRunInSession(deps: ServiceDeps, p: Principal, sessionId: string, b: RunCreate, requestId: string, idempotencyKey?: string) {
+export async function createRunInSession(
+  deps: ServiceDeps,
+  p: Principal,
+  sessionId: string,
+  b: RunCreate,
+  requestId: string,
+  idempotencyKey?: string,
+  /** A whole conversation as input (the OpenAI-compatible endpoint); else `b.input`. */
+  inputMessages?: Message[],
+) {
   const session = await getSessionRow(deps, p, sessionId);
   const version = await catalog.getAgentVersion(deps.db, session.agent_id, session.agent_version);
   if ((version?.spec as AgentSpec | undefined)?.enabled === false) throw new ApiError(403, 'agent_disabled', 'The agent of this session is disabled', 'agent');
@@ -174,7 +184,7 @@ export async function createRunInSession(deps: ServiceDeps, p: Principal, sessio
       agent_version: session.agent_version,
       workflow_id: workflowId,
       status: 'queued',
-      input: normalizeInput(b.input),
+      input: inputMessages ?? normalizeInput(b.input),
       constraints: b.constraints,
       usage: emptyUsage(),
       metadata: b.metadata,

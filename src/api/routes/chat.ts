@@ -1,0 +1,20 @@
+// /v1/chat/completions and /v1/models (API.md 7).
+import type { Router } from 'express';
+import { chatCompletionSchema } from '../../domain/chat';
+import * as svc from '../../services/chat';
+import type { ServiceDeps } from '../../services/deps';
+import { defineRoutes, type RouteDoc } from '../route';
+
+export function chatRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
+  const r = defineRoutes(registry);
+  r.post('/chat/completions', { roles: ['developer'], body: chatCompletionSchema, sse: true, summary: 'Run an agent once, answered in the Chat Completions format' }, async ({ req, res, p, body }) => {
+    const key = res.locals.idempotencyKey as string | undefined;
+    if (body.stream) {
+      await svc.stream(deps, p, body, req, res, key);
+      return undefined;
+    }
+    return svc.complete(deps, p, body, req.id, key);
+  });
+  r.get('/models', { roles: ['developer', 'auditor'], summary: "The workspace's enabled agents as models" }, ({ p }) => svc.listModels(deps, p));
+  return r.router;
+}

@@ -1,0 +1,173 @@
+// The OpenAI-compatible agent endpoint (API.md 7): a thin mapping of Chat Completions onto an ordinary
+// run in a new session (same workflow, same events). Streaming sends standard chat.completion.chunk
+// frames; the named agent events carry chunk-shaped data with empty `choices`, so that SDK clients that
+// read every frame as a chunk keep working while a raw SSE reader sees the event names.
+import type { Request, Response } from 'express';
+import * as catalog from '../db/catalog';
+import * as repo from '../db/runs';
+import { ApiError } from '../domain/errors';
+import type { AgentSpec } from '../domain/agent';
+import { contentText, type ChatCompletionRequest } from '../domain/chat';
+import type { Message } from '../domain/message';
+import { isTerminal, type RunCreate } from '../domain/run';
+import type { Principal } from '../domain/workspace';
+import { openSse } from '../api/sse';
+import type { ServiceDeps } from './deps';
+import { createRunInSession, createSession, getRun, waitForRun, type RunView } from './runs';
+
+const WAIT_SECONDS = 600;
+
+async function resolveModel(deps: ServiceDeps, p: Principal, model: string) {
+  const name = model.replace(/^agent:/, '');
+  const agent = await catalog.findAgent(deps.db, p.workspace_id, name);
+  if (!agent || agent.archived_at) throw new ApiError(404, 'not_found', `The model (agent) ${model} does not exist`, 'model');
+  const version = (await catalog.getAgentVersion(deps.db, agent.id, agent.current_version))!;
+  if ((version.spec as AgentSpec).enabled === false) throw new ApiError(403, 'agent_disabled', `Agent ${agent.name} is disabled`, 'model');
+  return agent;
+}
+
+/** System and developer messages become user turns marked as such: the agent's own instructions stay first. */
+function toMessages(body: ChatCompletionRequest): Message[] {
+  return body.messages.map((m): Message => {
+    const text = contentText(m.content);
+    if (m.role === 'assistant') return { role: 'assistant', content: text ? [{ type: 'output_text', text }] : [] };
+    const prefix = m.role === 'user' ? '' : `[${m.role}] `;
+    return { role: 'user', content: [{ type: 'input_text', text: `${prefix}${text}` }] };
+  });
+}
+
+async function startRun(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, requestId: string, idempotencyKey?: string) {
+  const agent = await resolveModel(deps, p, body.model);
+  const { session } = await createSession(deps, p, { agent: agent.id, ...(body.user ? { user_reference: body.user } : {}) });
+  const create: RunCreate = { input: 'chat', wait: false, stream: false, wait_timeout_seconds: 60, constraints: {}, metadata: { via: 'chat.completions' }, if_busy: 'reject' };
+  const run = await createRunInSession(deps, p, session.id, create, requestId, idempotencyKey, toMessages(body));
+  return { agent, run, started: Date.now() };
+}
+
+function metadata(agent: catalog.AgentRow, run: RunView, started: number) {
+  return {
+    execution_id: run.id,
+    agent_id: agent.id,
+    agent_name: agent.name,
+    agent_version: run.agent_version,
+    steps_executed: run.usage.steps,
+    tool_calls: run.usage.tool_calls,
+    total_latency_ms: Date.now() - started,
+    status: run.status,
+    ...(run.status === 'waiting_approval' ? { pending_approvals: run.pending_approvals } : {}),
+  };
+}
+
+const usageOf = (run: RunView) => ({
+  prompt_tokens: run.usage.input_tokens,
+  completion_tokens: run.usage.output_tokens,
+  total_tokens: run.usage.input_tokens + run.usage.output_tokens,
+});
+
+function failure(run: RunView): ApiError {
+  const code = run.status === 'canceled' ? 'run_canceled' : (run.error?.code ?? 'internal_error');
+  return new ApiError(500, code, run.error?.message ?? `The agent run ended ${run.status}`);
+}
+
+export async function complete(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, requestId: string, idempotencyKey?: string) {
+  const { agent, run, started } = await startRun(deps, p, body, requestId, idempotencyKey);
+  const done = await waitForRun(deps, p, run.id, WAIT_SECONDS);
+  if (done.status === 'failed' || done.status === 'canceled') throw failure(done);
+  const paused = done.status === 'waiting_approval' || done.status === 'tool_required';
+  return {
+    id: `chatcmpl-${run.id}`,
+    object: 'chat.completion' as const,
+    created: Math.floor(started / 1000),
+    model: body.model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant' as const, content: done.output_text ?? '', refusal: null },
+        finish_reason: paused ? 'approval_required' : done.status === 'completed' ? 'stop' : 'length',
+        logprobs: null,
+      },
+    ],
+    usage: usageOf(done),
+    agent_metadata: metadata(agent, done, started),
+  };
+}
+
+const NAMED: Record<string, string> = {
+  'step.started': 'step_start',
+  'tool_call.started': 'tool_call_start',
+  'tool_call.completed': 'tool_result',
+  'tool_call.failed': 'tool_result',
+  'step.completed': 'step_complete',
+};
+
+export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, req: Request, res: Response, idempotencyKey?: string): Promise<void> {
+  const { agent, run, started } = await startRun(deps, p, body, req.id, idempotencyKey);
+  openSse(res);
+  const created = Math.floor(started / 1000);
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({ id: `chatcmpl-${run.id}`, object: 'chat.completion.chunk', created, model: body.model, choices, ...extra });
+  const data = (obj: unknown): void => void res.write(`data: ${JSON.stringify(obj)}\n\n`);
+  const named = (event: string, payload: Record<string, unknown>): void =>
+    void res.write(`event: ${event}\ndata: ${JSON.stringify(chunk([], { agent_event: { type: event, run_id: run.id, ...payload } }))}\n\n`);
+
+  let closed = false;
+  let wake: () => void = () => undefined;
+  const unsubscribe = deps.bus.subscribe(run.id, {
+    onEvent: () => wake(),
+    onDelta: (d) => {
+      if (!closed) data(chunk([{ index: 0, delta: { content: d.text }, finish_reason: null }]));
+    },
+  });
+  req.on('close', () => {
+    closed = true;
+    wake();
+  });
+  data(chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]));
+  named('agent_start', { agent_id: agent.id, agent_name: agent.name });
+  let lastSeq = 0;
+  try {
+    while (!closed) {
+      let end: 'done' | 'paused' | undefined;
+      for (const e of await repo.listEvents(deps.db, run.id, lastSeq, 200)) {
+        lastSeq = e.seq;
+        const name = NAMED[e.type];
+        if (name) named(name, e.data);
+        if (e.type === 'run.status_changed' && ['waiting_approval', 'tool_required'].includes(String(e.data.to))) end = 'paused';
+        if (isTerminal(e.type.replace('run.', ''))) end = 'done';
+      }
+      if (end) {
+        const final = await getRun(deps, p, run.id);
+        if (final.status === 'failed' || final.status === 'canceled') {
+          const err = failure(final);
+          data({ error: { type: err.type, code: err.code, message: err.message } });
+        } else {
+          const finish = end === 'paused' ? 'approval_required' : 'stop';
+          data(chunk([{ index: 0, delta: {}, finish_reason: finish }], { usage: usageOf(final) }));
+          named('agent_complete', { agent_metadata: metadata(agent, final, started) });
+        }
+        break;
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 1000);
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    unsubscribe();
+    if (!closed) res.write('data: [DONE]\n\n');
+    res.end();
+  }
+}
+
+export async function listModels(deps: ServiceDeps, p: Principal) {
+  const agents = await catalog.listAgents(deps.db, p.workspace_id, 100);
+  const data = [];
+  for (const a of agents.slice(0, 100)) {
+    const v = await catalog.getAgentVersion(deps.db, a.id, a.current_version);
+    if ((v?.spec as AgentSpec | undefined)?.enabled === false) continue;
+    data.push({ id: a.name, object: 'model' as const, created: Math.floor(a.created_at.getTime() / 1000), owned_by: p.workspace_name });
+  }
+  return { object: 'list' as const, data };
+}

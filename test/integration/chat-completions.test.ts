@@ -1,0 +1,109 @@
+// The OpenAI-compatible endpoint, driven by the official `openai` SDK as its client.
+import OpenAI from 'openai';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startToolServer } from '../fixtures/tool-server';
+import { allEvents, env, httpTool, readSse, setupAgent } from '../support/api';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+const client = (key: string) => new OpenAI({ apiKey: key, baseURL: `${env().apiUrl}/v1`, maxRetries: 0 });
+
+describe('POST /v1/chat/completions', () => {
+  it('answers in the Chat Completions format with agent_metadata, through an ordinary run', async () => {
+    const tools = await startToolServer();
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close(), () => tools.close());
+    tools.route('/w', { body: { temp: 20 } });
+    await httpTool(api, 'weather', `${tools.url}/w`);
+    await api.patch('/v1/agents/assistant', { tools: ['weather'] });
+    llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'Oslo' } }] }, { text: 'It is 20 degrees in Oslo.' });
+    const res = await client(api.key).chat.completions.create({
+      model: 'assistant',
+      messages: [{ role: 'system', content: 'Answer briefly.' }, { role: 'user', content: 'Weather in Oslo?' }],
+      user: 'user-7',
+    });
+    expect(res.object).toBe('chat.completion');
+    expect(res.choices[0]!.message.content).toBe('It is 20 degrees in Oslo.');
+    expect(res.choices[0]!.finish_reason).toBe('stop');
+    expect(res.usage?.total_tokens).toBeGreaterThan(0);
+    const meta = (res as unknown as { agent_metadata: Record<string, unknown> }).agent_metadata;
+    expect(meta).toMatchObject({ agent_name: 'assistant', agent_version: 2, steps_executed: 2, tool_calls: 1, status: 'completed' });
+    const run = (await api.get(`/v1/runs/${String(meta.execution_id)}`)).body;
+    expect(run.status).toBe('completed');
+    expect((await api.get(`/v1/sessions/${run.session_id}`)).body.user_reference).toBe('user-7');
+    expect((await allEvents(api, run.id)).map((e) => e.type)).toContain('tool_call.completed');
+    expect(JSON.stringify(llm.requests[0]!.body)).toContain('[system] Answer briefly.');
+  });
+
+  it('streams chat.completion.chunk frames, the named agent events, and [DONE]', async () => {
+    const tools = await startToolServer();
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close(), () => tools.close());
+    tools.route('/w', { body: { temp: 20 } });
+    await httpTool(api, 'weather', `${tools.url}/w`);
+    await api.patch('/v1/agents/assistant', { tools: ['weather'] });
+    llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'Oslo' } }] }, { text: 'Twenty degrees in Oslo today.', chunk_delay_ms: 20 });
+    const stream = await client(api.key).chat.completions.create({ model: 'agent:assistant', messages: [{ role: 'user', content: 'Weather?' }], stream: true });
+    let text = '';
+    let finish: string | null | undefined;
+    for await (const chunk of stream) {
+      expect(chunk.object).toBe('chat.completion.chunk');
+      text += chunk.choices[0]?.delta?.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(text).toBe('Twenty degrees in Oslo today.');
+    expect(finish).toBe('stop');
+
+    llm.reply({ text: 'Raw reader.' });
+    const raw = await fetch(`${env().apiUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'assistant', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+    });
+    const frames = await readSse(raw);
+    const names = frames.map((f) => f.event).filter(Boolean);
+    expect(names).toEqual(['agent_start', 'step_start', 'step_complete', 'agent_complete']);
+    expect(frames[frames.length - 1]!.data).toBe('[DONE]');
+  });
+
+  it('pauses with finish_reason approval_required when a write tool needs approval', async () => {
+    const tools = await startToolServer();
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close(), () => tools.close());
+    await api.post('/v1/tools', { name: 'refund', effect: 'write', input_schema: { type: 'object', properties: { order: { type: 'string' } } }, executor: { type: 'http', url: `${tools.url}/r` } });
+    await api.patch('/v1/agents/assistant', { tools: ['refund'] });
+    llm.reply({ text: 'I will refund it.', tool_calls: [{ name: 'refund', arguments: { order: 'A1' } }] });
+    const res = await client(api.key).chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'refund A1' }] });
+    expect(res.choices[0]!.finish_reason).toBe('approval_required');
+    const meta = (res as unknown as { agent_metadata: { status: string; pending_approvals: { tool_call: { name: string } }[] } }).agent_metadata;
+    expect(meta.status).toBe('waiting_approval');
+    expect(meta.pending_approvals[0]!.tool_call.name).toBe('refund');
+  });
+
+  it('errors come as the SDK\'s error classes: 401, 403 (disabled agent), 404 (unknown agent)', async () => {
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    await api.post('/v1/agents', { name: 'off', model: { card: 'fake' }, enabled: false });
+    const messages = [{ role: 'user' as const, content: 'hi' }];
+    await expect(client('ap_wrong_key_0000000000000000').chat.completions.create({ model: 'assistant', messages })).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+    await expect(client(api.key).chat.completions.create({ model: 'off', messages })).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError);
+    const notFound = await client(api.key).chat.completions.create({ model: 'nobody', messages }).catch((e: unknown) => e);
+    expect(notFound).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((notFound as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('not_found');
+  });
+});
+
+describe('GET /v1/models', () => {
+  it('lists the enabled agents as models', async () => {
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    await api.post('/v1/agents', { name: 'off', model: { card: 'fake' }, enabled: false });
+    await api.post('/v1/agents', { name: 'second', model: { card: 'fake' } });
+    const ids: string[] = [];
+    for await (const m of client(api.key).models.list()) ids.push(m.id);
+    expect(ids.sort()).toEqual(['assistant', 'second']);
+  });
+});
