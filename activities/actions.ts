@@ -11,6 +11,7 @@ import type { PendingEvent } from '../src/domain/event';
 import type { ToolSpec } from '../src/domain/tool';
 import type { ActivityDeps } from './deps';
 import { EVENTS_CHANNEL } from './store';
+import { enqueueWebhooks, messageIdFor, startDeliveries } from './webhooks';
 
 export interface ActionContext {
   workspace_id: string;
@@ -20,7 +21,7 @@ export interface ActionContext {
   dry_run: boolean;
 }
 
-export function createActionActivities({ db }: ActivityDeps) {
+export function createActionActivities({ db, temporal, config }: ActivityDeps) {
   return {
     async loadActionContext(actionId: string): Promise<ActionContext> {
       const a = await actions.getAction(db, actionId);
@@ -36,14 +37,22 @@ export function createActionActivities({ db }: ActivityDeps) {
     },
 
     async recordAction(actionId: string, state: ActionState, events: PendingEvent[], approvals?: ApprovalRecord[]): Promise<void> {
+      let deliveries: string[] = [];
       await transaction(db, async (c) => {
         const a = await actions.getAction(c, actionId);
         if (!a) throw ApplicationFailure.nonRetryable(`Action invocation ${actionId} does not exist`, RUN_ERROR.internal_error);
         for (const ap of approvals ?? []) await governance.upsertApproval(c, { kind: 'action', workspace_id: a.workspace_id, id: a.id }, ap);
         await actions.recordAction(c, actionId, state, events.map((e) => ({ ...e, created_at: new Date().toISOString() })));
+        const decided = events.filter((e) => e.type === 'approval.decided');
+        const ended = ['completed', 'failed', 'canceled'].includes(state.status) ? events.find((e) => e.type.startsWith('run.') && e.type !== 'run.started') : undefined;
+        deliveries = await enqueueWebhooks(c, a.workspace_id, [
+          ...decided.map((e) => ({ type: 'approval.decided' as const, message_id: messageIdFor(actionId, e.seq), data: { action_invocation_id: actionId, ...e.data } })),
+          ...(ended ? [{ type: 'action_invocation.completed' as const, message_id: messageIdFor(actionId, ended.seq), data: { id: actionId, object: 'action_invocation', tool: a.tool, ...state } }] : []),
+        ]);
         const last = events[events.length - 1];
         if (last) await c.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, `${actionId}:${last.seq}`]);
       });
+      await startDeliveries(temporal, config, deliveries);
     },
   };
 }

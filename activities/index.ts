@@ -4,6 +4,7 @@ import { createModelActivities } from './model';
 import { createStoreActivities } from './store';
 import { createToolActivities } from './tools';
 import { createActionActivities } from './actions';
+import { createWebhookActivities } from './webhooks';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createModelActivities(deps),
     ...createToolActivities(deps),
     ...createActionActivities(deps),
+    ...createWebhookActivities(deps),
   };
 }
 

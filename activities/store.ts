@@ -15,6 +15,8 @@ import * as governance from '../src/db/governance';
 import type { ApprovalRecord, ClientToolRecord } from '../src/domain/approval';
 import type { ActivityDeps } from './deps';
 import { remainingTokens } from '../src/services/limits';
+import { runView } from '../src/services/runs';
+import { enqueueWebhooks, messageIdFor, startDeliveries, type WebhookEvent } from './webhooks';
 
 export const EVENTS_CHANNEL = 'ap_events';
 export const DELTAS_CHANNEL = 'ap_deltas';
@@ -31,6 +33,20 @@ export interface RunContext {
   constraints: Constraints;
   /** The workspace's remaining monthly token budget when the run started; absent = no budget. */
   tokens_remaining?: number;
+}
+
+/** The webhook events a batch of run events causes (API.md 6); data undefined = the run object. */
+function webhookEventsOf(runId: string, events: PendingEvent[]): (Omit<WebhookEvent, 'data'> & { data?: unknown })[] {
+  const out: (Omit<WebhookEvent, 'data'> & { data?: unknown })[] = [];
+  for (const e of events) {
+    const message_id = messageIdFor(runId, e.seq);
+    if (e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.canceled') out.push({ type: e.type, message_id });
+    if (e.type === 'run.status_changed' && (e.data.to === 'waiting_approval' || e.data.to === 'tool_required')) {
+      out.push({ type: e.data.to === 'waiting_approval' ? 'run.waiting_approval' : 'run.tool_required', message_id });
+    }
+    if (e.type === 'approval.decided') out.push({ type: 'approval.decided', message_id, data: { run_id: runId, ...e.data } });
+  }
+  return out;
 }
 
 export function createStoreActivities({ db, temporal, log, config }: ActivityDeps) {
@@ -78,6 +94,7 @@ export function createStoreActivities({ db, temporal, log, config }: ActivityDep
     ): Promise<void> {
       const lastSeq = events.length ? events[events.length - 1]!.seq : 0;
       let next: string | undefined;
+      let deliveries: string[] = [];
       await transaction(db, async (c) => {
         const run = await runs.getRun(c, runId);
         if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} does not exist`, RUN_ERROR.internal_error);
@@ -86,12 +103,19 @@ export function createStoreActivities({ db, temporal, log, config }: ActivityDep
         await runs.updateRunState(c, runId, state, lastSeq);
         for (const a of extra?.approvals ?? []) await governance.upsertApproval(c, run, a);
         for (const t of extra?.client_tool_calls ?? []) await governance.upsertClientToolCall(c, run, t);
+        const hooks = webhookEventsOf(runId, events);
+        if (hooks.length) {
+          const view = runView((await runs.getRun(c, runId))!);
+          deliveries = await enqueueWebhooks(c, run.workspace_id, hooks.map((h) => ({ ...h, data: h.data ?? view })));
+        }
         if (messages) {
           await runs.insertMessages(c, run.session_id, runId, messages);
           next = (await runs.nextQueuedRun(c, run.session_id, runId))?.workflow_id;
         }
         if (lastSeq > 0) await c.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, `${runId}:${lastSeq}`]);
       });
+      // After commit; a failed start fails this activity, and its retry finds the rows and starts again.
+      await startDeliveries(temporal, config, deliveries);
       if (next) {
         // The next queued run of the session also re-checks on its own, so a lost signal only delays it.
         await temporal.workflow

@@ -35,6 +35,10 @@ const envSchema = z.object({
   AP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1200),
   AP_MAX_ACTIVE_RUNS: z.coerce.number().int().min(1).max(1_000_000).default(100),
   AP_TOKEN_BUDGET: z.coerce.number().int().min(1).optional(),
+  AP_WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, 'must be comma-separated seconds, e.g. 5,300,1800')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
   AP_URL: z.string().url().optional(),
@@ -55,6 +59,8 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   /** Defaults for workspaces whose operator set no limit of their own. */
   limits: { ratePerMinute: number; maxActiveRuns: number; tokenBudget: number | undefined };
+  /** Seconds between webhook delivery attempts; undefined = the default schedule (> 24 h). */
+  webhookRetrySchedule: number[] | undefined;
   production: boolean;
   client: { url: string | undefined; apiKey: string | undefined };
 }
@@ -94,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateNetwork: e.AP_ALLOW_PRIVATE_NETWORK,
     adminKey: e.AP_ADMIN_KEY,
     logLevel: e.LOG_LEVEL,
+    webhookRetrySchedule: e.AP_WEBHOOK_RETRY_SCHEDULE?.split(',').map(Number),
     limits: { ratePerMinute: e.AP_RATE_LIMIT_PER_MINUTE, maxActiveRuns: e.AP_MAX_ACTIVE_RUNS, tokenBudget: e.AP_TOKEN_BUDGET },
     production,
     client: { url: e.AP_URL, apiKey: e.AP_API_KEY },

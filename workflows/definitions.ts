@@ -27,3 +27,11 @@ export const approvalDecisionSignal = defineSignal<[ApprovalDecision]>('approval
 
 /** The caller resolved a client-executed tool call (API: POST /v1/runs/:id/tools/resolve). */
 export const toolResolutionSignal = defineSignal<[ToolResolution]>('toolResolution');
+
+export const WEBHOOK_DELIVERY_WORKFLOW_TYPE = 'webhookDeliveryWorkflow';
+
+export interface WebhookDeliveryInput {
+  delivery_id: string;
+  /** Seconds to wait after each failed attempt; after the last one the delivery has failed. */
+  schedule_seconds: number[];
+}

@@ -1,3 +1,4 @@
 // The workflow bundle's entry point: every workflow type the worker registers.
 export { runWorkflow } from './run';
 export { actionWorkflow } from './action';
+export { webhookDeliveryWorkflow } from './webhook-delivery';

@@ -13,6 +13,7 @@ import { runRoutes } from './routes/runs';
 import { approvalRoutes } from './routes/approvals';
 import { actionRoutes } from './routes/actions';
 import { chatRoutes } from './routes/chat';
+import { webhookRoutes } from './routes/webhooks';
 import { workspaceRoutes } from './routes/workspaces';
 
 export function createApp(deps: ServiceDeps): Express {
@@ -53,6 +54,7 @@ export function createApp(deps: ServiceDeps): Express {
   v1.use(approvalRoutes(deps, registry));
   v1.use(actionRoutes(deps, registry));
   v1.use(chatRoutes(deps, registry));
+  v1.use(webhookRoutes(deps, registry));
   app.use('/v1', v1);
 
   app.use(notFoundRoute);

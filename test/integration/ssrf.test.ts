@@ -44,6 +44,16 @@ describe('private-network guard (AP_ALLOW_PRIVATE_NETWORK unset)', () => {
     expectError(res, 403, 'permission_error', 'private_network_blocked');
   });
 
+  it.each(PRIVATE_URLS.map((u) => u.replace('http://', 'https://')))('refuses a webhook endpoint at %s', async (url) => {
+    expectError(await api.post('/v1/webhooks', { url, events: ['*'] }), 403, 'permission_error', 'private_network_blocked');
+  });
+
+  it('webhook URLs must be https without the setting', async () => {
+    const res = await api.post('/v1/webhooks', { url: 'http://8.8.8.8/hooks', events: ['*'] });
+    expectError(res, 400, 'invalid_request_error', 'validation_failed');
+    expect((await api.get('/v1/webhooks')).body.data).toEqual([]);
+  });
+
   it('refuses a private URL on update too, and keeps what was stored', async () => {
     expect((await api.post('/v1/model_cards', { id: 'public', provider: 'openai', base_url: 'https://8.8.8.8/v1', api_key: 'k', default_model: 'm' })).status).toBe(201);
     expectError(await api.post('/v1/model_cards/public', { base_url: 'http://127.0.0.1/v1' }), 403, 'permission_error', 'private_network_blocked');

@@ -81,6 +81,8 @@ export default async function setup(project: TestProject) {
     AP_ALLOW_PRIVATE_NETWORK: 'true',
     AP_DATA_DIR: path.join(runDir, 'data'),
     LOG_LEVEL: 'debug',
+    // Short webhook backoff, so that retries happen within a test.
+    AP_WEBHOOK_RETRY_SCHEDULE: '0.5,0.5,0.5',
   };
   const processes: ApProcess[] = [
     spawnAp(['worker'], env, path.join(logDir, 'worker.log')),
