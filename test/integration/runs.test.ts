@@ -269,6 +269,17 @@ describe.each(['openai', 'anthropic'] as const)('%s tool calls', (provider) => {
     expect(events.find((e) => e.type === 'tool_call.failed').data.error.message).toContain('not valid JSON');
   });
 
+  it('a redirect from an http tool is not followed', async () => {
+    const { api, llm, tools } = await withTools(provider);
+    tools.route('/weather', { status: 302, headers: { location: `${tools.url}/internal-secret` } });
+    tools.route('/internal-secret', { body: { secret: 'nope' } });
+    llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'X' } }] }, { text: 'ok' });
+    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
+    expect(run.status).toBe('completed');
+    expect(tools.requests.map((r) => r.path)).toEqual(['/weather']);
+    expect((await allEvents(api, run.id)).find((e) => e.type === 'tool_call.failed').data.error.code).toBe('tool_redirect');
+  });
+
   it('a tool that is not on the agent is denied by policy', async () => {
     const { api, llm } = await setupAgent({ provider });
     cleanups.push(() => llm.close());

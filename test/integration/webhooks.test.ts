@@ -58,6 +58,20 @@ describe('webhooks', () => {
     expect(d.attempts.map((a: { status_code: number }) => a.status_code)).toEqual([500, 500, 200]);
   });
 
+  it('a redirect is a failed attempt, not followed', async () => {
+    const receiver = await startReceiver([302, 200]);
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close(), () => receiver.close());
+    const hook = (await api.post('/v1/webhooks', { url: receiver.url, events: ['run.completed'] })).body;
+    llm.reply({ text: 'done' });
+    await api.post('/v1/runs', { agent: 'assistant', input: 'hi', wait: true });
+    const d = await waitFor(async () => {
+      const list = (await api.get(`/v1/webhooks/${hook.id}/deliveries`)).body.data;
+      return list[0]?.status === 'succeeded' ? list[0] : undefined;
+    }, 'the retry to succeed');
+    expect(d.attempts.map((a: { status_code: number; error: string | null }) => [a.status_code, a.error])).toEqual([[302, 'redirect (302) not followed'], [200, null]]);
+  });
+
   it('410 from the receiver disables the endpoint', async () => {
     const receiver = await startReceiver([410]);
     const { api, llm } = await setupAgent();
