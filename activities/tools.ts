@@ -2,6 +2,7 @@
 // The result goes back to the model; secrets never leave this activity.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import * as catalog from '../src/db/catalog';
+import { appendAudit } from '../src/db/audit';
 import { VAULT_REF } from '../src/domain/vault';
 import type { ToolSpec } from '../src/domain/tool';
 import { assertPublicUrl, PrivateNetworkError } from '../src/security/network-guard';
@@ -25,13 +26,24 @@ export type ToolCallResult =
   | { ok: false; error: { code: string; message: string }; status?: number };
 
 export function createToolActivities({ db, config, secrets }: ActivityDeps) {
-  async function resolveVault(ws: string, templates: Record<string, string>): Promise<{ headers: Record<string, string>; values: string[] }> {
+  async function resolveVault(ws: string, templates: Record<string, string>, input: ToolCallInput): Promise<{ headers: Record<string, string>; values: string[] }> {
     const names = new Set<string>();
     for (const v of Object.values(templates)) for (const m of v.matchAll(VAULT_REF)) names.add(m[1]!);
     const rows = names.size ? await catalog.getVaultSecrets(db, ws, [...names]) : [];
     const values = new Map(rows.map((r) => [r.name, secrets.decrypt(r.value_enc)]));
     const missing = [...names].find((n) => !values.has(n));
     if (missing) throw new ToolError('vault_secret_missing', `Vault secret ${missing} does not exist`);
+    if (names.size) {
+      // Each use of a secret is on the record (API.md 8): which secrets, for which tool call; never the value.
+      await appendAudit(db, {
+        workspace_id: ws,
+        actor: { key_id: null, name: 'worker', roles: [] },
+        action: 'vault.secret_used',
+        target: [...names].sort().join(','),
+        request_id: input.request_id,
+        data: { run_id: input.run_id, tool_call_id: input.tool_call.id, tool: input.tool.name, secrets: [...names].sort(), dry_run: Boolean(input.dry_run) },
+      });
+    }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(templates)) headers[k] = v.replace(VAULT_REF, (_, n: string) => values.get(n)!);
     return { headers, values: [...values.values()] };
@@ -41,7 +53,7 @@ export function createToolActivities({ db, config, secrets }: ActivityDeps) {
     const ex = input.tool.executor;
     if (ex.type !== 'http') throw new Error('not an http tool');
     const ctx = Context.current();
-    const { headers, values } = await resolveVault(input.workspace_id, ex.headers ?? {});
+    const { headers, values } = await resolveVault(input.workspace_id, ex.headers ?? {}, input);
     const redact = redactor(values);
     try {
       await assertPublicUrl(ex.url, config.allowPrivateNetwork);

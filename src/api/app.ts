@@ -3,6 +3,8 @@ import express, { type Express } from 'express';
 import type { ServiceDeps } from '../services/deps';
 import { requireApiKey } from './middleware/auth';
 import { buildOpenApi } from './openapi';
+import { appendAudit } from '../db/audit';
+import { auditRoutes } from './routes/audit';
 import type { RouteDoc } from './route';
 import { idempotency } from './middleware/idempotency';
 import { checkRate } from '../services/limits';
@@ -21,6 +23,7 @@ export function createApp(deps: ServiceDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.locals.audit = (entry: Parameters<typeof appendAudit>[1]) => appendAudit(deps.db, entry);
   app.use(requestContext(deps.log));
   app.use(express.json({ limit: '1mb', strict: false, type: ['application/json', 'application/*+json'] }));
 
@@ -55,6 +58,7 @@ export function createApp(deps: ServiceDeps): Express {
   v1.use(actionRoutes(deps, registry));
   v1.use(chatRoutes(deps, registry));
   v1.use(webhookRoutes(deps, registry));
+  v1.use(auditRoutes(deps, registry));
   app.use('/v1', v1);
 
   app.use(notFoundRoute);

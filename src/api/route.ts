@@ -13,11 +13,15 @@ export interface HandlerContext<B, Q> {
   body: B;
   query: Q;
   params: Record<string, string>;
+  /** Writes the route's audit record now (before a long wait); otherwise it is written on success. */
+  audit(target?: string): Promise<void>;
 }
 
 interface Options<B extends z.ZodType, Q extends z.ZodType> {
   /** Roles allowed besides admin (admin may do everything in its workspace). */
   roles: Role[];
+  /** Audit-log action recorded when the call succeeds (API.md 8). */
+  audit?: string;
   body?: B;
   query?: Q;
   status?: number;
@@ -44,9 +48,44 @@ export function handle<B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType =
       if (!parsed.success) throw fromZod(parsed.error);
       query = parsed.data;
     }
-    const result = await fn({ req, res, p, body: body as z.infer<B>, query: query as z.infer<Q>, params: req.params as Record<string, string> });
+    const params = req.params as Record<string, string>;
+    let audited = false;
+    const audit = async (target?: string): Promise<void> => {
+      if (!opts.audit || audited) return;
+      audited = true;
+      await (req.app.locals.audit as AuditSink)({
+        workspace_id: p.workspace_id,
+        actor: { key_id: p.key_id, name: p.key_name, roles: p.roles },
+        action: opts.audit,
+        target: target ?? params.id ?? params.name ?? null,
+        request_id: req.id,
+        data: { ...(Object.keys(params).length ? { params } : {}), ...(body !== undefined ? { body: redactForAudit(body) } : {}) },
+      });
+    };
+    const result = await fn({ req, res, p, body: body as z.infer<B>, query: query as z.infer<Q>, params, audit });
+    if (res.statusCode < 400) {
+      const id = (result as { id?: unknown } | undefined)?.id;
+      await audit(typeof id === 'string' ? id : undefined);
+    }
     if (result !== undefined && !res.headersSent) res.status(opts.status ?? res.statusCode).json(result);
   };
+}
+
+export type AuditSink = (entry: {
+  workspace_id: string;
+  actor: { key_id: string | null; name: string; roles: string[] };
+  action: string;
+  target: string | null;
+  request_id: string | null;
+  data: Record<string, unknown>;
+}) => Promise<unknown>;
+
+const SECRET_FIELDS = new Set(['api_key', 'value', 'secret', 'headers', 'key', 'output', 'arguments', 'messages', 'input']);
+
+/** The audit log records what was done, not the secrets or content it carried. */
+function redactForAudit(body: unknown): unknown {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
+  return Object.fromEntries(Object.entries(body as Record<string, unknown>).map(([k, v]) => [k, SECRET_FIELDS.has(k) ? '[omitted]' : v]));
 }
 
 export const READ_ALL: Role[] = ['developer', 'approver', 'auditor'];

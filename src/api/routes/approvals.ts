@@ -9,8 +9,8 @@ export function approvalRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router 
   const r = defineRoutes(registry);
   r.get('/approvals', { roles: READ_ALL, query: approvalListQuerySchema }, ({ p, query }) => svc.listApprovals(deps, p, query));
   r.get('/approvals/:id', { roles: READ_ALL }, ({ p, params }) => svc.getApproval(deps, p, params.id!));
-  r.post('/approvals/:id/approve', { roles: ['approver'], body: approveSchema }, ({ p, params, body }) => svc.decide(deps, p, params.id!, { decision: 'approve', ...body }));
-  r.post('/approvals/:id/deny', { roles: ['approver'], body: denySchema }, ({ p, params, body }) => svc.decide(deps, p, params.id!, { decision: 'deny', ...body }));
-  r.post('/runs/:id/tools/resolve', { roles: ['developer'], body: resolveToolSchema }, ({ p, params, body }) => svc.resolveToolCall(deps, p, params.id!, body));
+  r.post('/approvals/:id/approve', { audit: 'approval.approve', roles: ['approver'], body: approveSchema }, ({ p, params, body }) => svc.decide(deps, p, params.id!, { decision: 'approve', ...body }));
+  r.post('/approvals/:id/deny', { audit: 'approval.deny', roles: ['approver'], body: denySchema }, ({ p, params, body }) => svc.decide(deps, p, params.id!, { decision: 'deny', ...body }));
+  r.post('/runs/:id/tools/resolve', { audit: 'tool_call.resolve', roles: ['developer'], body: resolveToolSchema }, ({ p, params, body }) => svc.resolveToolCall(deps, p, params.id!, body));
   return r.router;
 }

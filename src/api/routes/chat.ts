@@ -7,7 +7,7 @@ import { defineRoutes, type RouteDoc } from '../route';
 
 export function chatRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
   const r = defineRoutes(registry);
-  r.post('/chat/completions', { roles: ['developer'], body: chatCompletionSchema, sse: true, summary: 'Run an agent once, answered in the Chat Completions format' }, async ({ req, res, p, body }) => {
+  r.post('/chat/completions', { audit: 'run.create', roles: ['developer'], body: chatCompletionSchema, sse: true, summary: 'Run an agent once, answered in the Chat Completions format' }, async ({ req, res, p, body }) => {
     const key = res.locals.idempotencyKey as string | undefined;
     if (body.stream) {
       await svc.stream(deps, p, body, req, res, key);

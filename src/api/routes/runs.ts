@@ -28,20 +28,22 @@ export function runRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
   r.get('/sessions', { roles: READ_ALL, query: sessionListQuerySchema }, ({ p, query }) => svc.listSessions(deps, p, query));
   r.get('/sessions/:id', { roles: READ_ALL }, ({ p, params }) => svc.getSession(deps, p, params.id!));
   r.get('/sessions/:id/messages', { roles: READ_ALL }, ({ p, params }) => svc.sessionMessages(deps, p, params.id!));
-  r.delete('/sessions/:id', { roles: ['developer'] }, ({ p, params }) => svc.deleteSession(deps, p, params.id!));
+  r.delete('/sessions/:id', { audit: 'session.delete', roles: ['developer'] }, ({ p, params }) => svc.deleteSession(deps, p, params.id!));
 
-  r.post('/sessions/:id/runs', { roles: ['developer'], body: runCreateSchema }, async ({ req, res, p, params, body }) => {
+  r.post('/sessions/:id/runs', { audit: 'run.create', roles: ['developer'], body: runCreateSchema }, async ({ req, res, p, params, body, audit }) => {
     const run = await svc.createRunInSession(deps, p, params.id!, body, req.id, res.locals.idempotencyKey as string | undefined);
+    await audit(run.id);
     return respondToCreate(deps, req, res, p, run, body);
   });
-  r.post('/runs', { roles: ['developer'], body: oneOffRunCreateSchema }, async ({ req, res, p, body }) => {
+  r.post('/runs', { audit: 'run.create', roles: ['developer'], body: oneOffRunCreateSchema }, async ({ req, res, p, body, audit }) => {
     const { agent, ...rest } = body;
     const run = await svc.createOneOffRun(deps, p, agent, rest, req.id, res.locals.idempotencyKey as string | undefined);
+    await audit(run.id);
     return respondToCreate(deps, req, res, p, run, rest);
   });
   r.get('/runs', { roles: READ_ALL, query: runListQuerySchema }, ({ p, query }) => svc.listRuns(deps, p, query));
   r.get('/runs/:id', { roles: READ_ALL }, ({ p, params }) => svc.getRun(deps, p, params.id!));
-  r.post('/runs/:id/cancel', { roles: ['developer'], body: cancelSchema, status: 202 }, ({ p, params, body }) => svc.cancelRun(deps, p, params.id!, body.reason));
+  r.post('/runs/:id/cancel', { audit: 'run.cancel', roles: ['developer'], body: cancelSchema, status: 202 }, ({ p, params, body }) => svc.cancelRun(deps, p, params.id!, body.reason));
 
   for (const [path, forceSse] of [['/runs/:id/events', false], ['/runs/:id/events/stream', true]] as const) {
     r.get(path, { roles: READ_ALL, query: eventsQuerySchema, sse: true }, async ({ req, res, p, params, query }) => {

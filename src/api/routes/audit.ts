@@ -1,0 +1,25 @@
+// /v1/audit_log and /v1/audit_log/verify (API.md 8).
+import type { Router } from 'express';
+import { z } from 'zod';
+import { listAudit, verifyAudit } from '../../db/audit';
+import type { ServiceDeps } from '../../services/deps';
+import { defineRoutes, type RouteDoc } from '../route';
+
+const auditQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(100),
+  after: z.coerce.number().int().min(0).optional(),
+  type: z.string().min(1).max(100).optional(),
+  target: z.string().min(1).max(200).optional(),
+});
+
+export function auditRoutes({ db }: ServiceDeps, registry: RouteDoc[]): Router {
+  const r = defineRoutes(registry);
+  r.get('/audit_log', { roles: ['auditor'], query: auditQuerySchema }, async ({ p, query }) => {
+    const rows = await listAudit(db, p.workspace_id, query);
+    const has_more = rows.length > query.limit;
+    const data = (has_more ? rows.slice(0, query.limit) : rows).map(({ workspace_id: _w, ...rec }) => ({ object: 'audit_record' as const, ...rec }));
+    return { object: 'list' as const, data, has_more, next_cursor: has_more ? String(data[data.length - 1]!.seq) : null };
+  });
+  r.get('/audit_log/verify', { roles: ['auditor'] }, ({ p }) => verifyAudit(db, p.workspace_id));
+  return r.router;
+}

@@ -1,0 +1,106 @@
+// The audit log: one record per security-relevant action, an append-only table, and a hash chain
+// whose verification finds a superuser's edit, deletion or reordering.
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startToolServer } from '../fixtures/tool-server';
+import { canary } from '../support/canaries';
+import { Api, env, httpTool, newWorkspace, setupAgent, waitForStatus } from '../support/api';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = [], replica = false): Promise<pg.QueryResult<T>> {
+  const c = new pg.Client({ connectionString: env().databaseUrl });
+  await c.connect();
+  try {
+    // session_replication_role = replica switches user triggers off: only a superuser may do it.
+    if (replica) await c.query('SET session_replication_role = replica');
+    return await c.query<T>(text, values);
+  } finally {
+    await c.end();
+  }
+}
+
+const actions = async (api: Api) => (await api.get('/v1/audit_log?limit=100')).body.data.map((r: { action: string }) => r.action);
+
+describe('audit log', () => {
+  it('each security-relevant action appends exactly one record, without secrets', async () => {
+    const tools = await startToolServer();
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close(), () => tools.close());
+    const base = ['model_card.create', 'agent.create'];
+    expect(await actions(api)).toEqual(base);
+    const secret = canary('audit');
+    await api.post('/v1/vault', { name: 'tok', value: secret });
+    tools.route('/w', { body: { ok: true } });
+    await httpTool(api, 'lookup', `${tools.url}/w`, { executor: { type: 'http', url: `${tools.url}/w`, headers: { Authorization: 'Bearer {{vault.tok}}' } } });
+    await api.patch('/v1/agents/assistant', { tools: ['lookup'] });
+    const key = (await api.post('/v1/api_keys', { name: 'approver', roles: ['approver'] })).body;
+    llm.reply({ tool_calls: [{ name: 'lookup', arguments: { city: 'x' } }] }, { text: 'done' });
+    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
+    llm.reply({ text: 'slow', delay_ms: 5000 });
+    const slow = (await api.post('/v1/runs', { agent: 'assistant', input: 'slow' })).body;
+    await api.post(`/v1/runs/${slow.id}/cancel`, {});
+    await waitForStatus(api, slow.id, ['canceled']);
+    await api.delete(`/v1/api_keys/${key.id}`);
+    await api.delete(`/v1/sessions/${run.session_id}`);
+    expect(await actions(api)).toEqual([
+      ...base, 'vault.create', 'tool.create', 'agent.update', 'api_key.create', 'run.create', 'vault.secret_used', 'run.create', 'run.cancel', 'api_key.revoke', 'session.delete',
+    ]);
+    const log = (await api.get('/v1/audit_log')).body;
+    expect(JSON.stringify(log)).not.toContain(secret);
+    const used = log.data.find((r: { action: string }) => r.action === 'vault.secret_used');
+    expect(used).toMatchObject({ target: 'tok', actor: { name: 'worker' }, data: { run_id: run.id, tool: 'lookup', secrets: ['tok'] } });
+    const created = log.data.find((r: { action: string }) => r.action === 'run.create');
+    expect(created).toMatchObject({ target: run.id, actor: { roles: ['admin'] }, request_id: expect.any(String) });
+    expect((await api.get('/v1/audit_log?type=run')).body.data.map((r: { action: string }) => r.action)).toEqual(['run.create', 'run.create', 'run.cancel']);
+    expect((await api.get(`/v1/audit_log?target=${slow.id}`)).body.data.map((r: { action: string }) => r.action)).toEqual(['run.create', 'run.cancel']);
+    expect((await api.get('/v1/audit_log/verify')).body).toEqual({ ok: true, checked: log.data.length, first_bad_seq: null });
+  });
+
+  it('the application role cannot UPDATE, DELETE or TRUNCATE audit records', async () => {
+    const api = await newWorkspace();
+    await api.post('/v1/vault', { name: 'a', value: 'b' });
+    const ws = (await api.get('/v1/workspaces/current')).body.id;
+    await expect(sql("UPDATE audit_log SET action = 'nothing' WHERE workspace_id = $1", [ws])).rejects.toThrow(/append-only/);
+    await expect(sql('DELETE FROM audit_log WHERE workspace_id = $1', [ws])).rejects.toThrow(/append-only/);
+    await expect(sql('TRUNCATE audit_log')).rejects.toThrow(/append-only/);
+    expect((await api.get('/v1/audit_log/verify')).body.ok).toBe(true);
+  });
+
+  describe('verify finds what a superuser changed with triggers off', () => {
+    async function chain(): Promise<{ api: Api; ws: string; seqs: number[] }> {
+      const api = await newWorkspace();
+      for (const n of ['a', 'b', 'c', 'd']) await api.post('/v1/vault', { name: n, value: 'v' });
+      const ws = (await api.get('/v1/workspaces/current')).body.id;
+      const seqs = (await api.get('/v1/audit_log')).body.data.map((r: { seq: number }) => r.seq);
+      expect((await api.get('/v1/audit_log/verify')).body.ok).toBe(true);
+      return { api, ws, seqs };
+    }
+
+    it('an edit', async () => {
+      const { api, seqs } = await chain();
+      await sql(`UPDATE audit_log SET target = 'someone-else' WHERE seq = $1`, [seqs[1]], true);
+      expect((await api.get('/v1/audit_log/verify')).body).toMatchObject({ ok: false, first_bad_seq: seqs[1] });
+    });
+
+    it('a deletion, in the middle or at the end', async () => {
+      const { api, seqs } = await chain();
+      await sql('DELETE FROM audit_log WHERE seq = $1', [seqs[3]], true);
+      expect((await api.get('/v1/audit_log/verify')).body).toMatchObject({ ok: false });
+      await sql('DELETE FROM audit_log WHERE seq = $1', [seqs[1]], true);
+      expect((await api.get('/v1/audit_log/verify')).body).toMatchObject({ ok: false, first_bad_seq: seqs[2] });
+    });
+
+    it('a reorder', async () => {
+      const { api, seqs } = await chain();
+      const [a, b] = [seqs[1]!, seqs[2]!];
+      await sql('UPDATE audit_log SET seq = -1 WHERE seq = $1', [a], true);
+      await sql('UPDATE audit_log SET seq = $1 WHERE seq = $2', [a, b], true);
+      await sql('UPDATE audit_log SET seq = $1 WHERE seq = -1', [b], true);
+      expect((await api.get('/v1/audit_log/verify')).body).toMatchObject({ ok: false, first_bad_seq: a });
+    });
+  });
+});
