@@ -11,6 +11,7 @@ import { createPool } from '../db/pool';
 import { bootstrap } from '../services/workspaces';
 import { bootstrapAdmin, onShutdown, openDatabase, openStack, runApiIn, runWorkerIn, say } from './runtime';
 import { clientCommands } from './client';
+import { replayCommand } from './replay';
 
 function config(): Config {
   try {
@@ -115,5 +116,6 @@ keys
   });
 
 clientCommands(program);
+replayCommand(program);
 
 program.parseAsync(process.argv).catch(fail);

@@ -6,6 +6,7 @@ import { cancelSchema, oneOffRunCreateSchema, runCreateSchema, runListQuerySchem
 import { sessionCreateSchema, sessionListQuerySchema } from '../../domain/session';
 import type { Principal } from '../../domain/workspace';
 import * as svc from '../../services/runs';
+import * as history from '../../services/history';
 import type { ServiceDeps } from '../../services/deps';
 import { defineRoutes, type RouteDoc, READ_ALL } from '../route';
 import { openSse, parseLastEventId, streamRunEvents } from '../sse';
@@ -42,6 +43,7 @@ export function runRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
     return respondToCreate(deps, req, res, p, run, rest);
   });
   r.get('/runs', { roles: READ_ALL, query: runListQuerySchema }, ({ p, query }) => svc.listRuns(deps, p, query));
+  r.get('/runs/:id/history', { roles: ['auditor'], summary: 'The Temporal event history of the run (replayable with ap replay)' }, ({ p, params }) => history.runHistory(deps, p, params.id!));
   r.get('/runs/:id', { roles: READ_ALL }, ({ p, params }) => svc.getRun(deps, p, params.id!));
   r.post('/runs/:id/cancel', { audit: 'run.cancel', roles: ['developer'], body: cancelSchema, status: 202 }, ({ p, params, body }) => svc.cancelRun(deps, p, params.id!, body.reason));
 

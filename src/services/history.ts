@@ -1,0 +1,13 @@
+// A run's Temporal history as JSON (the proto3 JSON that `temporal workflow show --output json` prints),
+// for auditors: replayable with `ap replay`.
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { Principal } from '../domain/workspace';
+import type { ServiceDeps } from './deps';
+import { getRunRow } from './runs';
+import { temporalCall } from './temporal-errors';
+
+export async function runHistory(deps: ServiceDeps, p: Principal, runId: string): Promise<Record<string, unknown>> {
+  const run = await getRunRow(deps, p, runId);
+  const history = await temporalCall(() => deps.temporal.workflow.getHandle(run.workflow_id).fetchHistory());
+  return { workflow_id: run.workflow_id, run_id: run.id, ...(JSON.parse(historyToJSON(history)) as Record<string, unknown>) };
+}

@@ -1,0 +1,106 @@
+// Replaying recorded run histories against this build's workflow code (Temporal's replayer), plus an
+// audit of the history itself: every executed write-tool call must follow an `allow` decision or an
+// approval with the same arguments.
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { canonicalJson } from '../domain/policy';
+
+export interface RecordedHistory {
+  /** What the line is about: the run id, or the file name. */
+  id: string;
+  json: { events: unknown[] } & Record<string, unknown>;
+}
+
+export interface ReplayVerdict {
+  id: string;
+  verdict: 'ok' | 'diverged';
+  /** On divergence: the replayer's description of the first event that differs. */
+  divergence?: string;
+  /** Write-tool calls executed without an allow decision or a matching approval. */
+  unapproved_writes: { tool_call_id: string; tool: string }[];
+}
+
+interface ScheduledInput {
+  activityType?: { name?: string };
+  input?: { payloads?: { data?: string }[] };
+}
+
+function decodePayloads(attrs: ScheduledInput): unknown[] {
+  return (attrs.input?.payloads ?? []).map((p) => {
+    try {
+      return JSON.parse(Buffer.from(p.data ?? '', 'base64').toString('utf8'));
+    } catch {
+      return undefined;
+    }
+  });
+}
+
+/** Finds executed write-tool calls that no `allow` decision or approval with the same arguments preceded. */
+export function unapprovedWrites(json: RecordedHistory['json']): ReplayVerdict['unapproved_writes'] {
+  const allowed = new Set<string>();
+  const approvedArgs = new Map<string, string>();
+  const pendingArgs = new Map<string, string>();
+  const out: ReplayVerdict['unapproved_writes'] = [];
+  for (const e of json.events as Record<string, unknown>[]) {
+    const attrs = e.activityTaskScheduledEventAttributes as ScheduledInput | undefined;
+    if (!attrs) continue;
+    const name = attrs.activityType?.name;
+    const args = decodePayloads(attrs);
+    if (name === 'recordEvents' || name === 'recordAction') {
+      const events = (name === 'recordEvents' ? args[1] : args[2]) as { type: string; data: Record<string, unknown> }[] | undefined;
+      for (const ev of events ?? []) {
+        const id = String(ev.data.tool_call_id ?? '');
+        if (ev.type === 'policy.decided' && ev.data.action === 'allow') allowed.add(id);
+        if (ev.type === 'policy.decided' && ev.data.action === 'deny') allowed.delete(id);
+        if (ev.type === 'approval.requested') {
+          const a = ev.data.approval as { tool_call: { id: string; arguments: unknown } };
+          pendingArgs.set(a.tool_call.id, canonicalJson(a.tool_call.arguments));
+        }
+        if (ev.type === 'approval.decided' && ev.data.status === 'approved') {
+          approvedArgs.set(id, ev.data.arguments !== undefined ? canonicalJson(ev.data.arguments) : (pendingArgs.get(id) ?? ''));
+        }
+      }
+    }
+    if (name === 'executeTool') {
+      const input = args[0] as { tool: { name: string; effect: string }; tool_call: { id: string; arguments: unknown }; dry_run?: boolean } | undefined;
+      if (!input || input.dry_run || input.tool.effect !== 'write') continue;
+      const id = input.tool_call.id;
+      const ok = allowed.has(id) || approvedArgs.get(id) === canonicalJson(input.tool_call.arguments);
+      if (!ok) out.push({ tool_call_id: id, tool: input.tool.name });
+    }
+  }
+  return out;
+}
+
+/** The replayer's error wraps the core's message, which names the first event that differs. */
+function firstDifference(message: string): string {
+  return message.match(/message: "(\[TMPRL\d+\][^"]*)"/)?.[1] ?? message.split('\n')[0]!;
+}
+
+let runtimeInstalled = false;
+
+export async function replayHistories(histories: RecordedHistory[], workflowsPath = path.resolve(__dirname, '../../workflows/index.ts')): Promise<ReplayVerdict[]> {
+  if (!runtimeInstalled) {
+    runtimeInstalled = true;
+    try {
+      Runtime.install({ logger: new DefaultLogger('ERROR') });
+    } catch {
+      /* already installed by the caller */
+    }
+  }
+  const bundle = await bundleWorkflowCode({ workflowsPath, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } });
+  const byId = new Map(histories.map((h) => [h.id, h]));
+  const verdicts: ReplayVerdict[] = [];
+  const input = histories.map((h) => ({ workflowId: h.id, history: historyFromJSON(h.json) }));
+  for await (const r of Worker.runReplayHistories({ workflowBundle: bundle }, input)) {
+    const h = byId.get(r.workflowId)!;
+    verdicts.push({
+      id: r.workflowId,
+      verdict: r.error ? 'diverged' : 'ok',
+      ...(r.error ? { divergence: firstDifference(String((r.error as Error).message ?? r.error)) } : {}),
+      unapproved_writes: unapprovedWrites(h.json),
+    });
+  }
+  return verdicts;
+}
