@@ -26,6 +26,11 @@ const envSchema = z.object({
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be a base64-encoded 32-byte key')
     .optional(),
+  AP_PREVIOUS_MASTER_KEYS: z
+    .string()
+    .refine((v) => v.split(',').every((k) => Buffer.from(k.trim(), 'base64').length === 32), 'must be comma-separated base64 32-byte keys')
+    .optional(),
+  AP_CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233'),
   AP_ALLOW_PRIVATE_NETWORK: boolish.default(false),
   AP_TEMPORAL_CLI: z.string().min(1).optional(),
   AP_ADMIN_KEY: z
@@ -54,6 +59,10 @@ export interface Config {
   databaseUrl: string | undefined;
   temporal: { address: string | undefined; namespace: string; taskQueue: string; cliPath: string | undefined };
   masterKey: string | undefined;
+  /** Older master keys: they still decrypt secrets and payloads after a rotation. */
+  previousMasterKeys: string[];
+  /** Origins (the Temporal Web UI) allowed to call the codec endpoint from a browser. */
+  codecCorsOrigins: string[];
   allowPrivateNetwork: boolean;
   adminKey: string | undefined;
   logLevel: Env['LOG_LEVEL'];
@@ -97,6 +106,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cliPath: e.AP_TEMPORAL_CLI,
     },
     masterKey: e.AP_MASTER_KEY,
+    codecCorsOrigins: e.AP_CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    previousMasterKeys: e.AP_PREVIOUS_MASTER_KEYS?.split(',').map((k) => k.trim()) ?? [],
     allowPrivateNetwork: e.AP_ALLOW_PRIVATE_NETWORK,
     adminKey: e.AP_ADMIN_KEY,
     logLevel: e.LOG_LEVEL,

@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import type { ServiceDeps } from '../services/deps';
 import { requireApiKey } from './middleware/auth';
 import { buildOpenApi } from './openapi';
+import { codecRouter } from './codec-server';
 import { appendAudit } from '../db/audit';
 import { auditRoutes } from './routes/audit';
 import type { RouteDoc } from './route';
@@ -43,6 +44,9 @@ export function createApp(deps: ServiceDeps): Express {
     { method: 'get', path: '/openapi.json', roles: [], summary: 'This document' },
   ];
   app.get('/openapi.json', (_req, res) => void res.json(buildOpenApi(registry, unversioned)));
+
+  app.use('/codec', codecRouter(deps.db, deps.codec, deps.config.codecCorsOrigins));
+  unversioned.push({ method: 'post', path: '/codec/decode', roles: ['auditor'], summary: 'Temporal remote codec: decode payloads' }, { method: 'post', path: '/codec/encode', roles: ['auditor'], summary: 'Temporal remote codec: encode payloads' });
 
   const v1 = express.Router();
   v1.use(requireApiKey(deps.db));

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config';
 import { replayHistories, type RecordedHistory } from '../services/replay';
+import { masterKeys } from './runtime';
 
 function client(): { url: string; key: string } {
   const cfg = loadConfig();
@@ -19,6 +20,13 @@ async function get(pathname: string): Promise<Record<string, unknown>> {
   const body = (await res.json()) as Record<string, unknown>;
   if (!res.ok) throw new Error(`${pathname}: ${res.status} ${JSON.stringify(body.error ?? body)}`);
   return body;
+}
+
+/** Keys for histories exported encrypted: AP_MASTER_KEY (+ previous), or the dev key file if there is one. */
+function replayKeys(): Buffer[] {
+  const cfg = loadConfig();
+  if (!cfg.masterKey && !fs.existsSync(path.join(cfg.dataDir, 'master.key'))) return [];
+  return masterKeys(cfg);
 }
 
 /** `7d`, `12h`, `30m` or an ISO date. */
@@ -57,7 +65,7 @@ export function replayCommand(program: Command): void {
       for (const id of ids) histories.push({ id, json: (await get(`/v1/runs/${id}/history`)) as RecordedHistory['json'] });
       if (histories.length === 0) throw new Error('Nothing to replay: give run ids, --file or --all');
       process.stdout.write(`Replaying ${histories.length} history(ies)...\n`);
-      const verdicts = await replayHistories(histories, opts.workflows ? path.resolve(opts.workflows) : undefined);
+      const verdicts = await replayHistories(histories, opts.workflows ? path.resolve(opts.workflows) : undefined, replayKeys());
       let bad = 0;
       for (const v of verdicts) {
         process.stdout.write(`${v.id}\t${v.verdict}${v.divergence ? `\t${v.divergence}` : ''}\n`);

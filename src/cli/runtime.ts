@@ -14,6 +14,7 @@ import { createSecretBox, type SecretBox } from '../security/secrets';
 import { createEventBus, type EventBus } from '../services/event-bus';
 import { bootstrap } from '../services/workspaces';
 import { connectClient, startWorker, type RunningWorker } from '../temporal/connection';
+import { EncryptionCodec } from '../temporal/codec';
 import { findTemporalCli, startDevServer, type DevServer } from '../temporal/dev-server';
 import type { Client } from '@temporalio/client';
 
@@ -22,6 +23,11 @@ export const say = (line: string): void => void process.stdout.write(`${line}\n`
 export function createLogger(config: Config): Logger {
   // Logs go to stderr as JSON; stdout is kept for the lines a person reads (URLs, the admin key, Ready).
   return pino({ level: config.logLevel, base: { pid: process.pid }, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] }, pino.destination(2));
+}
+
+/** The current master key first, then the previous ones (they still decrypt). */
+export function masterKeys(config: Config): Buffer[] {
+  return [loadMasterKey(config), ...config.previousMasterKeys.map((k) => Buffer.from(k, 'base64'))];
 }
 
 export function loadMasterKey(config: Config): Buffer {
@@ -88,9 +94,10 @@ export async function openStack(config: Config, opts: { embedded: boolean; migra
     temporalAddress = server.address;
     temporalUi = server.uiUrl;
   }
-  const temporal = await connectClient(temporalAddress, config.temporal.namespace);
+  const keys = masterKeys(config);
+  const temporal = await connectClient(temporalAddress, config.temporal.namespace, keys);
   stoppers.unshift(() => temporal.connection.close());
-  const secrets = createSecretBox([loadMasterKey(config)]);
+  const secrets = createSecretBox(keys);
   return { config, log, db, databaseUrl, secrets, temporal, temporalAddress, temporalUi, stoppers };
 }
 
@@ -101,14 +108,14 @@ export async function runWorkerIn(stack: Stack): Promise<RunningWorker> {
     secrets: stack.secrets,
     log: stack.log.child({ component: 'worker' }),
     temporal: stack.temporal,
-  });
+  }, masterKeys(stack.config));
   stack.stoppers.unshift(() => w.stop());
   return w;
 }
 
 export async function runApiIn(stack: Stack): Promise<{ server: http.Server; bus: EventBus; port: number }> {
   const bus = createEventBus(stack.databaseUrl, stack.log);
-  const app = createApp({ db: stack.db, config: stack.config, secrets: stack.secrets, log: stack.log.child({ component: 'api' }), temporal: stack.temporal, bus });
+  const app = createApp({ db: stack.db, config: stack.config, secrets: stack.secrets, log: stack.log.child({ component: 'api' }), temporal: stack.temporal, bus, codec: new EncryptionCodec(masterKeys(stack.config)) });
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,7 @@
 // What services need, passed in once: the pool, the config, the secret box, the logger, Temporal.
 import type { Logger } from 'pino';
 import type { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import type { Config } from '../config';
 import type { Db } from '../db/pool';
 import type { SecretBox } from '../security/secrets';
@@ -13,6 +14,8 @@ export interface ServiceDeps {
   log: Logger;
   temporal: Client;
   bus: EventBus;
+  /** The payload codec, to decode histories for auditors and the Temporal UI. */
+  codec: PayloadCodec;
 }
 
 export function page<T extends { id: string }>(rows: T[], limit: number): { data: T[]; has_more: boolean; next_cursor: string | null } {

@@ -5,9 +5,12 @@ import type { Principal } from '../domain/workspace';
 import type { ServiceDeps } from './deps';
 import { getRunRow } from './runs';
 import { temporalCall } from './temporal-errors';
+import { decodeAllPayloads } from '../temporal/codec';
 
 export async function runHistory(deps: ServiceDeps, p: Principal, runId: string): Promise<Record<string, unknown>> {
   const run = await getRunRow(deps, p, runId);
   const history = await temporalCall(() => deps.temporal.workflow.getHandle(run.workflow_id).fetchHistory());
+  // Payloads are stored encrypted; the auditor gets them decoded (still replayable).
+  await decodeAllPayloads(history, deps.codec);
   return { workflow_id: run.workflow_id, run_id: run.id, ...(JSON.parse(historyToJSON(history)) as Record<string, unknown>) };
 }

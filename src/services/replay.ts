@@ -2,9 +2,10 @@
 // audit of the history itself: every executed write-tool call must follow an `allow` decision or an
 // approval with the same arguments.
 import path from 'node:path';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { canonicalJson } from '../domain/policy';
+import { dataConverter, decodeAllPayloads, EncryptionCodec } from '../temporal/codec';
 
 export interface RecordedHistory {
   /** What the line is about: the run id, or the file name. */
@@ -80,7 +81,11 @@ function firstDifference(message: string): string {
 
 let runtimeInstalled = false;
 
-export async function replayHistories(histories: RecordedHistory[], workflowsPath = path.resolve(__dirname, '../../workflows/index.ts')): Promise<ReplayVerdict[]> {
+export async function replayHistories(
+  histories: RecordedHistory[],
+  workflowsPath = path.resolve(__dirname, '../../workflows/index.ts'),
+  masterKeys: Buffer[] = [],
+): Promise<ReplayVerdict[]> {
   if (!runtimeInstalled) {
     runtimeInstalled = true;
     try {
@@ -89,11 +94,18 @@ export async function replayHistories(histories: RecordedHistory[], workflowsPat
       /* already installed by the caller */
     }
   }
-  const bundle = await bundleWorkflowCode({ workflowsPath, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } });
+  const failureConverterPath = path.resolve(__dirname, '../temporal/failure-converter.ts');
+  const bundle = await bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } });
+  // Files exported without the codec hold encrypted payloads: decode them for the approval check.
+  if (masterKeys.length) {
+    const codec = new EncryptionCodec(masterKeys);
+    for (const h of histories) h.json = JSON.parse(historyToJSON(await decodeAllPayloads(historyFromJSON(h.json), codec))) as RecordedHistory['json'];
+  }
   const byId = new Map(histories.map((h) => [h.id, h]));
   const verdicts: ReplayVerdict[] = [];
   const input = histories.map((h) => ({ workflowId: h.id, history: historyFromJSON(h.json) }));
-  for await (const r of Worker.runReplayHistories({ workflowBundle: bundle }, input)) {
+  const converter = masterKeys.length ? dataConverter(masterKeys) : { failureConverterPath };
+  for await (const r of Worker.runReplayHistories({ workflowBundle: bundle, dataConverter: converter }, input)) {
     const h = byId.get(r.workflowId)!;
     verdicts.push({
       id: r.workflowId,

@@ -4,11 +4,12 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import { dataConverter } from './codec';
 import { createActivities, type ActivityDeps } from '../../activities';
 
-export async function connectClient(address: string, namespace: string): Promise<Client> {
+export async function connectClient(address: string, namespace: string, masterKeys: Buffer[]): Promise<Client> {
   const connection = await Connection.connect({ address });
-  return new Client({ connection, namespace });
+  return new Client({ connection, namespace, dataConverter: dataConverter(masterKeys) });
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -17,6 +18,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: path.resolve(__dirname, '../../workflows/index.ts'),
+    failureConverterPath: path.resolve(__dirname, 'failure-converter.ts'),
     logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
   });
   return bundle;
@@ -40,7 +42,7 @@ function installRuntime(log: Logger): void {
   });
 }
 
-export async function startWorker(config: Config, address: string, deps: ActivityDeps): Promise<RunningWorker> {
+export async function startWorker(config: Config, address: string, deps: ActivityDeps, masterKeys: Buffer[]): Promise<RunningWorker> {
   installRuntime(deps.log);
   const connection = await NativeConnection.connect({ address });
   const worker = await Worker.create({
@@ -48,6 +50,7 @@ export async function startWorker(config: Config, address: string, deps: Activit
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundle: await workflowBundle(),
+    dataConverter: dataConverter(masterKeys),
     activities: createActivities(deps),
     // Cancellation reaches an activity on its next heartbeat: keep that round trip short.
     maxHeartbeatThrottleInterval: '500ms',

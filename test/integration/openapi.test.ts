@@ -8,21 +8,25 @@ import { createPool } from '../../src/db/pool';
 import { createSecretBox } from '../../src/security/secrets';
 import { createEventBus } from '../../src/services/event-bus';
 import { connectClient } from '../../src/temporal/connection';
+import { EncryptionCodec } from '../../src/temporal/codec';
 import { env } from '../support/api';
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };
   handle?: { stack?: Layer[] };
+  /** Express 5 keeps a mounted router's path as the raw path given to app.use(). */
+  rawPath?: string;
 }
 
-/** Every (method, path) that Express will dispatch, walking nested routers (all /v1 routers mount at /v1). */
+/** Every (method, path) that Express will dispatch, walking nested routers with their mount paths. */
 function expressRoutes(stack: Layer[], prefix = ''): string[] {
   const out: string[] = [];
   for (const layer of stack) {
     if (layer.route) {
       for (const m of Object.keys(layer.route.methods)) out.push(`${m} ${prefix}${layer.route.path}`);
     } else if (layer.handle?.stack) {
-      out.push(...expressRoutes(layer.handle.stack, prefix || '/v1'));
+      const mount = layer.rawPath && layer.rawPath !== '/' ? layer.rawPath : '';
+      out.push(...expressRoutes(layer.handle.stack, `${prefix}${mount}`));
     }
   }
   return out;
@@ -48,11 +52,11 @@ describe('/openapi.json', () => {
     const e = env();
     const config = loadConfig({ DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, AP_MASTER_KEY: e.masterKey });
     const db = createPool(e.databaseUrl, 1);
-    const temporal = await connectClient(e.temporalAddress, e.namespace);
+    const temporal = await connectClient(e.temporalAddress, e.namespace, [Buffer.from(e.masterKey, 'base64')]);
     const log = pino({ level: 'silent' });
     const bus = createEventBus(e.databaseUrl, log);
     try {
-      const app = createApp({ db, config, secrets: createSecretBox([Buffer.from(e.masterKey, 'base64')]), log, temporal, bus });
+      const app = createApp({ db, config, secrets: createSecretBox([Buffer.from(e.masterKey, 'base64')]), log, temporal, bus, codec: new EncryptionCodec([Buffer.from(e.masterKey, 'base64')]) });
       const registered = expressRoutes((app as unknown as { router: { stack: Layer[] } }).router.stack);
       expect(registered.length).toBeGreaterThan(40);
       const doc = (await (await fetch(`${e.apiUrl}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import type { TestEnv } from './global-setup';
+import { decodeAllPayloads, EncryptionCodec } from '../../src/temporal/codec';
 
 export const CANARY_PREFIX = 'CANARY-SECRET-';
 
@@ -19,8 +20,11 @@ function decodeBytes(value: unknown): unknown {
   return value;
 }
 
-/** Searches Temporal histories (payloads decoded) of the given workflows, or of all workflows. */
-export async function historiesContaining(env: TestEnv, needle: string, workflowIds?: string[]): Promise<string[]> {
+/**
+ * Searches Temporal histories of the given workflows, or of all. `decrypt`: with the platform's codec
+ * (what the workflow saw); without it: what the Temporal server stores.
+ */
+export async function historiesContaining(env: TestEnv, needle: string, workflowIds?: string[], decrypt = true): Promise<string[]> {
   const connection = await Connection.connect({ address: env.temporalAddress });
   try {
     const client = new Client({ connection, namespace: env.namespace });
@@ -29,6 +33,8 @@ export async function historiesContaining(env: TestEnv, needle: string, workflow
     const hits: string[] = [];
     for (const id of ids) {
       const history = await client.workflow.getHandle(id).fetchHistory();
+      // Runs recorded under another key (the rotation test) stay encrypted: searched as stored.
+      if (decrypt) await decodeAllPayloads(history, new EncryptionCodec([Buffer.from(env.masterKey, 'base64')])).catch(() => undefined);
       if (JSON.stringify(decodeBytes(history)).includes(needle)) hits.push(`history of ${id}`);
     }
     return hits;

@@ -26,6 +26,7 @@ export interface TestEnv {
   databaseUrl: string;
   temporalAddress: string;
   temporalCli: string;
+  temporalDb: string;
   namespace: string;
   taskQueue: string;
   masterKey: string;
@@ -67,7 +68,9 @@ export default async function setup(project: TestProject) {
   await db.end();
 
   const temporalCli = await findTemporalCli(process.env.AP_TEMPORAL_CLI, say);
-  const temporal: DevServer = await startDevServer({ binary: temporalCli, namespace: 'default', logFile: path.join(logDir, 'temporal.log') });
+  // A SQLite file (not memory), so that a test can look at what the Temporal server stores.
+  const temporalDb = path.join(runDir, 'temporal.db');
+  const temporal: DevServer = await startDevServer({ binary: temporalCli, namespace: 'default', dbFile: temporalDb, logFile: path.join(logDir, 'temporal.log') });
   say(`Temporal dev server on ${temporal.address}`);
 
   const masterKey = crypto.randomBytes(32).toString('base64');
@@ -96,6 +99,7 @@ export default async function setup(project: TestProject) {
     databaseUrl,
     temporalAddress: temporal.address,
     temporalCli,
+    temporalDb,
     namespace: 'default',
     taskQueue,
     masterKey,

@@ -1,0 +1,52 @@
+// The remote codec endpoint for the Temporal Web UI (`/codec/decode`, `/codec/encode`), so that people
+// with an admin or auditor key can read payloads that Temporal stores encrypted. Point the UI at
+// http://<api>/codec with "pass access token" (the API key as bearer token).
+import express, { type Router } from 'express';
+import type { Payload, PayloadCodec } from '@temporalio/common';
+import { ApiError } from '../domain/errors';
+import { hasRole } from '../domain/workspace';
+import type { Db } from '../db/pool';
+import { requireApiKey } from './middleware/auth';
+
+interface JsonPayload {
+  metadata?: Record<string, string>;
+  data?: string;
+}
+
+const fromJson = (p: JsonPayload): Payload => ({
+  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, new Uint8Array(Buffer.from(v, 'base64'))])),
+  data: new Uint8Array(Buffer.from(p.data ?? '', 'base64')),
+});
+
+const toJson = (p: Payload): JsonPayload => ({
+  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')])),
+  data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
+});
+
+export function codecRouter(db: Db, codec: PayloadCodec, allowedOrigins: string[]): Router {
+  const r = express.Router();
+  r.use((req, res, next) => {
+    const origin = req.header('origin');
+    if (origin && allowedOrigins.includes(origin)) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Access-Control-Allow-Credentials', 'true');
+      res.setHeader('Access-Control-Allow-Headers', 'authorization, content-type, x-namespace');
+      res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');
+    }
+    if (req.method === 'OPTIONS') {
+      res.status(204).end();
+      return;
+    }
+    next();
+  });
+  r.use(requireApiKey(db));
+  for (const op of ['decode', 'encode'] as const) {
+    r.post(`/${op}`, async (req, res) => {
+      if (!hasRole(req.principal!, 'auditor')) throw new ApiError(403, 'permission_denied', 'Decoding payloads needs the admin or auditor role');
+      const payloads = (req.body as { payloads?: JsonPayload[] } | undefined)?.payloads;
+      if (!Array.isArray(payloads)) throw new ApiError(400, 'validation_failed', 'payloads must be an array', 'payloads');
+      res.json({ payloads: (await codec[op](payloads.map(fromJson))).map(toJson) });
+    });
+  }
+  return r;
+}
