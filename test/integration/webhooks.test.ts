@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/temporal/dev-server';
+import { freePort, startDevServer } from '../../src/temporal/dev-server';
 import { startReceiver } from '../fixtures/webhook-receiver';
 import { spawnAp, type ApProcess } from '../support/processes';
 import { Api, env, expectError, setupAgent, waitFor } from '../support/api';
@@ -103,11 +103,17 @@ describe('webhooks', () => {
     expect((await api.delete(`/v1/webhooks/${hook.id}`)).body.deleted).toBe(true);
   });
 
-  it('a delivery survives a restart of the worker between attempts', async () => {
+  it('a delivery survives a restart of every process (Temporal, API, worker) between attempts', async () => {
     const e = env();
+    // A Temporal server of this test's own, on a SQLite file, so that it can be killed and restarted.
+    const temporalDb = path.join(e.runDir, `webhooks-temporal-${crypto.randomUUID()}.db`);
+    const temporalPort = await freePort();
+    const startTemporal = () => startDevServer({ binary: e.temporalCli, namespace: 'default', dbFile: temporalDb, port: temporalPort, logFile: path.join(e.logDir, 'webhooks-temporal.log') });
+    let temporal = await startTemporal();
+    cleanups.push(() => temporal.stop());
     const queue = `ap-webhooks-${crypto.randomUUID()}`;
     const port = await freePort();
-    const base = { DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: queue, AP_MASTER_KEY: e.masterKey, AP_ALLOW_PRIVATE_NETWORK: 'true', LOG_LEVEL: 'debug', AP_WEBHOOK_RETRY_SCHEDULE: '4,1' };
+    const base = { DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_TASK_QUEUE: queue, AP_MASTER_KEY: e.masterKey, AP_ALLOW_PRIVATE_NETWORK: 'true', LOG_LEVEL: 'debug', AP_WEBHOOK_RETRY_SCHEDULE: '4,1' };
     const api = spawnAp(['api'], { ...base, AP_PORT: String(port) }, path.join(e.logDir, 'webhooks-api.log'));
     const worker1 = spawnAp(['worker'], base, path.join(e.logDir, 'webhooks-worker1.log'));
     procs.push(api, worker1);
@@ -122,9 +128,13 @@ describe('webhooks', () => {
     await waitFor(async () => receiver.received.length === 1, 'the first attempt');
     await worker1.kill('SIGKILL');
     await api.kill('SIGKILL');
+    temporal.process.kill('SIGKILL');
+    await new Promise((r) => temporal.process.once('exit', r));
+    temporal = await startTemporal();
     const worker2 = spawnAp(['worker'], base, path.join(e.logDir, 'webhooks-worker2.log'));
-    procs.push(worker2);
-    await worker2.ready;
+    const api2 = spawnAp(['api'], { ...base, AP_PORT: String(port) }, path.join(e.logDir, 'webhooks-api2.log'));
+    procs.push(worker2, api2);
+    await Promise.all([worker2.ready, api2.ready]);
     await waitFor(async () => receiver.received.length === 2, 'the retry after the restart', 30_000);
     expect(receiver.received.map((r) => r.status)).toEqual([500, 200]);
     expect(receiver.received[0]!.headers['webhook-id']).toBe(receiver.received[1]!.headers['webhook-id']);
