@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import setup, { type TestEnv } from '../test/support/global-setup';
+import { decodeAllPayloads, EncryptionCodec } from '../src/temporal/codec';
 import { startFakeLlm } from '../test/fixtures/fake-llm';
 import { startToolServer } from '../test/fixtures/tool-server';
 
@@ -74,6 +75,21 @@ async function main(): Promise<void> {
   await call('POST', `/v1/runs/${client.id}/tools/resolve`, { tool_call_id: client.pending_tool_calls[0].id, output: { y: 2 } });
   await until(client.id, ['completed']);
   runs['client-tool'] = client.id;
+  // Failed by each cap, and an expired approval that the agent answers with a denial.
+  await call('POST', '/v1/agents', { name: 'capped', model: { card: 'fake' }, tools: ['weather', 'ticket'], limits: { max_tool_calls: 1, max_tokens: 1000, timeout_seconds: 2 }, approval: { timeout_seconds: 1, on_timeout: 'deny' } });
+  llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'A' } }, { name: 'weather', arguments: { city: 'B' } }] });
+  runs['max-tool-calls-exceeded'] = (await call('POST', '/v1/runs', { agent: 'capped', input: 'two calls', wait: true })).id;
+  llm.reply({ text: 'expensive', usage: { input_tokens: 900, output_tokens: 200 } });
+  runs['budget-exceeded-max-tokens'] = (await call('POST', '/v1/runs', { agent: 'capped', input: 'tokens', wait: true })).id;
+  llm.reply({ text: 'too slow', delay_ms: 5000 });
+  const slowRun = await call('POST', '/v1/runs', { agent: 'capped', input: 'slow' });
+  await until(slowRun.id, ['failed']);
+  runs['timeout'] = slowRun.id;
+  llm.reply({ tool_calls: [{ name: 'ticket', arguments: { title: 'nobody answers' } }] }, { text: 'The approval expired.' });
+  const expiredDeny = await call('POST', '/v1/runs', { agent: 'capped', input: 'expire', wait: true });
+  await until(expiredDeny.id, ['completed']);
+  runs['approval-expired-deny'] = expiredDeny.id;
+
   const action = await call('POST', '/v1/action_invocations', { tool: 'ticket', arguments: { title: 'act' } });
   await decide(`/v1/approvals/${action.approval.id}/approve`, {});
   await until(action.id, ['completed'], 'action_invocations');
@@ -85,7 +101,8 @@ async function main(): Promise<void> {
   for (const [name, id] of Object.entries(runs)) {
     // Histories already in the repository are kept: they prove that older runs still replay.
     if (fs.existsSync(path.join(OUT, `${name}.json`))) continue;
-    const history = await temporal.workflow.getHandle(id).fetchHistory();
+    // Stored decoded: the repository's histories must not depend on this recording's throwaway key.
+    const history = await decodeAllPayloads(await temporal.workflow.getHandle(id).fetchHistory(), new EncryptionCodec([Buffer.from(e.masterKey, 'base64')]));
     fs.writeFileSync(path.join(OUT, `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
     process.stdout.write(`recorded ${name} (${id})\n`);
   }
