@@ -30,6 +30,7 @@ const envSchema = z.object({
     .string()
     .refine((v) => v.split(',').every((k) => Buffer.from(k.trim(), 'base64').length === 32), 'must be comma-separated base64 32-byte keys')
     .optional(),
+  AP_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).optional(),
   AP_CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233'),
   AP_ALLOW_PRIVATE_NETWORK: boolish.default(false),
   AP_TEMPORAL_CLI: z.string().min(1).optional(),
@@ -61,6 +62,8 @@ export interface Config {
   masterKey: string | undefined;
   /** Older master keys: they still decrypt secrets and payloads after a rotation. */
   previousMasterKeys: string[];
+  /** Ended runs' content is purged after this many days; undefined = kept. */
+  retentionDays: number | undefined;
   /** Origins (the Temporal Web UI) allowed to call the codec endpoint from a browser. */
   codecCorsOrigins: string[];
   allowPrivateNetwork: boolean;
@@ -106,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cliPath: e.AP_TEMPORAL_CLI,
     },
     masterKey: e.AP_MASTER_KEY,
+    retentionDays: e.AP_RETENTION_DAYS,
     codecCorsOrigins: e.AP_CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     previousMasterKeys: e.AP_PREVIOUS_MASTER_KEYS?.split(',').map((k) => k.trim()) ?? [],
     allowPrivateNetwork: e.AP_ALLOW_PRIVATE_NETWORK,

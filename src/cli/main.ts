@@ -9,6 +9,7 @@ import { hashApiKey, newApiKey } from '../security/secrets';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { bootstrap } from '../services/workspaces';
+import { purgeEndedRuns } from '../services/retention';
 import { bootstrapAdmin, onShutdown, openDatabase, openStack, runApiIn, runWorkerIn, say } from './runtime';
 import { clientCommands } from './client';
 import { replayCommand } from './replay';
@@ -85,6 +86,28 @@ program
       if (key) say(`Admin API key: ${key}`);
     } finally {
       await db.end();
+    }
+  });
+
+program
+  .command('purge')
+  .description("purge the content of runs that ended before the retention period (AP_RETENTION_DAYS, or --older-than)")
+  .option('--older-than <age>', 'e.g. 30d, 12h, 0s')
+  .option('--workspace <id>', 'only this workspace')
+  .action(async (opts: { olderThan?: string; workspace?: string }) => {
+    const cfg = config();
+    const age = opts.olderThan ?? (cfg.retentionDays !== undefined ? `${cfg.retentionDays}d` : undefined);
+    const m = age?.match(/^(\d+)([dhms])$/);
+    if (!m) fail(new Error('Give --older-than like 30d, 12h or 0s, or set AP_RETENTION_DAYS'));
+    const seconds = Number(m![1]) * { d: 86_400, h: 3_600, m: 60, s: 1 }[m![2] as 'd' | 'h' | 'm' | 's'];
+    const stoppers: (() => Promise<void>)[] = [];
+    try {
+      const { db } = await openDatabase(cfg, true, stoppers);
+      say(`Purged the content of ${await purgeEndedRuns(db, seconds, opts.workspace)} ended run(s)`);
+    } catch (err) {
+      fail(err);
+    } finally {
+      for (const stop of stoppers) await stop().catch(() => undefined);
     }
   });
 

@@ -13,6 +13,7 @@ import { createPool, type Db } from '../db/pool';
 import { createSecretBox, type SecretBox } from '../security/secrets';
 import { createEventBus, type EventBus } from '../services/event-bus';
 import { bootstrap } from '../services/workspaces';
+import { purgeEndedRuns } from '../services/retention';
 import { connectClient, startWorker, type RunningWorker } from '../temporal/connection';
 import { EncryptionCodec } from '../temporal/codec';
 import { findTemporalCli, startDevServer, type DevServer } from '../temporal/dev-server';
@@ -110,6 +111,14 @@ export async function runWorkerIn(stack: Stack): Promise<RunningWorker> {
     temporal: stack.temporal,
   }, masterKeys(stack.config));
   stack.stoppers.unshift(() => w.stop());
+  // Retention runs beside the worker, hourly; the purge is idempotent, so several workers may run it.
+  const days = stack.config.retentionDays;
+  if (days !== undefined) {
+    const purge = (): void => void purgeEndedRuns(stack.db, days * 86_400).catch((err: unknown) => stack.log.warn({ err }, 'retention purge failed'));
+    purge();
+    const timer = setInterval(purge, 3_600_000);
+    stack.stoppers.unshift(async () => clearInterval(timer));
+  }
   return w;
 }
 

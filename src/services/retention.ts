@@ -1,0 +1,40 @@
+// Retention: the content of runs that ended longer ago than the retention period is purged (events,
+// transcript, input and output, approval arguments and previews). What remains is the run's status,
+// usage and error, and the audit log's record that the purge happened.
+import { appendAudit } from '../db/audit';
+import type { Db } from '../db/pool';
+import { transaction } from '../db/pool';
+
+export async function purgeEndedRuns(db: Db, olderThanSeconds: number, workspaceId?: string): Promise<number> {
+  const purged = await transaction(db, async (c) => {
+    const runs = await c.query<{ id: string; workspace_id: string }>(
+      `SELECT id, workspace_id FROM runs WHERE status IN ('completed', 'failed', 'canceled') AND content_purged_at IS NULL
+          AND completed_at < now() - make_interval(secs => $1) AND ($2::text IS NULL OR workspace_id = $2) FOR UPDATE`,
+      [olderThanSeconds, workspaceId ?? null],
+    );
+    const ids = runs.rows.map((r) => r.id);
+    if (ids.length === 0) return [];
+    await c.query('DELETE FROM run_events WHERE run_id = ANY($1)', [ids]);
+    await c.query('DELETE FROM session_messages WHERE run_id = ANY($1)', [ids]);
+    await c.query(
+      `UPDATE approvals SET tool_call = jsonb_set(tool_call, '{arguments}', '{}'::jsonb), preview = NULL,
+              decision = CASE WHEN decision ? 'arguments' THEN decision - 'arguments' ELSE decision END WHERE run_id = ANY($1)`,
+      [ids],
+    );
+    await c.query(`UPDATE runs SET input = '[]', output = '[]', output_text = NULL, content_purged_at = now() WHERE id = ANY($1)`, [ids]);
+    return runs.rows;
+  });
+  const byWorkspace = new Map<string, number>();
+  for (const r of purged) byWorkspace.set(r.workspace_id, (byWorkspace.get(r.workspace_id) ?? 0) + 1);
+  for (const [ws, count] of byWorkspace) {
+    await appendAudit(db, {
+      workspace_id: ws,
+      actor: { key_id: null, name: 'retention', roles: [] },
+      action: 'retention.purge',
+      target: null,
+      request_id: null,
+      data: { runs: count, older_than_seconds: olderThanSeconds },
+    });
+  }
+  return purged.length;
+}
