@@ -60,6 +60,43 @@ describe('audit log', () => {
     expect((await api.get('/v1/audit_log/verify')).body).toEqual({ ok: true, checked: log.data.length, first_bad_seq: null });
   });
 
+  it('definition changes, webhooks and approval decisions append one record each', async () => {
+    const tools = await startToolServer();
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close(), () => tools.close());
+    const approver = new Api((await api.post('/v1/api_keys', { name: 'approver', roles: ['approver'] })).body.key);
+    await api.post('/v1/model_cards/fake', { default_model: 'other' });
+    await api.post('/v1/tools', { name: 'ticket', effect: 'write', input_schema: { type: 'object', properties: { t: { type: 'string' } } }, executor: { type: 'http', url: `${tools.url}/t` } });
+    await api.patch('/v1/tools/ticket', { description: 'tickets' });
+    await api.patch('/v1/agents/assistant', { tools: ['ticket'] });
+    await api.post('/v1/vault', { name: 'v', value: 'x1' });
+    await api.patch('/v1/vault/v', { value: 'x2' });
+    await api.delete('/v1/vault/v');
+    const hook = (await api.post('/v1/webhooks', { url: 'https://8.8.8.8/hooks', events: ['run.failed'] })).body;
+    await api.post(`/v1/webhooks/${hook.id}/rotate_secret`, {});
+    await api.delete(`/v1/webhooks/${hook.id}`);
+    tools.route('/t', { body: { ok: true } });
+    llm.reply({ tool_calls: [{ name: 'ticket', arguments: { t: 'a' } }] }, { text: 'one' }, { tool_calls: [{ name: 'ticket', arguments: { t: 'b' } }] }, { text: 'two' });
+    const r1 = (await api.post('/v1/runs', { agent: 'assistant', input: 'a', wait: true })).body;
+    await approver.post(`/v1/approvals/${r1.pending_approvals[0].id}/approve`, {});
+    await waitForStatus(api, r1.id, ['completed']);
+    const r2 = (await api.post('/v1/runs', { agent: 'assistant', input: 'b', wait: true })).body;
+    await approver.post(`/v1/approvals/${r2.pending_approvals[0].id}/deny`, { reason: 'no' });
+    await waitForStatus(api, r2.id, ['completed']);
+    await api.delete('/v1/tools/ticket');
+    await api.delete('/v1/agents/assistant');
+    await api.delete('/v1/model_cards/fake');
+    expect(await actions(api)).toEqual([
+      'model_card.create', 'agent.create', 'api_key.create', 'model_card.update', 'tool.create', 'tool.update', 'agent.update',
+      'vault.create', 'vault.update', 'vault.delete', 'webhook.create', 'webhook.rotate_secret', 'webhook.delete',
+      'run.create', 'approval.approve', 'run.create', 'approval.deny', 'tool.delete', 'agent.archive', 'model_card.delete',
+    ]);
+    const log = JSON.stringify((await api.get('/v1/audit_log')).body);
+    expect(log).not.toContain(hook.secret);
+    expect(log).not.toContain('x2');
+    expect((await api.get('/v1/audit_log/verify')).body.ok).toBe(true);
+  });
+
   it('the application role cannot UPDATE, DELETE or TRUNCATE audit records', async () => {
     const api = await newWorkspace();
     await api.post('/v1/vault', { name: 'a', value: 'b' });
