@@ -11,7 +11,6 @@ import {
   setHandler,
   sleep,
 } from '@temporalio/workflow';
-import type { ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CheckedToolCall, ModelCallResult } from '../activities/model';
 import type { RunContext } from '../activities/store';
@@ -24,7 +23,7 @@ import { canonicalJson, decide } from '../src/domain/policy';
 import { emptyUsage, type RunState, type RunStatus } from '../src/domain/run';
 import type { ToolSpec } from '../src/domain/tool';
 import { approvalDecisionSignal, runStateQuery, sessionTurnSignal, toolResolutionSignal, type RunWorkflowInput } from './definitions';
-import { createToolGate, GateFailure } from './tool-gate';
+import { createToolGate, GateFailure, messageOf, toolOptions } from './tool-gate';
 import type { ApprovalDecision, ApprovalRecord, ClientToolRecord, ToolResolution } from '../src/domain/approval';
 
 /** Patch: tool calls go through the approval/client-tool gate (before: write tools refused outright). */
@@ -43,16 +42,6 @@ const modelCall = proxyActivities<Activities>({
   heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '20s', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: [RUN_ERROR.model_error] },
 });
-const toolOptions = (tool: ToolSpec): ActivityOptions => ({
-  startToCloseTimeout: ((tool.executor.type === 'http' ? (tool.executor.timeout_seconds ?? 30) : 30) + 15) * 1000,
-  heartbeatTimeout: '10s',
-  // A write that is not idempotent is attempted at most once (writeToolOnce); reads may retry.
-  retry:
-    tool.effect === 'write' && !tool.idempotent
-      ? { maximumAttempts: 1 }
-      : { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
-});
-
 class RunFailure extends Error {
   constructor(
     readonly code: RunErrorCode,
@@ -388,12 +377,3 @@ function errorCodeOf(err: unknown): RunErrorCode {
 
 const isModelActivity = (e: unknown): boolean => (e as { activityType?: string }).activityType === 'callModel';
 
-function messageOf(err: unknown): string {
-  let e: unknown = err;
-  let message = err instanceof Error ? err.message : String(err);
-  while (e && typeof e === 'object' && (e as { cause?: unknown }).cause) {
-    e = (e as { cause?: unknown }).cause;
-    if (e instanceof Error && e.message) message = e.message;
-  }
-  return message;
-}

@@ -40,7 +40,8 @@ export interface GateHost {
   resumeDeadline?(): void;
 }
 
-const toolOptions = (tool: ToolSpec): ActivityOptions => ({
+/** Activity options of a tool call, by its effect (writeToolOnce for non-idempotent writes). */
+export const toolOptions = (tool: ToolSpec): ActivityOptions => ({
   startToCloseTimeout: ((tool.executor.type === 'http' ? (tool.executor.timeout_seconds ?? 30) : 30) + 15) * 1000,
   heartbeatTimeout: '10s',
   // A write that is not idempotent is attempted at most once (writeToolOnce); reads may retry.

@@ -17,6 +17,7 @@ import * as approvals from '../db/governance';
 import { approvalView } from './approvals';
 import type { ServiceDeps } from './deps';
 import { temporalCall } from './temporal-errors';
+import { waitUntil } from './wait';
 
 async function actionView(deps: ServiceDeps, a: actions.ActionRow) {
   const approval = a.approval_id ? await approvals.getApproval(deps.db, a.workspace_id, a.approval_id) : undefined;
@@ -80,26 +81,14 @@ export async function createAction(deps: ServiceDeps, p: Principal, b: ActionCre
     }
   }
   if (!b.wait) return { status: 202, body: await actionView(deps, row) };
-  const deadline = Date.now() + b.wait_timeout_seconds * 1000;
-  let wake: () => void = () => undefined;
-  const unsubscribe = deps.bus.subscribe(row.id, { onEvent: () => wake() });
-  try {
-    for (;;) {
-      const current = (await actions.getAction(deps.db, row.id))!;
-      if (isTerminal(current.status) || current.status === 'waiting_approval' || Date.now() >= deadline) {
-        return { status: 200, body: await actionView(deps, current) };
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 250);
-        wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-    }
-  } finally {
-    unsubscribe();
-  }
+  const current = await waitUntil(
+    deps.bus,
+    row.id,
+    b.wait_timeout_seconds * 1000,
+    async () => (await actions.getAction(deps.db, row.id))!,
+    (a) => isTerminal(a.status) || a.status === 'waiting_approval',
+  );
+  return { status: 200, body: await actionView(deps, current) };
 }
 
 export async function getAction(deps: ServiceDeps, p: Principal, id: string) {

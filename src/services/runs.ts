@@ -16,6 +16,7 @@ import { RUN_WORKFLOW_TYPE, runStateQuery, type RunWorkflowInput } from '../../w
 import { page, type ServiceDeps } from './deps';
 import { temporalCall } from './temporal-errors';
 import { checkRunAdmission } from './limits';
+import { waitUntil } from './wait';
 
 // ---------- sessions
 
@@ -277,24 +278,8 @@ const WAIT_STATUSES = new Set(['completed', 'failed', 'canceled', 'waiting_appro
 
 /** Resolves once the run is terminal or needs someone (approval, client tool), or at the deadline. */
 export async function waitForRun(deps: ServiceDeps, p: Principal, id: string, timeoutSeconds: number, signal?: AbortSignal): Promise<RunView> {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  let wake: () => void = () => undefined;
-  const unsubscribe = deps.bus.subscribe(id, { onEvent: () => wake() });
-  try {
-    for (;;) {
-      const row = await getRunRow(deps, p, id);
-      if (WAIT_STATUSES.has(row.status) || Date.now() >= deadline || signal?.aborted) return getRun(deps, p, id);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now())));
-        wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-    }
-  } finally {
-    unsubscribe();
-  }
+  await waitUntil(deps.bus, id, timeoutSeconds * 1000, () => getRunRow(deps, p, id), (row) => WAIT_STATUSES.has(row.status), signal);
+  return getRun(deps, p, id);
 }
 
 export async function listEvents(deps: ServiceDeps, p: Principal, id: string, afterSeq: number, limit: number) {
