@@ -38,7 +38,15 @@ async function actionView(deps: ServiceDeps, a: actions.ActionRow) {
   };
 }
 
-export async function createAction(deps: ServiceDeps, p: Principal, b: ActionCreate, requestId: string, idempotencyKey?: string) {
+export async function createAction(
+  deps: ServiceDeps,
+  p: Principal,
+  b: ActionCreate,
+  requestId: string,
+  idempotencyKey?: string,
+  /** Called with the action id as soon as it exists: the audit record is written at creation. */
+  onCreated?: (id: string) => Promise<void>,
+) {
   const toolRow = await catalog.getTool(deps.db, p.workspace_id, b.tool);
   if (!toolRow) throw new ApiError(400, 'unknown_tool', `Tool ${b.tool} does not exist`, 'tool');
   const tool = toolRow.spec as Omit<ToolSpec, 'name'>;
@@ -80,6 +88,7 @@ export async function createAction(deps: ServiceDeps, p: Principal, b: ActionCre
       }
     }
   }
+  await onCreated?.(row.id);
   if (!b.wait) return { status: 202, body: await actionView(deps, row) };
   const current = await waitUntil(
     deps.bus,

@@ -36,11 +36,15 @@ function toMessages(body: ChatCompletionRequest): Message[] {
   });
 }
 
-async function startRun(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, requestId: string, idempotencyKey?: string) {
+/** Called with the run id as soon as the run exists: the audit record is written at creation. */
+type OnCreated = (runId: string) => Promise<void>;
+
+async function startRun(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, requestId: string, idempotencyKey?: string, onCreated?: OnCreated) {
   const agent = await resolveModel(deps, p, body.model);
   const { session } = await createSession(deps, p, { agent: agent.id, ...(body.user ? { user_reference: body.user } : {}) });
   const create: RunCreate = { input: 'chat', wait: false, stream: false, wait_timeout_seconds: 60, constraints: {}, metadata: { via: 'chat.completions' }, if_busy: 'reject' };
   const run = await createRunInSession(deps, p, session.id, create, requestId, idempotencyKey, toMessages(body));
+  await onCreated?.(run.id);
   return { agent, run, started: Date.now() };
 }
 
@@ -69,8 +73,8 @@ function failure(run: RunView): ApiError {
   return new ApiError(500, code, run.error?.message ?? `The agent run ended ${run.status}`);
 }
 
-export async function complete(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, requestId: string, idempotencyKey?: string) {
-  const { agent, run, started } = await startRun(deps, p, body, requestId, idempotencyKey);
+export async function complete(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, requestId: string, idempotencyKey?: string, onCreated?: OnCreated) {
+  const { agent, run, started } = await startRun(deps, p, body, requestId, idempotencyKey, onCreated);
   const done = await waitForRun(deps, p, run.id, WAIT_SECONDS);
   if (done.status === 'failed' || done.status === 'canceled') throw failure(done);
   const paused = done.status === 'waiting_approval' || done.status === 'tool_required';
@@ -100,8 +104,8 @@ const NAMED: Record<string, string> = {
   'step.completed': 'step_complete',
 };
 
-export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, req: Request, res: Response, idempotencyKey?: string): Promise<void> {
-  const { agent, run, started } = await startRun(deps, p, body, req.id, idempotencyKey);
+export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, req: Request, res: Response, idempotencyKey?: string, onCreated?: OnCreated): Promise<void> {
+  const { agent, run, started } = await startRun(deps, p, body, req.id, idempotencyKey, onCreated);
   openSse(res);
   const created = Math.floor(started / 1000);
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({ id: `chatcmpl-${run.id}`, object: 'chat.completion.chunk', created, model: body.model, choices, ...extra });

@@ -45,6 +45,9 @@ describe('action invocations', () => {
     }, 'the action to complete');
     expect(done.result).toEqual({ refunded: { order: 'B-2' } });
     expect(tools.requests.filter((r) => !r.headers['x-dry-run'])).toHaveLength(1);
+    // The creation is on the record when it happened, before the decision it waited for.
+    const actions = (await api.get('/v1/audit_log')).body.data.map((r: { action: string }) => r.action);
+    expect(actions.slice(-2)).toEqual(['action_invocation.create', 'approval.approve']);
   });
 
   it('dry_run never executes the tool for real', async () => {

@@ -40,6 +40,12 @@ const SCAN_RESULT = path.join(ROOT, '.test-data', 'secret-scan.json');
 export default async function setup(project: TestProject) {
   const runDir = path.join(ROOT, '.test-data', `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
   const logDir = path.join(runDir, 'logs');
+  // Earlier runs' data (databases, logs) is kept for a day for debugging, then removed here.
+  const dataRoot = path.join(ROOT, '.test-data');
+  for (const d of fs.existsSync(dataRoot) ? fs.readdirSync(dataRoot) : []) {
+    const full = path.join(dataRoot, d);
+    if (fs.statSync(full).isDirectory() && Date.now() - fs.statSync(full).mtimeMs > 86_400_000) fs.rmSync(full, { recursive: true, force: true });
+  }
   fs.mkdirSync(logDir, { recursive: true });
   fs.rmSync(SCAN_RESULT, { force: true });
   fs.chmodSync(path.dirname(runDir), 0o755);

@@ -8,8 +8,8 @@ import { defineRoutes, type RouteDoc, READ_ALL } from '../route';
 
 export function actionRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
   const r = defineRoutes(registry);
-  r.post('/action_invocations', { audit: 'action_invocation.create', roles: ['developer'], body: actionCreateSchema }, async ({ req, res, p, body }) => {
-    const { status, body: view } = await svc.createAction(deps, p, body, req.id, res.locals.idempotencyKey as string | undefined);
+  r.post('/action_invocations', { audit: 'action_invocation.create', roles: ['developer'], body: actionCreateSchema }, async ({ req, res, p, body, audit }) => {
+    const { status, body: view } = await svc.createAction(deps, p, body, req.id, res.locals.idempotencyKey as string | undefined, audit);
     res.status(status).setHeader('Location', `/v1/action_invocations/${view.id}`);
     return view;
   });

@@ -7,13 +7,13 @@ import { defineRoutes, type RouteDoc } from '../route';
 
 export function chatRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
   const r = defineRoutes(registry);
-  r.post('/chat/completions', { audit: 'run.create', roles: ['developer'], body: chatCompletionSchema, sse: true, summary: 'Run an agent once, answered in the Chat Completions format' }, async ({ req, res, p, body }) => {
+  r.post('/chat/completions', { audit: 'run.create', roles: ['developer'], body: chatCompletionSchema, sse: true, summary: 'Run an agent once, answered in the Chat Completions format' }, async ({ req, res, p, body, audit }) => {
     const key = res.locals.idempotencyKey as string | undefined;
     if (body.stream) {
-      await svc.stream(deps, p, body, req, res, key);
+      await svc.stream(deps, p, body, req, res, key, audit);
       return undefined;
     }
-    return svc.complete(deps, p, body, req.id, key);
+    return svc.complete(deps, p, body, req.id, key, audit);
   });
   r.get('/models', { roles: ['developer', 'auditor'], summary: "The workspace's enabled agents as models" }, ({ p }) => svc.listModels(deps, p));
   return r.router;
