@@ -25,8 +25,24 @@ export function openSse(res: Response): void {
   res.socket?.setNoDelay(true);
 }
 
+/** Open streams of this process, so that a shutdown can tell each client to reconnect elsewhere. */
+const openStreams = new Set<Response>();
+
+export const SHUTDOWN_COMMENT = ': server shutting down; reconnect with Last-Event-ID\n\n';
+
+/** On shutdown: every open stream gets a final comment and ends; clients resume on another process. */
+export function endAllStreams(): void {
+  for (const res of openStreams) {
+    res.write(SHUTDOWN_COMMENT);
+    res.end();
+  }
+  openStreams.clear();
+}
+
 export async function streamRunEvents(deps: ServiceDeps, req: Request, res: Response, runId: string, opts: StreamOptions): Promise<void> {
   if (!res.headersSent) openSse(res);
+  openStreams.add(res);
+  res.on('close', () => openStreams.delete(res));
   let lastSeq = opts.afterSeq;
   let closed = false;
   let wake: () => void = () => undefined;
@@ -77,7 +93,8 @@ export async function streamRunEvents(deps: ServiceDeps, req: Request, res: Resp
   } finally {
     clearInterval(keepalive);
     unsubscribe();
-    res.end();
+    openStreams.delete(res);
+    if (!res.writableEnded) res.end();
   }
 }
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config';
 import { createApp } from '../api/app';
+import { endAllStreams } from '../api/sse';
 import { startEmbeddedPostgres, type EmbeddedDb } from '../db/embedded';
 import { migrate } from '../db/migrate';
 import { createPool, type Db } from '../db/pool';
@@ -133,9 +134,12 @@ export async function runApiIn(stack: Stack): Promise<{ server: http.Server; bus
   });
   const port = (server.address() as { port: number }).port;
   stack.stoppers.unshift(async () => {
+    // Stop accepting first, then tell SSE clients to reconnect elsewhere, then close what is left.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    endAllStreams();
     await bus.close();
     await new Promise<void>((resolve) => {
-      server.close(() => resolve());
+      void closed.then(resolve);
       // Open SSE streams and idle keep-alive sockets would hold close() forever.
       server.closeAllConnections();
     });

@@ -18,6 +18,7 @@ describe('docker-compose.yml', () => {
     expect(res.stdout.match(/replicas: 2/g)).toHaveLength(2);
     expect(res.stdout).toContain('image: temporalio/auto-setup:1.29.1');
     expect(res.stdout).toContain('TEMPORAL_ADDRESS: temporal:7233');
+    expect(res.stdout).toContain('TEMPORAL_CODEC_ENDPOINT: http://localhost:8080/codec');
   });
 
   it('refuses to render without AP_MASTER_KEY', () => {

@@ -97,6 +97,37 @@ describe('SSE', () => {
     await waitForStatus(api, run.id, ['canceled']);
   }, 40_000);
 
+  it('an API process that shuts down ends its streams with a comment; the client resumes on another process', async () => {
+    const e = env();
+    const port = await freePort();
+    const leaving = spawnAp(['api'], {
+      DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: e.taskQueue, AP_MASTER_KEY: e.masterKey, AP_ALLOW_PRIVATE_NETWORK: 'true', AP_PORT: String(port), LOG_LEVEL: 'debug',
+    }, path.join(e.logDir, 'api-leaving.log'));
+    cleanups.push(() => leaving.kill('SIGKILL'));
+    await leaving.ready;
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    llm.reply({ text: 'slowly streamed answer', delay_ms: 2_000 });
+    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go' })).body;
+    const res = await fetch(streamUrl(`http://127.0.0.1:${port}`, run.id), { headers: { authorization: `Bearer ${api.key}`, accept: 'text/event-stream' } });
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes('event: step.started')) text += new TextDecoder().decode((await reader.read()).value);
+    await leaving.kill('SIGTERM');
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    expect(text.trimEnd().endsWith(': server shutting down; reconnect with Last-Event-ID')).toBe(true);
+    expect(leaving.child.exitCode).toBe(0);
+    const seen = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    const rest = await fetch(streamUrl(env().apiUrl, run.id), { headers: { authorization: `Bearer ${api.key}`, accept: 'text/event-stream', 'last-event-id': String(seen[seen.length - 1]) } });
+    const resumed = (await readSse(rest)).filter((m) => m.id !== undefined).map((m) => Number(m.id));
+    expect([...seen, ...resumed]).toEqual([...seen, ...resumed].map((_, i) => i + 1));
+    expect(resumed.length).toBeGreaterThan(0);
+  });
+
   describe('a second API process', () => {
     let second: ApProcess;
     let base: string;
