@@ -105,7 +105,7 @@ export function createStoreActivities({ db, temporal, log, config }: ActivityDep
         for (const t of extra?.client_tool_calls ?? []) await governance.upsertClientToolCall(c, run, t);
         const hooks = webhookEventsOf(runId, events);
         if (hooks.length) {
-          const view = runView((await runs.getRun(c, runId))!);
+          const view = runView((await runs.getRun(c, runId))!, state);
           deliveries = await enqueueWebhooks(c, run.workspace_id, hooks.map((h) => ({ ...h, data: h.data ?? view })));
         }
         if (messages) {

@@ -75,6 +75,12 @@ export function createWebhookActivities({ db, config, secrets }: ActivityDeps) {
         if (d) await repo.recordAttempt(db, d.id, attempt - 1, { at: new Date().toISOString(), status_code: null, error: 'endpoint disabled or deleted', duration_ms: 0 }, 'canceled', null);
         return { outcome: 'disabled', status_code: null };
       }
+      // A retried activity whose attempt was already made and recorded answers from the record.
+      const done = d.attempts[attempt - 1];
+      if (done) {
+        const code = done.status_code;
+        return { outcome: code !== null && code >= 200 && code < 300 ? 'delivered' : code === 410 ? 'gone' : 'retry', status_code: code };
+      }
       const started = Date.now();
       const record = async (status: string, statusCode: number | null, error: string | null, next: string | null): Promise<void> =>
         repo.recordAttempt(db, d.id, attempt, { at: new Date(started).toISOString(), status_code: statusCode, error, duration_ms: Date.now() - started }, status, next);
@@ -86,6 +92,9 @@ export function createWebhookActivities({ db, config, secrets }: ActivityDeps) {
           await record('failed', null, err.message, null);
           return { outcome: 'blocked', status_code: null };
         }
+        // The name does not resolve now: a failed attempt, retried on schedule (never sent unchecked).
+        await record(nextAttemptAt ? 'pending' : 'failed', null, `cannot resolve the endpoint: ${(err as Error).message}`, nextAttemptAt);
+        return { outcome: 'retry', status_code: null };
       }
       const body = JSON.stringify(d.payload);
       const timestamp = Math.floor(Date.now() / 1000);

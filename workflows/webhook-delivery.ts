@@ -8,14 +8,16 @@ import type { WebhookDeliveryInput } from './definitions';
 
 const { attemptDelivery } = proxyActivities<Activities>({
   startToCloseTimeout: '60s',
-  retry: { initialInterval: '2s', maximumAttempts: 5 },
+  // Unbounded: a database outage must delay a delivery, never drop it.
+  retry: { initialInterval: '2s', maximumInterval: '5m', backoffCoefficient: 2 },
 });
 
 export async function webhookDeliveryWorkflow({ delivery_id, schedule_seconds }: WebhookDeliveryInput): Promise<DeliveryAttemptResult['outcome'] | 'failed'> {
   for (let attempt = 1; ; attempt++) {
     const delay = schedule_seconds[attempt - 1];
-    // ±20 % jitter (the sandbox's Math.random is deterministic), so that retries of many deliveries spread out.
-    const waitMs = delay === undefined ? undefined : Math.round(delay * 1000 * (0.8 + Math.random() * 0.4));
+    // Up to +20 % jitter (the sandbox's Math.random is deterministic), so that retries of many deliveries
+    // spread out; only upward, so the schedule never sums to less than its 24 h.
+    const waitMs = delay === undefined ? undefined : Math.round(delay * 1000 * (1 + Math.random() * 0.2));
     const nextAt = waitMs === undefined ? null : new Date(Date.now() + waitMs).toISOString();
     const result = await attemptDelivery(delivery_id, attempt, nextAt);
     if (result.outcome !== 'retry') return result.outcome;

@@ -7,6 +7,7 @@ import { ApiError } from '../domain/errors';
 import { hasRole } from '../domain/workspace';
 import type { Db } from '../db/pool';
 import { requireApiKey } from './middleware/auth';
+import { getWorkspace } from '../db/workspaces';
 
 interface JsonPayload {
   metadata?: Record<string, string>;
@@ -42,7 +43,11 @@ export function codecRouter(db: Db, codec: PayloadCodec, allowedOrigins: string[
   r.use(requireApiKey(db));
   for (const op of ['decode', 'encode'] as const) {
     r.post(`/${op}`, async (req, res) => {
-      if (!hasRole(req.principal!, 'auditor')) throw new ApiError(403, 'permission_denied', 'Decoding payloads needs the admin or auditor role');
+      // One key encrypts every tenant's payloads: only the operator (the default workspace) may use it;
+      // decoding needs admin or auditor, encoding admin.
+      const home = await getWorkspace(db, req.principal!.workspace_id);
+      const allowed = op === 'decode' ? hasRole(req.principal!, 'auditor') : req.principal!.roles.includes('admin');
+      if (!home?.is_default || !allowed) throw new ApiError(403, 'permission_denied', 'The codec endpoint is for the operator: an admin or auditor key of the default workspace');
       const payloads = (req.body as { payloads?: JsonPayload[] } | undefined)?.payloads;
       if (!Array.isArray(payloads)) throw new ApiError(400, 'validation_failed', 'payloads must be an array', 'payloads');
       res.json({ payloads: (await codec[op](payloads.map(fromJson))).map(toJson) });

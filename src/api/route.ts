@@ -80,12 +80,23 @@ export type AuditSink = (entry: {
   data: Record<string, unknown>;
 }) => Promise<unknown>;
 
-const SECRET_FIELDS = new Set(['api_key', 'value', 'secret', 'headers', 'key', 'output', 'arguments', 'messages', 'input']);
+const SECRET_FIELDS = new Set(['api_key', 'value', 'secret', 'headers', 'key', 'output', 'arguments', 'messages', 'input', 'authorization', 'token', 'password', 'error']);
 
-/** The audit log records what was done, not the secrets or content it carried. */
-function redactForAudit(body: unknown): unknown {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
-  return Object.fromEntries(Object.entries(body as Record<string, unknown>).map(([k, v]) => [k, SECRET_FIELDS.has(k) ? '[omitted]' : v]));
+/** The audit log records what was done, not the secrets or content it carried: at any depth, and URLs lose query and credentials. */
+function redactForAudit(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactForAudit);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, SECRET_FIELDS.has(k.toLowerCase()) ? '[omitted]' : redactForAudit(v)]));
+  }
+  if (typeof value === 'string' && /^https?:\/\//.test(value)) {
+    try {
+      const u = new URL(value);
+      return `${u.protocol}//${u.host}${u.pathname}`;
+    } catch {
+      return value;
+    }
+  }
+  return value;
 }
 
 export const READ_ALL: Role[] = ['developer', 'approver', 'auditor'];

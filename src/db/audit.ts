@@ -68,8 +68,13 @@ export async function listAudit(db: Db, ws: string, f: { after?: number; type?: 
 
 /** Walks the workspace's chain in seq order: an edit breaks a hash, a deletion or reorder breaks a link. */
 export async function verifyAudit(db: Db, ws: string): Promise<{ ok: boolean; checked: number; first_bad_seq: number | null }> {
-  const r = await db.query<Row>('SELECT * FROM audit_log WHERE workspace_id = $1 ORDER BY seq', [ws]);
-  const head = (await db.query<{ audit_head_seq: string | null; audit_head_hash: string | null }>('SELECT audit_head_seq, audit_head_hash FROM workspaces WHERE id = $1', [ws])).rows[0];
+  // One snapshot for the rows and the head, so that an append in between is not taken for tampering.
+  const { r, head } = await transaction(db, async (c) => {
+    await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    const rows = await c.query<Row>('SELECT * FROM audit_log WHERE workspace_id = $1 ORDER BY seq', [ws]);
+    const h = (await c.query<{ audit_head_seq: string | null; audit_head_hash: string | null }>('SELECT audit_head_seq, audit_head_hash FROM workspaces WHERE id = $1', [ws])).rows[0];
+    return { r: rows, head: h };
+  });
   let prev = GENESIS;
   let checked = 0;
   for (const row of r.rows) {

@@ -65,6 +65,8 @@ export function unapprovedWrites(json: RecordedHistory['json']): ReplayVerdict['
     }
     if (name === 'executeTool') {
       const input = args[0] as { tool: { name: string; effect: string }; tool_call: { id: string; arguments: unknown }; dry_run?: boolean } | undefined;
+      // An encrypted call cannot be checked: it is reported, never assumed fine.
+      if (!input) out.push({ tool_call_id: 'unknown', tool: 'undecodable payload (replay with AP_MASTER_KEY)' });
       if (!input || input.dry_run || input.tool.effect !== 'write') continue;
       const id = input.tool_call.id;
       const ok = allowed.has(id) || approvedArgs.get(id) === canonicalJson(input.tool_call.arguments);

@@ -21,6 +21,13 @@ export async function purgeEndedRuns(db: Db, olderThanSeconds: number, workspace
               decision = CASE WHEN decision ? 'arguments' THEN decision - 'arguments' ELSE decision END WHERE run_id = ANY($1)`,
       [ids],
     );
+    await c.query(`UPDATE client_tool_calls SET arguments = '{}' WHERE run_id = ANY($1)`, [ids]);
+    // Webhook payloads carry the run (or the approval's arguments): keep the record, drop the content.
+    await c.query(
+      `UPDATE webhook_deliveries SET payload = jsonb_set(payload, '{data}', jsonb_build_object('id', payload->'data'->'id', 'run_id', payload->'data'->'run_id', 'purged', true))
+        WHERE (payload->'data'->>'id') = ANY($1) OR (payload->'data'->>'run_id') = ANY($1)`,
+      [ids],
+    );
     await c.query(`UPDATE runs SET input = '[]', output = '[]', output_text = NULL, content_purged_at = now() WHERE id = ANY($1)`, [ids]);
     return runs.rows;
   });

@@ -91,8 +91,11 @@ describe('audit log', () => {
       'vault.create', 'vault.update', 'vault.delete', 'webhook.create', 'webhook.rotate_secret', 'webhook.delete',
       'run.create', 'approval.approve', 'run.create', 'approval.deny', 'tool.delete', 'agent.archive', 'model_card.delete',
     ]);
+    await api.post('/v1/tools', { name: 'hdr', effect: 'read', executor: { type: 'http', url: 'https://8.8.8.8/x?token=abc123', headers: { Authorization: 'Bearer literal-token-xyz' } } });
     const log = JSON.stringify((await api.get('/v1/audit_log')).body);
     expect(log).not.toContain(hook.secret);
+    expect(log).not.toContain('literal-token-xyz');
+    expect(log).not.toContain('abc123');
     expect(log).not.toContain('x2');
     expect((await api.get('/v1/audit_log/verify')).body.ok).toBe(true);
   });

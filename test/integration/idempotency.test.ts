@@ -1,6 +1,7 @@
 // Idempotency-Key (API.md 1.3): one effect per key, replays marked, reuse with another body refused.
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectError, setupAgent, waitForStatus } from '../support/api';
+import pg from 'pg';
+import { env, expectError, setupAgent, waitForStatus } from '../support/api';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -58,6 +59,23 @@ describe('idempotency keys', () => {
     const retried = await api.post(`/v1/sessions/${session.id}/runs`, { input: 'two' }, { 'Idempotency-Key': 'retry-me' });
     expect(retried.status).toBe(202);
     expect(retried.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('a replayed create shows its secret again, but the stored response is encrypted', async () => {
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    const first = await api.post('/v1/api_keys', { name: 'ci', roles: ['developer'] }, { 'Idempotency-Key': 'make-key' });
+    const again = await api.post('/v1/api_keys', { name: 'ci', roles: ['developer'] }, { 'Idempotency-Key': 'make-key' });
+    expect(again.body.key).toBe(first.body.key);
+    const db = new pg.Client({ connectionString: env().databaseUrl });
+    await db.connect();
+    try {
+      const stored = await db.query("SELECT response_body::text AS body FROM idempotency_keys WHERE key = 'make-key'");
+      expect(stored.rows.length).toBeGreaterThan(0);
+      for (const r of stored.rows) expect(r.body).not.toContain(first.body.key);
+    } finally {
+      await db.end();
+    }
   });
 
   it('keys are scoped to the workspace and also guard other creates (sessions, api keys)', async () => {

@@ -55,12 +55,14 @@ export function idempotency(deps: ServiceDeps): RequestHandler {
       if (row.status === 'in_progress') throw new ApiError(409, 'idempotency_in_progress', 'A request with this Idempotency-Key is being processed; retry shortly');
       res.setHeader('Idempotent-Replayed', 'true');
       for (const [h, v] of Object.entries(row.response_headers ?? {})) res.setHeader(h, v);
-      const streamRun = (row.response_body as { stream_run_id?: string } | null)?.stream_run_id;
-      if (streamRun) {
-        await streamRunEvents(deps, req, res, streamRun, { afterSeq: 0, includeDeltas: true });
+      // Stored encrypted: create responses carry secrets shown once (API keys, webhook secrets).
+      const stored = row.response_body as { enc?: string } | null;
+      const body = (stored?.enc ? JSON.parse(deps.secrets.decrypt(stored.enc)) : stored) as { stream_run_id?: string } | null;
+      if (body?.stream_run_id) {
+        await streamRunEvents(deps, req, res, body.stream_run_id, { afterSeq: 0, includeDeltas: true });
         return;
       }
-      res.status(row.response_status ?? 200).json(row.response_body);
+      res.status(row.response_status ?? 200).json(body);
       return;
     }
 
@@ -82,7 +84,7 @@ export function idempotency(deps: ServiceDeps): RequestHandler {
       await db.query(
         `UPDATE idempotency_keys SET status = 'done', response_status = $4, response_body = $5, response_headers = $6
           WHERE workspace_id = $1 AND key = $2 AND claim_token = $3`,
-        [ws, key, token, status, JSON.stringify(body ?? null), location ? { Location: String(location) } : {}],
+        [ws, key, token, status, JSON.stringify({ enc: deps.secrets.encrypt(JSON.stringify(body ?? null)) }), location ? { Location: String(location) } : {}],
       );
     };
     // A request that ends without an answer (the client went away first) releases its key.
