@@ -128,7 +128,22 @@ export interface DevServerOptions {
   logFile?: string;
 }
 
+/**
+ * Starts the dev server. A port found free can be taken by another socket before the server binds it,
+ * so when the ports were not given, a start that fails is tried again on new ones.
+ */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  const attempts = opts.port === undefined ? 3 : 1;
+  for (let i = 1; ; i++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      if (i >= attempts) throw err;
+    }
+  }
+}
+
+async function startOnce(opts: DevServerOptions): Promise<DevServer> {
   const port = opts.port ?? (await freePort());
   const uiPort = opts.uiPort ?? (await freePort());
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--namespace', opts.namespace, '--log-level', 'warn'];

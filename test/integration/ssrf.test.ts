@@ -1,11 +1,14 @@
 // The private-network guard with AP_ALLOW_PRIVATE_NETWORK unset: outbound URLs of model cards and http
 // tools that point at loopback, private or link-local addresses are refused when saved, in every
 // spelling, and checked again on the resolved address when a run connects.
+import crypto from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/temporal/dev-server';
 import { spawnAp, type ApProcess } from '../support/processes';
-import { adminApi, Api, env, expectError } from '../support/api';
+import { adminApi, Api, env, expectError, setupAgent, waitFor } from '../support/api';
+import { startReceiver } from '../fixtures/webhook-receiver';
+import { startToolServer } from '../fixtures/tool-server';
 
 const PRIVATE_URLS = [
   'http://127.0.0.1:9/v1',
@@ -52,6 +55,47 @@ describe('private-network guard (AP_ALLOW_PRIVATE_NETWORK unset)', () => {
     const res = await api.post('/v1/webhooks', { url: 'http://8.8.8.8/hooks', events: ['*'] });
     expectError(res, 400, 'invalid_request_error', 'validation_failed');
     expect((await api.get('/v1/webhooks')).body.data).toEqual([]);
+  });
+
+  it('is checked again when connected to: a worker without the setting refuses what another process saved', async () => {
+    const e = env();
+    const queue = `ap-ssrf-${crypto.randomUUID()}`;
+    const port = await freePort();
+    const common = { DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: queue, AP_MASTER_KEY: e.masterKey, LOG_LEVEL: 'debug' };
+    // The API may save private URLs (as a test setup would); its worker may not connect to them.
+    const openApi = spawnAp(['api'], { ...common, AP_ALLOW_PRIVATE_NETWORK: 'true', AP_PORT: String(port) }, path.join(e.logDir, 'ssrf-open-api.log'));
+    const guardedWorker = spawnAp(['worker'], common, path.join(e.logDir, 'ssrf-guarded-worker.log'));
+    try {
+      await Promise.all([openApi.ready, guardedWorker.ready]);
+      const tools = await startToolServer();
+      const s = await setupAgent();
+      let cleanupReceiver: (() => Promise<void>) | undefined;
+      try {
+        const client = new Api(s.api.key, `http://127.0.0.1:${port}`);
+        const receiver = await startReceiver();
+        cleanupReceiver = () => receiver.close();
+        const hook = (await client.post('/v1/webhooks', { url: receiver.url, events: ['run.failed'] })).body;
+        // The model card points at loopback: the model call is refused at connect time.
+        const blocked = (await client.post('/v1/runs', { agent: 'assistant', input: 'hi', wait: true })).body;
+        expect(blocked).toMatchObject({ status: 'failed', error: { code: 'model_error' } });
+        expect(blocked.error.message).toMatch(/private or loopback/);
+        expect(s.llm.requests).toHaveLength(0);
+        // So is the webhook delivery of that failure: recorded as failed, never sent.
+        const delivery = await waitFor(async () => {
+          const d = (await client.get(`/v1/webhooks/${hook.id}/deliveries`)).body.data[0];
+          return d?.status === 'failed' ? d : undefined;
+        }, 'the delivery to be refused');
+        expect(delivery.attempts[0].error).toMatch(/https|private/);
+        expect(receiver.received).toHaveLength(0);
+      } finally {
+        await cleanupReceiver?.();
+        await s.llm.close();
+        await tools.close();
+      }
+    } finally {
+      await openApi.kill('SIGKILL');
+      await guardedWorker.kill('SIGKILL');
+    }
   });
 
   it('refuses a private URL on update too, and keeps what was stored', async () => {
