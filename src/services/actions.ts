@@ -1,6 +1,6 @@
 // Action invocations (API.md 5): validated here (tool, arguments), then one durable workflow that
 // takes the same gated path as a run's tool call.
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import crypto from 'node:crypto';
 import * as actions from '../db/actions';
 import * as catalog from '../db/catalog';
@@ -16,7 +16,7 @@ import { validateArguments } from './json-schema';
 import * as approvals from '../db/governance';
 import { approvalView } from './approvals';
 import type { ServiceDeps } from './deps';
-import { temporalCall } from './temporal-errors';
+import { startWorkflowFor, temporalCall } from './temporal-errors';
 import { waitUntil } from './wait';
 
 async function actionView(deps: ServiceDeps, a: actions.ActionRow) {
@@ -70,23 +70,11 @@ export async function createAction(
   const row = inserted ?? (await actions.getActionByWorkflowId(deps.db, workflowId))!;
   // An idempotent retry of an action that already got past `queued` needs nothing started.
   if (inserted || row.status === 'queued') {
-    try {
-      await temporalCall(() =>
-        deps.temporal.workflow.start(ACTION_WORKFLOW_TYPE, {
-          workflowId: row.workflow_id,
-          taskQueue: deps.config.temporal.taskQueue,
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          args: [{ action_id: row.id } satisfies ActionWorkflowInput],
-        }),
-      );
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
-        // Remove only a row this request made, and only when no workflow runs it (a timed-out start may have worked).
-        const started = await deps.temporal.workflow.getHandle(row.workflow_id).describe().then(() => true, () => false);
-        if (inserted && !started) await deps.db.query('DELETE FROM action_invocations WHERE id = $1', [row.id]).catch(() => undefined);
-        if (!started) throw err;
-      }
-    }
+    await startWorkflowFor(
+      deps.temporal,
+      { type: ACTION_WORKFLOW_TYPE, workflowId: row.workflow_id, taskQueue: deps.config.temporal.taskQueue, args: [{ action_id: row.id } satisfies ActionWorkflowInput] },
+      () => (inserted ? deps.db.query('DELETE FROM action_invocations WHERE id = $1', [row.id]) : Promise.resolve()),
+    );
   }
   await onCreated?.(row.id);
   if (!b.wait) return { status: 202, body: await actionView(deps, row) };

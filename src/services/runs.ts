@@ -1,6 +1,6 @@
 // Sessions and runs: creation (one Temporal workflow per run), reads, cancellation and waiting.
 import crypto from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { transaction } from '../db/pool';
 import * as catalog from '../db/catalog';
 import * as repo from '../db/runs';
@@ -14,7 +14,7 @@ import type { SessionCreate, SessionListQuery } from '../domain/session';
 import type { Message } from '../domain/message';
 import { RUN_WORKFLOW_TYPE, runStateQuery, type RunWorkflowInput } from '../../workflows/definitions';
 import { page, type ServiceDeps } from './deps';
-import { temporalCall } from './temporal-errors';
+import { startWorkflowFor, temporalCall } from './temporal-errors';
 import { checkRunAdmission } from './limits';
 import { waitUntil } from './wait';
 
@@ -193,23 +193,12 @@ export async function createRunInSession(
       created_by_key_id: p.key_id,
     });
   });
-  try {
-    await temporalCall(() =>
-      deps.temporal.workflow.start(RUN_WORKFLOW_TYPE, {
-        workflowId: row.workflow_id,
-        taskQueue: deps.config.temporal.taskQueue,
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        args: [{ run_id: row.id } satisfies RunWorkflowInput],
-      }),
-    );
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return runView(row);
-    // Remove the row only when no workflow runs it (a timed-out start may still have succeeded).
-    const started = await deps.temporal.workflow.getHandle(row.workflow_id).describe().then(() => true, () => false);
-    if (!started) await deps.db.query('DELETE FROM runs WHERE id = $1', [row.id]).catch(() => undefined);
-    if (started) return runView(row);
-    throw err;
-  }
+  await startWorkflowFor(
+    deps.temporal,
+    { type: RUN_WORKFLOW_TYPE, workflowId: row.workflow_id, taskQueue: deps.config.temporal.taskQueue, args: [{ run_id: row.id } satisfies RunWorkflowInput] },
+    // Nothing runs this row: remove it so that the session is not left busy (a retry's existing row is kept).
+    () => (existing ? Promise.resolve() : deps.db.query('DELETE FROM runs WHERE id = $1', [row.id])),
+  );
   return runView(row);
 }
 
