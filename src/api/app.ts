@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import type { ServiceDeps } from '../services/deps';
 import { requireApiKey } from './middleware/auth';
 import { buildOpenApi } from './openapi';
+import { HttpMetrics, metricsHandler } from './metrics';
 import { codecRouter } from './codec-server';
 import { appendAudit } from '../db/audit';
 import { auditRoutes } from './routes/audit';
@@ -25,7 +26,8 @@ export function createApp(deps: ServiceDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.locals.audit = (entry: Parameters<typeof appendAudit>[1]) => appendAudit(deps.db, entry);
-  app.use(requestContext(deps.log));
+  const http = new HttpMetrics();
+  app.use(requestContext(deps.log, http));
   app.use(express.json({ limit: '1mb', strict: false, type: ['application/json', 'application/*+json'] }));
 
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
@@ -42,7 +44,9 @@ export function createApp(deps: ServiceDeps): Express {
     { method: 'get', path: '/healthz', roles: [], summary: 'Liveness' },
     { method: 'get', path: '/readyz', roles: [], summary: 'Readiness: PostgreSQL and Temporal answer' },
     { method: 'get', path: '/openapi.json', roles: [], summary: 'This document' },
+    { method: 'get', path: '/metrics', roles: [], summary: 'Prometheus metrics (counts and latencies, no content)' },
   ];
+  app.get('/metrics', metricsHandler(deps.db, http));
   app.get('/openapi.json', (_req, res) => void res.json(buildOpenApi(registry, unversioned)));
 
   app.use('/codec', codecRouter(deps.db, deps.codec, deps.config.codecCorsOrigins));

@@ -1,0 +1,69 @@
+// /metrics in the Prometheus text format (API.md 9). HTTP counts are this process's; everything else
+// is read from PostgreSQL at scrape time, so every API process reports the same platform-wide figures.
+import type { RequestHandler } from 'express';
+import type { Db } from '../db/pool';
+
+const DURATION_BUCKETS = [1, 5, 15, 60, 300, 1800, 3600];
+const LATENCY_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export class HttpMetrics {
+  private readonly counts = new Map<string, number>();
+
+  record(method: string, route: string, status: number): void {
+    const key = `method="${method}",route="${route.replace(/"/g, '')}",status="${status}"`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  lines(): string[] {
+    return [
+      '# HELP ap_http_requests_total HTTP requests answered by this API process, by route and status.',
+      '# TYPE ap_http_requests_total counter',
+      ...[...this.counts].map(([labels, n]) => `ap_http_requests_total{${labels}} ${n}`),
+    ];
+  }
+}
+
+/** A cumulative histogram from SQL: `values` is a query returning one column `v` (seconds). */
+async function histogram(db: Db, name: string, help: string, buckets: number[], sql: string): Promise<string[]> {
+  const cols = buckets.map((b, i) => `count(*) FILTER (WHERE v <= ${b}) AS b${i}`).join(', ');
+  const r = await db.query<Record<string, string>>(`SELECT ${cols}, count(*) AS total, COALESCE(sum(v), 0) AS sum FROM (${sql}) AS x`);
+  const row = r.rows[0]!;
+  return [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} histogram`,
+    ...buckets.map((b, i) => `${name}_bucket{le="${b}"} ${row[`b${i}`]}`),
+    `${name}_bucket{le="+Inf"} ${row.total}`,
+    `${name}_sum ${Number(row.sum)}`,
+    `${name}_count ${row.total}`,
+  ];
+}
+
+export function metricsHandler(db: Db, http: HttpMetrics): RequestHandler {
+  return async (_req, res) => {
+    const runs = await db.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM runs GROUP BY status ORDER BY status');
+    const pending = await db.query<{ n: string }>("SELECT count(*) AS n FROM approvals WHERE status = 'pending'");
+    const deliveries = await db.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM webhook_deliveries GROUP BY status ORDER BY status');
+    const lines = [
+      '# HELP ap_runs Runs by status.',
+      '# TYPE ap_runs gauge',
+      ...runs.rows.map((r) => `ap_runs{status="${r.status}"} ${r.n}`),
+      ...(await histogram(db, 'ap_run_duration_seconds', 'Duration of ended runs, start to end.', DURATION_BUCKETS,
+        `SELECT EXTRACT(EPOCH FROM completed_at - started_at) AS v FROM runs WHERE completed_at IS NOT NULL AND started_at IS NOT NULL`)),
+      ...(await histogram(db, 'ap_model_latency_seconds', 'Model calls: step start to the stored message.', LATENCY_BUCKETS,
+        `SELECT EXTRACT(EPOCH FROM m.created_at - s.created_at) AS v FROM run_events s JOIN run_events m ON m.run_id = s.run_id
+          AND m.type = 'message.completed' AND s.type = 'step.started' AND (m.data->>'step') = (s.data->>'step')`)),
+      ...(await histogram(db, 'ap_tool_latency_seconds', 'Tool calls: start to result.', LATENCY_BUCKETS,
+        `SELECT EXTRACT(EPOCH FROM e.created_at - s.created_at) AS v FROM run_events s JOIN run_events e ON e.run_id = s.run_id
+          AND s.type = 'tool_call.started' AND e.type IN ('tool_call.completed', 'tool_call.failed') AND (e.data->>'tool_call_id') = (s.data->>'tool_call_id')`)),
+      '# HELP ap_approvals_pending Approvals waiting for a decision.',
+      '# TYPE ap_approvals_pending gauge',
+      `ap_approvals_pending ${pending.rows[0]!.n}`,
+      '# HELP ap_webhook_deliveries Webhook deliveries by result.',
+      '# TYPE ap_webhook_deliveries gauge',
+      ...deliveries.rows.map((r) => `ap_webhook_deliveries{status="${r.status}"} ${r.n}`),
+      ...http.lines(),
+    ];
+    res.setHeader('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
+    res.send(`${lines.join('\n')}\n`);
+  };
+}
