@@ -11,14 +11,20 @@ afterEach(async () => {
 
 const client = (key: string) => new OpenAI({ apiKey: key, baseURL: `${env().apiUrl}/v1`, maxRetries: 0 });
 
+/** An agent (version 2) with a `weather` tool that always answers 20 degrees. */
+async function weatherAgent() {
+  const tools = await startToolServer();
+  const s = await setupAgent();
+  cleanups.push(() => s.llm.close(), () => tools.close());
+  tools.route('/w', { body: { temp: 20 } });
+  await httpTool(s.api, 'weather', `${tools.url}/w`);
+  await s.api.patch('/v1/agents/assistant', { tools: ['weather'] });
+  return s;
+}
+
 describe('POST /v1/chat/completions', () => {
   it('answers in the Chat Completions format with agent_metadata, through an ordinary run', async () => {
-    const tools = await startToolServer();
-    const { api, llm } = await setupAgent();
-    cleanups.push(() => llm.close(), () => tools.close());
-    tools.route('/w', { body: { temp: 20 } });
-    await httpTool(api, 'weather', `${tools.url}/w`);
-    await api.patch('/v1/agents/assistant', { tools: ['weather'] });
+    const { api, llm } = await weatherAgent();
     llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'Oslo' } }] }, { text: 'It is 20 degrees in Oslo.' });
     const res = await client(api.key).chat.completions.create({
       model: 'assistant',
@@ -39,12 +45,7 @@ describe('POST /v1/chat/completions', () => {
   });
 
   it('streams chat.completion.chunk frames, the named agent events, and [DONE]', async () => {
-    const tools = await startToolServer();
-    const { api, llm } = await setupAgent();
-    cleanups.push(() => llm.close(), () => tools.close());
-    tools.route('/w', { body: { temp: 20 } });
-    await httpTool(api, 'weather', `${tools.url}/w`);
-    await api.patch('/v1/agents/assistant', { tools: ['weather'] });
+    const { api, llm } = await weatherAgent();
     llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'Oslo' } }] }, { text: 'Twenty degrees in Oslo today.', chunk_delay_ms: 20 });
     const stream = await client(api.key).chat.completions.create({ model: 'agent:assistant', messages: [{ role: 'user', content: 'Weather?' }], stream: true });
     let text = '';

@@ -15,16 +15,21 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
+/** An `ap api` and an `ap worker` on a task queue of their own, so that this test may kill them. */
+async function pair(name: string) {
+  const e = env();
+  const port = await freePort();
+  const base = { DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: `ap-${name}-${crypto.randomUUID()}`, AP_MASTER_KEY: e.masterKey, AP_ALLOW_PRIVATE_NETWORK: 'true', LOG_LEVEL: 'debug' };
+  const api = spawnAp(['api'], { ...base, AP_PORT: String(port) }, path.join(e.logDir, `${name}-api.log`));
+  const worker = spawnAp(['worker'], base, path.join(e.logDir, `${name}-worker1.log`));
+  procs.push(api, worker);
+  await Promise.all([api.ready, worker.ready]);
+  return { base, port, api, worker };
+}
+
 describe('restart durability', () => {
   it('a worker killed during a slow model call is replaced and the run completes', async () => {
-    const e = env();
-    const queue = `ap-durability-${crypto.randomUUID()}`;
-    const port = await freePort();
-    const base = { DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: queue, AP_MASTER_KEY: e.masterKey, AP_ALLOW_PRIVATE_NETWORK: 'true', LOG_LEVEL: 'debug' };
-    const api = spawnAp(['api'], { ...base, AP_PORT: String(port) }, path.join(e.logDir, 'durability-api.log'));
-    const worker1 = spawnAp(['worker'], base, path.join(e.logDir, 'durability-worker1.log'));
-    procs.push(api, worker1);
-    await Promise.all([api.ready, worker1.ready]);
+    const { base, port, worker: worker1 } = await pair('durability');
 
     const s = await setupAgent();
     cleanups.push(() => s.llm.close());
@@ -35,7 +40,7 @@ describe('restart durability', () => {
 
     await worker1.kill('SIGKILL');
     expect((await client.get(`/v1/runs/${run.id}`)).body.status).toBe('running');
-    const worker2 = spawnAp(['worker'], base, path.join(e.logDir, 'durability-worker2.log'));
+    const worker2 = spawnAp(['worker'], base, path.join(env().logDir, 'durability-worker2.log'));
     procs.push(worker2);
     await worker2.ready;
 
@@ -48,14 +53,7 @@ describe('restart durability', () => {
   });
 
   it('approvals survive a stopped worker, and a worker killed during a write runs no second effect', async () => {
-    const e = env();
-    const queue = `ap-durability-${crypto.randomUUID()}`;
-    const port = await freePort();
-    const base = { DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: queue, AP_MASTER_KEY: e.masterKey, AP_ALLOW_PRIVATE_NETWORK: 'true', LOG_LEVEL: 'debug' };
-    const api = spawnAp(['api'], { ...base, AP_PORT: String(port) }, path.join(e.logDir, 'durability2-api.log'));
-    const worker1 = spawnAp(['worker'], base, path.join(e.logDir, 'durability2-worker1.log'));
-    procs.push(api, worker1);
-    await Promise.all([api.ready, worker1.ready]);
+    const { base, port, worker: worker1 } = await pair('durability2');
 
     const tools = await startToolServer();
     const s = await setupAgent();
@@ -72,7 +70,7 @@ describe('restart durability', () => {
     expect(run1.status).toBe('waiting_approval');
     await worker1.kill('SIGKILL');
     expect((await approver.post(`/v1/approvals/${run1.pending_approvals[0].id}/approve`, {})).status).toBe(200);
-    const worker2 = spawnAp(['worker'], base, path.join(e.logDir, 'durability2-worker2.log'));
+    const worker2 = spawnAp(['worker'], base, path.join(env().logDir, 'durability2-worker2.log'));
     procs.push(worker2);
     await worker2.ready;
     expect((await waitForStatus(client, run1.id, ['completed'], 45_000)).output_text).toBe('Paid.');
@@ -85,7 +83,7 @@ describe('restart durability', () => {
     await approver.post(`/v1/approvals/${run2.pending_approvals[0].id}/approve`, {});
     await waitFor(async () => tools.requests.length === 2, 'the write request to arrive');
     await worker2.kill('SIGKILL');
-    const worker3 = spawnAp(['worker'], base, path.join(e.logDir, 'durability2-worker3.log'));
+    const worker3 = spawnAp(['worker'], base, path.join(env().logDir, 'durability2-worker3.log'));
     procs.push(worker3);
     await worker3.ready;
     const done = await waitForStatus(client, run2.id, ['completed'], 60_000);
