@@ -51,11 +51,11 @@ export function buildOpenApi(routes: RouteDoc[], extra: RouteDoc[]): Record<stri
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Agent Platform API', version: '1.0.0', description: 'Durable, governed AI agents on Temporal. Contract: API.md.' },
+    info: { title: 'Agent Platform API', version: '1.0.0', description: 'Durable, governed AI agents on Temporal. Contract: API.md. Browser sessions of /dashboard authenticate with the HttpOnly `ap_session` cookie instead of a header; such a request that changes state must also send the session\'s `X-CSRF-Token` and come from this origin, else 403 `csrf_failed`.' },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }, { apiKey: [] }],
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' }, dashboardSession: { type: 'apiKey', in: 'cookie', name: 'ap_session' } },
       schemas: { Error: ERROR_SCHEMA },
     },
     paths,

@@ -1,14 +1,20 @@
 // Authentication: `Authorization: Bearer <key>` or `x-api-key: <key>`; only the key's hash is looked up.
+// The dashboard's browser session sends the key as an HttpOnly cookie instead, and then every
+// state-changing call must also pass the CSRF check (src/security/browser-session.ts).
 import type { RequestHandler } from 'express';
 import type { Db } from '../../db/pool';
 import { ApiError } from '../../domain/errors';
+import { CSRF_HEADER, SESSION_COOKIE, checkCsrf, readCookies } from '../../security/browser-session';
 import { authenticate } from '../../services/workspaces';
 
 export function requireApiKey(db: Db): RequestHandler {
   return async (req, _res, next) => {
     const bearer = req.header('authorization')?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-    const key = bearer ?? req.header('x-api-key')?.trim();
+    const headerKey = bearer ?? req.header('x-api-key')?.trim();
+    const cookieKey = headerKey ? undefined : readCookies(req)[SESSION_COOKIE];
+    const key = headerKey ?? cookieKey;
     if (!key) throw new ApiError(401, 'missing_api_key', 'Pass an API key as Authorization: Bearer <key> or x-api-key');
+    if (cookieKey) checkCsrf(req, req.header(CSRF_HEADER));
     const principal = key.length <= 200 ? await authenticate(db, key) : undefined;
     if (!principal) throw new ApiError(401, 'invalid_api_key', 'The API key is invalid or revoked');
     req.principal = principal;

@@ -1,0 +1,131 @@
+// The dashboard's server-rendered page shells. They carry no data: dashboard.js fills them from the
+// public /v1 API. Everything interpolated here is escaped.
+import type { Principal } from '../domain/workspace';
+
+const esc = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+function layout(title: string, body: string, attrs: Record<string, string> = {}): string {
+  const data = Object.entries(attrs).map(([k, v]) => ` data-${k}="${esc(v)}"`).join('');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)} · Agent Platform</title>
+<link rel="stylesheet" href="/dashboard/assets/dashboard.css">
+<script src="/dashboard/assets/dashboard.js" defer></script>
+</head>
+<body${data}>
+${body}
+</body>
+</html>
+`;
+}
+
+function nav(p: Principal, csrf: string, current: string): string {
+  const link = (href: string, label: string) =>
+    `<a href="${href}"${current === label ? ' aria-current="page"' : ''}>${label}</a>`;
+  return `<header class="top">
+  <strong class="brand">Agent Platform</strong>
+  <nav>${link('/dashboard/runs', 'Runs')}${link('/dashboard/approvals', 'Approvals')}</nav>
+  <span class="who">${esc(p.workspace_name)} · ${esc(p.key_name)} <span class="roles">(${esc(p.roles.join(', '))})</span></span>
+  <form method="post" action="/dashboard/logout" class="logout">
+    <input type="hidden" name="csrf" value="${esc(csrf)}">
+    <button type="submit">Sign out</button>
+  </form>
+</header>`;
+}
+
+const session = (p: Principal, csrf: string, page: string, extra: Record<string, string> = {}) => ({
+  page,
+  roles: p.roles.join(','),
+  csrf,
+  ...extra,
+});
+
+export function loginPage(csrf: string, error?: string): string {
+  return layout(
+    'Sign in',
+    `<main class="login">
+  <h1>Agent Platform</h1>
+  <form method="post" action="/dashboard/login">
+    <label for="key">API key</label>
+    <input id="key" name="key" type="password" autocomplete="off" required placeholder="ap_...">
+    <input type="hidden" name="csrf" value="${esc(csrf)}">
+    ${error ? `<p class="error" role="alert">${esc(error)}</p>` : ''}
+    <button type="submit">Sign in</button>
+  </form>
+  <p class="hint">The key stays in an HttpOnly cookie of this browser for 12 hours.</p>
+</main>`,
+    { page: 'login' },
+  );
+}
+
+export function runsPage(p: Principal, csrf: string): string {
+  return layout(
+    'Runs',
+    `${nav(p, csrf, 'Runs')}
+<main>
+  <h1>Runs</h1>
+  <form id="filters" class="filters" method="get" action="/dashboard/runs">
+    <label>Status <select name="status">
+      <option value="">any</option>
+      ${['queued', 'running', 'waiting_approval', 'tool_required', 'completed', 'failed', 'canceled'].map((s) => `<option>${s}</option>`).join('')}
+    </select></label>
+    <label>Agent <select name="agent"><option value="">any</option></select></label>
+    <label>Created after <input type="date" name="created_after"></label>
+    <button type="submit">Filter</button>
+  </form>
+  <p class="live" id="live-note">Live: refreshes every 2 seconds.</p>
+  <table id="runs" class="grid">
+    <thead><tr><th>Run</th><th>Agent</th><th>Status</th><th>Created</th><th>Steps</th><th>Tokens</th><th>Cost (USD)</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  <p id="runs-empty" class="muted" hidden>No runs match.</p>
+  <p class="error" id="error" role="alert" hidden></p>
+</main>`,
+    session(p, csrf, 'runs'),
+  );
+}
+
+export function runPage(p: Principal, csrf: string, runId: string): string {
+  return layout(
+    runId,
+    `${nav(p, csrf, '')}
+<main>
+  <h1>Run <code id="run-id">${esc(runId)}</code> <span id="run-status" class="badge"></span></h1>
+  <section class="summary">
+    <dl id="run-summary"></dl>
+    <div id="run-actions"></div>
+  </section>
+  <section id="run-output" class="output" hidden><h2>Output</h2><div id="output-text"></div></section>
+  <section id="run-error" class="error-box" hidden></section>
+  <h2>Timeline</h2>
+  <ol id="timeline" class="timeline"></ol>
+  <div id="live-text" class="live-text" hidden></div>
+  <p class="error" id="error" role="alert" hidden></p>
+</main>`,
+    session(p, csrf, 'run', { run: runId }),
+  );
+}
+
+export function approvalsPage(p: Principal, csrf: string): string {
+  return layout(
+    'Approvals',
+    `${nav(p, csrf, 'Approvals')}
+<main>
+  <h1>Approvals</h1>
+  <form id="approval-filters" class="filters" method="get" action="/dashboard/approvals">
+    <label>Status <select name="status">
+      ${['pending', 'approved', 'denied', 'expired', 'canceled'].map((s) => `<option>${s}</option>`).join('')}
+    </select></label>
+    <button type="submit">Show</button>
+  </form>
+  <div id="approvals" class="cards"></div>
+  <p id="approvals-empty" class="muted" hidden>Nothing here.</p>
+  <p class="error" id="error" role="alert" hidden></p>
+</main>`,
+    session(p, csrf, 'approvals'),
+  );
+}

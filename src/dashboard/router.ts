@@ -1,0 +1,80 @@
+// /dashboard: sign-in and the page shells. The pages' data comes from the public /v1 API, called by
+// dashboard.js with the session cookie (src/security/browser-session.ts); nothing here reads runs.
+import fs from 'node:fs';
+import path from 'node:path';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import type { Db } from '../db/pool';
+import type { Principal } from '../domain/workspace';
+import { CSRF_COOKIE, SESSION_COOKIE, endSession, ensureCsrfToken, readCookies, startSession } from '../security/browser-session';
+import { authenticate } from '../services/workspaces';
+import { approvalsPage, loginPage, runPage, runsPage } from './pages';
+
+const ASSETS: Record<string, { type: string; body: Buffer }> = Object.fromEntries(
+  [
+    ['dashboard.js', 'text/javascript; charset=utf-8'],
+    ['dashboard.css', 'text/css; charset=utf-8'],
+  ].map(([name, type]) => [name!, { type: type!, body: fs.readFileSync(path.join(__dirname, 'assets', name!)) }]),
+);
+
+// The pages run only our own script, talk only to this origin, and may not be framed (clickjacking).
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const loginSchema = z.object({ key: z.string().max(200), csrf: z.string().max(100) });
+const RUN_ID = /^run_[A-Za-z0-9]{1,64}$/;
+
+function send(res: Response, status: number, html: string): void {
+  res.status(status).set({ 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).send(html);
+}
+
+export function dashboardRouter(db: Db): Router {
+  const r = Router();
+  r.use((_req, res, next) => {
+    res.set({ 'content-security-policy': CSP, 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' });
+    next();
+  });
+
+  r.get('/assets/:name', (req, res) => {
+    const asset = ASSETS[req.params.name];
+    if (!asset) return void res.status(404).type('text/plain').send('Not found');
+    res.set({ 'content-type': asset.type, 'cache-control': 'no-cache' }).send(asset.body);
+  });
+
+  r.get('/login', (req, res) => send(res, 200, loginPage(ensureCsrfToken(req, res))));
+
+  r.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), async (req, res) => {
+    const form = loginSchema.safeParse(req.body ?? {});
+    const expected = readCookies(req)[CSRF_COOKIE];
+    if (!form.success || !expected || form.data.csrf !== expected) {
+      return send(res, 403, loginPage(ensureCsrfToken(req, res), 'The sign-in form expired; please try again.'));
+    }
+    const key = form.data.key.trim();
+    const principal = key ? await authenticate(db, key) : undefined;
+    if (!principal) return send(res, 401, loginPage(expected, 'That API key is invalid or revoked.'));
+    startSession(req, res, key);
+    req.log.info({ workspace_id: principal.workspace_id, key_id: principal.key_id }, 'dashboard sign-in');
+    res.redirect(303, '/dashboard/runs');
+  });
+
+  r.post('/logout', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => {
+    const given = typeof req.body?.csrf === 'string' ? (req.body.csrf as string) : '';
+    if (given !== readCookies(req)[CSRF_COOKIE]) return void res.status(403).type('text/plain').send('Invalid CSRF token');
+    endSession(req, res);
+    res.redirect(303, '/dashboard/login');
+  });
+
+  const page = (render: (p: Principal, csrf: string, req: Request) => string | undefined): RequestHandler => async (req, res) => {
+    const key = readCookies(req)[SESSION_COOKIE];
+    const principal = key && key.length <= 200 ? await authenticate(db, key) : undefined;
+    if (!principal) return res.redirect(303, '/dashboard/login');
+    const html = render(principal, ensureCsrfToken(req, res), req);
+    if (html === undefined) return send(res, 404, '<!doctype html><title>Not found</title><p>Not found</p>');
+    send(res, 200, html);
+  };
+
+  r.get('/', (_req, res) => res.redirect(303, '/dashboard/runs'));
+  r.get('/runs', page((p, csrf) => runsPage(p, csrf)));
+  r.get('/runs/:id', page((p, csrf, req) => (RUN_ID.test(String(req.params.id)) ? runPage(p, csrf, String(req.params.id)) : undefined)));
+  r.get('/approvals', page((p, csrf) => approvalsPage(p, csrf)));
+  return r;
+}

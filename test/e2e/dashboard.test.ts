@@ -1,0 +1,207 @@
+// The dashboard in a real browser (Debian's Chromium driven by playwright-core) against the real stack:
+// sign-in, a live runs list and run timeline, approve with edited arguments, deny, cancel, an auditor's
+// read-only view, and a forged cross-site POST. Screenshots go to test-artifacts/screenshots/.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startToolServer, type ToolServer } from '../fixtures/tool-server';
+import { Api, env, setupAgent, waitFor, waitForStatus, type AgentSetup } from '../support/api';
+
+const SHOTS = path.resolve(__dirname, '../../test-artifacts/screenshots');
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+
+function chromiumPath(): string {
+  try {
+    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
+  } catch {
+    throw new Error('Chromium is required for the dashboard tests: apt-get install chromium (.ci/run does)');
+  }
+}
+
+let browser: Browser;
+let s: AgentSetup;
+let tools: ToolServer;
+let developer: Api;
+const base = () => env().apiUrl;
+
+beforeAll(async () => {
+  browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
+  tools = await startToolServer();
+  tools.route('/tickets', { body: (r: { body: unknown }) => ({ ticket: 'T-1', got: r.body }) });
+  s = await setupAgent();
+  const tool = await s.api.post('/v1/tools', {
+    name: 'create_ticket',
+    effect: 'write',
+    input_schema: { type: 'object', properties: { title: { type: 'string' }, priority: { enum: ['low', 'high'] } }, required: ['title'] },
+    executor: { type: 'http', url: `${tools.url}/tickets` },
+  });
+  expect(tool.status).toBe(201);
+  expect((await s.api.patch('/v1/agents/assistant', { tools: ['create_ticket'] })).status).toBe(200);
+  developer = new Api((await s.api.post('/v1/api_keys', { name: 'dev', roles: ['developer'] })).body.key);
+  fs.mkdirSync(SHOTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await s?.llm.close();
+  await tools?.close();
+});
+
+async function signIn(key: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${base()}/dashboard`);
+  expect(new URL(page.url()).pathname).toBe('/dashboard/login');
+  await page.fill('#key', key);
+  await page.click('button[type=submit]');
+  await page.waitForURL('**/dashboard/runs');
+  return { context, page };
+}
+
+/** A run (created by the developer key, as an app would) parked on the approval of create_ticket. */
+async function parkedRun(args: Record<string, unknown>, then: string) {
+  s.llm.reply({ text: 'Filing a ticket.', tool_calls: [{ name: 'create_ticket', arguments: args }] }, { text: then });
+  const run = (await developer.post('/v1/runs', { agent: 'assistant', input: 'file a ticket' })).body;
+  const parked = await waitForStatus(developer, run.id, ['waiting_approval']);
+  return { id: run.id as string, approvalId: parked.pending_approvals[0].id as string };
+}
+
+const timelineTypes = (page: Page) => page.locator('#timeline li').evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.type));
+
+describe('dashboard', () => {
+  it('sign-in keeps the key in an HttpOnly SameSite=Strict cookie, never in a URL; a wrong key is refused', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${base()}/dashboard/login`);
+    await page.fill('#key', 'ap_not_a_real_key');
+    await page.click('button[type=submit]');
+    await expect.poll(() => page.locator('.error').textContent()).toContain('invalid or revoked');
+    await context.close();
+
+    const { context: ok, page: signed } = await signIn(s.api.key);
+    expect(signed.url()).not.toContain(s.api.key);
+    const session = (await ok.cookies()).find((c) => c.name === 'ap_session');
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' });
+    expect(await signed.evaluate(() => document.cookie)).not.toContain('ap_');
+    await signed.click('button:has-text("Sign out")');
+    await signed.waitForURL('**/dashboard/login');
+    await signed.goto(`${base()}/dashboard/runs`);
+    expect(new URL(signed.url()).pathname).toBe('/dashboard/login');
+    await ok.close();
+  });
+
+  it('an approver sees a run appear live, its timeline grow, approves with edited arguments and the run completes', async () => {
+    const { context, page } = await signIn(s.api.key);
+    const run = await parkedRun({ title: 'Printer on fire', priority: 'high' }, 'Ticket T-1 filed.');
+    // The list was open before the run existed: it shows up without a reload.
+    await page.locator(`tr[data-run="${run.id}"] .badge[data-status="waiting_approval"]`).waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'runs-list.png'), fullPage: true });
+
+    await page.click(`a[href="/dashboard/runs/${run.id}"]`);
+    await page.locator('#timeline li[data-type="approval.requested"]').waitFor();
+    const before = await timelineTypes(page);
+    expect(before).toEqual(expect.arrayContaining(['run.started', 'message.completed', 'tool_call.requested', 'policy.decided', 'approval.requested']));
+    expect(before).not.toContain('tool_call.completed');
+    await expect.poll(() => page.locator('#timeline li[data-type="tool_call.requested"]').textContent()).toContain('Printer on fire');
+    await expect.poll(() => page.locator('#timeline li[data-type="policy.decided"]').textContent()).toContain('default_write');
+
+    const inbox = await context.newPage();
+    await inbox.goto(`${base()}/dashboard/approvals`);
+    const card = inbox.locator(`article[data-approval="${run.approvalId}"]`);
+    await card.waitFor();
+    expect(await card.locator('h2').textContent()).toContain('create_ticket');
+    expect(await card.locator('.rule').textContent()).toBe('default_write');
+    expect(await card.locator('.why').textContent()).not.toBe('');
+    await inbox.screenshot({ path: path.join(SHOTS, 'approvals-inbox.png'), fullPage: true });
+    await card.locator('textarea.args').fill(JSON.stringify({ title: 'Printer on fire (edited)', priority: 'high' }));
+    await card.locator('button.approve').click();
+    await card.locator('.done').waitFor();
+
+    // The run page, still open, follows the run to the end over SSE.
+    await page.locator('#timeline li[data-type="run.completed"]').waitFor({ timeout: 30_000 });
+    const after = await timelineTypes(page);
+    expect(after).toEqual(expect.arrayContaining(['approval.decided', 'tool_call.started', 'tool_call.completed', 'run.completed']));
+    const seqs = await page.locator('#timeline li').evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.seq)));
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1)); // every stored event once, in order
+    await expect.poll(() => page.locator('#run-status .badge').getAttribute('data-status')).toBe('completed');
+    await expect.poll(() => page.locator('#output-text').textContent()).toBe('Ticket T-1 filed.');
+    await expect.poll(() => page.locator('dd[data-field="usage"]').textContent()).toContain('2 model calls');
+    await page.screenshot({ path: path.join(SHOTS, 'run-page.png'), fullPage: true });
+    expect(tools.requests.map((r) => r.body)).toContainEqual({ title: 'Printer on fire (edited)', priority: 'high' });
+    await context.close();
+  });
+
+  it('deny needs a reason, and the reason is recorded', async () => {
+    const { context, page } = await signIn(s.api.key);
+    const run = await parkedRun({ title: 'Delete prod' }, 'Understood, not filing.');
+    await page.goto(`${base()}/dashboard/approvals`);
+    const card = page.locator(`article[data-approval="${run.approvalId}"]`);
+    await card.locator('button.deny').click();
+    await expect.poll(() => card.locator('.error').textContent()).toContain('reason is required');
+    expect((await developer.get(`/v1/approvals/${run.approvalId}`)).body.status).toBe('pending');
+    await card.locator('input.reason').fill('Not during the freeze');
+    await card.locator('button.deny').click();
+    await card.locator('.done').waitFor();
+    const done = await waitForStatus(developer, run.id, ['completed']);
+    expect(done.output_text).toBe('Understood, not filing.');
+    expect((await developer.get(`/v1/approvals/${run.approvalId}`)).body).toMatchObject({ status: 'denied' });
+    const decided = (await developer.get(`/v1/runs/${run.id}/events?limit=100`)).body.data.find((e: { type: string }) => e.type === 'approval.decided');
+    expect(JSON.stringify(decided.data)).toContain('Not during the freeze');
+    await context.close();
+  });
+
+  it('an auditor sees no action buttons; a forged cross-site POST is rejected; cancel ends an active run', async () => {
+    const run = await parkedRun({ title: 'Reboot the router' }, 'unused');
+    const auditorKey = (await s.api.post('/v1/api_keys', { name: 'auditor', roles: ['auditor'] })).body.key;
+    const auditor = await signIn(auditorKey);
+    await auditor.page.goto(`${base()}/dashboard/approvals`);
+    const card = auditor.page.locator(`article[data-approval="${run.approvalId}"]`);
+    await card.waitFor();
+    expect(await card.locator('button').count()).toBe(0);
+    expect(await card.locator('textarea.args').getAttribute('readonly')).not.toBeNull();
+    await auditor.page.goto(`${base()}/dashboard/runs/${run.id}`);
+    await auditor.page.locator('#timeline li[data-type="approval.requested"]').waitFor();
+    await auditor.page.locator('dd[data-field="status"]').waitFor();
+    expect(await auditor.page.locator('#run-actions button').count()).toBe(0);
+    await auditor.context.close();
+
+    // An attacker's page on another origin of the same host (so the SameSite=Strict cookie is sent)
+    // submits a form to the cancel route: the CSRF check refuses it.
+    const admin = await signIn(s.api.key);
+    const attacker = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<form id="f" method="post" action="${base()}/v1/runs/${run.id}/cancel"><input name="reason" value="pwned"></form><script>document.getElementById('f').submit()</script>`);
+    });
+    await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', r));
+    try {
+      const response = page0Response(admin.page, `/v1/runs/${run.id}/cancel`);
+      await admin.page.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);
+      const forged = await response;
+      expect(forged.status()).toBe(403);
+      expect(await forged.json()).toMatchObject({ error: { type: 'permission_error', code: 'csrf_failed' } });
+    } finally {
+      attacker.close();
+    }
+    expect((await developer.get(`/v1/runs/${run.id}`)).body.status).toBe('waiting_approval');
+
+    // The cookie without the page's token is refused too, whatever the client.
+    const cookie = (await admin.context.cookies()).find((c) => c.name === 'ap_session')!;
+    const raw = await fetch(`${base()}/v1/runs/${run.id}/cancel`, { method: 'POST', headers: { cookie: `ap_session=${cookie.value}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(raw.status).toBe(403);
+
+    await admin.page.goto(`${base()}/dashboard/runs/${run.id}`);
+    admin.page.on('dialog', (d) => void d.accept());
+    await admin.page.locator('#cancel-run').click();
+    await waitFor(async () => (await developer.get(`/v1/runs/${run.id}`)).body.status === 'canceled', 'the run to be canceled');
+    await admin.page.locator('#timeline li[data-type="run.canceled"]').waitFor({ timeout: 30_000 });
+    await expect.poll(() => admin.page.locator('#run-actions button').count()).toBe(0);
+    expect((await developer.get(`/v1/approvals/${run.approvalId}`)).body.status).toBe('canceled');
+    await admin.context.close();
+  });
+});
+
+const page0Response = (page: Page, pathname: string) => page.waitForResponse((r) => new URL(r.url()).pathname === pathname && r.request().method() === 'POST');
