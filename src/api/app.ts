@@ -19,6 +19,7 @@ import { actionRoutes } from './routes/actions';
 import { chatRoutes } from './routes/chat';
 import { webhookRoutes } from './routes/webhooks';
 import { workspaceRoutes } from './routes/workspaces';
+import { dashboardRouter } from '../dashboard/router';
 
 export function createApp(deps: ServiceDeps): Express {
   const app = express();
@@ -68,6 +69,12 @@ export function createApp(deps: ServiceDeps): Express {
   v1.use(webhookRoutes(deps, registry));
   v1.use(auditRoutes(deps, registry));
   app.use('/v1', v1);
+
+  app.use('/dashboard', dashboardRouter(deps.db));
+  unversioned.push(
+    { method: 'get', path: '/dashboard', roles: [], summary: 'The web UI (runs, live run timelines, approvals inbox); signs in with an API key kept in an HttpOnly cookie' },
+    { method: 'post', path: '/dashboard/login', roles: [], summary: 'Dashboard sign-in (form: key, csrf)' },
+  );
 
   app.use(notFoundRoute);
   app.use(errorHandler);

@@ -45,7 +45,7 @@ program
     const { port } = await runApiIn(stack);
     const base = `http://localhost:${port}`;
     say(`API:          ${base}/v1`);
-    say('Dashboard:    not available in this version (the API and the Temporal UI are)');
+    say(`Dashboard:    ${base}/dashboard`);
     say(`Temporal UI:  ${stack.temporalUi ?? '(external Temporal server; see its own UI)'}`);
     const key = await bootstrapAdmin(stack);
     if (key) say(`Admin API key: ${key}`);
