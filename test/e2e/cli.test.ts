@@ -1,20 +1,90 @@
 // The `ap` CLI as a user runs it: local key creation and the client commands against the API.
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { Api, env, setupAgent } from '../support/api';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startToolServer } from '../fixtures/tool-server';
+import { allEvents, Api, env, setupAgent, waitFor, waitForStatus, type AgentSetup } from '../support/api';
 
 const ROOT = path.resolve(__dirname, '../..');
-// Asynchronous on purpose: the fake provider lives in this process and must keep answering.
-const ap = (args: string[], extra: Record<string, string> = {}) =>
-  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [path.join(ROOT, 'bin/ap.js'), ...args],
-      { cwd: ROOT, timeout: 60_000, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: env().databaseUrl, AP_URL: env().apiUrl, ...extra } },
-      (err, stdout, stderr) => resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
+
+interface ApResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+/** Starts `ap` and lets the test read its output while it runs (a watch, say). */
+function apLive(args: string[], extra: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/ap.js'), ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: env().databaseUrl, AP_URL: env().apiUrl, ...extra },
   });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill(), 60_000);
+  const done = new Promise<ApResult>((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ status: code, stdout, stderr });
+    }),
+  );
+  cleanups.push(() => child.kill());
+  return { stdout: () => stdout, stderr: () => stderr, done };
+}
+
+// Asynchronous on purpose: the fake provider lives in this process and must keep answering.
+const ap = (args: string[], extra: Record<string, string> = {}): Promise<ApResult> => apLive(args, extra).done;
+
+interface Governed extends AgentSetup {
+  /** AP_API_KEY of the run's creator (the workspace admin) and of a separate approver. */
+  asCreator: Record<string, string>;
+  asApprover: Record<string, string>;
+  approver: Api;
+}
+
+/** An agent with a write tool that needs approval (the default policy), and an approver key. */
+async function governed(): Promise<Governed> {
+  const tools = await startToolServer();
+  const s = await setupAgent();
+  cleanups.push(() => s.llm.close(), () => tools.close());
+  tools.route('/tickets', { body: { ticket: 'T-1' } });
+  const tool = await s.api.post('/v1/tools', {
+    name: 'create_ticket',
+    effect: 'write',
+    input_schema: { type: 'object', properties: { title: { type: 'string' }, priority: { enum: ['low', 'high'] } }, required: ['title'] },
+    executor: { type: 'http', url: `${tools.url}/tickets` },
+  });
+  expect(tool.status).toBe(201);
+  expect((await s.api.patch('/v1/agents/assistant', { tools: ['create_ticket'] })).status).toBe(200);
+  const key = (await s.api.post('/v1/api_keys', { name: 'approver', roles: ['approver'] })).body.key as string;
+  return { ...s, asCreator: { AP_API_KEY: s.api.key }, asApprover: { AP_API_KEY: key }, approver: new Api(key) };
+}
+
+const TICKET = { name: 'create_ticket', arguments: { title: 'Printer on fire', priority: 'high' } };
+
+/** `ap runs create --wait --json` of a run that stops at the approval of create_ticket. */
+async function parkedRun(g: Governed, after = 'Ticket T-1 filed.') {
+  g.llm.reply({ text: 'Creating it.', tool_calls: [TICKET] }, { text: after });
+  const created = await ap(['runs', 'create', '--agent', 'assistant', '--wait', '--json', 'file a ticket'], g.asCreator);
+  expect(created.status).toBe(3);
+  const run = JSON.parse(created.stdout);
+  expect(run).toMatchObject({ object: 'run', status: 'waiting_approval', pending_approvals: [{ tool_call: TICKET }] });
+  return { run, created, approvalId: run.pending_approvals[0].id as string };
+}
+
+const jsonLines = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { seq?: number; type: string; object: string });
 
 describe('ap CLI', () => {
   it('ap keys create prints a working key once, with the given role', async () => {
@@ -33,19 +103,212 @@ describe('ap CLI', () => {
     expect(res.stderr).toContain('Unknown role root');
   });
 
-  it('ap runs create and ap runs watch talk to the API and exit with the run outcome', async () => {
+  it('API errors and a missing key are one clear line on stderr and exit 1', async () => {
     const { api, llm } = await setupAgent();
-    try {
-      llm.reply({ text: 'Hello from the CLI.' });
-      const created = await ap(['runs', 'create', '--agent', 'assistant', '--wait', '--json', 'hi'], { AP_API_KEY: api.key });
-      expect(created.status).toBe(0);
-      const run = JSON.parse(created.stdout);
-      expect(run).toMatchObject({ status: 'completed', output_text: 'Hello from the CLI.' });
-      const watched = await ap(['runs', 'watch', run.id], { AP_API_KEY: api.key });
-      expect(watched.status).toBe(0);
-      expect(watched.stdout).toContain('[run.completed]');
-    } finally {
-      await llm.close();
-    }
+    cleanups.push(() => llm.close());
+    const missing = await ap(['runs', 'get', 'run_0000']);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^Error: AP_API_KEY is not set\. Export an API key/);
+    const notFound = await ap(['runs', 'get', 'run_0000'], { AP_API_KEY: api.key });
+    expect(notFound.status).toBe(1);
+    expect(notFound.stderr).toMatch(/^Error: 404 not_found: .+\n$/);
+    const unknownAgent = await ap(['runs', 'create', '--agent', 'nobody', 'hi'], { AP_API_KEY: api.key });
+    expect(unknownAgent.status).toBe(1);
+    expect(unknownAgent.stderr).toMatch(/^Error: 404 not_found: /);
+    expect(unknownAgent.stdout).toBe('');
+  });
+
+  it('create, list and get print tables for people and the API JSON with --json', async () => {
+    const { api, llm, agent } = await setupAgent();
+    cleanups.push(() => llm.close());
+    const as = { AP_API_KEY: api.key };
+    llm.reply({ text: 'Hello from the CLI.' });
+    const created = await ap(['runs', 'create', '--agent', 'assistant', '--wait', '--json', 'hi'], as);
+    expect(created.status).toBe(0);
+    const run = JSON.parse(created.stdout);
+    expect(run).toMatchObject({ object: 'run', status: 'completed', agent_id: agent.id, output_text: 'Hello from the CLI.', usage: { model_calls: 1 } });
+    // Progress went to stderr, so stdout stayed one JSON document.
+    expect(created.stderr).toContain(`${run.id}: completed`);
+
+    // Reads of one finished run: independent, so they run side by side.
+    const [listed, table, none, got, shown, watched] = await Promise.all([
+      ap(['runs', 'list', '--agent', 'assistant', '--status', 'completed', '--limit', '5', '--json'], as),
+      ap(['runs', 'list'], as),
+      ap(['runs', 'list', '--status', 'failed'], as),
+      ap(['runs', 'get', run.id, '--json'], as),
+      ap(['runs', 'get', run.id], as),
+      ap(['runs', 'watch', run.id], as),
+    ]);
+    expect(listed.status).toBe(0);
+    expect(JSON.parse(listed.stdout)).toMatchObject({ object: 'list', has_more: false, next_cursor: null, data: [{ id: run.id, status: 'completed' }] });
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+STATUS\s+AGENT\s+CREATED\s+OUTPUT \/ ERROR$/);
+    expect(table.stdout).toMatch(new RegExp(`${run.id}\\s+completed\\s+${agent.id}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ\\s+Hello from the CLI\\.`));
+    expect(none.stdout).toBe('No runs.\n');
+    expect(JSON.parse(got.stdout)).toMatchObject({ id: run.id, object: 'run', status: 'completed', output_text: 'Hello from the CLI.', error: null });
+    expect(shown.stdout).toMatch(/^id\s+run_/);
+    expect(shown.stdout).toMatch(/usage\s+11 input \+ 7 output tokens, 1 model call, 0 tool calls, 1 step/);
+    expect(shown.stdout).toContain('\nHello from the CLI.\n');
+    expect(watched.status).toBe(0);
+    expect(watched.stdout).toContain('Hello from the CLI.\n');
+    expect(watched.stdout).toMatch(/\[run\.completed\] usage: 11 input \+ 7 output tokens/);
+  });
+
+  it('a run created with ap is watched through an approval given by a second ap process with another key', async () => {
+    const g = await governed();
+    g.llm.reply({ text: 'Creating it.', tool_calls: [TICKET] }, { text: 'Ticket T-1 filed.' });
+    const created = await ap(['runs', 'create', '--agent', 'assistant', 'file a ticket'], g.asCreator);
+    expect(created.status).toBe(0);
+    const runId = created.stdout.match(/^(run_\w+) (queued|running)\n/)![1]!;
+
+    const watch = apLive(['runs', 'watch', runId], g.asCreator);
+    const approvalId = await waitFor(async () => watch.stdout().match(/\[approval\.requested\] (apr_\w+): create_ticket /)?.[1], 'the watch to show the approval request');
+
+    const listed = await ap(['approvals', 'list'], g.asApprover);
+    expect(listed.stdout.split('\n')[0]).toMatch(/^ID\s+RUN\s+TOOL\s+ARGUMENTS\s+RULE\s+REASON\s+REQUESTED$/);
+    expect(listed.stdout).toMatch(new RegExp(`${approvalId}\\s+${runId}\\s+create_ticket\\s+\\{"title":"Printer on fire",\\S*…\\s+default_write\\s+`));
+
+    const selfApproval = await ap(['approvals', 'approve', approvalId], g.asCreator);
+    expect(selfApproval.status).toBe(1);
+    expect(selfApproval.stderr).toMatch(/^Error: 403 self_approval_forbidden: /);
+
+    const approved = await ap(['approvals', 'approve', approvalId, '--comment', 'go ahead'], g.asApprover);
+    expect(approved).toMatchObject({ status: 0, stdout: `${approvalId} approved (run ${runId}, create_ticket)\n` });
+
+    const done = await watch.done;
+    expect(done.status).toBe(0);
+    expect(done.stdout).toContain('[tool_call.requested] create_ticket {"title":"Printer on fire","priority":"high"} (tc_');
+    expect(done.stdout).toContain('[policy.decided] create_ticket: require_approval (rule default_write');
+    expect(done.stdout).toContain(`[approval.decided] ${approvalId}: approved by approver (comment: go ahead)`);
+    expect(done.stdout).toContain('[tool_call.completed] create_ticket → {"ticket":"T-1"}');
+    expect(done.stdout).toContain('Ticket T-1 filed.\n');
+    expect(done.stdout).toMatch(/\[run\.completed\] usage: 22 input \+ 14 output tokens, 2 model calls, 1 tool call, 2 steps\n$/);
+    const order = ['[approval.requested]', '[approval.decided]', '[tool_call.started]', '[tool_call.completed]', '[run.completed]'].map((t) => done.stdout.indexOf(t));
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+  });
+
+  it('watch --until-paused exits 3 at an approval; deny needs --reason; approvals list --json has the documented fields', async () => {
+    const g = await governed();
+    const { run, created, approvalId } = await parkedRun(g, 'Understood, no ticket.');
+    expect(created.stderr).toContain(`${run.id}: waiting_approval, step 1, waiting for approval`);
+
+    const paused = await ap(['runs', 'watch', run.id, '--until-paused'], g.asCreator);
+    expect(paused.status).toBe(3);
+    expect(paused.stdout).toContain(`[approval.requested] ${approvalId}: create_ticket`);
+    expect(paused.stdout).toMatch(new RegExp(`\\[paused\\] ${run.id} is waiting_approval\\n$`));
+
+    const listed = await ap(['approvals', 'list', '--run', run.id, '--json'], g.asApprover);
+    expect(listed.status).toBe(0);
+    expect(JSON.parse(listed.stdout)).toMatchObject({
+      object: 'list',
+      data: [{ id: approvalId, object: 'approval', run_id: run.id, status: 'pending', effect: 'write', policy_rule_id: 'default_write', tool_call: TICKET, requested_at: expect.any(String) }],
+    });
+
+    const [noReason, emptyReason] = await Promise.all([ap(['approvals', 'deny', approvalId], g.asApprover), ap(['approvals', 'deny', approvalId, '--reason', ' '], g.asApprover)]);
+    expect(noReason.status).toBe(1);
+    expect(noReason.stderr).toContain("required option '--reason <text>' not specified");
+    expect(emptyReason).toMatchObject({ status: 1, stderr: expect.stringContaining('--reason must not be empty') });
+    expect((await g.approver.get(`/v1/approvals/${approvalId}`)).body.status).toBe('pending');
+
+    const denied = await ap(['approvals', 'deny', approvalId, '--reason', 'Not during the freeze', '--json'], g.asApprover);
+    expect(denied.status).toBe(0);
+    expect(JSON.parse(denied.stdout)).toMatchObject({ id: approvalId, status: 'denied' });
+    const watched = await ap(['runs', 'watch', run.id, '--until-paused'], g.asCreator);
+    expect(watched.status).toBe(0);
+    expect(watched.stdout).toContain(`[approval.decided] ${approvalId}: denied by approver (reason: Not during the freeze)`);
+    expect(watched.stdout).toContain('Understood, no ticket.\n');
+    const [pending, all] = await Promise.all([ap(['approvals', 'list', '--run', run.id], g.asApprover), ap(['approvals', 'list', '--run', run.id, '--status', 'all'], g.asApprover)]);
+    expect(pending.stdout).toBe('No pending approvals.\n');
+    expect(all.stdout).toMatch(new RegExp(`${approvalId}\\s+denied\\s+${run.id}`));
+  });
+
+  it('ap runs cancel ends a watch with exit code 2; a second cancel is a 409', async () => {
+    const g = await governed();
+    const { run } = await parkedRun(g);
+    const watch = apLive(['runs', 'watch', run.id], g.asCreator);
+    await waitFor(async () => watch.stdout().includes('[approval.requested]'), 'the watch to replay the approval request');
+    const canceled = await ap(['runs', 'cancel', run.id, '--reason', 'not needed'], g.asCreator);
+    expect(canceled.status).toBe(0);
+    expect(canceled.stdout).toContain(`${run.id}: cancel requested`);
+    const done = await watch.done;
+    expect(done.status).toBe(2);
+    expect(done.stdout).toMatch(/\[run\.canceled\] usage: .+\n$/);
+    const again = await ap(['runs', 'cancel', run.id], g.asCreator);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/^Error: 409 run_not_active: /);
+  });
+
+  it('a watch resumes after a dropped connection: every stored event printed once, in order', async () => {
+    const g = await governed();
+    const proxy = await droppingProxy(env().apiUrl, 3);
+    cleanups.push(() => proxy.close());
+    g.llm.reply({ text: 'Creating it.', tool_calls: [TICKET] }, { text: 'Ticket T-1 filed.' });
+    const run = (await g.api.post('/v1/runs', { agent: 'assistant', input: 'file a ticket' })).body;
+    const watch = apLive(['runs', 'watch', run.id, '--json'], { ...g.asCreator, AP_URL: proxy.url });
+    const waiting = await waitForStatus(g.api, run.id, ['waiting_approval']);
+    await waitFor(async () => proxy.sseRequests.length >= 2, 'the watch to reconnect');
+    expect((await g.approver.post(`/v1/approvals/${waiting.pending_approvals[0].id}/approve`, {})).status).toBe(200);
+
+    const done = await watch.done;
+    expect(done.status).toBe(0);
+    expect(done.stderr).toContain('Event stream interrupted');
+    expect(done.stderr).toContain('resuming after event 2');
+    expect(proxy.sseRequests[1]).toMatch(/\r\nlast-event-id: 2\r\n/i);
+    const stored = jsonLines(done.stdout).filter((e) => e.object === 'run.event');
+    const expected = await allEvents(g.api, run.id);
+    expect(stored.map((e) => e.seq)).toEqual(expected.map((_, i) => i + 1));
+    expect(stored.map((e) => e.type)).toEqual(expected.map((e) => e.type));
+    expect(stored.at(-1)!.type).toBe('run.completed');
   });
 });
+
+/**
+ * A TCP proxy to the API that breaks the first event stream once, in the middle of the frame of event
+ * `cutAtSeq` (so the client has seen the events before it and half of that one), and then lets
+ * every connection through.
+ */
+async function droppingProxy(target: string, cutAtSeq: number) {
+  const { hostname, port } = new URL(target);
+  const sseRequests: string[] = [];
+  const sockets = new Set<net.Socket>();
+  let dropped = false;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(port), hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    let isSse = false;
+    let seen = '';
+    client.on('data', (buf: Buffer) => {
+      const text = buf.toString('latin1');
+      if (/\r\naccept: text\/event-stream\r\n/i.test(text)) {
+        isSse = true;
+        sseRequests.push(text);
+      }
+      upstream.write(buf);
+    });
+    upstream.on('data', (buf: Buffer) => {
+      if (client.writableEnded) return;
+      if (!isSse || dropped) return void client.write(buf);
+      const before = seen.length;
+      seen += buf.toString('latin1');
+      const at = seen.indexOf(`id: ${cutAtSeq}\n`);
+      if (at < 0) return void client.write(buf);
+      dropped = true;
+      client.end(buf.subarray(0, Math.max(0, at + 12 - before)), () => upstream.destroy());
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    sseRequests,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
