@@ -26,22 +26,25 @@ let browser: Browser;
 let s: AgentSetup;
 let tools: ToolServer;
 let developer: Api;
+let approverKey: string;
 const base = () => env().apiUrl;
 
 beforeAll(async () => {
   browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
   tools = await startToolServer();
-  tools.route('/tickets', { body: (r: { body: unknown }) => ({ ticket: 'T-1', got: r.body }) });
+  tools.route('/tickets', { body: (r: { headers: Record<string, unknown>; body: unknown }) => (r.headers['x-dry-run'] ? { would_create: r.body } : { ticket: 'T-1', got: r.body }) });
   s = await setupAgent();
   const tool = await s.api.post('/v1/tools', {
     name: 'create_ticket',
     effect: 'write',
+    supports_dry_run: true,
     input_schema: { type: 'object', properties: { title: { type: 'string' }, priority: { enum: ['low', 'high'] } }, required: ['title'] },
     executor: { type: 'http', url: `${tools.url}/tickets` },
   });
   expect(tool.status).toBe(201);
   expect((await s.api.patch('/v1/agents/assistant', { tools: ['create_ticket'] })).status).toBe(200);
   developer = new Api((await s.api.post('/v1/api_keys', { name: 'dev', roles: ['developer'] })).body.key);
+  approverKey = (await s.api.post('/v1/api_keys', { name: 'approver', roles: ['approver'] })).body.key;
   fs.mkdirSync(SHOTS, { recursive: true });
 });
 
@@ -95,7 +98,7 @@ describe('dashboard', () => {
   });
 
   it('an approver sees a run appear live, its timeline grow, approves with edited arguments and the run completes', async () => {
-    const { context, page } = await signIn(s.api.key);
+    const { context, page } = await signIn(approverKey);
     const run = await parkedRun({ title: 'Printer on fire', priority: 'high' }, 'Ticket T-1 filed.');
     // The list was open before the run existed: it shows up without a reload.
     await page.locator(`tr[data-run="${run.id}"] .badge[data-status="waiting_approval"]`).waitFor({ timeout: 15_000 });
@@ -116,6 +119,7 @@ describe('dashboard', () => {
     expect(await card.locator('h2').textContent()).toContain('create_ticket');
     expect(await card.locator('.rule').textContent()).toBe('default_write');
     expect(await card.locator('.why').textContent()).not.toBe('');
+    expect(JSON.parse((await card.locator('.preview').textContent())!)).toEqual({ would_create: { title: 'Printer on fire', priority: 'high' } });
     await inbox.screenshot({ path: path.join(SHOTS, 'approvals-inbox.png'), fullPage: true });
     await card.locator('textarea.args').fill(JSON.stringify({ title: 'Printer on fire (edited)', priority: 'high' }));
     await card.locator('button.approve').click();
@@ -131,12 +135,12 @@ describe('dashboard', () => {
     await expect.poll(() => page.locator('#output-text').textContent()).toBe('Ticket T-1 filed.');
     await expect.poll(() => page.locator('dd[data-field="usage"]').textContent()).toContain('2 model calls');
     await page.screenshot({ path: path.join(SHOTS, 'run-page.png'), fullPage: true });
-    expect(tools.requests.map((r) => r.body)).toContainEqual({ title: 'Printer on fire (edited)', priority: 'high' });
+    expect(tools.requests.filter((r) => !r.headers['x-dry-run']).map((r) => r.body)).toContainEqual({ title: 'Printer on fire (edited)', priority: 'high' });
     await context.close();
   });
 
   it('deny needs a reason, and the reason is recorded', async () => {
-    const { context, page } = await signIn(s.api.key);
+    const { context, page } = await signIn(approverKey);
     const run = await parkedRun({ title: 'Delete prod' }, 'Understood, not filing.');
     await page.goto(`${base()}/dashboard/approvals`);
     const card = page.locator(`article[data-approval="${run.approvalId}"]`);
@@ -167,6 +171,13 @@ describe('dashboard', () => {
     await auditor.page.locator('#timeline li[data-type="approval.requested"]').waitFor();
     await auditor.page.locator('dd[data-field="status"]').waitFor();
     expect(await auditor.page.locator('#run-actions button').count()).toBe(0);
+    // The list filters: only runs in the chosen status, of the chosen agent, created after the date.
+    await auditor.page.goto(`${base()}/dashboard/runs?status=waiting_approval&agent=assistant`);
+    await auditor.page.locator(`tr[data-run="${run.id}"]`).waitFor();
+    const statuses = await auditor.page.locator('#runs tbody .badge').evaluateAll((b) => b.map((x) => (x as HTMLElement).dataset.status));
+    expect(new Set(statuses)).toEqual(new Set(['waiting_approval']));
+    await auditor.page.goto(`${base()}/dashboard/runs?created_after=2999-01-01`);
+    await auditor.page.locator('#runs-empty:not([hidden])').waitFor();
     await auditor.context.close();
 
     // An attacker's page on another origin of the same host (so the SameSite=Strict cookie is sent)
