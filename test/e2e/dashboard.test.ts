@@ -73,7 +73,7 @@ async function parkedRun(args: Record<string, unknown>, then: string) {
   return { id: run.id as string, approvalId: parked.pending_approvals[0].id as string };
 }
 
-const timelineTypes = (page: Page) => page.locator('#timeline li').evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.type));
+const timelineTypes = (page: Page) => page.locator('#timeline li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-type')));
 
 describe('dashboard', () => {
   it('sign-in keeps the key in an HttpOnly SameSite=Strict cookie, never in a URL; a wrong key is refused', async () => {
@@ -89,7 +89,7 @@ describe('dashboard', () => {
     expect(signed.url()).not.toContain(s.api.key);
     const session = (await ok.cookies()).find((c) => c.name === 'ap_session');
     expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' });
-    expect(await signed.evaluate(() => document.cookie)).not.toContain('ap_');
+    expect(await signed.evaluate<string>('document.cookie')).not.toContain('ap_');
     await signed.click('button:has-text("Sign out")');
     await signed.waitForURL('**/dashboard/login');
     await signed.goto(`${base()}/dashboard/runs`);
@@ -129,7 +129,7 @@ describe('dashboard', () => {
     await page.locator('#timeline li[data-type="run.completed"]').waitFor({ timeout: 30_000 });
     const after = await timelineTypes(page);
     expect(after).toEqual(expect.arrayContaining(['approval.decided', 'tool_call.started', 'tool_call.completed', 'run.completed']));
-    const seqs = await page.locator('#timeline li').evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.seq)));
+    const seqs = await page.locator('#timeline li').evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-seq'))));
     expect(seqs).toEqual(seqs.map((_, i) => i + 1)); // every stored event once, in order
     await expect.poll(() => page.locator('#run-status .badge').getAttribute('data-status')).toBe('completed');
     await expect.poll(() => page.locator('#output-text').textContent()).toBe('Ticket T-1 filed.');
@@ -174,7 +174,7 @@ describe('dashboard', () => {
     // The list filters: only runs in the chosen status, of the chosen agent, created after the date.
     await auditor.page.goto(`${base()}/dashboard/runs?status=waiting_approval&agent=assistant`);
     await auditor.page.locator(`tr[data-run="${run.id}"]`).waitFor();
-    const statuses = await auditor.page.locator('#runs tbody .badge').evaluateAll((b) => b.map((x) => (x as HTMLElement).dataset.status));
+    const statuses = await auditor.page.locator('#runs tbody .badge').evaluateAll((b) => b.map((x) => x.getAttribute('data-status')));
     expect(new Set(statuses)).toEqual(new Set(['waiting_approval']));
     await auditor.page.goto(`${base()}/dashboard/runs?created_after=2999-01-01`);
     await auditor.page.locator('#runs-empty:not([hidden])').waitFor();

@@ -30,7 +30,7 @@ describe('dashboard session', () => {
 
     const create = (headers: Record<string, string>) =>
       fetch(`${base()}/v1/api_keys`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ name: 'via-cookie', roles: ['auditor'] }) });
-    for (const headers of [{}, { 'x-csrf-token': 'wrong' }, { 'x-csrf-token': csrf, origin: 'http://evil.example' }, { 'x-csrf-token': csrf, 'sec-fetch-site': 'cross-site' }, { 'x-csrf-token': csrf, origin: 'null' }]) {
+    for (const headers of [{} as Record<string, string>, { 'x-csrf-token': 'wrong' }, { 'x-csrf-token': csrf, origin: 'http://evil.example' }, { 'x-csrf-token': csrf, 'sec-fetch-site': 'cross-site' }, { 'x-csrf-token': csrf, origin: 'null' }]) {
       const res = await create(headers);
       const body = await res.json();
       expectError({ status: res.status, body, headers: res.headers }, 403, 'permission_error', 'csrf_failed');
