@@ -82,7 +82,7 @@ describe('dashboard', () => {
     await page.goto(`${base()}/dashboard/login`);
     await page.fill('#key', 'ap_not_a_real_key');
     await page.click('button[type=submit]');
-    await expect.poll(() => page.locator('.error').textContent()).toContain('invalid or revoked');
+    await expect.poll(() => page.locator('.error').textContent(), { timeout: 10_000 }).toContain('invalid or revoked');
     await context.close();
 
     const { context: ok, page: signed } = await signIn(s.api.key);
@@ -109,8 +109,8 @@ describe('dashboard', () => {
     const before = await timelineTypes(page);
     expect(before).toEqual(expect.arrayContaining(['run.started', 'message.completed', 'tool_call.requested', 'policy.decided', 'approval.requested']));
     expect(before).not.toContain('tool_call.completed');
-    await expect.poll(() => page.locator('#timeline li[data-type="tool_call.requested"]').textContent()).toContain('Printer on fire');
-    await expect.poll(() => page.locator('#timeline li[data-type="policy.decided"]').textContent()).toContain('default_write');
+    await expect.poll(() => page.locator('#timeline li[data-type="tool_call.requested"]').textContent(), { timeout: 10_000 }).toContain('Printer on fire');
+    await expect.poll(() => page.locator('#timeline li[data-type="policy.decided"]').textContent(), { timeout: 10_000 }).toContain('default_write');
 
     const inbox = await context.newPage();
     await inbox.goto(`${base()}/dashboard/approvals`);
@@ -131,9 +131,9 @@ describe('dashboard', () => {
     expect(after).toEqual(expect.arrayContaining(['approval.decided', 'tool_call.started', 'tool_call.completed', 'run.completed']));
     const seqs = await page.locator('#timeline li').evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-seq'))));
     expect(seqs).toEqual(seqs.map((_, i) => i + 1)); // every stored event once, in order
-    await expect.poll(() => page.locator('#run-status .badge').getAttribute('data-status')).toBe('completed');
-    await expect.poll(() => page.locator('#output-text').textContent()).toBe('Ticket T-1 filed.');
-    await expect.poll(() => page.locator('dd[data-field="usage"]').textContent()).toContain('2 model calls');
+    await expect.poll(() => page.locator('#run-status .badge').getAttribute('data-status'), { timeout: 10_000 }).toBe('completed');
+    await expect.poll(() => page.locator('#output-text').textContent(), { timeout: 10_000 }).toBe('Ticket T-1 filed.');
+    await expect.poll(() => page.locator('dd[data-field="usage"]').textContent(), { timeout: 10_000 }).toContain('2 model calls');
     await page.screenshot({ path: path.join(SHOTS, 'run-page.png'), fullPage: true });
     expect(tools.requests.filter((r) => !r.headers['x-dry-run']).map((r) => r.body)).toContainEqual({ title: 'Printer on fire (edited)', priority: 'high' });
     await context.close();
@@ -145,7 +145,7 @@ describe('dashboard', () => {
     await page.goto(`${base()}/dashboard/approvals`);
     const card = page.locator(`article[data-approval="${run.approvalId}"]`);
     await card.locator('button.deny').click();
-    await expect.poll(() => card.locator('.error').textContent()).toContain('reason is required');
+    await expect.poll(() => card.locator('.error').textContent(), { timeout: 10_000 }).toContain('reason is required');
     expect((await developer.get(`/v1/approvals/${run.approvalId}`)).body.status).toBe('pending');
     await card.locator('input.reason').fill('Not during the freeze');
     await card.locator('button.deny').click();
@@ -209,7 +209,7 @@ describe('dashboard', () => {
     await admin.page.locator('#cancel-run').click();
     await waitFor(async () => (await developer.get(`/v1/runs/${run.id}`)).body.status === 'canceled', 'the run to be canceled');
     await admin.page.locator('#timeline li[data-type="run.canceled"]').waitFor({ timeout: 30_000 });
-    await expect.poll(() => admin.page.locator('#run-actions button').count()).toBe(0);
+    await expect.poll(() => admin.page.locator('#run-actions button').count(), { timeout: 10_000 }).toBe(0);
     expect((await developer.get(`/v1/approvals/${run.approvalId}`)).body.status).toBe('canceled');
     await admin.context.close();
   });

@@ -133,14 +133,20 @@
     let ended = false;
     let agentName;
 
+    let asked = 0;
+
     async function refreshRun() {
+      const mine = ++asked;
+      let fresh;
       try {
-        run = await api('GET', `/v1/runs/${id}`);
+        fresh = await api('GET', `/v1/runs/${id}`);
       } catch (err) {
         return showError(err);
       }
+      if (mine !== asked) return; // a later look is on its way; an older answer must not overwrite it
+      run = fresh;
       // The terminal event can arrive a moment before the run row says so: look again shortly.
-      if (ended && !TERMINAL.includes(run.status)) setTimeout(() => void refreshRun(), 500);
+      if (ended && !TERMINAL.includes(run.status)) setTimeout(() => void refreshRun(), 300);
       document.getElementById('run-status').replaceChildren(badge(run.status));
       const u = run.usage;
       const rows = [
