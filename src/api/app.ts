@@ -19,7 +19,7 @@ import { actionRoutes } from './routes/actions';
 import { chatRoutes } from './routes/chat';
 import { webhookRoutes } from './routes/webhooks';
 import { workspaceRoutes } from './routes/workspaces';
-import { dashboardRouter } from '../dashboard/router';
+import { DASHBOARD_ROUTES, dashboardRouter } from '../dashboard/router';
 
 export function createApp(deps: ServiceDeps): Express {
   const app = express();
@@ -71,10 +71,7 @@ export function createApp(deps: ServiceDeps): Express {
   app.use('/v1', v1);
 
   app.use('/dashboard', dashboardRouter(deps.db));
-  unversioned.push(
-    { method: 'get', path: '/dashboard', roles: [], summary: 'The web UI (runs, live run timelines, approvals inbox); signs in with an API key kept in an HttpOnly cookie' },
-    { method: 'post', path: '/dashboard/login', roles: [], summary: 'Dashboard sign-in (form: key, csrf)' },
-  );
+  unversioned.push(...DASHBOARD_ROUTES);
 
   app.use(notFoundRoute);
   app.use(errorHandler);

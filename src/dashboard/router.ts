@@ -8,7 +8,20 @@ import type { Db } from '../db/pool';
 import type { Principal } from '../domain/workspace';
 import { CSRF_COOKIE, SESSION_COOKIE, endSession, ensureCsrfToken, readCookies, startSession } from '../security/browser-session';
 import { authenticate } from '../services/workspaces';
+import type { RouteDoc } from '../api/route';
 import { approvalsPage, loginPage, runPage, runsPage } from './pages';
+
+/** For /openapi.json: the dashboard's routes answer HTML (or redirect to sign-in), not JSON. */
+export const DASHBOARD_ROUTES: RouteDoc[] = [
+  { method: 'get', path: '/dashboard/', roles: [], summary: 'The web UI: redirects to the runs list' },
+  { method: 'get', path: '/dashboard/login', roles: [], summary: 'Dashboard sign-in page (HTML)' },
+  { method: 'post', path: '/dashboard/login', roles: [], summary: 'Dashboard sign-in (form: key, csrf); sets the HttpOnly SameSite=Strict ap_session cookie' },
+  { method: 'post', path: '/dashboard/logout', roles: [], summary: 'Dashboard sign-out (form: csrf)' },
+  { method: 'get', path: '/dashboard/runs', roles: [], summary: 'Runs list with filters, refreshed live (HTML; needs a session)' },
+  { method: 'get', path: '/dashboard/runs/:id', roles: [], summary: 'A run with its live timeline (HTML; needs a session)' },
+  { method: 'get', path: '/dashboard/approvals', roles: [], summary: 'Approvals inbox (HTML; needs a session)' },
+  { method: 'get', path: '/dashboard/assets/:name', roles: [], summary: 'The dashboard script and stylesheet' },
+];
 
 const ASSETS: Record<string, { type: string; body: Buffer }> = Object.fromEntries(
   [

@@ -26,22 +26,25 @@ let browser: Browser;
 let s: AgentSetup;
 let tools: ToolServer;
 let developer: Api;
+let approverKey: string;
 const base = () => env().apiUrl;
 
 beforeAll(async () => {
   browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
   tools = await startToolServer();
-  tools.route('/tickets', { body: (r: { body: unknown }) => ({ ticket: 'T-1', got: r.body }) });
+  tools.route('/tickets', { body: (r: { headers: Record<string, unknown>; body: unknown }) => (r.headers['x-dry-run'] ? { would_create: r.body } : { ticket: 'T-1', got: r.body }) });
   s = await setupAgent();
   const tool = await s.api.post('/v1/tools', {
     name: 'create_ticket',
     effect: 'write',
+    supports_dry_run: true,
     input_schema: { type: 'object', properties: { title: { type: 'string' }, priority: { enum: ['low', 'high'] } }, required: ['title'] },
     executor: { type: 'http', url: `${tools.url}/tickets` },
   });
   expect(tool.status).toBe(201);
   expect((await s.api.patch('/v1/agents/assistant', { tools: ['create_ticket'] })).status).toBe(200);
   developer = new Api((await s.api.post('/v1/api_keys', { name: 'dev', roles: ['developer'] })).body.key);
+  approverKey = (await s.api.post('/v1/api_keys', { name: 'approver', roles: ['approver'] })).body.key;
   fs.mkdirSync(SHOTS, { recursive: true });
 });
 
@@ -70,7 +73,7 @@ async function parkedRun(args: Record<string, unknown>, then: string) {
   return { id: run.id as string, approvalId: parked.pending_approvals[0].id as string };
 }
 
-const timelineTypes = (page: Page) => page.locator('#timeline li').evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.type));
+const timelineTypes = (page: Page) => page.locator('#timeline li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-type')));
 
 describe('dashboard', () => {
   it('sign-in keeps the key in an HttpOnly SameSite=Strict cookie, never in a URL; a wrong key is refused', async () => {
@@ -79,14 +82,14 @@ describe('dashboard', () => {
     await page.goto(`${base()}/dashboard/login`);
     await page.fill('#key', 'ap_not_a_real_key');
     await page.click('button[type=submit]');
-    await expect.poll(() => page.locator('.error').textContent()).toContain('invalid or revoked');
+    await expect.poll(() => page.locator('.error').textContent(), { timeout: 10_000 }).toContain('invalid or revoked');
     await context.close();
 
     const { context: ok, page: signed } = await signIn(s.api.key);
     expect(signed.url()).not.toContain(s.api.key);
     const session = (await ok.cookies()).find((c) => c.name === 'ap_session');
     expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' });
-    expect(await signed.evaluate(() => document.cookie)).not.toContain('ap_');
+    expect(await signed.evaluate<string>('document.cookie')).not.toContain('ap_');
     await signed.click('button:has-text("Sign out")');
     await signed.waitForURL('**/dashboard/login');
     await signed.goto(`${base()}/dashboard/runs`);
@@ -95,7 +98,7 @@ describe('dashboard', () => {
   });
 
   it('an approver sees a run appear live, its timeline grow, approves with edited arguments and the run completes', async () => {
-    const { context, page } = await signIn(s.api.key);
+    const { context, page } = await signIn(approverKey);
     const run = await parkedRun({ title: 'Printer on fire', priority: 'high' }, 'Ticket T-1 filed.');
     // The list was open before the run existed: it shows up without a reload.
     await page.locator(`tr[data-run="${run.id}"] .badge[data-status="waiting_approval"]`).waitFor({ timeout: 15_000 });
@@ -106,8 +109,8 @@ describe('dashboard', () => {
     const before = await timelineTypes(page);
     expect(before).toEqual(expect.arrayContaining(['run.started', 'message.completed', 'tool_call.requested', 'policy.decided', 'approval.requested']));
     expect(before).not.toContain('tool_call.completed');
-    await expect.poll(() => page.locator('#timeline li[data-type="tool_call.requested"]').textContent()).toContain('Printer on fire');
-    await expect.poll(() => page.locator('#timeline li[data-type="policy.decided"]').textContent()).toContain('default_write');
+    await expect.poll(() => page.locator('#timeline li[data-type="tool_call.requested"]').textContent(), { timeout: 10_000 }).toContain('Printer on fire');
+    await expect.poll(() => page.locator('#timeline li[data-type="policy.decided"]').textContent(), { timeout: 10_000 }).toContain('default_write');
 
     const inbox = await context.newPage();
     await inbox.goto(`${base()}/dashboard/approvals`);
@@ -116,6 +119,7 @@ describe('dashboard', () => {
     expect(await card.locator('h2').textContent()).toContain('create_ticket');
     expect(await card.locator('.rule').textContent()).toBe('default_write');
     expect(await card.locator('.why').textContent()).not.toBe('');
+    expect(JSON.parse((await card.locator('.preview').textContent())!)).toEqual({ would_create: { title: 'Printer on fire', priority: 'high' } });
     await inbox.screenshot({ path: path.join(SHOTS, 'approvals-inbox.png'), fullPage: true });
     await card.locator('textarea.args').fill(JSON.stringify({ title: 'Printer on fire (edited)', priority: 'high' }));
     await card.locator('button.approve').click();
@@ -125,23 +129,23 @@ describe('dashboard', () => {
     await page.locator('#timeline li[data-type="run.completed"]').waitFor({ timeout: 30_000 });
     const after = await timelineTypes(page);
     expect(after).toEqual(expect.arrayContaining(['approval.decided', 'tool_call.started', 'tool_call.completed', 'run.completed']));
-    const seqs = await page.locator('#timeline li').evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.seq)));
+    const seqs = await page.locator('#timeline li').evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-seq'))));
     expect(seqs).toEqual(seqs.map((_, i) => i + 1)); // every stored event once, in order
-    await expect.poll(() => page.locator('#run-status .badge').getAttribute('data-status')).toBe('completed');
-    await expect.poll(() => page.locator('#output-text').textContent()).toBe('Ticket T-1 filed.');
-    await expect.poll(() => page.locator('dd[data-field="usage"]').textContent()).toContain('2 model calls');
+    await expect.poll(() => page.locator('#run-status .badge').getAttribute('data-status'), { timeout: 10_000 }).toBe('completed');
+    await expect.poll(() => page.locator('#output-text').textContent(), { timeout: 10_000 }).toBe('Ticket T-1 filed.');
+    await expect.poll(() => page.locator('dd[data-field="usage"]').textContent(), { timeout: 10_000 }).toContain('2 model calls');
     await page.screenshot({ path: path.join(SHOTS, 'run-page.png'), fullPage: true });
-    expect(tools.requests.map((r) => r.body)).toContainEqual({ title: 'Printer on fire (edited)', priority: 'high' });
+    expect(tools.requests.filter((r) => !r.headers['x-dry-run']).map((r) => r.body)).toContainEqual({ title: 'Printer on fire (edited)', priority: 'high' });
     await context.close();
   });
 
   it('deny needs a reason, and the reason is recorded', async () => {
-    const { context, page } = await signIn(s.api.key);
+    const { context, page } = await signIn(approverKey);
     const run = await parkedRun({ title: 'Delete prod' }, 'Understood, not filing.');
     await page.goto(`${base()}/dashboard/approvals`);
     const card = page.locator(`article[data-approval="${run.approvalId}"]`);
     await card.locator('button.deny').click();
-    await expect.poll(() => card.locator('.error').textContent()).toContain('reason is required');
+    await expect.poll(() => card.locator('.error').textContent(), { timeout: 10_000 }).toContain('reason is required');
     expect((await developer.get(`/v1/approvals/${run.approvalId}`)).body.status).toBe('pending');
     await card.locator('input.reason').fill('Not during the freeze');
     await card.locator('button.deny').click();
@@ -167,6 +171,13 @@ describe('dashboard', () => {
     await auditor.page.locator('#timeline li[data-type="approval.requested"]').waitFor();
     await auditor.page.locator('dd[data-field="status"]').waitFor();
     expect(await auditor.page.locator('#run-actions button').count()).toBe(0);
+    // The list filters: only runs in the chosen status, of the chosen agent, created after the date.
+    await auditor.page.goto(`${base()}/dashboard/runs?status=waiting_approval&agent=assistant`);
+    await auditor.page.locator(`tr[data-run="${run.id}"]`).waitFor();
+    const statuses = await auditor.page.locator('#runs tbody .badge').evaluateAll((b) => b.map((x) => x.getAttribute('data-status')));
+    expect(new Set(statuses)).toEqual(new Set(['waiting_approval']));
+    await auditor.page.goto(`${base()}/dashboard/runs?created_after=2999-01-01`);
+    await auditor.page.locator('#runs-empty:not([hidden])').waitFor();
     await auditor.context.close();
 
     // An attacker's page on another origin of the same host (so the SameSite=Strict cookie is sent)
@@ -198,7 +209,7 @@ describe('dashboard', () => {
     await admin.page.locator('#cancel-run').click();
     await waitFor(async () => (await developer.get(`/v1/runs/${run.id}`)).body.status === 'canceled', 'the run to be canceled');
     await admin.page.locator('#timeline li[data-type="run.canceled"]').waitFor({ timeout: 30_000 });
-    await expect.poll(() => admin.page.locator('#run-actions button').count()).toBe(0);
+    await expect.poll(() => admin.page.locator('#run-actions button').count(), { timeout: 10_000 }).toBe(0);
     expect((await developer.get(`/v1/approvals/${run.approvalId}`)).body.status).toBe('canceled');
     await admin.context.close();
   });

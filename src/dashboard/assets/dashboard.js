@@ -62,8 +62,8 @@
         agents.set(a.id, a.name);
         agentSelect.append(el('option', { value: a.name }, a.name));
       }
-    } catch (err) {
-      showError(err);
+    } catch {
+      // Roles that may not read agents (approver) filter by the names they know from the runs.
     }
     if (params.get('agent')) agentSelect.value = params.get('agent');
     const query = new URLSearchParams({ limit: '50' });
@@ -130,17 +130,27 @@
     const seen = new Set();
     let live = { step: 0, attempt: 0 };
     let run;
+    let ended = false;
+    let agentName;
+
+    let asked = 0;
 
     async function refreshRun() {
+      const mine = ++asked;
+      let fresh;
       try {
-        run = await api('GET', `/v1/runs/${id}`);
+        fresh = await api('GET', `/v1/runs/${id}`);
       } catch (err) {
         return showError(err);
       }
+      if (mine !== asked) return; // a later look is on its way; an older answer must not overwrite it
+      run = fresh;
+      // The terminal event can arrive a moment before the run row says so: look again shortly.
+      if (ended && !TERMINAL.includes(run.status)) setTimeout(() => void refreshRun(), 300);
       document.getElementById('run-status').replaceChildren(badge(run.status));
       const u = run.usage;
       const rows = [
-        ['Status', run.status], ['Agent', `${run.agent_id} v${run.agent_version}`], ['Session', run.session_id],
+        ['Status', run.status], ['Agent', `${agentName || run.agent_id} v${run.agent_version}`], ['Session', run.session_id],
         ['Created', when(run.created_at)], ['Completed', when(run.completed_at)],
         ['Usage', `${u.steps} steps · ${u.model_calls} model calls · ${u.tool_calls} tool calls · ${u.input_tokens} in / ${u.output_tokens} out tokens`],
         ['Cost', `$${u.cost_usd.toFixed(4)}`], ['Request id', run.request_id],
@@ -153,10 +163,10 @@
       errBox.textContent = run.error ? `${run.error.code}: ${run.error.message}` : '';
       const actions = document.getElementById('run-actions');
       const active = !TERMINAL.includes(run.status);
-      actions.replaceChildren(
+      actions.replaceChildren(...[
         ...(run.pending_approvals || []).map((a) => el('a', { class: 'pending', href: '/dashboard/approvals' }, `Pending approval: ${a.tool_call.name}`)),
-        active && can('developer') ? el('button', { id: 'cancel-run', class: 'danger', onclick: cancelRun }, 'Cancel run') : null,
-      );
+        active && can('developer') && el('button', { id: 'cancel-run', class: 'danger', onclick: cancelRun }, 'Cancel run'),
+      ].filter(Boolean));
     }
 
     async function cancelRun() {
@@ -193,6 +203,10 @@
     }
 
     await refreshRun();
+    if (run) {
+      agentName = await api('GET', `/v1/agents/${run.agent_id}`).then((a) => a.name, () => undefined);
+      await refreshRun();
+    }
     const stream = new EventSource(`/v1/runs/${id}/events?include=deltas`);
     for (const type of EVENT_TYPES) {
       stream.addEventListener(type, (msg) => {
@@ -200,6 +214,7 @@
         addEvent(ev);
         if (['run.status_changed', 'approval.requested', 'approval.decided', 'step.completed'].includes(type)) void refreshRun();
         if (['run.completed', 'run.failed', 'run.canceled'].includes(type)) {
+          ended = true;
           stream.close();
           void refreshRun();
         }
@@ -263,7 +278,7 @@
           a.decided_by && [el('dt', {}, 'Decided by'), el('dd', {}, a.decided_by.name)],
         ),
         el('h3', {}, 'Arguments'), args,
-        el('h3', {}, 'Preview (dry run)'), a.preview === null || a.preview === undefined ? el('p', { class: 'muted' }, 'No preview for this tool.') : json(a.preview),
+        el('h3', {}, 'Preview (dry run)'), a.preview === null || a.preview === undefined ? el('p', { class: 'muted' }, 'No preview for this tool.') : el('pre', { class: 'json preview' }, JSON.stringify(a.preview, null, 2)),
         decide && el('div', { class: 'decide' },
           comment, el('button', { class: 'approve', onclick: approve }, 'Approve'),
           reason, el('button', { class: 'deny danger', onclick: deny }, 'Deny')),
