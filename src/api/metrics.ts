@@ -2,6 +2,7 @@
 // is read from PostgreSQL at scrape time, so every API process reports the same platform-wide figures.
 import type { RequestHandler } from 'express';
 import type { Db } from '../db/pool';
+import { RUN_STATUSES } from '../domain/run';
 
 const DURATION_BUCKETS = [1, 5, 15, 60, 300, 1800, 3600];
 const LATENCY_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -40,13 +41,15 @@ async function histogram(db: Db, name: string, help: string, buckets: number[], 
 
 export function metricsHandler(db: Db, http: HttpMetrics): RequestHandler {
   return async (_req, res) => {
-    const runs = await db.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM runs GROUP BY status ORDER BY status');
+    const runs = await db.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM runs GROUP BY status');
+    const byStatus = new Map(runs.rows.map((r) => [r.status, r.n]));
     const pending = await db.query<{ n: string }>("SELECT count(*) AS n FROM approvals WHERE status = 'pending'");
     const deliveries = await db.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM webhook_deliveries GROUP BY status ORDER BY status');
     const lines = [
       '# HELP ap_runs Runs by status.',
       '# TYPE ap_runs gauge',
-      ...runs.rows.map((r) => `ap_runs{status="${r.status}"} ${r.n}`),
+      // Every status, also at zero: a series that appears only with its first run breaks rate() and alerts.
+      ...RUN_STATUSES.map((s) => `ap_runs{status="${s}"} ${byStatus.get(s) ?? 0}`),
       ...(await histogram(db, 'ap_run_duration_seconds', 'Duration of ended runs, start to end.', DURATION_BUCKETS,
         `SELECT EXTRACT(EPOCH FROM completed_at - started_at) AS v FROM runs WHERE completed_at IS NOT NULL AND started_at IS NOT NULL`)),
       ...(await histogram(db, 'ap_model_latency_seconds', 'Model calls: step start to the stored message.', LATENCY_BUCKETS,

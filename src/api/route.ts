@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { ApiError } from '../domain/errors';
 import { hasRole, type Principal, type Role } from '../domain/workspace';
 import { fromZod } from './middleware/errors';
+import { bindRunId } from './middleware/request';
 
 export interface HandlerContext<B, Q> {
   req: Request;
@@ -32,6 +33,12 @@ export function handle<B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType =
   fn: (ctx: HandlerContext<z.infer<B>, z.infer<Q>>) => Promise<unknown>,
 ): RequestHandler {
   return async (req, res) => {
+    const routePath: unknown = req.route?.path;
+    // The template with its mount point, taken now: an error reaches the app's handler with req.baseUrl reset.
+    res.locals.routeTemplate = `${req.baseUrl}${String(routePath)}`;
+    // A route about one run (/runs/:id/...): each of its log lines carries run_id.
+    const runId: unknown = req.params.id;
+    if (typeof routePath === 'string' && routePath.startsWith('/runs/:id') && typeof runId === 'string') bindRunId(req, runId);
     const p = req.principal!;
     if (!hasRole(p, ...opts.roles)) {
       throw new ApiError(403, 'permission_denied', `This call needs one of the roles: ${['admin', ...opts.roles].join(', ')}`);

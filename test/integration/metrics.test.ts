@@ -1,5 +1,6 @@
 // /metrics: Prometheus text with runs by status, run/model/tool latency histograms, pending approvals,
 // webhook deliveries and HTTP requests by route template and status.
+import parsePrometheusTextFormat, { type Family } from 'parse-prometheus-text-format';
 import { describe, expect, it } from 'vitest';
 import { startToolServer } from '../fixtures/tool-server';
 import { env, httpTool, setupAgent } from '../support/api';
@@ -9,7 +10,89 @@ const value = (text: string, series: string): number => {
   return line ? Number(line.slice(series.length + 1)) : Number.NaN;
 };
 
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const isNumber = (v: string | undefined): boolean => v !== undefined && (/^[+-]?Inf$/.test(v) || v === 'NaN' || Number.isFinite(Number(v)));
+
+/** The whole exposition through a strict parser, then the rules the parser leaves to the producer. */
+function parseExposition(text: string): Map<string, Family> {
+  expect(text.endsWith('\n')).toBe(true);
+  const families = parsePrometheusTextFormat(text);
+  const byName = new Map<string, Family>();
+  for (const f of families) {
+    expect(byName.has(f.name), `family ${f.name} is declared once`).toBe(false);
+    byName.set(f.name, f);
+    expect(f.name).toMatch(METRIC_NAME);
+    expect(f.type, `${f.name} has a # TYPE`).not.toBe('UNTYPED');
+    expect(f.help, `${f.name} has a # HELP`).not.toBe('');
+    if (f.type === 'COUNTER') expect(f.name.endsWith('_total'), `counter ${f.name} ends in _total`).toBe(true);
+    const seen = new Set<string>();
+    for (const m of f.metrics) {
+      const labels = JSON.stringify(Object.entries(m.labels ?? {}).sort());
+      expect(seen.has(labels), `${f.name}${labels} appears once`).toBe(false);
+      seen.add(labels);
+      for (const name of Object.keys(m.labels ?? {})) expect(name).toMatch(LABEL_NAME);
+      if (f.type !== 'HISTOGRAM') {
+        expect(isNumber(m.value), `${f.name}${labels} = ${m.value}`).toBe(true);
+        continue;
+      }
+      const buckets = Object.entries(m.buckets ?? {}).map(([le, n]) => [le === '+Inf' ? Infinity : Number(le), Number(n)] as const);
+      expect(buckets.every(([le, n]) => !Number.isNaN(le) && Number.isInteger(n)), `${f.name} buckets are numbers`).toBe(true);
+      const sorted = [...buckets].sort((a, b) => a[0] - b[0]);
+      expect(sorted.map(([, n]) => n), `${f.name} buckets are cumulative`).toEqual([...sorted.map(([, n]) => n)].sort((a, b) => a - b));
+      expect(sorted.at(-1)?.[0], `${f.name} ends with le="+Inf"`).toBe(Infinity);
+      expect(sorted.at(-1)?.[1], `${f.name} +Inf bucket = count`).toBe(Number(m.count));
+      expect(isNumber(m.sum)).toBe(true);
+    }
+  }
+  return byName;
+}
+
+const scrape = async (): Promise<Map<string, Family>> => {
+  const res = await fetch(`${env().apiUrl}/metrics`);
+  expect(res.status).toBe(200);
+  return parseExposition(await res.text());
+};
+
+const gauge = (m: Map<string, Family>, name: string, labels: Record<string, string> = {}): number => {
+  const sample = m.get(name)?.metrics.find((s) => Object.entries(labels).every(([k, v]) => s.labels?.[k] === v));
+  return Number(sample?.value ?? 0);
+};
+const histogramCount = (m: Map<string, Family>, name: string): number => Number(m.get(name)?.metrics[0]?.count);
+
 describe('/metrics', () => {
+  it('parses as a whole with a strict Prometheus text parser, and its run series move by the runs completed', async () => {
+    const { api, llm } = await setupAgent();
+    try {
+      const before = await scrape();
+      for (const name of ['ap_runs', 'ap_run_duration_seconds', 'ap_model_latency_seconds', 'ap_tool_latency_seconds', 'ap_approvals_pending', 'ap_webhook_deliveries', 'ap_http_requests_total']) {
+        expect(before.has(name), name).toBe(true);
+      }
+      // Every status is reported, also at zero, so that a rate over it never starts from a missing series.
+      expect(before.get('ap_runs')!.metrics.map((s) => s.labels?.status).sort()).toEqual(['canceled', 'completed', 'failed', 'queued', 'running', 'tool_required', 'waiting_approval']);
+      const runs = 3;
+      for (let i = 0; i < runs; i++) {
+        llm.reply({ text: `answer ${i}` });
+        const run = (await api.post('/v1/runs', { agent: 'assistant', input: `question ${i}`, wait: true })).body;
+        expect(run.status).toBe('completed');
+      }
+      // A 404 from a /v1 route is counted under its template, like its 200s (not under "/runs/:id").
+      expect((await api.get('/v1/runs/run_missing')).status).toBe(404);
+      const after = await scrape();
+      const routes = after.get('ap_http_requests_total')!.metrics.map((m) => m.labels?.route);
+      expect(routes).not.toContain('/runs/:id');
+      // Other test files run beside this one on the same server: their runs may add to these, never ours subtract.
+      expect(gauge(after, 'ap_runs', { status: 'completed' }) - gauge(before, 'ap_runs', { status: 'completed' })).toBeGreaterThanOrEqual(runs);
+      expect(histogramCount(after, 'ap_run_duration_seconds') - histogramCount(before, 'ap_run_duration_seconds')).toBeGreaterThanOrEqual(runs);
+      expect(histogramCount(after, 'ap_model_latency_seconds') - histogramCount(before, 'ap_model_latency_seconds')).toBeGreaterThanOrEqual(runs);
+      const created = { method: 'POST', route: '/v1/runs', status: '200' };
+      expect(gauge(after, 'ap_http_requests_total', created) - gauge(before, 'ap_http_requests_total', created)).toBeGreaterThanOrEqual(runs);
+      expect(gauge(after, 'ap_http_requests_total', { method: 'GET', route: '/v1/runs/:id', status: '404' })).toBeGreaterThanOrEqual(1);
+    } finally {
+      await llm.close();
+    }
+  });
+
   it('reports the documented series in the Prometheus text format', async () => {
     const tools = await startToolServer();
     const { api, llm } = await setupAgent();
