@@ -12,6 +12,7 @@ import type { ToolSpec } from '../src/domain/tool';
 import type { ActivityDeps } from './deps';
 import { EVENTS_CHANNEL } from './store';
 import { enqueueWebhooks, messageIdFor, startDeliveries } from './webhooks';
+import { activityLog } from './log';
 
 export interface ActionContext {
   workspace_id: string;
@@ -21,12 +22,13 @@ export interface ActionContext {
   dry_run: boolean;
 }
 
-export function createActionActivities({ db, temporal, config }: ActivityDeps) {
+export function createActionActivities({ db, temporal, config, log }: ActivityDeps) {
   return {
     async loadActionContext(actionId: string): Promise<ActionContext> {
       const a = await actions.getAction(db, actionId);
       if (!a) throw ApplicationFailure.nonRetryable(`Action invocation ${actionId} does not exist`, RUN_ERROR.internal_error);
       const row = await catalog.getTool(db, a.workspace_id, a.tool);
+      activityLog(log, { action_id: a.id, workspace_id: a.workspace_id, request_id: a.request_id }).debug({ tool: a.tool, dry_run: a.dry_run }, 'action context loaded');
       return {
         workspace_id: a.workspace_id,
         request_id: a.request_id,
@@ -51,6 +53,7 @@ export function createActionActivities({ db, temporal, config }: ActivityDeps) {
         ]);
         const last = events[events.length - 1];
         if (last) await c.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, `${actionId}:${last.seq}`]);
+        activityLog(log, { action_id: a.id, workspace_id: a.workspace_id, request_id: a.request_id }).debug({ status: state.status, types: events.map((e) => e.type), webhook_deliveries: deliveries.length }, 'action recorded');
       });
       await startDeliveries(temporal, config, deliveries);
     },

@@ -15,6 +15,7 @@ import type { ActivityDeps } from './deps';
 import { DELTAS_CHANNEL } from './store';
 import { startHeartbeat } from './heartbeat';
 import { redactor } from './tools';
+import { activityLog } from './log';
 
 const ADAPTERS: Record<string, ModelAdapter> = { openai: callOpenAI, anthropic: callAnthropic };
 const DELTA_FLUSH_MS = 40;
@@ -24,6 +25,8 @@ const MAX_NOTIFY_TEXT = 1000;
 export interface ModelCallInput {
   workspace_id: string;
   run_id: string;
+  /** The request that created the run, for log lines (absent in runs started before it was passed). */
+  request_id?: string | null;
   step: number;
   card: string;
   model?: string;
@@ -47,10 +50,12 @@ export interface ModelCallResult {
   finish_reason: string;
 }
 
-export function createModelActivities({ db, config, secrets }: ActivityDeps) {
+export function createModelActivities({ db, config, secrets, log }: ActivityDeps) {
   return {
     async callModel(input: ModelCallInput): Promise<ModelCallResult> {
       const ctx = Context.current();
+      const callLog = activityLog(log, { run_id: input.run_id, workspace_id: input.workspace_id, request_id: input.request_id }).child({ step: input.step, card: input.card });
+      const started = Date.now();
       const card = await catalog.getModelCard(db, input.workspace_id, input.card);
       if (!card) throw ApplicationFailure.nonRetryable(`Model card ${input.card} does not exist`, RUN_ERROR.model_error);
       const apiKey = secrets.decrypt(card.api_key_enc);
@@ -91,6 +96,10 @@ export function createModelActivities({ db, config, secrets }: ActivityDeps) {
         const cost_usd = pricing
           ? (result.usage.input_tokens * pricing.input_per_mtok + result.usage.output_tokens * pricing.output_per_mtok) / 1_000_000
           : 0;
+        callLog.info(
+          { model, ms: Date.now() - started, input_tokens: result.usage.input_tokens, output_tokens: result.usage.output_tokens, tool_calls: tool_calls.length, finish_reason: result.finish_reason },
+          'model call completed',
+        );
         const message: AssistantMessage = {
           role: 'assistant',
           content: result.text ? [{ type: 'output_text', text: result.text }] : [],
@@ -98,6 +107,10 @@ export function createModelActivities({ db, config, secrets }: ActivityDeps) {
         };
         return { message, tool_calls, usage: { ...result.usage, cost_usd }, card: card.id, model, finish_reason: result.finish_reason };
       } catch (err) {
+        // The provider's message may quote content: the log gets its kind only, the run's error gets the rest.
+        const error = err instanceof ProviderError ? { status: err.status ?? null, retryable: err.retryable } : { name: (err as Error)?.name };
+        if (ctx.cancellationSignal.aborted) callLog.info({ model, ms: Date.now() - started }, 'model call canceled');
+        else callLog.warn({ model, ms: Date.now() - started, error }, 'model call failed');
         if (err instanceof ProviderError) {
           const message = redact(err.message);
           if (!err.retryable) throw ApplicationFailure.nonRetryable(message, RUN_ERROR.model_error);

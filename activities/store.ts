@@ -17,6 +17,7 @@ import type { ActivityDeps } from './deps';
 import { remainingTokens } from '../src/services/limits';
 import { runView } from '../src/services/runs';
 import { enqueueWebhooks, messageIdFor, startDeliveries, type WebhookEvent } from './webhooks';
+import { activityLog, runIds } from './log';
 
 export const EVENTS_CHANNEL = 'ap_events';
 export const DELTAS_CHANNEL = 'ap_deltas';
@@ -61,6 +62,7 @@ export function createStoreActivities({ db, temporal, log, config }: ActivityDep
       const tools = toolRows.map((t) => ({ name: t.name, ...(t.spec as Omit<ToolSpec, 'name'>) }));
       const history = (await runs.sessionMessages(db, run.session_id)).filter((m) => m.run_id !== runId).map((m) => m.message);
       const remaining = await remainingTokens(db, config, run.workspace_id);
+      activityLog(log, runIds(run)).debug({ agent_id: run.agent_id, agent_version: run.agent_version, tools: tools.length }, 'run context loaded');
       return {
         ...(remaining !== undefined ? { tokens_remaining: remaining } : {}),
         workspace_id: run.workspace_id,
@@ -80,7 +82,9 @@ export function createStoreActivities({ db, temporal, log, config }: ActivityDep
         const run = await runs.getRun(c, runId);
         if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} does not exist`, RUN_ERROR.internal_error);
         await c.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [run.session_id]);
-        return (await runs.earlierUnfinishedRun(c, run.session_id, runId)) === undefined;
+        const claimed = (await runs.earlierUnfinishedRun(c, run.session_id, runId)) === undefined;
+        activityLog(log, runIds(run)).debug({ claimed }, claimed ? 'session turn claimed' : 'waiting for an earlier run of the session');
+        return claimed;
       });
     },
 
@@ -95,9 +99,11 @@ export function createStoreActivities({ db, temporal, log, config }: ActivityDep
       const lastSeq = events.length ? events[events.length - 1]!.seq : 0;
       let next: string | undefined;
       let deliveries: string[] = [];
+      let runLog = activityLog(log, { run_id: runId });
       await transaction(db, async (c) => {
         const run = await runs.getRun(c, runId);
         if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} does not exist`, RUN_ERROR.internal_error);
+        runLog = activityLog(log, runIds(run));
         if (messages) await c.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [run.session_id]);
         await runs.insertEvents(c, runId, events.map((e) => ({ ...e, id: newId('evt') })));
         await runs.updateRunState(c, runId, state, lastSeq);
@@ -114,6 +120,7 @@ export function createStoreActivities({ db, temporal, log, config }: ActivityDep
         }
         if (lastSeq > 0) await c.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, `${runId}:${lastSeq}`]);
       });
+      runLog.debug({ first_seq: events[0]?.seq ?? null, last_seq: lastSeq, types: events.map((e) => e.type), status: state.status, webhook_deliveries: deliveries.length }, 'run events recorded');
       // After commit; a failed start fails this activity, and its retry finds the rows and starts again.
       await startDeliveries(temporal, config, deliveries);
       if (next) {
@@ -121,7 +128,7 @@ export function createStoreActivities({ db, temporal, log, config }: ActivityDep
         await temporal.workflow
           .getHandle(next)
           .signal(sessionTurnSignal)
-          .catch((err: unknown) => log.warn({ err, run_id: runId, next }, 'could not signal the next queued run'));
+          .catch((err: unknown) => runLog.warn({ err, next }, 'could not signal the next queued run'));
       }
     },
   };

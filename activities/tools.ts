@@ -8,6 +8,7 @@ import type { ToolSpec } from '../src/domain/tool';
 import { assertPublicUrl, PrivateNetworkError } from '../src/security/network-guard';
 import type { ActivityDeps } from './deps';
 import { startHeartbeat } from './heartbeat';
+import { activityLog } from './log';
 
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
@@ -25,7 +26,7 @@ export type ToolCallResult =
   | { ok: true; output: unknown; status?: number }
   | { ok: false; error: { code: string; message: string }; status?: number };
 
-export function createToolActivities({ db, config, secrets }: ActivityDeps) {
+export function createToolActivities({ db, config, secrets, log }: ActivityDeps) {
   async function resolveVault(ws: string, templates: Record<string, string>, input: ToolCallInput): Promise<{ headers: Record<string, string>; values: string[] }> {
     const names = new Set<string>();
     for (const v of Object.values(templates)) for (const m of v.matchAll(VAULT_REF)) names.add(m[1]!);
@@ -112,16 +113,35 @@ export function createToolActivities({ db, config, secrets }: ActivityDeps) {
     return { ok: true, status: res.status, output: redactDeep(body, redact) };
   }
 
+  async function runTool(input: ToolCallInput): Promise<ToolCallResult> {
+    try {
+      const ex = input.tool.executor;
+      if (ex.type === 'builtin') return runBuiltin(ex.name, input.tool_call.arguments);
+      if (ex.type === 'http') return await callHttp(input);
+      return { ok: false, error: { code: 'unsupported_executor', message: `Executor ${ex.type} cannot run on the server` } };
+    } catch (err) {
+      if (err instanceof ToolError) return { ok: false, error: { code: err.code, message: err.message } };
+      throw err;
+    }
+  }
+
   return {
     async executeTool(input: ToolCallInput): Promise<ToolCallResult> {
+      const callLog = activityLog(log, { run_id: input.run_id, workspace_id: input.workspace_id, request_id: input.request_id }).child({
+        tool: input.tool.name,
+        tool_call_id: input.tool_call.id,
+        effect: input.tool.effect,
+        dry_run: Boolean(input.dry_run),
+      });
+      const started = Date.now();
       const stop = startHeartbeat();
       try {
-        const ex = input.tool.executor;
-        if (ex.type === 'builtin') return runBuiltin(ex.name, input.tool_call.arguments);
-        if (ex.type === 'http') return await callHttp(input);
-        return { ok: false, error: { code: 'unsupported_executor', message: `Executor ${ex.type} cannot run on the server` } };
+        const result = await runTool(input);
+        // Arguments and output are content: the log gets the outcome only.
+        callLog.info({ ms: Date.now() - started, ok: result.ok, status: result.status ?? null, error_code: result.ok ? null : result.error.code }, 'tool call completed');
+        return result;
       } catch (err) {
-        if (err instanceof ToolError) return { ok: false, error: { code: err.code, message: err.message } };
+        callLog.warn({ ms: Date.now() - started, error: (err as { type?: string })?.type ?? (err as Error)?.name }, 'tool call failed');
         throw err;
       } finally {
         stop();

@@ -12,6 +12,7 @@ import { signWebhook } from '../src/security/webhook-signing';
 import type { SecretBox } from '../src/security/secrets';
 import { WEBHOOK_DELIVERY_WORKFLOW_TYPE, type WebhookDeliveryInput } from '../workflows/definitions';
 import type { ActivityDeps } from './deps';
+import { activityLog } from './log';
 
 const ATTEMPT_TIMEOUT_MS = 15_000;
 
@@ -66,7 +67,7 @@ function secretsOf(e: repo.EndpointRow, box: SecretBox): string[] {
   return current;
 }
 
-export function createWebhookActivities({ db, config, secrets }: ActivityDeps) {
+export function createWebhookActivities({ db, config, secrets, log }: ActivityDeps) {
   return {
     async attemptDelivery(deliveryId: string, attempt: number, nextAttemptAt: string | null): Promise<DeliveryAttemptResult> {
       const d = await repo.getDelivery(db, deliveryId);
@@ -82,8 +83,11 @@ export function createWebhookActivities({ db, config, secrets }: ActivityDeps) {
         return { outcome: code !== null && code >= 200 && code < 300 ? 'delivered' : code === 410 ? 'gone' : 'retry', status_code: code };
       }
       const started = Date.now();
-      const record = async (status: string, statusCode: number | null, error: string | null, next: string | null): Promise<void> =>
-        repo.recordAttempt(db, d.id, attempt, { at: new Date(started).toISOString(), status_code: statusCode, error, duration_ms: Date.now() - started }, status, next);
+      const attemptLog = activityLog(log, { delivery_id: d.id, workspace_id: d.workspace_id }).child({ endpoint_id: d.endpoint_id, event_type: d.event_type, delivery_attempt: attempt });
+      const record = async (status: string, statusCode: number | null, error: string | null, next: string | null): Promise<void> => {
+        attemptLog.info({ status, status_code: statusCode, error, ms: Date.now() - started, next_attempt_at: next }, 'webhook delivery attempt');
+        await repo.recordAttempt(db, d.id, attempt, { at: new Date(started).toISOString(), status_code: statusCode, error, duration_ms: Date.now() - started }, status, next);
+      };
       try {
         if (!config.allowPrivateNetwork && !endpoint.url.startsWith('https://')) throw new PrivateNetworkError('Webhook URLs must be https');
         await assertPublicUrl(endpoint.url, config.allowPrivateNetwork);

@@ -56,6 +56,8 @@ async function main(): Promise<void> {
     ['approval-denied', { deny: { reason: 'no' } }],
     ['approval-edited', { approve: { arguments: { title: 'edited' } } }],
     ['approval-granted-timeout-paused', { approve: {} }],
+    // With 'search-attributes-v1': each status change is an UpsertWorkflowSearchAttributes event.
+    ['approval-granted-search-attributes', { approve: {} }],
   ] as const;
   for (const [name, decision] of scenarios) {
     llm.reply({ tool_calls: [{ name: 'ticket', arguments: { title: 'x' } }] }, { text: 'ok' });

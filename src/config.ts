@@ -46,6 +46,9 @@ const envSchema = z.object({
     .regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, 'must be comma-separated seconds, e.g. 5,300,1800')
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Tracing is off unless an OTLP/HTTP collector is named (the standard OpenTelemetry variables).
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().regex(/^https?:\/\//, 'must be an http(s) URL').optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
   NODE_ENV: z.string().default('development'),
   AP_URL: z.string().url().optional(),
   AP_API_KEY: z.string().optional(),
@@ -69,6 +72,8 @@ export interface Config {
   allowPrivateNetwork: boolean;
   adminKey: string | undefined;
   logLevel: Env['LOG_LEVEL'];
+  /** OpenTelemetry tracing through Temporal's interceptors; endpoint undefined = off (no interceptors). */
+  tracing: { endpoint: string | undefined; serviceName: string | undefined };
   /** Defaults for workspaces whose operator set no limit of their own. */
   limits: { ratePerMinute: number; maxActiveRuns: number; tokenBudget: number | undefined };
   /** Seconds between webhook delivery attempts; undefined = the default schedule (> 24 h). */
@@ -115,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateNetwork: e.AP_ALLOW_PRIVATE_NETWORK,
     adminKey: e.AP_ADMIN_KEY,
     logLevel: e.LOG_LEVEL,
+    tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     webhookRetrySchedule: e.AP_WEBHOOK_RETRY_SCHEDULE?.split(',').map(Number),
     limits: { ratePerMinute: e.AP_RATE_LIMIT_PER_MINUTE, maxActiveRuns: e.AP_MAX_ACTIVE_RUNS, tokenBudget: e.AP_TOKEN_BUDGET },
     production,

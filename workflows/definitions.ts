@@ -35,3 +35,15 @@ export interface WebhookDeliveryInput {
   /** Seconds to wait after each failed attempt; after the last one the delivery has failed. */
   schedule_seconds: number[];
 }
+
+/**
+ * Search attributes (Keyword) on run workflows, for filtering in the Temporal Web UI and `temporal
+ * workflow list --query`. Part of the operator's contract: never rename. The workspace and agent are set
+ * when the workflow starts; the status is kept current by the workflow (patch 'search-attributes-v1').
+ * Action invocations carry the workspace only. Plain key objects: workflows import only @temporalio/workflow.
+ */
+export const SEARCH_ATTRIBUTES = {
+  workspaceId: { name: 'ApWorkspaceId', type: 'KEYWORD' },
+  agentId: { name: 'ApAgentId', type: 'KEYWORD' },
+  runStatus: { name: 'ApRunStatus', type: 'KEYWORD' },
+} as const;

@@ -6,10 +6,12 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  log,
   patched,
   proxyActivities,
   setHandler,
   sleep,
+  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CheckedToolCall, ModelCallResult } from '../activities/model';
@@ -22,7 +24,7 @@ import type { Message, ToolResultMessage } from '../src/domain/message';
 import { canonicalJson, decide } from '../src/domain/policy';
 import { emptyUsage, type RunState, type RunStatus } from '../src/domain/run';
 import type { ToolSpec } from '../src/domain/tool';
-import { approvalDecisionSignal, runStateQuery, sessionTurnSignal, toolResolutionSignal, type RunWorkflowInput } from './definitions';
+import { approvalDecisionSignal, runStateQuery, SEARCH_ATTRIBUTES, sessionTurnSignal, toolResolutionSignal, type RunWorkflowInput } from './definitions';
 import { createToolGate, GateFailure, messageOf, toolOptions } from './tool-gate';
 import type { ApprovalDecision, ApprovalRecord, ClientToolRecord, ToolResolution } from '../src/domain/approval';
 
@@ -30,6 +32,8 @@ import type { ApprovalDecision, ApprovalRecord, ClientToolRecord, ToolResolution
 const GOVERNANCE_PATCH = 'governance-v1';
 /** Patch: the run timeout stops while the run waits for an approval or a client tool. */
 const PAUSABLE_TIMEOUT_PATCH = 'timeout-pauses-for-people-v1';
+/** Patch: every status change is upserted as the ApRunStatus search attribute (a history event each). */
+const SEARCH_ATTRIBUTES_PATCH = 'search-attributes-v1';
 
 // Activity options, one set per kind of activity, named for why.
 const store = proxyActivities<Activities>({
@@ -68,6 +72,8 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
   let seq = 0;
   let pending: PendingEvent[] = [];
   let turnSignaled = false;
+  // What every workflow log line about this run carries (the workspace and request once the context is loaded).
+  const logIds: { run_id: string; workspace_id?: string; request_id?: string | null } = { run_id };
   setHandler(runStateQuery, () => state);
   setHandler(sessionTurnSignal, () => void (turnSignaled = true));
   // Signals may arrive before the gate exists (never in practice: nothing is pending then); buffer them.
@@ -93,6 +99,7 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
     const from = state.status;
     state.status = to;
     emit('run.status_changed', { from, to });
+    if (patched(SEARCH_ATTRIBUTES_PATCH)) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.runStatus, value: to }]);
   };
 
   emit('run.queued', {});
@@ -113,6 +120,7 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
       }
       // Loaded once this run's turn has come, so that it sees every earlier run of the session.
       const ctx = await store.loadRunContext(run_id);
+      Object.assign(logIds, { workspace_id: ctx.workspace_id, request_id: ctx.request_id });
       transcript.push(...ctx.input);
       timeoutSeconds = Math.min(
         ctx.agent.limits?.timeout_seconds ?? DEFAULT_LIMITS.timeout_seconds,
@@ -130,12 +138,14 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
       state.started_at = new Date().toISOString();
       setStatus('running');
       emit('run.started', { request_id: ctx.request_id });
+      log.info('run started', { ...logIds });
       await loop(ctx, transcript);
     });
     state.completed_at = new Date().toISOString();
     setStatus('completed');
     emit('run.completed', { output_text: state.output_text, usage: state.usage });
     await flush(transcript);
+    log.info('run ended', { ...logIds, status: state.status, steps: state.usage.steps, tool_calls: state.usage.tool_calls });
     return state;
   } catch (err) {
     const canceled = isCancellation(err) && !timedOut;
@@ -161,6 +171,7 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
       const leftovers = gate?.cancelPending();
       await flush(completeExchanges(transcript), leftovers && (leftovers.approvals.length || leftovers.client_tool_calls.length) ? leftovers : undefined);
     });
+    log.info('run ended', { ...logIds, status: state.status, error_code: state.error?.code ?? null });
     if (canceled) throw err;
     throw ApplicationFailure.nonRetryable(failure!.message, failure!.code);
   }
@@ -188,6 +199,7 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
       const result: ModelCallResult = await modelCall.callModel({
         workspace_id: ctx.workspace_id,
         run_id,
+        request_id: ctx.request_id,
         step,
         card: ctx.agent.model.card,
         model: ctx.agent.model.model,

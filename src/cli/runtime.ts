@@ -18,6 +18,8 @@ import { purgeEndedRuns } from '../services/retention';
 import { connectClient, startWorker, type RunningWorker } from '../temporal/connection';
 import { EncryptionCodec } from '../temporal/codec';
 import { findTemporalCli, startDevServer, type DevServer } from '../temporal/dev-server';
+import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { startTracing, type Tracing } from '../temporal/tracing';
 import type { Client } from '@temporalio/client';
 
 export const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -53,6 +55,8 @@ export interface Stack {
   temporal: Client;
   temporalAddress: string;
   temporalUi: string | undefined;
+  /** Set when OTEL_EXPORTER_OTLP_ENDPOINT is. */
+  tracing: Tracing | undefined;
   stoppers: (() => Promise<void>)[];
 }
 
@@ -97,10 +101,14 @@ export async function openStack(config: Config, opts: { embedded: boolean; migra
     temporalUi = server.uiUrl;
   }
   const keys = masterKeys(config);
-  const temporal = await connectClient(temporalAddress, config.temporal.namespace, keys);
+  const tracing = startTracing(config);
+  // Flushed last, after the worker and the API have ended their spans.
+  if (tracing) stoppers.unshift(() => tracing.shutdown());
+  const temporal = await connectClient(temporalAddress, config.temporal.namespace, keys, tracing?.client);
   stoppers.unshift(() => temporal.connection.close());
+  await ensureSearchAttributes(temporal.connection, config.temporal.namespace, log);
   const secrets = createSecretBox(keys);
-  return { config, log, db, databaseUrl, secrets, temporal, temporalAddress, temporalUi, stoppers };
+  return { config, log, db, databaseUrl, secrets, temporal, temporalAddress, temporalUi, tracing, stoppers };
 }
 
 export async function runWorkerIn(stack: Stack): Promise<RunningWorker> {
@@ -110,7 +118,7 @@ export async function runWorkerIn(stack: Stack): Promise<RunningWorker> {
     secrets: stack.secrets,
     log: stack.log.child({ component: 'worker' }),
     temporal: stack.temporal,
-  }, masterKeys(stack.config));
+  }, masterKeys(stack.config), stack.tracing);
   stack.stoppers.unshift(() => w.stop());
   // Retention runs beside the worker, hourly; the purge is idempotent, so several workers may run it.
   const days = stack.config.retentionDays;

@@ -11,7 +11,7 @@ import type { ActionCreate } from '../domain/action';
 import { isTerminal } from '../domain/run';
 import type { ToolSpec } from '../domain/tool';
 import { hasRole, type Principal } from '../domain/workspace';
-import { ACTION_WORKFLOW_TYPE, type ActionWorkflowInput } from '../../workflows/definitions';
+import { ACTION_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, type ActionWorkflowInput } from '../../workflows/definitions';
 import { validateArguments } from './json-schema';
 import * as approvals from '../db/governance';
 import { approvalView } from './approvals';
@@ -72,7 +72,13 @@ export async function createAction(
   if (inserted || row.status === 'queued') {
     await startWorkflowFor(
       deps.temporal,
-      { type: ACTION_WORKFLOW_TYPE, workflowId: row.workflow_id, taskQueue: deps.config.temporal.taskQueue, args: [{ action_id: row.id } satisfies ActionWorkflowInput] },
+      {
+        type: ACTION_WORKFLOW_TYPE,
+        workflowId: row.workflow_id,
+        taskQueue: deps.config.temporal.taskQueue,
+        args: [{ action_id: row.id } satisfies ActionWorkflowInput],
+        searchAttributes: [{ key: SEARCH_ATTRIBUTES.workspaceId, value: row.workspace_id }],
+      },
       () => (inserted ? deps.db.query('DELETE FROM action_invocations WHERE id = $1', [row.id]) : Promise.resolve()),
     );
   }

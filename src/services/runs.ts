@@ -12,7 +12,7 @@ import { hasRole, type Principal } from '../domain/workspace';
 import { emptyUsage, isTerminal, normalizeInput, type RunCreate, type RunState } from '../domain/run';
 import type { SessionCreate, SessionListQuery } from '../domain/session';
 import type { Message } from '../domain/message';
-import { RUN_WORKFLOW_TYPE, runStateQuery, type RunWorkflowInput } from '../../workflows/definitions';
+import { RUN_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, runStateQuery, type RunWorkflowInput } from '../../workflows/definitions';
 import { page, type ServiceDeps } from './deps';
 import { startWorkflowFor, temporalCall } from './temporal-errors';
 import { checkRunAdmission } from './limits';
@@ -195,7 +195,17 @@ export async function createRunInSession(
   });
   await startWorkflowFor(
     deps.temporal,
-    { type: RUN_WORKFLOW_TYPE, workflowId: row.workflow_id, taskQueue: deps.config.temporal.taskQueue, args: [{ run_id: row.id } satisfies RunWorkflowInput] },
+    {
+      type: RUN_WORKFLOW_TYPE,
+      workflowId: row.workflow_id,
+      taskQueue: deps.config.temporal.taskQueue,
+      args: [{ run_id: row.id } satisfies RunWorkflowInput],
+      searchAttributes: [
+        { key: SEARCH_ATTRIBUTES.workspaceId, value: row.workspace_id },
+        { key: SEARCH_ATTRIBUTES.agentId, value: row.agent_id },
+        { key: SEARCH_ATTRIBUTES.runStatus, value: 'queued' },
+      ],
+    },
     // Nothing runs this row: remove it so that the session is not left busy (a retry's existing row is kept).
     () => (existing ? Promise.resolve() : deps.db.query('DELETE FROM runs WHERE id = $1', [row.id])),
   );

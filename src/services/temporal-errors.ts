@@ -1,5 +1,6 @@
 // Maps "Temporal is not reachable" to 503 temporal_unavailable with Retry-After (API.md 1.2).
 import { ServiceError, WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import { ApiError } from '../domain/errors';
 
 const UNAVAILABLE = /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|failed to connect|Connection dropped|transport/i;
@@ -25,7 +26,7 @@ export async function temporalCall<T>(fn: () => Promise<T>): Promise<T> {
  */
 export async function startWorkflowFor(
   client: Client,
-  options: { type: string; workflowId: string; taskQueue: string; args: unknown[] },
+  options: { type: string; workflowId: string; taskQueue: string; args: unknown[]; searchAttributes?: SearchAttributePair[] },
   discard: () => Promise<unknown>,
 ): Promise<void> {
   try {
@@ -35,6 +36,7 @@ export async function startWorkflowFor(
         taskQueue: options.taskQueue,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         args: options.args,
+        ...(options.searchAttributes ? { typedSearchAttributes: options.searchAttributes } : {}),
       }),
     );
   } catch (err) {

@@ -1,26 +1,38 @@
 // Temporal client connection and the worker of the run workflow.
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Client, Connection, type ClientInterceptors } from '@temporalio/client';
+import { NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { dataConverter } from './codec';
+import { PinoTemporalLogger } from './logging';
+import type { Tracing } from './tracing';
 import { createActivities, type ActivityDeps } from '../../activities';
 
-export async function connectClient(address: string, namespace: string, masterKeys: Buffer[]): Promise<Client> {
+/** `interceptors` only when tracing is on (src/temporal/tracing.ts); none by default. */
+export async function connectClient(address: string, namespace: string, masterKeys: Buffer[], interceptors?: ClientInterceptors): Promise<Client> {
   const connection = await Connection.connect({ address });
-  return new Client({ connection, namespace, dataConverter: dataConverter(masterKeys) });
+  return new Client({ connection, namespace, dataConverter: dataConverter(masterKeys), ...(interceptors ? { interceptors } : {}) });
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
-/** Bundles workflows/ once per process (webpack + swc take seconds). */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: path.resolve(__dirname, '../../workflows/index.ts'),
-    failureConverterPath: path.resolve(__dirname, 'failure-converter.ts'),
-    logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-  });
+/**
+ * Bundles workflows/ once per process (webpack + swc take seconds). Workflow interceptor modules (the
+ * tracing ones) must be bundled in: a worker ignores them beside a prebuilt bundle.
+ */
+export function workflowBundle(workflowInterceptorModules: string[] = []): Promise<WorkflowBundleWithSourceMap> {
+  const key = workflowInterceptorModules.join('\n');
+  let bundle = bundles.get(key);
+  if (!bundle) {
+    bundle = bundleWorkflowCode({
+      workflowsPath: path.resolve(__dirname, '../../workflows/index.ts'),
+      failureConverterPath: path.resolve(__dirname, 'failure-converter.ts'),
+      ...(workflowInterceptorModules.length ? { workflowInterceptorModules } : {}),
+      logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+    });
+    bundles.set(key, bundle);
+  }
   return bundle;
 }
 
@@ -32,26 +44,28 @@ export interface RunningWorker {
 
 let runtimeInstalled = false;
 
-/** Routes the SDK's own log lines (warnings and up) into our pino logger; once per process. */
+/**
+ * Routes the SDK's log lines into our pino logger, once per process: the workflow logger's lines
+ * (`log` from @temporalio/workflow, through the SDK's logger sink) at our level, the SDK's own from WARN.
+ */
 function installRuntime(log: Logger): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
-  Runtime.install({
-    logger: new DefaultLogger('WARN', (entry) => log[levels[entry.level]]({ ...entry.meta, component: 'temporal-sdk' }, entry.message)),
-  });
+  Runtime.install({ logger: new PinoTemporalLogger(log) });
 }
 
-export async function startWorker(config: Config, address: string, deps: ActivityDeps, masterKeys: Buffer[]): Promise<RunningWorker> {
+/** `tracing` adds the OpenTelemetry interceptors, sink and workflow modules; without it there are none. */
+export async function startWorker(config: Config, address: string, deps: ActivityDeps, masterKeys: Buffer[], tracing?: Tracing): Promise<RunningWorker> {
   installRuntime(deps.log);
   const connection = await NativeConnection.connect({ address });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: await workflowBundle(tracing?.workflowModules),
     dataConverter: dataConverter(masterKeys),
     activities: createActivities(deps),
+    ...(tracing ? { interceptors: tracing.worker, sinks: tracing.sinks } : {}),
     // Cancellation reaches an activity on its next heartbeat: keep that round trip short.
     maxHeartbeatThrottleInterval: '500ms',
     defaultHeartbeatThrottleInterval: '500ms',

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { devServerSearchAttributeArgs } from './search-attributes';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 export const cacheDir = (): string => path.join(os.homedir(), '.cache', 'agent-platform', `temporal-${TEMPORAL_CLI_VERSION}`);
@@ -146,7 +147,9 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
 async function startOnce(opts: DevServerOptions): Promise<DevServer> {
   const port = opts.port ?? (await freePort());
   const uiPort = opts.uiPort ?? (await freePort());
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--namespace', opts.namespace, '--log-level', 'warn'];
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--namespace', opts.namespace, '--log-level', 'warn', ...devServerSearchAttributeArgs()];
+  // The dev server registers --search-attribute only into a new database; for an older one, the
+  // processes add the missing ones at start (src/temporal/search-attributes.ts).
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
   // detached: the server gets its own process group, so a Ctrl-C reaches it only through our ordered shutdown.

@@ -18,9 +18,15 @@ describe('configuration', () => {
     ['AP_ALLOW_PRIVATE_NETWORK', 'maybe'],
     ['LOG_LEVEL', 'loud'],
     ['AP_ADMIN_KEY', 'sk_wrong'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318'],
   ])('%s=%s is rejected naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name} `));
+  });
+
+  it('turns tracing on only when an OTLP endpoint is given', () => {
+    expect(loadConfig({}).tracing).toEqual({ endpoint: undefined, serviceName: undefined });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SERVICE_NAME: 'ap-eu' }).tracing).toEqual({ endpoint: 'http://collector:4318', serviceName: 'ap-eu' });
   });
 
   it('requires AP_MASTER_KEY in production', () => {

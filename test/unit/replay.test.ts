@@ -23,6 +23,8 @@ describe('recorded histories', () => {
         'approval-granted.json', 'approval-denied.json', 'approval-edited.json', 'approval-expired-fail.json', 'client-tool.json', 'action-invocation-approved.json',
         // and with timeout-pauses-for-people-v1
         'approval-granted-timeout-paused.json', 'approval-expired-deny.json', 'max-tool-calls-exceeded.json', 'budget-exceeded-max-tokens.json', 'timeout.json',
+        // and with search-attributes-v1 (status changes upserted as ApRunStatus)
+        'approval-granted-search-attributes.json',
       ]),
     );
   });

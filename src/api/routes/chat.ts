@@ -4,16 +4,22 @@ import { chatCompletionSchema } from '../../domain/chat';
 import * as svc from '../../services/chat';
 import type { ServiceDeps } from '../../services/deps';
 import { defineRoutes, type RouteDoc } from '../route';
+import { bindRunId } from '../middleware/request';
 
 export function chatRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
   const r = defineRoutes(registry);
   r.post('/chat/completions', { audit: 'run.create', roles: ['developer'], body: chatCompletionSchema, sse: true, summary: 'Run an agent once, answered in the Chat Completions format' }, async ({ req, res, p, body, audit }) => {
     const key = res.locals.idempotencyKey as string | undefined;
+    // Once the run exists, the request's log lines carry its id.
+    const onCreated = (runId: string): Promise<void> => {
+      bindRunId(req, runId);
+      return audit(runId);
+    };
     if (body.stream) {
-      await svc.stream(deps, p, body, req, res, key, audit);
+      await svc.stream(deps, p, body, req, res, key, onCreated);
       return undefined;
     }
-    return svc.complete(deps, p, body, req.id, key, audit);
+    return svc.complete(deps, p, body, req.id, key, onCreated);
   });
   r.get('/models', { roles: ['developer', 'auditor'], summary: "The workspace's enabled agents as models" }, ({ p }) => svc.listModels(deps, p));
   return r.router;

@@ -10,6 +10,7 @@ import * as history from '../../services/history';
 import type { ServiceDeps } from '../../services/deps';
 import { defineRoutes, type RouteDoc, READ_ALL } from '../route';
 import { openSse, parseLastEventId, streamRunEvents } from '../sse';
+import { bindRunId } from '../middleware/request';
 import type { Request } from 'express';
 
 const eventsQuerySchema = z.object({
@@ -33,18 +34,21 @@ export function runRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
 
   r.post('/sessions/:id/runs', { audit: 'run.create', roles: ['developer'], body: runCreateSchema }, async ({ req, res, p, params, body, audit }) => {
     const run = await svc.createRunInSession(deps, p, params.id!, body, req.id, res.locals.idempotencyKey as string | undefined);
+    bindRunId(req, run.id);
     await audit(run.id);
     return respondToCreate(deps, req, res, p, run, body);
   });
   r.post('/runs', { audit: 'run.create', roles: ['developer'], body: oneOffRunCreateSchema }, async ({ req, res, p, body, audit }) => {
     const { agent, ...rest } = body;
     const run = await svc.createOneOffRun(deps, p, agent, rest, req.id, res.locals.idempotencyKey as string | undefined);
+    bindRunId(req, run.id);
     await audit(run.id);
     return respondToCreate(deps, req, res, p, run, rest);
   });
   r.get('/runs', { roles: READ_ALL, query: runListQuerySchema }, ({ p, query }) => svc.listRuns(deps, p, query));
   r.get('/runs/:id/history', { roles: ['auditor'], summary: 'The Temporal event history of the run (replayable with ap replay)' }, ({ p, params }) => history.runHistory(deps, p, params.id!));
-  r.get('/runs/:id', { roles: READ_ALL }, ({ p, params }) => svc.getRun(deps, p, params.id!));
+  // With the request's logger, so that the service's lines carry the request and the run.
+  r.get('/runs/:id', { roles: READ_ALL }, ({ req, p, params }) => svc.getRun({ ...deps, log: req.log }, p, params.id!));
   r.post('/runs/:id/cancel', { audit: 'run.cancel', roles: ['developer'], body: cancelSchema, status: 202 }, ({ p, params, body }) => svc.cancelRun(deps, p, params.id!, body.reason));
 
   for (const [path, forceSse] of [['/runs/:id/events', false], ['/runs/:id/events/stream', true]] as const) {
