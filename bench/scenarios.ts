@@ -1,0 +1,275 @@
+// The benchmark scenarios of issue 7. Each measures the platform and, where one exists, its baseline in
+// the same run, and returns rows for the report.
+import crypto from 'node:crypto';
+import type { Stack } from './stack';
+import { directCall, type BenchProvider } from './provider';
+import { Http, openStream, readFrames } from './platform';
+import { openLoop, pct, rssMiB, sequential, summary } from './stats';
+
+export interface Ctx {
+  stack: Stack;
+  provider: BenchProvider;
+  admin: Http;
+  developer: Http;
+  toolUrl: string;
+  quick: boolean;
+}
+
+export interface Row {
+  scenario: string;
+  platform: string;
+  baseline: string;
+  result: string;
+  data: Record<string, unknown>;
+}
+
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+const pair = (s: { p50: number; p99: number }) => `p50 ${ms(s.p50)} · p99 ${ms(s.p99)}`;
+
+async function runWait(c: Ctx, agent: string): Promise<number> {
+  const t = performance.now();
+  const run = await c.developer.must('POST', '/v1/runs', { agent, input: 'hi', wait: true, wait_timeout_seconds: 120 });
+  if (run.status !== 'completed') throw new Error(`run ${run.id} ended ${run.status}`);
+  return performance.now() - t;
+}
+
+async function rawWait(c: Ctx, workflow: string, args: unknown[]): Promise<number> {
+  const t = performance.now();
+  await c.stack.raw.client.workflow.execute(workflow, { taskQueue: c.stack.raw.taskQueue, workflowId: `raw-${crypto.randomUUID()}`, args });
+  return performance.now() - t;
+}
+
+export async function oneStep(c: Ctx): Promise<Row> {
+  const n = c.quick ? 15 : 200;
+  c.provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: 0 });
+  await sequential(3, () => runWait(c, 'one')); // warm-up: connections, caches, JIT
+  await sequential(3, () => rawWait(c, 'oneActivity', [c.provider.baseUrl]));
+  const platform = summary(await sequential(n, () => runWait(c, 'one')));
+  const raw = summary(await sequential(n, () => rawWait(c, 'oneActivity', [c.provider.baseUrl])));
+  return {
+    scenario: '1-step run, `wait: true`, provider answers at once',
+    platform: pair(platform),
+    baseline: `raw one-activity workflow: ${pair(raw)}`,
+    result: `overhead p50 ${ms(platform.p50 - raw.p50)}, p99 ${ms(platform.p99 - raw.p99)}; ratio p50 ${(platform.p50 / raw.p50).toFixed(2)}×`,
+    data: { platform, raw },
+  };
+}
+
+export async function slowProvider(c: Ctx): Promise<Row> {
+  const n = c.quick ? 5 : 40;
+  c.provider.set({ latency_ms: 500, tokens: 5, token_delay_ms: 0, tool_steps: 0 });
+  const platform = summary(await sequential(n, () => runWait(c, 'one')));
+  const direct = summary(await sequential(n, async () => (await directCall(c.provider.baseUrl)).total_ms));
+  return {
+    scenario: 'same, provider latency 500 ms',
+    platform: pair(platform),
+    baseline: `direct HTTP call: ${pair(direct)}`,
+    result: `added p50 ${ms(platform.p50 - direct.p50)}, p99 ${ms(platform.p99 - direct.p99)}`,
+    data: { platform, direct },
+  };
+}
+
+export async function streaming(c: Ctx): Promise<Row> {
+  const n = c.quick ? 5 : 30;
+  c.provider.set({ latency_ms: 0, tokens: 200, token_delay_ms: 2, tool_steps: 0 });
+  const ttft: number[] = [];
+  const gaps: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const res = await fetch(`${c.developer.base}/v1/runs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${c.developer.key}`, 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ agent: 'one', input: 'hi', stream: true }),
+    });
+    let first = 0;
+    let last = 0;
+    await readFrames(res, (f) => {
+      if (f.event === 'message.delta') {
+        if (!first) first = f.at;
+        else gaps.push(f.at - last);
+        last = f.at;
+      }
+      return f.event === 'run.completed' || f.event === 'run.failed';
+    });
+    ttft.push(first - t);
+  }
+  const direct = { ttft: [] as number[], gaps: [] as number[] };
+  for (let i = 0; i < n; i++) {
+    const r = await directCall(c.provider.baseUrl);
+    direct.ttft.push(r.first_token_ms);
+    direct.gaps.push(...r.gaps_ms);
+  }
+  const p = summary(ttft);
+  const d = summary(direct.ttft);
+  const gapP = summary(gaps);
+  const gapD = summary(direct.gaps);
+  return {
+    scenario: '`stream: true`, provider streams 200 tokens (2 ms apart)',
+    platform: `first token ${pair(p)}; inter-token p50 ${ms(gapP.p50)}, p99 ${ms(gapP.p99)}`,
+    baseline: `direct stream: first token ${pair(d)}; inter-token p50 ${ms(gapD.p50)}, p99 ${ms(gapD.p99)}`,
+    result: `time-to-first-token added p50 ${ms(p.p50 - d.p50)}, p99 ${ms(p.p99 - d.p99)}; inter-token added p50 ${ms(gapP.p50 - gapD.p50)}`,
+    data: { ttft: p, direct_ttft: d, gaps: gapP, direct_gaps: gapD },
+  };
+}
+
+export async function fiveSteps(c: Ctx): Promise<Row> {
+  const n = c.quick ? 3 : 40;
+  c.provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: 4, tool_name: 'lookup' });
+  await runWait(c, 'steps');
+  await rawWait(c, 'steps', [c.provider.baseUrl, `${c.toolUrl}/lookup`, 4]);
+  const platform = summary(await sequential(n, () => runWait(c, 'steps')));
+  const raw = summary(await sequential(n, () => rawWait(c, 'steps', [c.provider.baseUrl, `${c.toolUrl}/lookup`, 4])));
+  return {
+    scenario: '5-step run with 4 read-tool calls',
+    platform: pair(platform),
+    baseline: `raw workflow, same 9 activities: ${pair(raw)}`,
+    result: `overhead per step p50 ${ms((platform.p50 - raw.p50) / 5)}; ratio p50 ${(platform.p50 / raw.p50).toFixed(2)}×`,
+    data: { platform, raw },
+  };
+}
+
+/** A run of agent `approve` parked on the approval of `act`; returns its approval id and last seq. */
+async function parked(c: Ctx): Promise<{ runId: string; approvalId: string; seq: number }> {
+  const run = await c.developer.must('POST', '/v1/runs', { agent: 'approve', input: 'do it', wait: true, wait_timeout_seconds: 120 });
+  if (run.status !== 'waiting_approval') throw new Error(`run ${run.id} is ${run.status}`);
+  const events = await c.developer.must('GET', `/v1/runs/${run.id}/events?limit=100`);
+  return { runId: run.id, approvalId: run.pending_approvals[0].id, seq: events.data.at(-1).seq };
+}
+
+async function approveUntil(c: Ctx, p: { runId: string; approvalId: string; seq: number }, type: string): Promise<number> {
+  const res = await openStream(c.developer, p.runId, p.seq);
+  let t = 0;
+  let took = NaN;
+  const done = readFrames(res, (f) => {
+    if (f.event === type) {
+      took = f.at - t;
+      return true;
+    }
+    return f.event.startsWith('run.') && f.event !== 'run.status_changed';
+  });
+  t = performance.now();
+  await c.admin.must('POST', `/v1/approvals/${p.approvalId}/approve`, {});
+  await done;
+  return took;
+}
+
+export async function approveToStarted(c: Ctx): Promise<Row> {
+  const n = c.quick ? 8 : 50;
+  c.provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: 1, tool_name: 'act' });
+  const platform: number[] = [];
+  for (let i = 0; i < n; i++) platform.push(await approveUntil(c, await parked(c), 'tool_call.started'));
+  const handle = await c.stack.raw.client.workflow.start('bare', { taskQueue: c.stack.raw.taskQueue, workflowId: `raw-${crypto.randomUUID()}` });
+  const raw = await sequential(n, async () => {
+    const t = performance.now();
+    await handle.executeUpdate('ping', { args: [1] });
+    return performance.now() - t;
+  });
+  await handle.executeUpdate('ping', { args: [-1] });
+  const p = summary(platform);
+  const r = summary(raw);
+  return {
+    scenario: 'approve → `tool_call.started`',
+    platform: pair(p),
+    baseline: `update round trip of a bare workflow: ${pair(r)}`,
+    result: `ratio p50 ${(p.p50 / r.p50).toFixed(1)}×`,
+    data: { platform: p, raw: r },
+  };
+}
+
+export async function sustained(c: Ctx): Promise<Row> {
+  const seconds = c.quick ? 4 : 60;
+  const rates = c.quick ? [5, 10] : [5, 10, 20, 40, 80];
+  c.provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: 0 });
+  const ok = (r: { errors: number; latencies_ms: number[] }) => r.errors === 0 && pct(r.latencies_ms, 99) < 1000;
+  const steps: Record<string, unknown>[] = [];
+  let best = { platform: 0, raw: 0 };
+  for (const rate of rates) {
+    const p = await openLoop(rate, seconds, () => runWait(c, 'one').then(() => true));
+    const r = await openLoop(rate, seconds, () => rawWait(c, 'oneActivity', [c.provider.baseUrl]).then(() => true));
+    steps.push({ rate, platform: { ...summary(p.latencies_ms), errors: p.errors, per_s: p.achieved_per_s }, raw: { ...summary(r.latencies_ms), errors: r.errors, per_s: r.achieved_per_s } });
+    if (ok(p)) best.platform = rate;
+    if (ok(r)) best.raw = rate;
+    if (!ok(p) && !ok(r)) break;
+  }
+  best = { ...best };
+  return {
+    scenario: `sustained 1-step runs/s, ${seconds} s per rate (${rates.join(', ')}/s)`,
+    platform: `max rate with p99 < 1 s: ${best.platform}/s`,
+    baseline: `raw one-activity workflows: ${best.raw}/s`,
+    result: best.raw ? `${Math.round((100 * best.platform) / best.raw)}% of raw${best.raw === rates.at(-1) ? ' (raw not saturated)' : ''}` : 'raw saturated below the lowest rate',
+    data: { steps, best },
+  };
+}
+
+export async function sseFanOut(c: Ctx): Promise<Row> {
+  const clients = c.quick ? 100 : 1000;
+  c.provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: 1, tool_name: 'act' });
+  const p = await parked(c);
+  const delays: number[] = [];
+  const streams = await Promise.all(Array.from({ length: clients }, () => openStream(c.developer, p.runId, p.seq)));
+  const reading = streams.map((res) =>
+    readFrames(res, (f) => {
+      if (f.id) delays.push(f.wall - Date.parse(f.data.created_at));
+      return f.event === 'run.completed';
+    }),
+  );
+  await new Promise((r) => setTimeout(r, 500)); // every stream subscribed before the events happen
+  await c.admin.must('POST', `/v1/approvals/${p.approvalId}/approve`, {});
+  await Promise.all(reading);
+  const s = summary(delays);
+  const rss = rssMiB(c.stack.api.child.pid);
+  return {
+    scenario: `${clients} concurrent SSE clients on one run stream`,
+    platform: `delivery delay ${pair(s)} over ${s.n} deliveries; API RSS ${rss} MiB`,
+    baseline: '—',
+    result: `p99 ${ms(s.p99)}`,
+    data: { clients, delay: s, api_rss_mib: rss },
+  };
+}
+
+export async function parkedMany(c: Ctx): Promise<Row> {
+  const n = c.quick ? 100 : 10_000;
+  c.provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: 1, tool_name: 'act' });
+  const idle = { worker: rssMiB(c.stack.worker.child.pid), api: rssMiB(c.stack.api.child.pid), temporal: rssMiB(c.stack.temporalPid) };
+  const runIds: string[] = [];
+  const created = await openLoop(c.quick ? 50 : 100, n / (c.quick ? 50 : 100), async () => {
+    const res = await c.developer.call('POST', '/v1/runs', { agent: 'approve', input: 'do it' });
+    if (res.status === 202) runIds.push(res.body.id);
+    return res.status === 202;
+  });
+  const deadline = Date.now() + (c.quick ? 120_000 : 1_800_000);
+  let pending = 0;
+  while (Date.now() < deadline) {
+    const metrics = (await c.admin.call<string>('GET', '/metrics')).body;
+    pending = Number(/^ap_approvals_pending(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1] ?? 0);
+    if (pending >= runIds.length) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const rss = { worker: rssMiB(c.stack.worker.child.pid), api: rssMiB(c.stack.api.child.pid), temporal: rssMiB(c.stack.temporalPid) };
+  const list = summary(
+    await sequential(c.quick ? 20 : 50, async () => {
+      const t = performance.now();
+      await c.admin.must('GET', '/v1/approvals?status=pending&limit=100');
+      return performance.now() - t;
+    }),
+  );
+  const picks = [...runIds].sort(() => Math.random() - 0.5).slice(0, c.quick ? 20 : 100);
+  const completions: number[] = [];
+  for (let i = 0; i < picks.length; i += 10) {
+    await Promise.all(
+      picks.slice(i, i + 10).map(async (runId) => {
+        const run = await c.developer.must('GET', `/v1/runs/${runId}`);
+        const events = await c.developer.must('GET', `/v1/runs/${runId}/events?limit=100`);
+        completions.push(await approveUntil(c, { runId, approvalId: run.pending_approvals[0].id, seq: events.data.at(-1).seq }, 'run.completed'));
+      }),
+    );
+  }
+  const done = summary(completions);
+  return {
+    scenario: `${n} runs parked on approvals, then approve ${picks.length} random ones`,
+    platform: `parked ${pending}/${created.ok}; RSS worker ${rss.worker} MiB, API ${rss.api} MiB, Temporal ${rss.temporal} MiB (before: ${idle.worker}, ${idle.api}, ${idle.temporal}); GET /v1/approvals?status=pending p99 ${ms(list.p99)}`,
+    baseline: '—',
+    result: `approve → completed p50 ${ms(done.p50)}, p99 ${ms(done.p99)}`,
+    data: { n, created: created.ok, pending, rss_mib: rss, rss_before_mib: idle, list, approve_to_completed: done },
+  };
+}
