@@ -55,13 +55,17 @@ export function createStoreActivities({ db, temporal, log, config }: ActivityDep
     async loadRunContext(runId: string): Promise<RunContext> {
       const run = await runs.getRun(db, runId);
       if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} does not exist`, RUN_ERROR.internal_error);
-      const version = await catalog.getAgentVersion(db, run.agent_id, run.agent_version);
+      // Independent reads in parallel (on separate pooled connections): this is on every run's start path.
+      const [version, messages, remaining] = await Promise.all([
+        catalog.getAgentVersion(db, run.agent_id, run.agent_version),
+        runs.sessionMessages(db, run.session_id),
+        remainingTokens(db, config, run.workspace_id),
+      ]);
       if (!version) throw ApplicationFailure.nonRetryable(`Agent version missing for run ${runId}`, RUN_ERROR.internal_error);
       const agent = version.spec as AgentSpec;
       const toolRows = await catalog.getToolsByName(db, run.workspace_id, agent.tools ?? []);
       const tools = toolRows.map((t) => ({ name: t.name, ...(t.spec as Omit<ToolSpec, 'name'>) }));
-      const history = (await runs.sessionMessages(db, run.session_id)).filter((m) => m.run_id !== runId).map((m) => m.message);
-      const remaining = await remainingTokens(db, config, run.workspace_id);
+      const history = messages.filter((m) => m.run_id !== runId).map((m) => m.message);
       activityLog(log, runIds(run)).debug({ agent_id: run.agent_id, agent_version: run.agent_version, tools: tools.length }, 'run context loaded');
       return {
         ...(remaining !== undefined ? { tokens_remaining: remaining } : {}),

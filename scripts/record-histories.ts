@@ -58,6 +58,9 @@ async function main(): Promise<void> {
     ['approval-granted-timeout-paused', { approve: {} }],
     // With 'search-attributes-v1': each status change is an UpsertWorkflowSearchAttributes event.
     ['approval-granted-search-attributes', { approve: {} }],
+    // With 'local-store-activities-v1': store activities are local-activity markers; run.queued is stored with the first batch.
+    ['approval-granted-local-store', { approve: {} }],
+    ['approval-denied-local-store', { deny: { reason: 'no' } }],
   ] as const;
   for (const [name, decision] of scenarios) {
     llm.reply({ tool_calls: [{ name: 'ticket', arguments: { title: 'x' } }] }, { text: 'ok' });

@@ -9,6 +9,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -34,13 +35,20 @@ const GOVERNANCE_PATCH = 'governance-v1';
 const PAUSABLE_TIMEOUT_PATCH = 'timeout-pauses-for-people-v1';
 /** Patch: every status change is upserted as the ApRunStatus search attribute (a history event each). */
 const SEARCH_ATTRIBUTES_PATCH = 'search-attributes-v1';
+/**
+ * Patch: the store activities (event batches, session turn, run context) run as local activities in the
+ * worker that runs the workflow, instead of a round trip each through the task queue (issue 7: they were
+ * most of a short run's overhead over raw Temporal).
+ */
+const LOCAL_STORE_PATCH = 'local-store-activities-v1';
 
 // Activity options, one set per kind of activity, named for why.
-const store = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  // Platform data must not be lost: keep retrying through a database outage.
-  retry: { initialInterval: '500ms', maximumInterval: '10s', backoffCoefficient: 2 },
-});
+// Platform data must not be lost: keep retrying through a database outage.
+const STORE_RETRY = { initialInterval: '500ms', maximumInterval: '10s', backoffCoefficient: 2 } as const;
+const remoteStore = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: STORE_RETRY });
+// Past localRetryThreshold a failing local activity backs off on a workflow timer, so a long database
+// outage does not hold the workflow task.
+const localStore = proxyLocalActivities<Activities>({ startToCloseTimeout: '30s', localRetryThreshold: '5s', retry: STORE_RETRY });
 const modelCall = proxyActivities<Activities>({
   startToCloseTimeout: '10m',
   heartbeatTimeout: '10s',
@@ -69,6 +77,8 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
     pending_approvals: [],
     pending_tool_calls: [],
   };
+  const fastStore = patched(LOCAL_STORE_PATCH);
+  const store = fastStore ? localStore : remoteStore;
   let seq = 0;
   let pending: PendingEvent[] = [];
   let turnSignaled = false;
@@ -103,7 +113,8 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
   };
 
   emit('run.queued', {});
-  await flush();
+  // With the local store, run.queued is stored with the next batch unless the run has to wait its turn.
+  if (!fastStore) await flush();
   const transcript: Message[] = [];
   let timeoutSeconds = 0;
   let timedOut = false;
@@ -116,6 +127,7 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
       for (;;) {
         turnSignaled = false;
         if (await store.claimSessionTurn(run_id)) break;
+        if (pending.length) await flush(); // waiting for the session: clients see run.queued meanwhile
         await condition(() => turnSignaled, SESSION_TURN_RECHECK);
       }
       // Loaded once this run's turn has come, so that it sees every earlier run of the session.
