@@ -92,14 +92,18 @@ export function createStoreActivities({ db, temporal, log, config }: ActivityDep
       });
     },
 
-    /** Stores events and the run's state in one transaction, then wakes live subscribers. Idempotent. */
+    /**
+     * Stores events and the run's state in one transaction, then wakes live subscribers. Idempotent.
+     * Returns the batch's policy and approval events: as a local activity its input is not in the
+     * history, and the result is, so the replay audit (src/services/replay.ts) reads them there.
+     */
     async recordEvents(
       runId: string,
       events: PendingEvent[],
       state: RunState,
       messages?: Message[],
       extra?: { approvals?: ApprovalRecord[]; client_tool_calls?: ClientToolRecord[] },
-    ): Promise<void> {
+    ): Promise<PendingEvent[]> {
       const lastSeq = events.length ? events[events.length - 1]!.seq : 0;
       let next: string | undefined;
       let deliveries: string[] = [];
@@ -134,6 +138,9 @@ export function createStoreActivities({ db, temporal, log, config }: ActivityDep
           .signal(sessionTurnSignal)
           .catch((err: unknown) => runLog.warn({ err, next }, 'could not signal the next queued run'));
       }
+      return events.filter((e) => GOVERNANCE_EVENTS.has(e.type));
     },
   };
 }
+
+const GOVERNANCE_EVENTS = new Set(['policy.decided', 'approval.requested', 'approval.decided']);

@@ -39,6 +39,35 @@ export function endAllStreams(): void {
   openStreams.clear();
 }
 
+interface Frame {
+  seq: number;
+  type: string;
+  text: string;
+}
+
+/**
+ * Streams of one run wake on the same NOTIFY and ask for the same events: one query and one
+ * serialization serve all of them (issue 7: with 1,000 clients, a query per client made delivery slow).
+ */
+const inflight = new Map<string, Promise<Frame[]>>();
+
+function framesAfter(deps: ServiceDeps, runId: string, afterSeq: number): Promise<Frame[]> {
+  const key = `${runId}:${afterSeq}`;
+  let frames = inflight.get(key);
+  if (!frames) {
+    frames = repo.listEvents(deps.db, runId, afterSeq, 200).then((rows) =>
+      rows.map((row) => {
+        const ev = eventView(row);
+        return { seq: ev.seq, type: ev.type, text: `id: ${ev.seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n` };
+      }),
+    );
+    inflight.set(key, frames);
+    const forget = (): void => void inflight.delete(key);
+    frames.then(forget, forget);
+  }
+  return frames;
+}
+
 export async function streamRunEvents(deps: ServiceDeps, req: Request, res: Response, runId: string, opts: StreamOptions): Promise<void> {
   if (!res.headersSent) openSse(res);
   openStreams.add(res);
@@ -65,13 +94,12 @@ export async function streamRunEvents(deps: ServiceDeps, req: Request, res: Resp
   res.on('close', stop);
   try {
     while (!closed) {
-      const rows = await repo.listEvents(deps.db, runId, lastSeq, 200);
+      const rows = await framesAfter(deps, runId, lastSeq);
       let terminal = false;
-      for (const row of rows) {
-        const ev = eventView(row);
-        res.write(`id: ${ev.seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`);
-        lastSeq = ev.seq;
-        if (TERMINAL_EVENTS.includes(ev.type)) terminal = true;
+      for (const frame of rows) {
+        res.write(frame.text);
+        lastSeq = frame.seq;
+        if (TERMINAL_EVENTS.includes(frame.type as (typeof TERMINAL_EVENTS)[number])) terminal = true;
       }
       if (terminal) break;
       if (rows.length === 200) continue;

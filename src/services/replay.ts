@@ -43,25 +43,36 @@ export function unapprovedWrites(json: RecordedHistory['json']): ReplayVerdict['
   const approvedArgs = new Map<string, string>();
   const pendingArgs = new Map<string, string>();
   const out: ReplayVerdict['unapproved_writes'] = [];
+  const record = (events: { type: string; data: Record<string, unknown> }[] | undefined): void => {
+    for (const ev of events ?? []) {
+      const id = String(ev.data.tool_call_id ?? '');
+      if (ev.type === 'policy.decided' && ev.data.action === 'allow') allowed.add(id);
+      if (ev.type === 'policy.decided' && ev.data.action === 'deny') allowed.delete(id);
+      if (ev.type === 'approval.requested') {
+        const a = ev.data.approval as { tool_call: { id: string; arguments: unknown } };
+        pendingArgs.set(a.tool_call.id, canonicalJson(a.tool_call.arguments));
+      }
+      if (ev.type === 'approval.decided' && ev.data.status === 'approved') {
+        approvedArgs.set(id, ev.data.arguments !== undefined ? canonicalJson(ev.data.arguments) : (pendingArgs.get(id) ?? ''));
+      }
+    }
+  };
   for (const e of json.events as Record<string, unknown>[]) {
+    // A local activity (patched 'local-store-activities-v1') leaves a marker with its result, not its input:
+    // recordEvents returns its batch's policy and approval events for exactly this check.
+    const marker = e.markerRecordedEventAttributes as { markerName?: string; details?: Record<string, ScheduledInput['input']> } | undefined;
+    if (marker?.markerName === 'core_local_activity') {
+      const [data] = decodePayloads({ input: marker.details?.data }) as [{ activity_type?: string } | undefined];
+      const [result] = decodePayloads({ input: marker.details?.result });
+      if (data?.activity_type === 'recordEvents') record(result as Parameters<typeof record>[0]);
+      continue;
+    }
     const attrs = e.activityTaskScheduledEventAttributes as ScheduledInput | undefined;
     if (!attrs) continue;
     const name = attrs.activityType?.name;
     const args = decodePayloads(attrs);
     if (name === 'recordEvents' || name === 'recordAction') {
-      const events = (name === 'recordEvents' ? args[1] : args[2]) as { type: string; data: Record<string, unknown> }[] | undefined;
-      for (const ev of events ?? []) {
-        const id = String(ev.data.tool_call_id ?? '');
-        if (ev.type === 'policy.decided' && ev.data.action === 'allow') allowed.add(id);
-        if (ev.type === 'policy.decided' && ev.data.action === 'deny') allowed.delete(id);
-        if (ev.type === 'approval.requested') {
-          const a = ev.data.approval as { tool_call: { id: string; arguments: unknown } };
-          pendingArgs.set(a.tool_call.id, canonicalJson(a.tool_call.arguments));
-        }
-        if (ev.type === 'approval.decided' && ev.data.status === 'approved') {
-          approvedArgs.set(id, ev.data.arguments !== undefined ? canonicalJson(ev.data.arguments) : (pendingArgs.get(id) ?? ''));
-        }
-      }
+      record((name === 'recordEvents' ? args[1] : args[2]) as Parameters<typeof record>[0]);
     }
     if (name === 'executeTool') {
       const input = args[0] as { tool: { name: string; effect: string }; tool_call: { id: string; arguments: unknown }; dry_run?: boolean } | undefined;

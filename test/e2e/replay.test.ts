@@ -31,18 +31,22 @@ describe('ap replay', () => {
     expect(res.stdout).toMatch(/approval-granted\.json\tdiverged/);
   }, 120_000);
 
-  it('finds a write-tool call whose executed arguments were never approved', async () => {
-    const history = JSON.parse(fs.readFileSync(path.join(HISTORIES, 'approval-granted.json'), 'utf8')) as { events: Record<string, any>[] };
+  // The second history stores its events through local activities: the approvals are read from their results.
+  it.each(['approval-granted.json', 'approval-granted-local-store.json'])('finds a write-tool call whose executed arguments were never approved (%s)', async (recorded) => {
+    const untouched = await ap(['--file', path.join(HISTORIES, recorded)]);
+    expect(untouched.stdout).toContain(`${recorded}\tok`);
+    expect(untouched.stdout).not.toContain('unapproved-write');
+    const history = JSON.parse(fs.readFileSync(path.join(HISTORIES, recorded), 'utf8')) as { events: Record<string, any>[] };
     const scheduled = history.events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeTool');
     const payload = scheduled!.activityTaskScheduledEventAttributes.input.payloads[0];
     const input = JSON.parse(Buffer.from(payload.data, 'base64').toString('utf8'));
     input.tool_call.arguments = { title: 'something nobody approved' };
     payload.data = Buffer.from(JSON.stringify(input)).toString('base64');
-    const file = path.join(env().runDir, 'tampered-approval.json');
+    const file = path.join(env().runDir, `tampered-${recorded}`);
     fs.writeFileSync(file, JSON.stringify(history));
     const res = await ap(['--file', file]);
     expect(res.status).toBe(1);
-    expect(res.stdout).toContain(`tampered-approval.json\tunapproved-write\ttool_call=${input.tool_call.id} tool=ticket`);
+    expect(res.stdout).toContain(`tampered-${recorded}\tunapproved-write\ttool_call=${input.tool_call.id} tool=ticket`);
   }, 120_000);
 
   it('replays a run by id through GET /v1/runs/:id/history (auditor and admin only)', async () => {
