@@ -1,6 +1,6 @@
 // `npm run bench` (issue 7): starts the stack, runs the scenarios against a local OpenAI-wire provider,
 // prints a markdown table and writes bench/results/<date>.json. `--quick` is the 1–2 minute version;
-// `--only name,name` runs some scenarios. Every figure stands next to a baseline from the same run.
+// `--only=name,name` runs some scenarios, `--parked=N` sets the parked scenario's size. Every figure stands next to a baseline from the same run.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,8 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
   const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+  const parkedArg = args.find((a) => a.startsWith('--parked='));
+  const parked = parkedArg ? Number(parkedArg.slice(9)) : undefined;
   const started = new Date();
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const runDir = path.resolve(__dirname, '..', '.data', 'bench', stamp);
@@ -25,7 +27,7 @@ async function main(): Promise<void> {
   try {
     const admin = new Http(stack.apiUrl, stack.adminKey);
     const { developer } = await define(admin, provider.baseUrl, tools.url);
-    const ctx: scenarios.Ctx = { stack, provider, admin, developer, toolUrl: tools.url, quick };
+    const ctx: scenarios.Ctx = { stack, provider, admin, developer, toolUrl: tools.url, quick, parked };
     for (const name of ORDER) {
       if (only && !only.includes(name)) continue;
       const t = Date.now();

@@ -13,6 +13,8 @@ export interface Ctx {
   developer: Http;
   toolUrl: string;
   quick: boolean;
+  /** --parked=N: how many runs the parked scenario parks (default 100 quick, 10,000 full). */
+  parked?: number;
 }
 
 export interface Row {
@@ -184,9 +186,9 @@ export async function sustained(c: Ctx): Promise<Row> {
   const steps: Record<string, unknown>[] = [];
   let best = { platform: 0, raw: 0 };
   for (const rate of rates) {
-    const p = await openLoop(rate, seconds, () => runWait(c, 'one').then(() => true));
-    const r = await openLoop(rate, seconds, () => rawWait(c, 'oneActivity', [c.provider.baseUrl]).then(() => true));
-    steps.push({ rate, platform: { ...summary(p.latencies_ms), errors: p.errors, per_s: p.achieved_per_s }, raw: { ...summary(r.latencies_ms), errors: r.errors, per_s: r.achieved_per_s } });
+    const p = await openLoop(rate, seconds, () => runWait(c, 'one').then(() => true as const));
+    const r = await openLoop(rate, seconds, () => rawWait(c, 'oneActivity', [c.provider.baseUrl]).then(() => true as const));
+    steps.push({ rate, platform: { ...summary(p.latencies_ms), errors: p.error_reasons, per_s: p.achieved_per_s }, raw: { ...summary(r.latencies_ms), errors: r.error_reasons, per_s: r.achieved_per_s } });
     if (ok(p)) best.platform = rate;
     if (ok(r)) best.raw = rate;
     if (!ok(p) && !ok(r)) break;
@@ -228,14 +230,14 @@ export async function sseFanOut(c: Ctx): Promise<Row> {
 }
 
 export async function parkedMany(c: Ctx): Promise<Row> {
-  const n = c.quick ? 100 : 10_000;
+  const n = c.parked ?? (c.quick ? 100 : 10_000);
   c.provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: 1, tool_name: 'act' });
   const idle = { worker: rssMiB(c.stack.worker.child.pid), api: rssMiB(c.stack.api.child.pid), temporal: rssMiB(c.stack.temporalPid) };
   const runIds: string[] = [];
   const created = await openLoop(c.quick ? 50 : 100, n / (c.quick ? 50 : 100), async () => {
     const res = await c.developer.call('POST', '/v1/runs', { agent: 'approve', input: 'do it' });
     if (res.status === 202) runIds.push(res.body.id);
-    return res.status === 202;
+    return res.status === 202 || `HTTP ${res.status} ${res.body?.error?.code ?? ''}`;
   });
   const deadline = Date.now() + (c.quick ? 120_000 : 1_800_000);
   let pending = 0;
@@ -267,9 +269,9 @@ export async function parkedMany(c: Ctx): Promise<Row> {
   const done = summary(completions);
   return {
     scenario: `${n} runs parked on approvals, then approve ${picks.length} random ones`,
-    platform: `parked ${pending}/${created.ok}; RSS worker ${rss.worker} MiB, API ${rss.api} MiB, Temporal ${rss.temporal} MiB (before: ${idle.worker}, ${idle.api}, ${idle.temporal}); GET /v1/approvals?status=pending p99 ${ms(list.p99)}`,
+    platform: `parked ${pending}/${created.ok}${created.errors ? ` (${created.errors} creates failed: ${JSON.stringify(created.error_reasons)})` : ''}; RSS worker ${rss.worker} MiB, API ${rss.api} MiB, Temporal ${rss.temporal} MiB (before: ${idle.worker}, ${idle.api}, ${idle.temporal}); GET /v1/approvals?status=pending p99 ${ms(list.p99)}`,
     baseline: '—',
     result: `approve → completed p50 ${ms(done.p50)}, p99 ${ms(done.p99)}`,
-    data: { n, created: created.ok, pending, rss_mib: rss, rss_before_mib: idle, list, approve_to_completed: done },
+    data: { n, created: created.ok, create_errors: created.error_reasons, pending, rss_mib: rss, rss_before_mib: idle, list, approve_to_completed: done },
   };
 }

@@ -73,6 +73,7 @@ export async function startStack(runDir: string): Promise<Stack> {
     AP_RATE_LIMIT_PER_MINUTE: '1000000',
     AP_MAX_ACTIVE_RUNS: '1000000',
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    ...(process.env.AP_WORKER_MAX_CACHED_WORKFLOWS ? { AP_WORKER_MAX_CACHED_WORKFLOWS: process.env.AP_WORKER_MAX_CACHED_WORKFLOWS } : {}),
   };
   const worker = spawnAp(['worker'], env, path.join(runDir, 'worker.log'));
   const api = spawnAp(['api'], { ...env, AP_PORT: String(port) }, path.join(runDir, 'api.log'));

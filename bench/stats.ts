@@ -15,17 +15,25 @@ export interface OpenLoopResult {
   sent: number;
   ok: number;
   errors: number;
+  /** Why requests failed: an HTTP status or an error message, with counts. */
+  error_reasons: Record<string, number>;
   latencies_ms: number[];
   achieved_per_s: number;
 }
 
-export async function openLoop(rate: number, seconds: number, fire: () => Promise<boolean>): Promise<OpenLoopResult> {
+/** `fire` resolves true on success, or a reason (e.g. the HTTP status) on failure. */
+export async function openLoop(rate: number, seconds: number, fire: () => Promise<true | string>): Promise<OpenLoopResult> {
   const interval = 1000 / rate;
   const total = Math.max(1, Math.round(rate * seconds));
   const started = performance.now();
   const latencies: number[] = [];
   let ok = 0;
   let errors = 0;
+  const reasons: Record<string, number> = {};
+  const failed = (why: string): void => {
+    errors++;
+    reasons[why] = (reasons[why] ?? 0) + 1;
+  };
   const inflight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
     const due = started + i * interval;
@@ -34,18 +42,18 @@ export async function openLoop(rate: number, seconds: number, fire: () => Promis
     inflight.push(
       fire().then(
         (good) => {
-          if (good) {
+          if (good === true) {
             ok++;
             latencies.push(performance.now() - due);
-          } else errors++;
+          } else failed(good);
         },
-        () => void errors++,
+        (err: Error) => failed(err.message.slice(0, 120)),
       ),
     );
   }
   await Promise.all(inflight);
   const elapsed = (performance.now() - started) / 1000;
-  return { rate, sent: total, ok, errors, latencies_ms: latencies, achieved_per_s: ok / elapsed };
+  return { rate, sent: total, ok, errors, error_reasons: reasons, latencies_ms: latencies, achieved_per_s: ok / elapsed };
 }
 
 export async function sequential(n: number, fn: () => Promise<number>): Promise<number[]> {

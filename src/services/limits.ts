@@ -53,8 +53,10 @@ export async function remainingTokens(q: Queryable, config: Config, workspaceId:
 
 /** Checked when a run is created (inside its transaction). */
 export async function checkRunAdmission(q: Queryable, config: Config, workspaceId: string): Promise<void> {
-  // Serializes run admission per workspace: concurrent creates cannot all pass the same count.
-  await q.query('SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE', [workspaceId]);
+  // Serializes run admission per workspace: concurrent creates cannot all pass the same count. An advisory
+  // lock, not FOR UPDATE on the workspace row: that row is updated by every audit append and key-share
+  // locked by every insert that references it, and the row lock deadlocked under load (issue 7 bench).
+  await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`admission:${workspaceId}`]);
   const remaining = await remainingTokens(q, config, workspaceId);
   if (remaining !== undefined && remaining <= 0) {
     throw new ApiError(402, 'budget_exceeded', "The workspace's monthly token budget is used up");

@@ -70,6 +70,7 @@ export async function startWorker(config: Config, address: string, deps: Activit
     maxHeartbeatThrottleInterval: '500ms',
     defaultHeartbeatThrottleInterval: '500ms',
     shutdownGraceTime: '10s',
+    maxCachedWorkflows: config.temporal.maxCachedWorkflows,
   });
   const done = worker.run().finally(() => connection.close());
   return {
