@@ -40,6 +40,8 @@ export function buildOpenApi(routes: RouteDoc[], extra: RouteDoc[]): Record<stri
       operationId: `${r.method}${r.path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       ...(r.summary ? { summary: r.summary } : {}),
       ...(authed ? { description: `Roles: ${['admin', ...r.roles].join(', ')}. Accepts Idempotency-Key on POST.` } : {}),
+      ...(authed ? { 'x-roles': ['admin', ...r.roles] } : {}),
+      ...(r.operator ? { 'x-operator-only': true } : {}),
       parameters: [...params, ...queryParameters(r.query)],
       ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body) } } } } : {}),
       responses: {

@@ -119,6 +119,8 @@ export interface RouteDoc {
   query?: z.ZodType;
   status?: number;
   summary?: string;
+  /** Only an admin key of the `default` workspace (the operator's) may call it. */
+  operator?: boolean;
   /** Also answers with text/event-stream. */
   sse?: boolean;
 }
@@ -130,10 +132,10 @@ export function defineRoutes(registry: RouteDoc[], prefix = '/v1') {
     (method: RouteDoc['method']) =>
     <B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType = z.ZodUnknown>(
       path: string,
-      opts: Options<B, Q> & { summary?: string; sse?: boolean },
+      opts: Options<B, Q> & { summary?: string; sse?: boolean; operator?: boolean },
       fn: (ctx: HandlerContext<z.infer<B>, z.infer<Q>>) => Promise<unknown>,
     ): void => {
-      registry.push({ method, path: `${prefix}${path}`, roles: opts.roles, body: opts.body, query: opts.query, status: opts.status, summary: opts.summary, sse: opts.sse });
+      registry.push({ method, path: `${prefix}${path}`, roles: opts.roles, body: opts.body, query: opts.query, status: opts.status, summary: opts.summary, sse: opts.sse, operator: opts.operator });
       router[method](path, handle(opts, fn));
     };
   return { router, get: add('get'), post: add('post'), patch: add('patch'), delete: add('delete') };
