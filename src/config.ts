@@ -44,6 +44,8 @@ const envSchema = z.object({
     .optional(),
   AP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1200),
   AP_MAX_ACTIVE_RUNS: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  // PostgreSQL connections per process. The API sheds load (429) when twice this many requests wait for one.
+  AP_DB_POOL_SIZE: z.coerce.number().int().min(2).max(500).default(10),
   AP_TOKEN_BUDGET: z.coerce.number().int().min(1).optional(),
   AP_WEBHOOK_RETRY_SCHEDULE: z
     .string()
@@ -80,6 +82,7 @@ export interface Config {
   tracing: { endpoint: string | undefined; serviceName: string | undefined };
   /** Defaults for workspaces whose operator set no limit of their own. */
   limits: { ratePerMinute: number; maxActiveRuns: number; tokenBudget: number | undefined };
+  dbPoolSize: number;
   /** Seconds between webhook delivery attempts; undefined = the default schedule (> 24 h). */
   webhookRetrySchedule: number[] | undefined;
   production: boolean;
@@ -128,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     webhookRetrySchedule: e.AP_WEBHOOK_RETRY_SCHEDULE?.split(',').map(Number),
     limits: { ratePerMinute: e.AP_RATE_LIMIT_PER_MINUTE, maxActiveRuns: e.AP_MAX_ACTIVE_RUNS, tokenBudget: e.AP_TOKEN_BUDGET },
+    dbPoolSize: e.AP_DB_POOL_SIZE,
     production,
     client: { url: e.AP_URL, apiKey: e.AP_API_KEY },
   };

@@ -1,5 +1,6 @@
 // The Express app: request context, JSON bodies (1 MiB), health, authenticated /v1 routes, errors.
 import express, { type Express } from 'express';
+import { ApiError } from '../domain/errors';
 import type { ServiceDeps } from '../services/deps';
 import { requireApiKey } from './middleware/auth';
 import { buildOpenApi } from './openapi';
@@ -54,6 +55,14 @@ export function createApp(deps: ServiceDeps): Express {
   unversioned.push({ method: 'post', path: '/codec/decode', roles: ['auditor'], summary: 'Temporal remote codec: decode payloads' }, { method: 'post', path: '/codec/encode', roles: ['auditor'], summary: 'Temporal remote codec: encode payloads' });
 
   const v1 = express.Router();
+  // Load shedding: when twice the pool's size of queries already wait for a connection, a new request
+  // would only time out into a 503 later; it gets 429 with Retry-After at once instead (issue 7 bench).
+  v1.use((_req, _res, next) => {
+    if (deps.db.waitingCount >= 2 * deps.config.dbPoolSize) {
+      throw new ApiError(429, 'rate_limited', 'The server is busy; retry after the Retry-After delay', undefined, { 'Retry-After': '1' });
+    }
+    next();
+  });
   v1.use(requireApiKey(deps.db));
   v1.use(async (req, _res, next) => {
     await checkRate(deps.db, deps.config, req.principal!.workspace_id, req.principal!.key_id);

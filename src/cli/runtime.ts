@@ -69,7 +69,7 @@ export async function openDatabase(config: Config, embedded: boolean, stoppers: 
     stoppers.unshift(() => pg.stop());
     databaseUrl = pg.url;
   }
-  const db = createPool(databaseUrl);
+  const db = createPool(databaseUrl, config.dbPoolSize);
   stoppers.unshift(() => db.end());
   return { db, databaseUrl };
 }
