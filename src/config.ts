@@ -44,7 +44,7 @@ const envSchema = z.object({
     .optional(),
   AP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1200),
   AP_MAX_ACTIVE_RUNS: z.coerce.number().int().min(1).max(1_000_000).default(100),
-  // PostgreSQL connections per process. The API sheds load (429) when twice this many requests wait for one.
+  // PostgreSQL connections per process. The API sheds load (429) when 4× this many (at least 50) queries wait.
   AP_DB_POOL_SIZE: z.coerce.number().int().min(2).max(500).default(10),
   AP_TOKEN_BUDGET: z.coerce.number().int().min(1).optional(),
   AP_WEBHOOK_RETRY_SCHEDULE: z

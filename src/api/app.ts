@@ -55,10 +55,11 @@ export function createApp(deps: ServiceDeps): Express {
   unversioned.push({ method: 'post', path: '/codec/decode', roles: ['auditor'], summary: 'Temporal remote codec: decode payloads' }, { method: 'post', path: '/codec/encode', roles: ['auditor'], summary: 'Temporal remote codec: encode payloads' });
 
   const v1 = express.Router();
-  // Load shedding: when twice the pool's size of queries already wait for a connection, a new request
-  // would only time out into a 503 later; it gets 429 with Retry-After at once instead (issue 7 bench).
+  // Load shedding: when many queries already wait for a connection (4× the pool, at least 50), a new
+  // request would only time out into a 503 later; it gets 429 with Retry-After at once (issue 7 bench).
+  const shedAt = Math.max(50, 4 * deps.config.dbPoolSize);
   v1.use((_req, _res, next) => {
-    if (deps.db.waitingCount >= 2 * deps.config.dbPoolSize) {
+    if (deps.db.waitingCount >= shedAt) {
       throw new ApiError(429, 'rate_limited', 'The server is busy; retry after the Retry-After delay', undefined, { 'Retry-After': '1' });
     }
     next();
