@@ -128,6 +128,41 @@ describe('SSE', () => {
     expect(resumed.length).toBeGreaterThan(0);
   });
 
+  it('an API process killed (SIGKILL) mid-stream: the client resumes on another process and receives exactly 1..N', async () => {
+    const e = env();
+    const port = await freePort();
+    const doomed = spawnAp(['api'], {
+      DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: e.taskQueue, AP_MASTER_KEY: e.masterKey, AP_ALLOW_PRIVATE_NETWORK: 'true', AP_PORT: String(port), LOG_LEVEL: 'debug',
+    }, path.join(e.logDir, 'api-killed.log'));
+    cleanups.push(() => doomed.kill('SIGKILL'));
+    await doomed.ready;
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    llm.reply({ text: 'an answer that arrives after the crash', delay_ms: 2_000 });
+    const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go' })).body;
+    const res = await fetch(streamUrl(`http://127.0.0.1:${port}`, run.id), { headers: { authorization: `Bearer ${api.key}`, accept: 'text/event-stream' } });
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes('event: step.started')) text += new TextDecoder().decode((await reader.read()).value);
+    await doomed.kill('SIGKILL');
+    for (;;) {
+      const chunk = await reader.read().catch(() => ({ done: true as const, value: undefined }));
+      if (chunk.done) break;
+      text += new TextDecoder().decode(chunk.value);
+    }
+    expect(doomed.child.signalCode).toBe('SIGKILL');
+    // Only whole frames count: a frame cut by the crash is received again after resuming.
+    const whole = text.slice(0, text.lastIndexOf('\n\n') + 2);
+    const seen = [...whole.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(seen.length).toBeGreaterThan(0);
+    const rest = await fetch(streamUrl(env().apiUrl, run.id), { headers: { authorization: `Bearer ${api.key}`, accept: 'text/event-stream', 'last-event-id': String(seen[seen.length - 1]) } });
+    const resumed = await readSse(rest);
+    const ids = [...seen, ...resumed.filter((m) => m.id !== undefined).map((m) => Number(m.id))];
+    expect(ids).toEqual(ids.map((_, i) => i + 1));
+    expect(resumed.at(-1)?.event).toBe('run.completed');
+    expect((await waitForStatus(api, run.id, ['completed'])).output_text).toBe('an answer that arrives after the crash');
+  });
+
   describe('a second API process', () => {
     let second: ApProcess;
     let base: string;
