@@ -1,6 +1,7 @@
 // The benchmark's view of the platform: a plain HTTP client, the definitions the scenarios use, and
 // SSE readers that time each frame on arrival.
 import http from 'node:http';
+import { decodeSse } from '../src/providers/sse-decoder';
 import type { AddressInfo } from 'node:net';
 
 export class Http {
@@ -39,32 +40,11 @@ export interface Frame {
  * or when onFrame returns true.
  */
 export async function readFrames(res: Response, onFrame: (f: Frame) => boolean | void): Promise<void> {
-  const decoder = new TextDecoder();
-  let buf = '';
-  const reader = res.body!.getReader();
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buf += decoder.decode(value, { stream: true });
-      let cut: number;
-      while ((cut = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, cut);
-        buf = buf.slice(cut + 2);
-        let event = 'message';
-        let data = '';
-        let id: number | undefined;
-        for (const line of block.split('\n')) {
-          if (line.startsWith('event: ')) event = line.slice(7);
-          else if (line.startsWith('data: ')) data += line.slice(6);
-          else if (line.startsWith('id: ')) id = Number(line.slice(4));
-        }
-        if (!data) continue;
-        if (onFrame({ id, event, data: JSON.parse(data), at: performance.now(), wall: Date.now() })) return;
-      }
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
+  // Leaving the loop early cancels the response body (the stream's iterator is returned).
+  for await (const msg of decodeSse(res.body as unknown as AsyncIterable<Uint8Array>)) {
+    if (!msg.data) continue;
+    const frame = { id: msg.id === undefined ? undefined : Number(msg.id), event: msg.event ?? 'message', data: JSON.parse(msg.data), at: performance.now(), wall: Date.now() };
+    if (onFrame(frame)) return;
   }
 }
 

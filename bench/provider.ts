@@ -3,6 +3,7 @@
 // fixture it needs no script: every request gets the configured answer, so load can be unbounded.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { decodeSse } from '../src/providers/sse-decoder';
 
 export interface ProviderBehaviour {
   /** Delay before the first byte. */
@@ -77,16 +78,12 @@ export async function directCall(baseUrl: string): Promise<{ first_token_ms: num
   let first = 0;
   let last = 0;
   const gaps: number[] = [];
-  const decoder = new TextDecoder();
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    const text = decoder.decode(chunk, { stream: true });
-    const contents = text.match(/"content":"t\d+ "/g)?.length ?? 0;
-    if (contents > 0) {
-      const now = performance.now();
-      if (!first) first = now;
-      else gaps.push(now - last);
-      last = now;
-    }
+  for await (const msg of decodeSse(res.body as unknown as AsyncIterable<Uint8Array>)) {
+    if (!/"content":"t\d+ "/.test(msg.data)) continue;
+    const now = performance.now();
+    if (!first) first = now;
+    else gaps.push(now - last);
+    last = now;
   }
   return { first_token_ms: (first || performance.now()) - started, total_ms: performance.now() - started, gaps_ms: gaps };
 }

@@ -184,7 +184,7 @@ export async function sustained(c: Ctx): Promise<Row> {
   c.provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: 0 });
   const ok = (r: { errors: number; latencies_ms: number[] }) => r.errors === 0 && pct(r.latencies_ms, 99) < 1000;
   const steps: Record<string, unknown>[] = [];
-  let best = { platform: 0, raw: 0 };
+  const best = { platform: 0, raw: 0 };
   for (const rate of rates) {
     const p = await openLoop(rate, seconds, () => runWait(c, 'one').then(() => true as const));
     const r = await openLoop(rate, seconds, () => rawWait(c, 'oneActivity', [c.provider.baseUrl]).then(() => true as const));
@@ -193,7 +193,6 @@ export async function sustained(c: Ctx): Promise<Row> {
     if (ok(r)) best.raw = rate;
     if (!ok(p) && !ok(r)) break;
   }
-  best = { ...best };
   return {
     scenario: `sustained 1-step runs/s, ${seconds} s per rate (${rates.join(', ')}/s)`,
     platform: `max rate with p99 < 1 s: ${best.platform}/s`,

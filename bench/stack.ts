@@ -4,15 +4,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { startEmbeddedPostgres, type EmbeddedDb } from '../src/db/embedded';
-import { createPool } from '../src/db/pool';
-import { migrate } from '../src/db/migrate';
-import { bootstrap } from '../src/services/workspaces';
 import { findTemporalCli, freePort, startDevServer, type DevServer } from '../src/temporal/dev-server';
 import { spawnAp, type ApProcess } from '../test/support/processes';
+import { freshDatabase } from '../test/support/fresh-database';
 import { rawActivities } from './raw-activities';
 
 export interface Stack {
@@ -38,19 +35,7 @@ export async function startStack(runDir: string): Promise<Stack> {
     serverUrl = embedded.url;
     stoppers.push(() => embedded!.stop());
   }
-  const dbName = `ap_bench_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  await admin.end();
-  const u = new URL(serverUrl);
-  u.pathname = `/${dbName}`;
-  const databaseUrl = u.toString();
-  const db = createPool(databaseUrl, 2);
-  await migrate(db);
-  const adminKey = `ap_bench_${crypto.randomBytes(18).toString('base64url')}`;
-  await bootstrap(db, adminKey);
-  await db.end();
+  const { databaseUrl, adminKey } = await freshDatabase(serverUrl, 'ap_bench');
 
   let address = process.env.TEMPORAL_ADDRESS;
   let temporal: DevServer | undefined;

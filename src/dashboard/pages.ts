@@ -1,5 +1,7 @@
 // The dashboard's server-rendered page shells. They carry no data: dashboard.js fills them from the
 // public /v1 API. Everything interpolated here is escaped.
+import { APPROVAL_STATUSES } from '../domain/approval';
+import { RUN_STATUSES } from '../domain/run';
 import type { Principal } from '../domain/workspace';
 
 const esc = (s: string): string =>
@@ -37,6 +39,8 @@ function nav(p: Principal, csrf: string, current: string): string {
 </header>`;
 }
 
+const options = (values: readonly string[]): string => values.map((v) => `<option>${esc(v)}</option>`).join('');
+
 const session = (p: Principal, csrf: string, page: string, extra: Record<string, string> = {}) => ({
   page,
   roles: p.roles.join(','),
@@ -71,7 +75,7 @@ export function runsPage(p: Principal, csrf: string): string {
   <form id="filters" class="filters" method="get" action="/dashboard/runs">
     <label>Status <select name="status">
       <option value="">any</option>
-      ${['queued', 'running', 'waiting_approval', 'tool_required', 'completed', 'failed', 'canceled'].map((s) => `<option>${s}</option>`).join('')}
+      ${options(RUN_STATUSES)}
     </select></label>
     <label>Agent <select name="agent"><option value="">any</option></select></label>
     <label>Created after <input type="date" name="created_after"></label>
@@ -118,7 +122,7 @@ export function approvalsPage(p: Principal, csrf: string): string {
   <h1>Approvals</h1>
   <form id="approval-filters" class="filters" method="get" action="/dashboard/approvals">
     <label>Status <select name="status">
-      ${['pending', 'approved', 'denied', 'expired', 'canceled'].map((s) => `<option>${s}</option>`).join('')}
+      ${options(APPROVAL_STATUSES)}
     </select></label>
     <button type="submit">Show</button>
   </form>

@@ -1,10 +1,9 @@
 // Durability: a worker that dies while a run waits on a slow model call is replaced, and the run
 // completes; the API keeps answering throughout. Processes here are separate OS processes.
-import crypto from 'node:crypto';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/temporal/dev-server';
 import { spawnAp, type ApProcess } from '../support/processes';
+import { startPair } from '../support/pair';
 import { allEvents, Api, env, setupAgent, waitFor, waitForStatus } from '../support/api';
 import { startToolServer } from '../fixtures/tool-server';
 
@@ -15,16 +14,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-/** An `ap api` and an `ap worker` on a task queue of their own, so that this test may kill them. */
 async function pair(name: string) {
-  const e = env();
-  const port = await freePort();
-  const base = { DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: `ap-${name}-${crypto.randomUUID()}`, AP_MASTER_KEY: e.masterKey, AP_ALLOW_PRIVATE_NETWORK: 'true', LOG_LEVEL: 'debug' };
-  const api = spawnAp(['api'], { ...base, AP_PORT: String(port) }, path.join(e.logDir, `${name}-api.log`));
-  const worker = spawnAp(['worker'], base, path.join(e.logDir, `${name}-worker1.log`));
-  procs.push(api, worker);
-  await Promise.all([api.ready, worker.ready]);
-  return { base, port, api, worker };
+  const p = await startPair(name);
+  procs.push(p.api, p.worker);
+  return p;
 }
 
 describe('restart durability', () => {

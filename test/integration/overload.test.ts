@@ -1,12 +1,10 @@
 // Overload (issue 8, item 12, first part): a burst far beyond what an API process can serve gets 429
 // `rate_limited` with Retry-After, never a 5xx; every accepted run completes; the process recovers.
 // Its own `ap api` + `ap worker` pair with a 2-connection pool, so that the burst overloads only them.
-import crypto from 'node:crypto';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/temporal/dev-server';
-import { spawnAp, type ApProcess } from '../support/processes';
-import { Api, env, setupAgent } from '../support/api';
+import type { ApProcess } from '../support/processes';
+import { startPair } from '../support/pair';
+import { Api, setupAgent } from '../support/api';
 
 const procs: ApProcess[] = [];
 afterEach(async () => {
@@ -15,21 +13,8 @@ afterEach(async () => {
 
 describe('overload', () => {
   it('a burst of 200 creates on a 2-connection API: 202 or 429 with Retry-After, no 5xx; accepted runs complete; it recovers', async () => {
-    const e = env();
-    const port = await freePort();
-    const base = {
-      DATABASE_URL: e.databaseUrl,
-      TEMPORAL_ADDRESS: e.temporalAddress,
-      TEMPORAL_TASK_QUEUE: `ap-overload-${crypto.randomUUID()}`,
-      AP_MASTER_KEY: e.masterKey,
-      AP_ALLOW_PRIVATE_NETWORK: 'true',
-      AP_DB_POOL_SIZE: '2',
-      AP_MAX_ACTIVE_RUNS: '1000',
-    };
-    const api = spawnAp(['api'], { ...base, AP_PORT: String(port) }, path.join(e.logDir, 'overload-api.log'));
-    const worker = spawnAp(['worker'], base, path.join(e.logDir, 'overload-worker.log'));
+    const { port, api, worker } = await startPair('overload', { both: { AP_DB_POOL_SIZE: '2', AP_MAX_ACTIVE_RUNS: '1000', LOG_LEVEL: 'info' } });
     procs.push(api, worker);
-    await Promise.all([api.ready, worker.ready]);
     const s = await setupAgent();
     try {
       const client = new Api(s.api.key, `http://127.0.0.1:${port}`);

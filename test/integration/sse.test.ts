@@ -14,6 +14,17 @@ afterEach(async () => {
 
 const streamUrl = (base: string, runId: string, q = '') => `${base}/v1/runs/${runId}/events${q}`;
 
+/** Another `ap api` process on the shared stack (and the shared worker's task queue). */
+async function anotherApi(name: string): Promise<{ proc: ApProcess; port: number }> {
+  const e = env();
+  const port = await freePort();
+  const proc = spawnAp(['api'], {
+    DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: e.taskQueue, AP_MASTER_KEY: e.masterKey, AP_ALLOW_PRIVATE_NETWORK: 'true', AP_PORT: String(port), LOG_LEVEL: 'debug',
+  }, path.join(e.logDir, `${name}.log`));
+  await proc.ready;
+  return { proc, port };
+}
+
 async function slowToolRun() {
   const tools = await startToolServer();
   const s = await setupAgent();
@@ -98,13 +109,8 @@ describe('SSE', () => {
   }, 40_000);
 
   it('an API process that shuts down ends its streams with a comment; the client resumes on another process', async () => {
-    const e = env();
-    const port = await freePort();
-    const leaving = spawnAp(['api'], {
-      DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: e.taskQueue, AP_MASTER_KEY: e.masterKey, AP_ALLOW_PRIVATE_NETWORK: 'true', AP_PORT: String(port), LOG_LEVEL: 'debug',
-    }, path.join(e.logDir, 'api-leaving.log'));
+    const { proc: leaving, port } = await anotherApi('api-leaving');
     cleanups.push(() => leaving.kill('SIGKILL'));
-    await leaving.ready;
     const { api, llm } = await setupAgent();
     cleanups.push(() => llm.close());
     llm.reply({ text: 'slowly streamed answer', delay_ms: 2_000 });
@@ -129,13 +135,8 @@ describe('SSE', () => {
   });
 
   it('an API process killed (SIGKILL) mid-stream: the client resumes on another process and receives exactly 1..N', async () => {
-    const e = env();
-    const port = await freePort();
-    const doomed = spawnAp(['api'], {
-      DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: e.taskQueue, AP_MASTER_KEY: e.masterKey, AP_ALLOW_PRIVATE_NETWORK: 'true', AP_PORT: String(port), LOG_LEVEL: 'debug',
-    }, path.join(e.logDir, 'api-killed.log'));
+    const { proc: doomed, port } = await anotherApi('api-killed');
     cleanups.push(() => doomed.kill('SIGKILL'));
-    await doomed.ready;
     const { api, llm } = await setupAgent();
     cleanups.push(() => llm.close());
     llm.reply({ text: 'an answer that arrives after the crash', delay_ms: 2_000 });
@@ -167,19 +168,9 @@ describe('SSE', () => {
     let second: ApProcess;
     let base: string;
     beforeAll(async () => {
-      const e = env();
-      const port = await freePort();
-      second = spawnAp(['api'], {
-        DATABASE_URL: e.databaseUrl,
-        TEMPORAL_ADDRESS: e.temporalAddress,
-        TEMPORAL_TASK_QUEUE: e.taskQueue,
-        AP_MASTER_KEY: e.masterKey,
-        AP_ALLOW_PRIVATE_NETWORK: 'true',
-        AP_PORT: String(port),
-        LOG_LEVEL: 'debug',
-      }, path.join(e.logDir, 'api-second.log'));
-      await second.ready;
-      base = `http://127.0.0.1:${port}`;
+      const started = await anotherApi('api-second');
+      second = started.proc;
+      base = `http://127.0.0.1:${started.port}`;
     });
     afterAll(async () => second?.kill());
 

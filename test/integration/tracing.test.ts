@@ -1,15 +1,13 @@
 // Tracing: an `ap api` + `ap worker` pair started with OTEL_EXPORTER_OTLP_ENDPOINT exports, over
 // OTLP/HTTP (JSON), the spans of a run in one trace: the API's workflow start, the workflow run, and
 // each activity's schedule and execution. Without the variable (the shared pair) nothing is exported.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/temporal/dev-server';
-import { spawnAp, type ApProcess } from '../support/processes';
+import type { ApProcess } from '../support/processes';
+import { startPair } from '../support/pair';
 import { Api, env, setupAgent, waitFor } from '../support/api';
 
 interface Span {
@@ -60,21 +58,12 @@ describe('OpenTelemetry tracing', () => {
   it('exports the spans of a run, from its start in the API to its activities, as one trace over OTLP/HTTP', async () => {
     const collector = await startCollector();
     cleanups.push(() => collector.close());
-    const e = env();
-    const port = await freePort();
-    const base = {
-      DATABASE_URL: e.databaseUrl,
-      TEMPORAL_ADDRESS: e.temporalAddress,
-      TEMPORAL_TASK_QUEUE: `ap-tracing-${crypto.randomUUID()}`,
-      AP_MASTER_KEY: e.masterKey,
-      AP_ALLOW_PRIVATE_NETWORK: 'true',
-      LOG_LEVEL: 'debug',
-      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
-    };
-    const api = spawnAp(['api'], { ...base, AP_PORT: String(port), OTEL_SERVICE_NAME: 'ap-test-api' }, path.join(e.logDir, 'tracing-api.log'));
-    const worker = spawnAp(['worker'], { ...base, OTEL_SERVICE_NAME: 'ap-test-worker' }, path.join(e.logDir, 'tracing-worker.log'));
+    const { port, api, worker } = await startPair('tracing', {
+      both: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url },
+      api: { OTEL_SERVICE_NAME: 'ap-test-api' },
+      worker: { OTEL_SERVICE_NAME: 'ap-test-worker' },
+    });
     procs.push(api, worker);
-    await Promise.all([api.ready, worker.ready]);
 
     const s = await setupAgent();
     cleanups.push(() => s.llm.close());

@@ -4,14 +4,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
 import { startEmbeddedPostgres, type EmbeddedDb } from '../../src/db/embedded';
-import { createPool } from '../../src/db/pool';
-import { migrate } from '../../src/db/migrate';
-import { bootstrap } from '../../src/services/workspaces';
 import { findTemporalCli, freePort, startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { spawnAp, type ApProcess } from './processes';
+import { freshDatabase } from './fresh-database';
 import { CANARY_PREFIX, scanForCanaries } from './canaries';
 
 declare module 'vitest' {
@@ -58,20 +55,7 @@ export default async function setup(project: TestProject) {
     embedded = await startEmbeddedPostgres(path.join(runDir, 'pg'), say);
     serverUrl = embedded.url;
   }
-  const dbName = `ap_test_${Date.now()}_${process.pid}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  await admin.end();
-  const u = new URL(serverUrl);
-  u.pathname = `/${dbName}`;
-  const databaseUrl = u.toString();
-
-  const db = createPool(databaseUrl, 2);
-  await migrate(db);
-  const adminKey = `ap_test_${crypto.randomBytes(18).toString('base64url')}`;
-  await bootstrap(db, adminKey);
-  await db.end();
+  const { databaseUrl, adminKey } = await freshDatabase(serverUrl, 'ap_test');
 
   const temporalCli = await findTemporalCli(process.env.AP_TEMPORAL_CLI, say);
   // A SQLite file (not memory), so that a test can look at what the Temporal server stores.
