@@ -5,6 +5,8 @@ import { createStoreActivities } from './store';
 import { createToolActivities } from './tools';
 import { createActionActivities } from './actions';
 import { createWebhookActivities } from './webhooks';
+import { createEvalActivities } from './evals';
+import { createConnectionActivities } from './connections';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -13,6 +15,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createToolActivities(deps),
     ...createActionActivities(deps),
     ...createWebhookActivities(deps),
+    ...createEvalActivities(deps),
+    ...createConnectionActivities(deps),
   };
 }
 

@@ -1,21 +1,26 @@
-// The model call: one streamed request to the agent's provider. Token deltas go straight to live
-// subscribers through PostgreSQL NOTIFY (never through workflow history); the result is the whole message.
+// The model call: one streamed request to the agent's provider, then to its fallback cards in order when
+// the provider may be the problem (API.md 12). Token deltas go straight to live subscribers through
+// PostgreSQL NOTIFY (never through workflow history); the result is the whole message.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import * as catalog from '../src/db/catalog';
+import type { Db } from '../src/db/pool';
 import { newId } from '../src/db/ids';
+import type { CardRef } from '../src/domain/agent';
 import { RUN_ERROR } from '../src/domain/errors';
 import type { AssistantMessage, Message, ToolCall } from '../src/domain/message';
 import { callAnthropic } from '../src/providers/anthropic';
+import { classifyModelFailure, deltaAttempt } from '../src/providers/failover';
 import { callOpenAI } from '../src/providers/openai';
-import { ProviderError, type ModelAdapter, type ModelTool } from '../src/providers/types';
-import { assertPublicUrl, PrivateNetworkError } from '../src/security/network-guard';
+import { ProviderError, type ModelAdapter, type ModelResult, type ModelTool } from '../src/providers/types';
+import { guardedFetch, privateNetworkCause } from '../src/security/network-guard';
 import { validateArguments } from '../src/services/json-schema';
 import { withStrictDefaults } from '../src/domain/tool';
 import type { ActivityDeps } from './deps';
 import { DELTAS_CHANNEL } from './store';
 import { startHeartbeat } from './heartbeat';
-import { redactor } from './tools';
+import { redactor, type Redactor } from './tools';
 import { activityLog } from './log';
+import { resolveInputFiles } from '../src/services/files';
 
 const ADAPTERS: Record<string, ModelAdapter> = { openai: callOpenAI, anthropic: callAnthropic };
 // Token text goes out at once when nothing went out for DELTA_FLUSH_MS, else with the next tick: the first
@@ -31,6 +36,7 @@ export interface ModelCallInput {
   /** The request that created the run, for log lines (absent in runs started before it was passed). */
   request_id?: string | null;
   step: number;
+  /** The primary card; its fallbacks are read from the run's pinned agent version. */
   card: string;
   model?: string;
   instructions: string;
@@ -48,89 +54,175 @@ export interface ModelCallResult {
   message: AssistantMessage;
   tool_calls: CheckedToolCall[];
   usage: { input_tokens: number; output_tokens: number; cost_usd: number };
+  /** The card and model that answered: a fallback's when the primary failed. */
   card: string;
   model: string;
   finish_reason: string;
 }
 
 export function createModelActivities({ db, config, secrets, log }: ActivityDeps) {
+  // The private-network guard runs in each connection's own lookup (no separate check to rebind around).
+  const fetch = guardedFetch(config.allowPrivateNetwork);
+  const open = (card: catalog.ModelCardRow) => {
+    const api_key = secrets.decrypt(card.api_key_enc);
+    const headers = card.headers_enc ? (JSON.parse(secrets.decrypt(card.headers_enc)) as Record<string, string>) : {};
+    return { endpoint: { base_url: card.base_url, api_key, headers, fetch }, redact: redactor([api_key, ...Object.values(headers)]) };
+  };
   return {
     async callModel(input: ModelCallInput): Promise<ModelCallResult> {
       const ctx = Context.current();
-      const callLog = activityLog(log, { run_id: input.run_id, workspace_id: input.workspace_id, request_id: input.request_id }).child({ step: input.step, card: input.card });
-      const started = Date.now();
-      const card = await catalog.getModelCard(db, input.workspace_id, input.card);
-      if (!card) throw ApplicationFailure.nonRetryable(`Model card ${input.card} does not exist`, RUN_ERROR.model_error);
-      const apiKey = secrets.decrypt(card.api_key_enc);
-      const headers = card.headers_enc ? (JSON.parse(secrets.decrypt(card.headers_enc)) as Record<string, string>) : {};
-      const redact = redactor([apiKey, ...Object.values(headers)]);
-      try {
-        await assertPublicUrl(card.base_url, config.allowPrivateNetwork);
-      } catch (err) {
-        if (err instanceof PrivateNetworkError) throw ApplicationFailure.nonRetryable(err.message, RUN_ERROR.model_error);
-        throw err;
-      }
-      const model = input.model ?? card.default_model;
-      const attempt = ctx.info.attempt;
-      let pending = '';
-      let flushing: Promise<unknown> = Promise.resolve();
-      let lastFlush = 0;
-      const flush = (): void => {
-        if (!pending) return;
-        lastFlush = Date.now();
-        const text = pending;
-        pending = '';
-        for (let i = 0; i < text.length; i += MAX_NOTIFY_TEXT) {
-          const payload = JSON.stringify({ run_id: input.run_id, step: input.step, attempt, text: text.slice(i, i + MAX_NOTIFY_TEXT) });
-          flushing = flushing.then(() => db.query('SELECT pg_notify($1, $2)', [DELTAS_CHANNEL, payload]).catch(() => undefined));
-        }
-      };
-      const timer = setInterval(flush, DELTA_FLUSH_MS);
+      const stepLog = activityLog(log, { run_id: input.run_id, workspace_id: input.workspace_id, request_id: input.request_id }).child({ step: input.step });
+      const [primary, pinned] = await Promise.all([catalog.getModelCard(db, input.workspace_id, input.card), catalog.modelOfRun(db, input.run_id)]);
+      if (!primary) throw ApplicationFailure.nonRetryable(`Model card ${input.card} does not exist`, RUN_ERROR.model_error);
+      // The workflow passes the primary only; the fallbacks belong to the primary they were saved with.
+      const chain: CardRef[] = [{ card: input.card, model: input.model }, ...(pinned?.card === input.card ? (pinned.fallbacks ?? []) : [])];
+      const tried: { card: string; status: number | null }[] = [];
+      let last: { err: unknown; retryable: boolean; redact: Redactor } | undefined;
+      let sent: Promise<unknown> = Promise.resolve();
       const stopHeartbeat = startHeartbeat();
       try {
-        const result = await ADAPTERS[card.provider]!(
-          { base_url: card.base_url, api_key: apiKey, headers },
-          { model, instructions: input.instructions, messages: input.messages, tools: input.tools, max_output_tokens: input.max_output_tokens },
-          { signal: ctx.cancellationSignal, onDelta: (t) => {
-            pending += t;
-            if (Date.now() - lastFlush >= DELTA_FLUSH_MS) flush();
-          }, onChunk: () => ctx.heartbeat() },
-        );
-        flush();
-        await flushing;
-        const schemas = new Map(input.tools.map((t) => [t.name, t.input_schema]));
-        const tool_calls: CheckedToolCall[] = result.tool_calls.map((raw) => checkToolCall(raw.name, raw.arguments_json, schemas.get(raw.name)));
-        const pricing = card.pricing;
-        const cost_usd = pricing
-          ? (result.usage.input_tokens * pricing.input_per_mtok + result.usage.output_tokens * pricing.output_per_mtok) / 1_000_000
-          : 0;
-        callLog.info(
-          { model, ms: Date.now() - started, input_tokens: result.usage.input_tokens, output_tokens: result.usage.output_tokens, tool_calls: tool_calls.length, finish_reason: result.finish_reason },
-          'model call completed',
-        );
-        const message: AssistantMessage = {
-          role: 'assistant',
-          content: result.text ? [{ type: 'output_text', text: result.text }] : [],
-          ...(tool_calls.length ? { tool_calls: tool_calls.map(({ id, name, arguments: a }) => ({ id, name, arguments: a })) } : {}),
-        };
-        return { message, tool_calls, usage: { ...result.usage, cost_usd }, card: card.id, model, finish_reason: result.finish_reason };
-      } catch (err) {
-        // The provider's message may quote content: the log gets its kind only, the run's error gets the rest.
-        const error = err instanceof ProviderError ? { status: err.status ?? null, retryable: err.retryable } : { name: (err as Error)?.name };
-        if (ctx.cancellationSignal.aborted) callLog.info({ model, ms: Date.now() - started }, 'model call canceled');
-        else callLog.warn({ model, ms: Date.now() - started, error }, 'model call failed');
-        if (err instanceof ProviderError) {
-          const message = redact(err.message);
-          if (!err.retryable) throw ApplicationFailure.nonRetryable(message, RUN_ERROR.model_error);
-          throw ApplicationFailure.retryable(message, 'provider_unavailable');
+        // Files are read here, for each call: their content never enters workflow history (only file_id does).
+        const messages = await resolveInputFiles(db, input.workspace_id, input.messages);
+        for (const [i, ref] of chain.entries()) {
+          // A fallback card deleted since the agent was saved is passed over, like a card that failed.
+          const card = i === 0 ? primary : await catalog.getModelCard(db, input.workspace_id, ref.card);
+          if (!card) {
+            stepLog.warn({ card: ref.card }, 'fallback model card does not exist: skipped');
+            continue;
+          }
+          const model = ref.model ?? card.default_model;
+          const cardLog = stepLog.child({ card: card.id });
+          const { endpoint, redact } = open(card);
+          // Each card streams under an attempt of its own (src/providers/failover.ts), after the earlier ones' deltas.
+          const deltas = deltaWriter(db, input, deltaAttempt(ctx.info.attempt, chain.length, i), redact, sent);
+          const started = Date.now();
+          // The card's timeout bounds the wait for its first chunk, not a long answer that is streaming.
+          const firstChunk = new AbortController();
+          const timer = card.timeout_seconds ? setTimeout(() => firstChunk.abort(), card.timeout_seconds * 1000) : undefined;
+          let result: ModelResult;
+          try {
+            result = await ADAPTERS[card.provider]!(
+              endpoint,
+              { model, instructions: input.instructions, messages, tools: input.tools, max_output_tokens: input.max_output_tokens },
+              {
+                signal: AbortSignal.any([ctx.cancellationSignal, firstChunk.signal]),
+                onDelta: deltas.push,
+                onChunk: () => {
+                  clearTimeout(timer);
+                  ctx.heartbeat();
+                },
+              },
+            );
+          } catch (caught) {
+            clearTimeout(timer);
+            const err = firstChunk.signal.aborted && !ctx.cancellationSignal.aborted ? new ProviderError(`Model provider did not answer within ${card.timeout_seconds}s`, undefined, true) : caught;
+            sent = deltas.end(false);
+            if (ctx.cancellationSignal.aborted) {
+              cardLog.info({ model, ms: Date.now() - started }, 'model call canceled');
+              throw err;
+            }
+            // The provider's message may quote content: the log gets the status and kind only, the run's error the rest.
+            const failure = classifyModelFailure(err);
+            tried.push({ card: card.id, status: failure.status });
+            last = { err, retryable: failure.retryable, redact };
+            const next = failure.fallback ? chain[i + 1]?.card : undefined;
+            const kind = err instanceof ProviderError ? {} : { name: (err as Error)?.name };
+            cardLog.warn(
+              { model, ms: Date.now() - started, error: { status: failure.status, reason: failure.reason, retryable: failure.retryable, ...kind }, fallback: next ?? null },
+              next ? 'model call failed: trying the next fallback card' : 'model call failed',
+            );
+            if (failure.fallback) continue;
+            break;
+          }
+          clearTimeout(timer);
+          await deltas.end(true);
+          if (tried.length) cardLog.warn({ model, failed: tried }, 'model call answered by a fallback card');
+          return answer(result, { card: card.id, model, pricing: card.pricing, redact, tools: input.tools }, cardLog, started);
         }
-        throw err;
+        throw failureOf(last!, tried);
       } finally {
-        clearInterval(timer);
         stopHeartbeat();
       }
     },
   };
+}
+
+/**
+ * Token text of one card's stream to NOTIFY under its delta attempt, after `after` (the earlier cards'),
+ * so a client never sees an older attempt's text after a newer one's.
+ */
+function deltaWriter(db: Db, input: ModelCallInput, attempt: number, redact: Redactor, after: Promise<unknown>) {
+  let pending = '';
+  let sent = after;
+  let lastFlush = 0;
+  // A provider (or a gateway before it) may quote the key or a header back in its answer: text is
+  // redacted before it leaves, and an end that could begin a secret waits for the next piece.
+  const flush = (final = false): void => {
+    const clean = redact(pending);
+    const keep = final ? 0 : redact.partialAtEnd(clean);
+    const text = clean.slice(0, clean.length - keep);
+    pending = clean.slice(clean.length - keep);
+    if (!text) return;
+    lastFlush = Date.now();
+    for (let i = 0; i < text.length; i += MAX_NOTIFY_TEXT) {
+      const payload = JSON.stringify({ run_id: input.run_id, step: input.step, attempt, text: text.slice(i, i + MAX_NOTIFY_TEXT) });
+      sent = sent.then(() => db.query('SELECT pg_notify($1, $2)', [DELTAS_CHANNEL, payload]).catch(() => undefined));
+    }
+  };
+  const timer = setInterval(() => flush(), DELTA_FLUSH_MS);
+  return {
+    push: (t: string): void => {
+      pending += t;
+      if (Date.now() - lastFlush >= DELTA_FLUSH_MS) flush();
+    },
+    /** Stops the writer: a complete answer sends what was held back; a failed attempt's rest is dropped. */
+    end: (complete: boolean): Promise<unknown> => {
+      clearInterval(timer);
+      if (complete) flush(true);
+      return sent;
+    },
+  };
+}
+
+interface Answerer {
+  card: string;
+  model: string;
+  pricing: catalog.ModelCardRow['pricing'];
+  redact: Redactor;
+  tools: ModelTool[];
+}
+
+/** The activity's result from the answering card's stream, priced with that card's pricing. */
+function answer(result: ModelResult, by: Answerer, cardLog: ActivityDeps['log'], started: number): ModelCallResult {
+  const schemas = new Map(by.tools.map((t) => [t.name, t.input_schema]));
+  // Redacting inside the JSON text keeps it JSON: `[redacted]` needs no escaping.
+  const tool_calls: CheckedToolCall[] = result.tool_calls.map((raw) => checkToolCall(raw.name, by.redact(raw.arguments_json), schemas.get(raw.name)));
+  const text = by.redact(result.text);
+  const cost_usd = by.pricing
+    ? (result.usage.input_tokens * by.pricing.input_per_mtok + result.usage.output_tokens * by.pricing.output_per_mtok) / 1_000_000
+    : 0;
+  cardLog.info(
+    { model: by.model, ms: Date.now() - started, input_tokens: result.usage.input_tokens, output_tokens: result.usage.output_tokens, tool_calls: tool_calls.length, finish_reason: result.finish_reason },
+    'model call completed',
+  );
+  const message: AssistantMessage = {
+    role: 'assistant',
+    content: text ? [{ type: 'output_text', text }] : [],
+    ...(tool_calls.length ? { tool_calls: tool_calls.map(({ id, name, arguments: a }) => ({ id, name, arguments: a })) } : {}),
+  };
+  return { message, tool_calls, usage: { ...result.usage, cost_usd }, card: by.card, model: by.model, finish_reason: result.finish_reason };
+}
+
+/** The activity's failure: the last card's error, classified as it would be without fallbacks. */
+function failureOf(last: { err: unknown; retryable: boolean; redact: Redactor }, tried: { card: string; status: number | null }[]): unknown {
+  const blocked = privateNetworkCause(last.err);
+  if (blocked) return ApplicationFailure.nonRetryable(blocked.message, RUN_ERROR.model_error);
+  // Anything else is a broken stream (classifyModelFailure), retried by Temporal as it always was.
+  if (!(last.err instanceof ProviderError)) return last.err;
+  const cards = tried.length > 1 ? ` (cards tried: ${tried.map((t) => `${t.card} ${t.status ?? 'no answer'}`).join(', ')})` : '';
+  const message = last.redact(last.err.message) + cards;
+  if (!last.retryable) return ApplicationFailure.nonRetryable(message, RUN_ERROR.model_error);
+  return ApplicationFailure.retryable(message, 'provider_unavailable');
 }
 
 function checkToolCall(name: string, argumentsJson: string, schema: Record<string, unknown> | undefined): CheckedToolCall {

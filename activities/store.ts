@@ -10,8 +10,14 @@ import type { Constraints, RunState } from '../src/domain/run';
 import type { Message } from '../src/domain/message';
 import type { PendingEvent } from '../src/domain/event';
 import type { ToolSpec } from '../src/domain/tool';
+import type { WebhookEventType } from '../src/domain/webhook';
 import { sessionTurnSignal } from '../workflows/definitions';
 import * as governance from '../src/db/governance';
+import { environmentOfRun } from '../src/db/environments';
+import { narrowTools } from '../src/domain/environment';
+import { instructionsWithSkills, LOAD_SKILL_TOOL, loadSkillTool } from '../src/domain/skill';
+import { skillsOf } from '../src/services/skills';
+import { memoryToolsFor } from '../src/services/memory';
 import type { ApprovalRecord, ClientToolRecord } from '../src/domain/approval';
 import type { ActivityDeps } from './deps';
 import { remainingTokens } from '../src/services/limits';
@@ -32,9 +38,18 @@ export interface RunContext {
   history: Message[];
   input: Message[];
   constraints: Constraints;
+  /**
+   * The session's environment (API.md 11), by reference only: `tools` is already narrowed to its
+   * allowed_tools, and its overrides and variables are applied inside the tool activity at call time.
+   */
+  environment_id?: string;
   /** The workspace's remaining monthly token budget when the run started; absent = no budget. */
   tokens_remaining?: number;
+  /** A case of a dry-run eval (API.md 10): write tools are answered from their dry run, never executed. */
+  tool_mode?: 'dry_run';
 }
+
+const PAUSED_EVENT: Record<string, WebhookEventType | undefined> = { waiting_approval: 'run.waiting_approval', tool_required: 'run.tool_required', waiting_auth: 'run.waiting_auth' };
 
 /** The webhook events a batch of run events causes (API.md 6); data undefined = the run object. */
 function webhookEventsOf(runId: string, events: PendingEvent[]): (Omit<WebhookEvent, 'data'> & { data?: unknown })[] {
@@ -42,9 +57,8 @@ function webhookEventsOf(runId: string, events: PendingEvent[]): (Omit<WebhookEv
   for (const e of events) {
     const message_id = messageIdFor(runId, e.seq);
     if (e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.canceled') out.push({ type: e.type, message_id });
-    if (e.type === 'run.status_changed' && (e.data.to === 'waiting_approval' || e.data.to === 'tool_required')) {
-      out.push({ type: e.data.to === 'waiting_approval' ? 'run.waiting_approval' : 'run.tool_required', message_id });
-    }
+    const paused = e.type === 'run.status_changed' ? PAUSED_EVENT[String(e.data.to)] : undefined;
+    if (paused) out.push({ type: paused, message_id });
     if (e.type === 'approval.decided') out.push({ type: 'approval.decided', message_id, data: { run_id: runId, ...e.data } });
   }
   return out;
@@ -56,19 +70,47 @@ export function createStoreActivities({ db, temporal, log, config }: ActivityDep
       const run = await runs.getRun(db, runId);
       if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} does not exist`, RUN_ERROR.internal_error);
       // Independent reads in parallel (on separate pooled connections): this is on every run's start path.
-      const [version, messages, remaining] = await Promise.all([
+      const [version, messages, remaining, environment] = await Promise.all([
         catalog.getAgentVersion(db, run.agent_id, run.agent_version),
         runs.sessionMessages(db, run.session_id),
         remainingTokens(db, config, run.workspace_id),
+        environmentOfRun(db, run.workspace_id, runId),
       ]);
       if (!version) throw ApplicationFailure.nonRetryable(`Agent version missing for run ${runId}`, RUN_ERROR.internal_error);
-      const agent = version.spec as AgentSpec;
-      const toolRows = await catalog.getToolsByName(db, run.workspace_id, agent.tools ?? []);
-      const tools = toolRows.map((t) => ({ name: t.name, ...(t.spec as Omit<ToolSpec, 'name'>) }));
+      const spec = version.spec as AgentSpec;
+      const [toolRows, skills, memoryTools] = await Promise.all([
+        catalog.getToolsByName(db, run.workspace_id, spec.tools ?? []),
+        skillsOf(db, run.workspace_id, spec.skills ?? []),
+        memoryToolsFor(db, run.workspace_id, spec.memory),
+      ]);
+      // A tool outside the environment's allowed_tools is not the agent's tool in this run: the model is not
+      // offered it, and the workflow's "not on the agent's list" rule denies a call to it (API.md 2.2).
+      let tools = narrowTools(toolRows.map((t) => ({ name: t.name, ...(t.spec as Omit<ToolSpec, 'name'>) })), environment?.allowed_tools);
+      let agent = spec;
+      if (skills.length) {
+        // Skills (API.md 11) are given to the run here, not in the workflow: the model is told each skill's
+        // title and description in the instructions, and `load_skill` joins the agent's tools (replacing a
+        // workspace tool of that name). The context is an activity result, so replays see the same.
+        tools = [...tools.filter((t) => t.name !== LOAD_SKILL_TOOL), loadSkillTool(skills)];
+        agent = {
+          ...spec,
+          instructions: instructionsWithSkills(spec.instructions ?? '', skills),
+          tools: [...(spec.tools ?? []).filter((t) => t !== LOAD_SKILL_TOOL), LOAD_SKILL_TOOL],
+        };
+      }
+      if (memoryTools.length) {
+        // Memory (API.md 11), like skills: `memory_search` (and `memory_write` with `write: true`) join the
+        // agent's tools, replacing workspace tools of those names; the store is looked up again at call time.
+        const names = memoryTools.map((t) => t.name);
+        tools = [...tools.filter((t) => !names.includes(t.name)), ...memoryTools];
+        agent = { ...agent, tools: [...(agent.tools ?? []).filter((t) => !names.includes(t)), ...names] };
+      }
       const history = messages.filter((m) => m.run_id !== runId).map((m) => m.message);
-      activityLog(log, runIds(run)).debug({ agent_id: run.agent_id, agent_version: run.agent_version, tools: tools.length }, 'run context loaded');
+      activityLog(log, runIds(run)).debug({ agent_id: run.agent_id, agent_version: run.agent_version, tools: tools.length, skills: skills.length, environment_id: environment?.id ?? null }, 'run context loaded');
       return {
         ...(remaining !== undefined ? { tokens_remaining: remaining } : {}),
+        ...(environment ? { environment_id: environment.id } : {}),
+        ...(run.tool_mode ? { tool_mode: run.tool_mode } : {}),
         workspace_id: run.workspace_id,
         session_id: run.session_id,
         request_id: run.request_id,

@@ -1,11 +1,25 @@
-// Tool execution: http tools (with {{vault.NAME}} resolved here, at call time) and built-ins.
-// The result goes back to the model; secrets never leave this activity.
+// Tool execution: http tools (with the session environment's overrides, {{env.NAME}} and {{vault.NAME}}
+// resolved here, at call time) and built-ins. The result goes back to the model; secrets never leave
+// this activity, and the workflow history carries the tool as defined, never resolved values.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import * as catalog from '../src/db/catalog';
 import { appendAudit } from '../src/db/audit';
 import { VAULT_REF } from '../src/domain/vault';
+import { environmentOfRun } from '../src/db/environments';
+import { applyToolOverride, envRefs, fillEnv } from '../src/domain/environment';
 import type { ToolSpec } from '../src/domain/tool';
-import { assertPublicUrl, PrivateNetworkError } from '../src/security/network-guard';
+import { LOAD_SKILL_TOOL } from '../src/domain/skill';
+import { getConnection } from '../src/db/connections';
+import { scopesFor } from '../src/domain/connection';
+import { usableToken } from '../src/services/connections';
+import { userOfRun } from './connections';
+import { loadSkill } from '../src/services/skills';
+import { MEMORY_SEARCH_TOOL, MEMORY_TOOLS, memoryEntryCreateSchema, memorySearchSchema } from '../src/domain/memory';
+import { searchStore, writeEntry } from '../src/services/memory';
+import { storeOfRun } from '../src/db/memory';
+import { ApiError } from '../src/domain/errors';
+import type { Response } from 'undici';
+import { guardedFetch, privateNetworkCause } from '../src/security/network-guard';
 import type { ActivityDeps } from './deps';
 import { startHeartbeat } from './heartbeat';
 import { activityLog } from './log';
@@ -27,6 +41,8 @@ export type ToolCallResult =
   | { ok: false; error: { code: string; message: string }; status?: number };
 
 export function createToolActivities({ db, config, secrets, log }: ActivityDeps) {
+  // The private-network guard runs in each connection's own lookup; redirects are never followed.
+  const fetch = guardedFetch(config.allowPrivateNetwork);
   async function resolveVault(ws: string, templates: Record<string, string>, input: ToolCallInput): Promise<{ headers: Record<string, string>; values: string[] }> {
     const names = new Set<string>();
     for (const v of Object.values(templates)) for (const m of v.matchAll(VAULT_REF)) names.add(m[1]!);
@@ -50,20 +66,61 @@ export function createToolActivities({ db, config, secrets, log }: ActivityDeps)
     return { headers, values: [...values.values()] };
   }
 
-  async function callHttp(input: ToolCallInput): Promise<ToolCallResult> {
-    const ex = input.tool.executor;
-    if (ex.type !== 'http') throw new Error('not an http tool');
-    const ctx = Context.current();
-    const { headers, values } = await resolveVault(input.workspace_id, ex.headers ?? {}, input);
-    const redact = redactor(values);
-    try {
-      await assertPublicUrl(ex.url, config.allowPrivateNetwork);
-    } catch (err) {
-      if (err instanceof PrivateNetworkError) return { ok: false, error: { code: 'private_network_blocked', message: err.message } };
-      throw err;
+  /**
+   * The executor as the run's session environment makes it: its override of this tool's url and headers,
+   * then its variables in both. Variables are filled before vault references are resolved, so a variable
+   * may hold a `{{vault.NAME}}` for a header; a resolved secret is never scanned for templates.
+   */
+  async function inEnvironment(input: ToolCallInput, executor: Extract<ToolSpec['executor'], { type: 'http' }>) {
+    const environment = await environmentOfRun(db, input.workspace_id, input.run_id);
+    const ex = applyToolOverride(executor, environment ? Object.entries(environment.tools).find(([t]) => t === input.tool.name)?.[1] : undefined);
+    const variables = new Map(Object.entries(environment?.variables ?? {}));
+    const missing = envRefs([ex.url, ...Object.values(ex.headers ?? {})]).find((n) => !variables.has(n));
+    if (missing) {
+      throw new ToolError('environment_variable_missing', environment ? `Environment ${environment.name} has no variable ${missing}` : `Variable ${missing} needs a session environment`);
     }
+    const headers = Object.fromEntries(Object.entries(ex.headers ?? {}).map(([k, v]) => [k, fillEnv(v, variables)]));
+    return { ...ex, url: fillEnv(ex.url, variables), headers };
+  }
+
+  /** The session user's token of the tool's connection; null when there is none (API.md 12). */
+  async function userToken(input: ToolCallInput): Promise<string | null> {
+    const auth = input.tool.auth!;
+    const user = await userOfRun(db, input.workspace_id, input.run_id);
+    const conn = user ? await getConnection(db, input.workspace_id, auth.connection) : undefined;
+    if (!user || !conn) return null;
+    try {
+      return (await usableToken({ db, secrets, config, log }, input.workspace_id, conn.id, user, scopesFor(auth, conn.scopes))) ?? null;
+    } catch (err) {
+      // The authorization server is down: like an unreachable tool, retried by the activity's policy.
+      throw ApplicationFailure.retryable((err as Error).message, 'authorization_server_unavailable');
+    }
+  }
+
+  async function callHttp(input: ToolCallInput): Promise<ToolCallResult> {
+    if (input.tool.executor.type !== 'http') throw new Error('not an http tool');
+    const ex = await inEnvironment(input, input.tool.executor);
+    const ctx = Context.current();
+    const { headers, values } = await resolveVault(input.workspace_id, ex.headers, input);
+    const bearer = input.tool.auth ? await userToken(input) : undefined;
+    if (bearer === null) {
+      return { ok: false, error: { code: 'authorization_required', message: `The user's authorization of connection ${input.tool.auth!.connection} is missing or was revoked` } };
+    }
+    if (bearer) {
+      // The user's token replaces any Authorization header of the tool, and is redacted from what it answers.
+      for (const k of Object.keys(headers)) if (k.toLowerCase() === 'authorization') delete headers[k];
+      headers.authorization = `Bearer ${bearer}`;
+      values.push(bearer);
+    }
+    const redact = redactor(values);
     const method = ex.method ?? 'POST';
-    const url = new URL(ex.url);
+    let url: URL;
+    try {
+      url = new URL(ex.url);
+    } catch {
+      // Only a filled {{env.NAME}} can make a saved URL invalid.
+      return { ok: false, error: { code: 'invalid_tool_url', message: `Tool ${input.tool.name} has no valid URL in this environment` } };
+    }
     const hasBody = !['GET', 'DELETE'].includes(method);
     if (!hasBody) for (const [k, v] of Object.entries(input.tool_call.arguments)) url.searchParams.set(k, typeof v === 'string' ? v : JSON.stringify(v));
     const signal = AbortSignal.any([ctx.cancellationSignal, AbortSignal.timeout((ex.timeout_seconds ?? 30) * 1000)]);
@@ -71,7 +128,6 @@ export function createToolActivities({ db, config, secrets, log }: ActivityDeps)
     try {
       res = await fetch(url, {
         method,
-        redirect: 'manual',
         signal,
         headers: {
           ...headers,
@@ -85,6 +141,8 @@ export function createToolActivities({ db, config, secrets, log }: ActivityDeps)
       });
     } catch (err) {
       if (ctx.cancellationSignal.aborted) throw err;
+      const blocked = privateNetworkCause(err);
+      if (blocked) return { ok: false, error: { code: 'private_network_blocked', message: blocked.message } };
       const timedOut = signal.aborted;
       const message = timedOut ? `Tool ${input.tool.name} timed out after ${ex.timeout_seconds ?? 30}s` : redact(`Tool ${input.tool.name} unreachable: ${(err as Error).message}`);
       if (input.tool.effect === 'read') throw ApplicationFailure.retryable(message, 'tool_unavailable');
@@ -113,9 +171,57 @@ export function createToolActivities({ db, config, secrets, log }: ActivityDeps)
     return { ok: true, status: res.status, output: redactDeep(body, redact) };
   }
 
+  /**
+   * `load_skill` (API.md 11): the skill's files with their text, read from the workspace at call time. The
+   * model can name only the agent's skills (the tool's input schema lists them); the workflow emits
+   * `skill.loaded` from this result.
+   */
+  async function loadSkillCall(input: ToolCallInput): Promise<ToolCallResult> {
+    const id = input.tool_call.arguments.skill;
+    if (typeof id !== 'string') return { ok: false, error: { code: 'invalid_tool_arguments', message: 'load_skill needs {"skill": "<skill id>"}' } };
+    const skill = await loadSkill(db, input.workspace_id, id);
+    if (!skill) return { ok: false, error: { code: 'unknown_skill', message: `Skill ${id} does not exist` } };
+    return { ok: true, output: skill };
+  }
+
+  /**
+   * `memory_search` and `memory_write` (API.md 11) on the store the run's agent version names, looked up
+   * now (a store deleted since is an error result). A write needs the agent's `write: true` and a write
+   * tool (so it went through the write gate); its entry is keyed by the tool call, so a retry stores it once.
+   */
+  async function memoryCall(input: ToolCallInput): Promise<ToolCallResult> {
+    const found = await storeOfRun(db, input.workspace_id, input.run_id);
+    if (!found) return { ok: false, error: { code: 'memory_store_missing', message: 'This run has no memory store: the agent names none, or it was deleted' } };
+    const { store } = found;
+    const deps = { db, config, secrets, log };
+    const signal = Context.current().cancellationSignal;
+    try {
+      if (input.tool.executor.type === 'builtin' && input.tool.executor.name === MEMORY_SEARCH_TOOL) {
+        const args = memorySearchSchema.safeParse(input.tool_call.arguments);
+        if (!args.success) return invalidArguments(args.error.issues);
+        const hits = await searchStore(deps, input.workspace_id, store, args.data, signal);
+        return { ok: true, output: { store: store.name, results: hits.data.map((e) => ({ id: e.id, text: e.text, metadata: e.metadata, score: e.score, created_at: e.created_at })) } };
+      }
+      if (!found.write || input.tool.effect !== 'write') {
+        return { ok: false, error: { code: 'memory_read_only', message: `The agent may not write to memory store ${store.name}` } };
+      }
+      const args = memoryEntryCreateSchema.safeParse(input.tool_call.arguments);
+      if (!args.success) return invalidArguments(args.error.issues);
+      const entry = await writeEntry(deps, input.workspace_id, store, args.data, { run_id: input.run_id, tool_call_id: input.tool_call.id }, signal);
+      return { ok: true, output: { id: entry.id, store: store.name, text: entry.text, metadata: entry.metadata, created_at: entry.created_at } };
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      // A provider that is down is retried by Temporal (both tools are idempotent); the rest is the tool's answer.
+      if (err.status === 503) throw ApplicationFailure.retryable(err.message, 'tool_unavailable');
+      return { ok: false, error: { code: err.code, message: err.message } };
+    }
+  }
+
   async function runTool(input: ToolCallInput): Promise<ToolCallResult> {
     try {
       const ex = input.tool.executor;
+      if (ex.type === 'builtin' && ex.name === LOAD_SKILL_TOOL) return await loadSkillCall(input);
+      if (ex.type === 'builtin' && MEMORY_TOOLS.includes(ex.name)) return await memoryCall(input);
       if (ex.type === 'builtin') return runBuiltin(ex.name, input.tool_call.arguments);
       if (ex.type === 'http') return await callHttp(input);
       return { ok: false, error: { code: 'unsupported_executor', message: `Executor ${ex.type} cannot run on the server` } };
@@ -150,13 +256,35 @@ export function createToolActivities({ db, config, secrets, log }: ActivityDeps)
   };
 }
 
+export interface Redactor {
+  (s: string): string;
+  /**
+   * For text sent on in pieces (token deltas): the length of the longest end of `s` that could be the
+   * start of a secret. The sender holds it back until the next piece shows whether it is one.
+   */
+  partialAtEnd(s: string): number;
+}
+
 /** Replaces each secret, also in its JSON-escaped and URL-encoded forms. */
-export function redactor(secrets: string[]): (s: string) => string {
+export function redactor(secrets: string[]): Redactor {
   const forms = secrets
     .filter((v) => v.length >= 4)
     .flatMap((v) => [v, JSON.stringify(v).slice(1, -1), encodeURIComponent(v)])
     .sort((a, b) => b.length - a.length);
-  return (s) => forms.reduce((acc, f) => acc.split(f).join('[redacted]'), s);
+  const redact = (s: string) => forms.reduce((acc, f) => acc.split(f).join('[redacted]'), s);
+  const partialAtEnd = (s: string) => {
+    let longest = 0;
+    for (const f of forms) {
+      for (let n = Math.min(f.length - 1, s.length); n > longest; n--) {
+        if (s.endsWith(f.slice(0, n))) {
+          longest = n;
+          break;
+        }
+      }
+    }
+    return longest;
+  };
+  return Object.assign(redact, { partialAtEnd });
 }
 
 function redactDeep(value: unknown, redact: (s: string) => string): unknown {
@@ -176,6 +304,11 @@ class ToolError extends Error {
     super(message);
   }
 }
+
+const invalidArguments = (issues: { path: PropertyKey[]; message: string }[]): ToolCallResult => ({
+  ok: false,
+  error: { code: 'invalid_tool_arguments', message: `${issues[0]!.path.map(String).join('.') || 'arguments'} ${issues[0]!.message}` },
+});
 
 function runBuiltin(name: string, args: Record<string, unknown>): ToolCallResult {
   switch (name) {

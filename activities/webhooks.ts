@@ -7,7 +7,7 @@ import type { Queryable } from '../src/db/pool';
 import { newId } from '../src/db/ids';
 import * as repo from '../src/db/webhooks';
 import { DEFAULT_RETRY_SCHEDULE, type DeliveryAttemptResult, type WebhookEventType } from '../src/domain/webhook';
-import { assertPublicUrl, PrivateNetworkError } from '../src/security/network-guard';
+import { guardedFetch, privateNetworkCause } from '../src/security/network-guard';
 import { signWebhook } from '../src/security/webhook-signing';
 import type { SecretBox } from '../src/security/secrets';
 import { WEBHOOK_DELIVERY_WORKFLOW_TYPE, type WebhookDeliveryInput } from '../workflows/definitions';
@@ -68,6 +68,8 @@ function secretsOf(e: repo.EndpointRow, box: SecretBox): string[] {
 }
 
 export function createWebhookActivities({ db, config, secrets, log }: ActivityDeps) {
+  // The private-network guard runs in each connection's own lookup; redirects are never followed.
+  const fetch = guardedFetch(config.allowPrivateNetwork);
   return {
     async attemptDelivery(deliveryId: string, attempt: number, nextAttemptAt: string | null): Promise<DeliveryAttemptResult> {
       const d = await repo.getDelivery(db, deliveryId);
@@ -88,18 +90,11 @@ export function createWebhookActivities({ db, config, secrets, log }: ActivityDe
         attemptLog.info({ status, status_code: statusCode, error, ms: Date.now() - started, next_attempt_at: next }, 'webhook delivery attempt');
         await repo.recordAttempt(db, d.id, attempt, { at: new Date(started).toISOString(), status_code: statusCode, error, duration_ms: Date.now() - started }, status, next);
       };
-      try {
-        if (!config.allowPrivateNetwork && !endpoint.url.startsWith('https://')) throw new PrivateNetworkError('Webhook URLs must be https');
-        await assertPublicUrl(endpoint.url, config.allowPrivateNetwork);
-      } catch (err) {
-        if (err instanceof PrivateNetworkError) {
-          await record('failed', null, err.message, null);
-          return { outcome: 'blocked', status_code: null };
-        }
-        // The name does not resolve now: a failed attempt, retried on schedule (never sent unchecked).
-        await record(nextAttemptAt ? 'pending' : 'failed', null, `cannot resolve the endpoint: ${(err as Error).message}`, nextAttemptAt);
-        return { outcome: 'retry', status_code: null };
-      }
+      const blockedBy = async (reason: string): Promise<DeliveryAttemptResult> => {
+        await record('failed', null, reason, null);
+        return { outcome: 'blocked', status_code: null };
+      };
+      if (!config.allowPrivateNetwork && !endpoint.url.startsWith('https://')) return blockedBy('Webhook URLs must be https');
       const body = JSON.stringify(d.payload);
       const timestamp = Math.floor(Date.now() / 1000);
       let statusCode: number | null = null;
@@ -107,7 +102,6 @@ export function createWebhookActivities({ db, config, secrets, log }: ActivityDe
       try {
         const res = await fetch(endpoint.url, {
           method: 'POST',
-          redirect: 'manual',
           signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
           headers: {
             'content-type': 'application/json',
@@ -121,7 +115,11 @@ export function createWebhookActivities({ db, config, secrets, log }: ActivityDe
         statusCode = res.status;
         await res.arrayBuffer().catch(() => undefined);
       } catch (err) {
-        error = (err as Error).name === 'TimeoutError' ? `no answer within ${ATTEMPT_TIMEOUT_MS / 1000}s` : (err as Error).message;
+        const blocked = privateNetworkCause(err);
+        if (blocked) return blockedBy(blocked.message);
+        // Anything else (a name that does not resolve now, a refused connection) is an attempt retried on schedule.
+        const cause = (err as { cause?: Error }).cause;
+        error = (err as Error).name === 'TimeoutError' ? `no answer within ${ATTEMPT_TIMEOUT_MS / 1000}s` : (cause?.message ?? (err as Error).message);
       }
       if (statusCode !== null && statusCode >= 200 && statusCode < 300) {
         await record('succeeded', statusCode, null, null);

@@ -4,12 +4,14 @@
 // is guarded by patched().
 import fs from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import setup, { type TestEnv } from '../test/support/global-setup';
 import { decodeAllPayloads, EncryptionCodec } from '../src/temporal/codec';
 import { startFakeLlm } from '../test/fixtures/fake-llm';
 import { startToolServer } from '../test/fixtures/tool-server';
+import { startOAuthServer } from '../test/fixtures/oauth-server';
 
 const OUT = path.resolve(__dirname, '../test/histories');
 
@@ -100,12 +102,66 @@ async function main(): Promise<void> {
   await until(action.id, ['completed'], 'action_invocations');
   runs['action-invocation-approved'] = (await call('GET', `/v1/action_invocations/${action.id}`)).id;
 
+  // With 'skill-loaded-event-v1': a load_skill call followed by skill.loaded.
+  const form = new FormData();
+  form.append('id', 'guide');
+  form.append('display_title', 'Guide');
+  form.append('description', 'How to answer');
+  form.append('files', new Blob(['Answer briefly.\n'], { type: 'text/markdown' }), 'SKILL.md');
+  await fetch(`${e.apiUrl}/v1/skills`, { method: 'POST', headers: { authorization: `Bearer ${ws.admin_key}` }, body: form });
+  await call('POST', '/v1/agents', { name: 'skilled', model: { card: 'fake' }, skills: ['guide'] });
+  llm.reply({ tool_calls: [{ name: 'load_skill', arguments: { skill: 'guide' } }] }, { text: 'Brief.' });
+  const skilled = await call('POST', '/v1/runs', { agent: 'skilled', input: 'skill', wait: true });
+  await until(skilled.id, ['completed']);
+  runs['skill-loaded'] = skilled.id;
+
+  // The eval workflow (API.md 10), and with 'eval-dry-run-v1' a dry-run case whose write tool is not executed.
+  await call('POST', '/v1/eval_sets', { name: 'golden', cases: [{ id: 'c1', input: 'file a ticket', expect: { tool_calls: [{ name: 'ticket' }] } }] });
+  llm.reply({ tool_calls: [{ name: 'ticket', arguments: { title: 'dry' } }] }, { text: 'Filed (dry run).' });
+  const ev = await call('POST', '/v1/evals', { eval_set: 'golden', agent: 'a', concurrency: 1 });
+  await until(ev.id, ['completed'], 'evals');
+  runs['eval-workflow'] = ev.id;
+  // A case's run is created with an idempotency key, so its workflow id is not its run id.
+  const caseRun = (await call('GET', `/v1/evals/${ev.id}`)).results[0].run_id as string;
+  const db = new pg.Client({ connectionString: e.databaseUrl });
+  await db.connect();
+  runs['eval-dry-run-write-tool'] = (await db.query<{ workflow_id: string }>('SELECT workflow_id FROM runs WHERE id = $1', [caseRun])).rows[0]!.workflow_id;
+  await db.end();
+
+  // With 'eval-cancel-v1': an eval canceled while its case waits on a slow model; the eval ends canceled.
+  await call('POST', '/v1/eval_sets', { name: 'to-cancel', cases: [{ id: 'slow', input: 'take your time', expect: {} }] });
+  llm.reply({ text: 'late', delay_ms: 20_000 });
+  const doomed = await call('POST', '/v1/evals', { eval_set: 'to-cancel', agent: 'a', concurrency: 1 });
+  for (let r: Record<string, any> = {}; !r.results?.[0]?.run_id; await new Promise((x) => setTimeout(x, 100))) r = await call('GET', `/v1/evals/${doomed.id}`);
+  await new Promise((x) => setTimeout(x, 1000));
+  await call('POST', `/v1/evals/${doomed.id}/cancel`, {});
+  await until(doomed.id, ['canceled'], 'evals');
+  runs['eval-canceled'] = doomed.id;
+
+  // With 'oauth-connections-v1': a tool acting for the session's user waits in waiting_auth until the
+  // user completes the authorization flow (a local OAuth server consents at once).
+  const idp = await startOAuthServer();
+  await call('POST', '/v1/connections', { id: 'crm', authorize_url: `${idp.url}/authorize`, token_url: `${idp.url}/token`, client_id: idp.clientId, client_secret: idp.clientSecret });
+  await call('POST', '/v1/tools', { name: 'crm_lookup', effect: 'read', input_schema: schema, executor: { type: 'http', url: `${tools.url}/w` }, auth: { connection: 'crm' } });
+  await call('POST', '/v1/agents', { name: 'connected', model: { card: 'fake' }, tools: ['crm_lookup'] });
+  const userSession = await call('POST', '/v1/sessions', { agent: 'connected', user_reference: 'recorder' });
+  llm.reply({ tool_calls: [{ name: 'crm_lookup', arguments: { city: 'A' } }] }, { text: 'Found it.' });
+  const authRun = await call('POST', `/v1/sessions/${userSession.id}/runs`, { input: 'look it up', wait: true });
+  const required = (await call('GET', `/v1/runs/${authRun.id}/events`)).data.find((ev: { type: string }) => ev.type === 'auth.required');
+  const consent = await fetch(required.data.authorization_url, { redirect: 'manual' });
+  await fetch(consent.headers.get('location')!);
+  await until(authRun.id, ['completed']);
+  runs['oauth-authorization-completed'] = authRun.id;
+  await idp.close();
+
   const connection = await Connection.connect({ address: e.temporalAddress });
   const temporal = new Client({ connection, namespace: e.namespace });
   fs.mkdirSync(OUT, { recursive: true });
   for (const [name, id] of Object.entries(runs)) {
     // Histories already in the repository are kept: they prove that older runs still replay.
     if (fs.existsSync(path.join(OUT, `${name}.json`))) continue;
+    // Closed first (a canceled eval's status is stored a moment before its workflow ends).
+    await temporal.workflow.getHandle(id).result().catch(() => undefined);
     // Stored decoded: the repository's histories must not depend on this recording's throwaway key.
     const history = await decodeAllPayloads(await temporal.workflow.getHandle(id).fetchHistory(), new EncryptionCodec([Buffer.from(e.masterKey, 'base64')]));
     fs.writeFileSync(path.join(OUT, `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);

@@ -1,4 +1,5 @@
 // The environment, parsed once at start through one zod schema; nothing else reads process.env.
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -8,9 +9,16 @@ const boolish = z
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+const pemFile = z
+  .string()
+  .refine((p) => fs.existsSync(p) && fs.statSync(p).isFile(), 'must be the path of a readable PEM file')
+  .optional();
+
 const envSchema = z.object({
   AP_PORT: port.default(8080),
   AP_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Where users' browsers reach this API: OAuth redirect URIs are built from it (API.md 12). */
+  AP_PUBLIC_URL: z.string().url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL').transform((u) => u.replace(/\/+$/, '')).optional(),
   AP_DATA_DIR: z.string().min(1).default('./.data'),
   DATABASE_URL: z
     .string()
@@ -22,10 +30,23 @@ const envSchema = z.object({
     .optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('agent-platform'),
+  // A Temporal cluster behind TLS: Temporal Cloud with mTLS (TEMPORAL_TLS_CERT + TEMPORAL_TLS_KEY) or an
+  // API key (TEMPORAL_API_KEY, TLS with the system's roots), or a self-hosted one with its own CA.
+  TEMPORAL_TLS: boolish.default(false),
+  TEMPORAL_TLS_CERT: pemFile,
+  TEMPORAL_TLS_KEY: pemFile,
+  TEMPORAL_TLS_CA: pemFile,
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
   // Workflows kept in a worker's memory between tasks; parked runs beyond it are evicted and replayed
   // from history when they resume. Measured (npm run bench, 1,000 parked runs): ~2.7 MiB each, so the
   // default keeps a worker under 1 GiB however many runs are parked.
   AP_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(100),
+  // The workflow code a worker bundles (default: this build's workflows/index.ts): a release's next
+  // workflow code beside this one, e.g. the rolling-restart test's patched() copy.
+  AP_WORKER_WORKFLOWS: z.string().min(1).optional(),
+  // A file a worker rewrites every 5 s while it polls (RUNNING): a container health check without a port.
+  AP_WORKER_HEALTH_FILE: z.string().min(1).optional(),
   AP_MASTER_KEY: z
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be a base64-encoded 32-byte key')
@@ -37,6 +58,11 @@ const envSchema = z.object({
   AP_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).optional(),
   AP_CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233'),
   AP_ALLOW_PRIVATE_NETWORK: boolish.default(false),
+  // Name servers for the private-network guard instead of the system resolver (tests run their own).
+  AP_DNS_SERVERS: z
+    .string()
+    .regex(/^(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:.]+\])(:\d{1,5})?(,(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:.]+\])(:\d{1,5})?)*$/, 'must be comma-separated IP[:port], e.g. 127.0.0.1:5353')
+    .optional(),
   AP_TEMPORAL_CLI: z.string().min(1).optional(),
   AP_ADMIN_KEY: z
     .string()
@@ -46,6 +72,8 @@ const envSchema = z.object({
   AP_MAX_ACTIVE_RUNS: z.coerce.number().int().min(1).max(1_000_000).default(100),
   // PostgreSQL connections per process. The API sheds load (429) when 4× this many (at least 50) queries wait.
   AP_DB_POOL_SIZE: z.coerce.number().int().min(2).max(500).default(10),
+  // The largest file POST /v1/files accepts (API.md 11); a larger upload is 413 and stores nothing.
+  AP_MAX_FILE_BYTES: z.coerce.number().int().min(1).max(1024 ** 3).default(25 * 1024 * 1024),
   AP_TOKEN_BUDGET: z.coerce.number().int().min(1).optional(),
   AP_WEBHOOK_RETRY_SCHEDULE: z
     .string()
@@ -65,9 +93,11 @@ export type Env = z.infer<typeof envSchema>;
 export interface Config {
   port: number;
   host: string;
+  /** The API's URL as users' browsers see it (default http://localhost:<AP_PORT>). */
+  publicUrl: string;
   dataDir: string;
   databaseUrl: string | undefined;
-  temporal: { address: string | undefined; namespace: string; taskQueue: string; cliPath: string | undefined; maxCachedWorkflows: number };
+  temporal: { address: string | undefined; namespace: string; taskQueue: string; cliPath: string | undefined; maxCachedWorkflows: number; workflowsPath: string | undefined; healthFile: string | undefined; security: TemporalSecurity };
   masterKey: string | undefined;
   /** Older master keys: they still decrypt secrets and payloads after a rotation. */
   previousMasterKeys: string[];
@@ -76,6 +106,8 @@ export interface Config {
   /** Origins (the Temporal Web UI) allowed to call the codec endpoint from a browser. */
   codecCorsOrigins: string[];
   allowPrivateNetwork: boolean;
+  /** Name servers the private-network guard resolves with; undefined = the system resolver. */
+  dnsServers: string[] | undefined;
   adminKey: string | undefined;
   logLevel: Env['LOG_LEVEL'];
   /** OpenTelemetry tracing through Temporal's interceptors; endpoint undefined = off (no interceptors). */
@@ -83,10 +115,23 @@ export interface Config {
   /** Defaults for workspaces whose operator set no limit of their own. */
   limits: { ratePerMinute: number; maxActiveRuns: number; tokenBudget: number | undefined };
   dbPoolSize: number;
+  /** The largest upload POST /v1/files accepts, in bytes. */
+  maxFileBytes: number;
   /** Seconds between webhook delivery attempts; undefined = the default schedule (> 24 h). */
   webhookRetrySchedule: number[] | undefined;
   production: boolean;
   client: { url: string | undefined; apiKey: string | undefined };
+}
+
+/** How the API and workers reach a Temporal cluster behind TLS (undefined fields: not used). */
+export interface TemporalSecurity {
+  tls: boolean;
+  certPath?: string;
+  keyPath?: string;
+  caPath?: string;
+  serverName?: string;
+  /** A secret: never logged. */
+  apiKey?: string;
 }
 
 export class ConfigError extends Error {}
@@ -109,9 +154,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production && !e.AP_MASTER_KEY) {
     throw new ConfigError('Invalid configuration: AP_MASTER_KEY is required when NODE_ENV=production');
   }
+  if (!e.TEMPORAL_TLS_CERT !== !e.TEMPORAL_TLS_KEY) {
+    throw new ConfigError(`Invalid configuration: ${e.TEMPORAL_TLS_CERT ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT'} is required with ${e.TEMPORAL_TLS_CERT ? 'TEMPORAL_TLS_CERT' : 'TEMPORAL_TLS_KEY'} (mTLS needs both)`);
+  }
+  const tlsNamed = ['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_CA', 'TEMPORAL_TLS_SERVER_NAME', 'TEMPORAL_API_KEY'].find((k) => e[k as keyof typeof e]);
+  if ((tlsNamed || e.TEMPORAL_TLS) && !e.TEMPORAL_ADDRESS) {
+    throw new ConfigError(`Invalid configuration: ${tlsNamed ?? 'TEMPORAL_TLS'} needs TEMPORAL_ADDRESS (the embedded dev server has no TLS)`);
+  }
+  const security: TemporalSecurity = {
+    tls: e.TEMPORAL_TLS || Boolean(tlsNamed),
+    ...(e.TEMPORAL_TLS_CERT ? { certPath: path.resolve(e.TEMPORAL_TLS_CERT), keyPath: path.resolve(e.TEMPORAL_TLS_KEY!) } : {}),
+    ...(e.TEMPORAL_TLS_CA ? { caPath: path.resolve(e.TEMPORAL_TLS_CA) } : {}),
+    ...(e.TEMPORAL_TLS_SERVER_NAME ? { serverName: e.TEMPORAL_TLS_SERVER_NAME } : {}),
+    ...(e.TEMPORAL_API_KEY ? { apiKey: e.TEMPORAL_API_KEY } : {}),
+  };
+  const dnsServers = e.AP_DNS_SERVERS?.split(',');
   return {
     port: e.AP_PORT,
     host: e.AP_HOST,
+    publicUrl: e.AP_PUBLIC_URL ?? `http://localhost:${e.AP_PORT}`,
     dataDir: path.resolve(e.AP_DATA_DIR),
     databaseUrl: e.DATABASE_URL,
     temporal: {
@@ -120,18 +181,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       cliPath: e.AP_TEMPORAL_CLI,
       maxCachedWorkflows: e.AP_WORKER_MAX_CACHED_WORKFLOWS,
+      workflowsPath: e.AP_WORKER_WORKFLOWS ? path.resolve(e.AP_WORKER_WORKFLOWS) : undefined,
+      healthFile: e.AP_WORKER_HEALTH_FILE ? path.resolve(e.AP_WORKER_HEALTH_FILE) : undefined,
+      security,
     },
     masterKey: e.AP_MASTER_KEY,
     retentionDays: e.AP_RETENTION_DAYS,
     codecCorsOrigins: e.AP_CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     previousMasterKeys: e.AP_PREVIOUS_MASTER_KEYS?.split(',').map((k) => k.trim()) ?? [],
     allowPrivateNetwork: e.AP_ALLOW_PRIVATE_NETWORK,
+    dnsServers,
     adminKey: e.AP_ADMIN_KEY,
     logLevel: e.LOG_LEVEL,
     tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     webhookRetrySchedule: e.AP_WEBHOOK_RETRY_SCHEDULE?.split(',').map(Number),
     limits: { ratePerMinute: e.AP_RATE_LIMIT_PER_MINUTE, maxActiveRuns: e.AP_MAX_ACTIVE_RUNS, tokenBudget: e.AP_TOKEN_BUDGET },
     dbPoolSize: e.AP_DB_POOL_SIZE,
+    maxFileBytes: e.AP_MAX_FILE_BYTES,
     production,
     client: { url: e.AP_URL, apiKey: e.AP_API_KEY },
   };

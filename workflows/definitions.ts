@@ -28,6 +28,9 @@ export const approvalDecisionSignal = defineSignal<[ApprovalDecision]>('approval
 /** The caller resolved a client-executed tool call (API: POST /v1/runs/:id/tools/resolve). */
 export const toolResolutionSignal = defineSignal<[ToolResolution]>('toolResolution');
 
+/** A user completed an OAuth authorization of a connection (API: GET /v1/connections/:id/callback). */
+export const authorizationCompletedSignal = defineSignal<[{ connection: string }]>('authorizationCompleted');
+
 export const WEBHOOK_DELIVERY_WORKFLOW_TYPE = 'webhookDeliveryWorkflow';
 
 export interface WebhookDeliveryInput {
@@ -47,3 +50,9 @@ export const SEARCH_ATTRIBUTES = {
   agentId: { name: 'ApAgentId', type: 'KEYWORD' },
   runStatus: { name: 'ApRunStatus', type: 'KEYWORD' },
 } as const;
+
+export const EVAL_WORKFLOW_TYPE = 'evalWorkflow';
+
+export interface EvalWorkflowInput {
+  eval_id: string;
+}

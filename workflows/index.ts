@@ -2,3 +2,4 @@
 export { runWorkflow } from './run';
 export { actionWorkflow } from './action';
 export { webhookDeliveryWorkflow } from './webhook-delivery';
+export { evalWorkflow } from './eval';

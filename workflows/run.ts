@@ -25,7 +25,7 @@ import type { Message, ToolResultMessage } from '../src/domain/message';
 import { canonicalJson, decide } from '../src/domain/policy';
 import { emptyUsage, type RunState, type RunStatus } from '../src/domain/run';
 import type { ToolSpec } from '../src/domain/tool';
-import { approvalDecisionSignal, runStateQuery, SEARCH_ATTRIBUTES, sessionTurnSignal, toolResolutionSignal, type RunWorkflowInput } from './definitions';
+import { approvalDecisionSignal, authorizationCompletedSignal, runStateQuery, SEARCH_ATTRIBUTES, sessionTurnSignal, toolResolutionSignal, type RunWorkflowInput } from './definitions';
 import { createToolGate, GateFailure, messageOf, toolOptions } from './tool-gate';
 import type { ApprovalDecision, ApprovalRecord, ClientToolRecord, ToolResolution } from '../src/domain/approval';
 
@@ -76,6 +76,7 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
     error: null,
     pending_approvals: [],
     pending_tool_calls: [],
+    pending_authorizations: [],
   };
   const fastStore = patched(LOCAL_STORE_PATCH);
   const store = fastStore ? localStore : remoteStore;
@@ -92,6 +93,8 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
   const earlyResolutions: ToolResolution[] = [];
   setHandler(approvalDecisionSignal, (d) => (gate ? gate.onDecision(d) : void earlyDecisions.push(d)));
   setHandler(toolResolutionSignal, (r) => (gate ? gate.onResolution(r) : void earlyResolutions.push(r)));
+  const earlyAuthorizations: string[] = [];
+  setHandler(authorizationCompletedSignal, ({ connection }) => (gate ? gate.onAuthorized(connection) : void earlyAuthorizations.push(connection)));
 
   const emit = (type: EventType, data: Record<string, unknown>): void => {
     pending.push({ seq: ++seq, type, data });
@@ -266,6 +269,7 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
       constraints: ctx.constraints,
       tools: toolsByName,
       allowed,
+      ...(ctx.tool_mode ? { tool_mode: ctx.tool_mode } : {}),
       state,
       emit,
       setStatus,
@@ -275,6 +279,7 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
     });
     for (const d of earlyDecisions.splice(0)) g.onDecision(d);
     for (const r of earlyResolutions.splice(0)) g.onResolution(r);
+    for (const c of earlyAuthorizations.splice(0)) g.onAuthorized(c);
     return g;
   }
 

@@ -1,7 +1,7 @@
 // The gated tool-call path shared by runs (and, later, action invocations): validation result → policy
 // decision → optional dry-run preview → human approval (durable timer) → client resolution or execution.
 // Every step is an event; nothing is executed unless the policy allowed it or a human approved it.
-import { condition, isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { condition, isCancellation, patched, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CheckedToolCall } from '../activities/model';
 import type { ToolCallResult } from '../activities/tools';
@@ -11,8 +11,23 @@ import { RUN_ERROR } from '../src/domain/errors';
 import type { EventType } from '../src/domain/event';
 import type { ToolResultMessage } from '../src/domain/message';
 import { canonicalJson, decide } from '../src/domain/policy';
-import type { Constraints, RunState, RunStatus } from '../src/domain/run';
+import type { Constraints, PendingAuthorization, RunState, RunStatus } from '../src/domain/run';
 import type { ToolSpec } from '../src/domain/tool';
+import { LOAD_SKILL_TOOL } from '../src/domain/skill';
+
+/** Patch: a completed `load_skill` call is followed by a `skill.loaded` event (API.md 11). */
+const SKILL_LOADED_PATCH = 'skill-loaded-event-v1';
+/** Patch: runs of a dry-run eval (API.md 10) answer write and client tools without executing them. */
+const EVAL_DRY_RUN_PATCH = 'eval-dry-run-v1';
+/**
+ * Patch: a decision (or client resolution) that arrives before its approval is live in this execution is
+ * kept and applied once the approval is requested. On a replay after a lost worker, the signal and the
+ * model result that leads to the approval land in one activation, signals first: the decision was dropped
+ * and the run waited for its approval timeout (found by the scale-out test).
+ */
+const EARLY_SIGNALS_PATCH = 'early-decisions-kept-v1';
+/** Patch: a tool that declares `auth` waits (`waiting_auth`) until the session's user authorized its connection (API.md 12). */
+const OAUTH_PATCH = 'oauth-connections-v1';
 
 export class GateFailure extends Error {
   constructor(
@@ -31,6 +46,8 @@ export interface GateHost {
   constraints: Constraints;
   tools: Map<string, ToolSpec>;
   allowed: string[];
+  /** `dry_run`: a case of a dry-run eval, which must never cause a side effect or ask a person. */
+  tool_mode?: 'dry_run';
   state: RunState;
   emit(type: EventType, data: Record<string, unknown>): void;
   setStatus(status: RunStatus): void;
@@ -51,6 +68,8 @@ export const toolOptions = (tool: ToolSpec): ActivityOptions => ({
       : { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
 });
 const dryRunOptions: ActivityOptions = { startToCloseTimeout: '45s', heartbeatTimeout: '10s', retry: { maximumAttempts: 2 } };
+// The check may refresh a token at the authorization server: retried while that server is away.
+const authCheck = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '10s', backoffCoefficient: 2 } });
 
 const approvalIdFor = (toolCallId: string): string => `apr_${toolCallId.replace(/^tc_/, '')}`;
 
@@ -69,6 +88,11 @@ export function createToolGate(host: GateHost) {
   const callCounts = new Map<string, number>();
   const live = new Map<string, ApprovalRecord>();
   const liveClient = new Map<string, ClientToolRecord>();
+  // Decisions and resolutions for approvals and client calls not (yet) live: the first one of each id.
+  const earlyDecisions = new Map<string, ApprovalDecision>();
+  const earlyResolutions = new Map<string, ToolResolution>();
+  // Completed authorizations per connection, counted: a wait is over once one arrives after its check.
+  const authorized = new Map<string, number>();
 
   const toolResult = (call: CheckedToolCall, output: unknown, isError: boolean): ToolResultMessage => ({
     role: 'tool',
@@ -102,6 +126,10 @@ export function createToolGate(host: GateHost) {
     host.emit('policy.decided', { tool_call_id: call.id, name: call.name, action: decision.action, rule_id: decision.rule_id, reason: decision.reason });
     if (decision.action === 'deny') {
       return { call, tool, result: fail(call, decision.rule_id === 'loop_detected' ? 'loop_detected' : 'policy_denied', `Denied by policy: ${decision.reason}`) };
+    }
+    if (host.tool_mode === 'dry_run' && patched(EVAL_DRY_RUN_PATCH)) {
+      const settled = await settleWithoutEffect(call, tool!, decision.action === 'require_approval');
+      if (settled) return { call, tool, result: settled };
     }
     const p: Prepared = { call, tool };
     if (decision.action === 'require_approval') {
@@ -139,12 +167,37 @@ export function createToolGate(host: GateHost) {
     return p;
   }
 
+  /**
+   * In a dry-run eval: a write or client tool is answered from its dry run (or a "not executed" result),
+   * a read tool that would need an approval is denied at once, and any other read runs as usual (undefined).
+   */
+  async function settleWithoutEffect(call: CheckedToolCall, tool: ToolSpec, needsApproval: boolean): Promise<ToolResultMessage | undefined> {
+    if (tool.effect !== 'write' && tool.executor.type !== 'client') {
+      return needsApproval ? fail(call, 'approval_denied', 'Denied automatically: an eval in dry_run mode asks nobody for approval') : undefined;
+    }
+    let output: unknown = { not_executed: true, reason: `${call.name} is a ${tool.executor.type === 'client' ? 'client' : 'write'} tool and this eval runs in dry_run mode` };
+    if (tool.supports_dry_run && tool.executor.type === 'http') {
+      const dry = await proxyActivities<Activities>(dryRunOptions)
+        .executeTool({ workspace_id: host.workspace_id, run_id: host.run_id, request_id: host.request_id, tool_call: publicCall(call), tool, dry_run: true })
+        .catch((err: unknown) => {
+          if (isCancellation(err)) throw err;
+          return { ok: false as const, error: { code: 'dry_run_failed', message: messageOf(err) } };
+        });
+      if (!dry.ok) return fail(call, dry.error.code, dry.error.message);
+      output = { not_executed: true, dry_run: dry.output };
+    }
+    host.emit('tool_call.completed', { tool_call_id: call.id, name: call.name, output, dry_run: true });
+    return toolResult(call, output, false);
+  }
+
   /** Requests every approval of the step at once, then waits (durably) until each is decided or expired. */
   async function awaitApprovals(waiting: Prepared[]): Promise<void> {
     const records = waiting.map((p) => p.approval!);
     for (const a of records) {
       live.set(a.id, a);
       host.emit('approval.requested', { approval: a });
+      const early = earlyDecisions.get(a.id);
+      if (early && patched(EARLY_SIGNALS_PATCH)) decisions.set(a.id, early);
     }
     host.state.pending_approvals = records.map((a) => ({ id: a.id, tool_call: a.tool_call }));
     host.setStatus('waiting_approval');
@@ -179,6 +232,46 @@ export function createToolGate(host: GateHost) {
     await host.flush({ approvals: records });
   }
 
+  /**
+   * Calls of tools that act for the session's user: each is checked (a usable token, else a new
+   * authorization URL); the run then waits in `waiting_auth`, with the approval timeout, until the user
+   * has authorized every connection asked for. A call whose authorization does not come in time fails.
+   */
+  async function awaitAuthorizations(waiting: Prepared[]): Promise<void> {
+    const timeout = host.agent.approval?.timeout_seconds ?? DEFAULT_APPROVAL.timeout_seconds;
+    const asked: { p: Prepared; connection: string; seen: number; pending: PendingAuthorization }[] = [];
+    for (const p of waiting) {
+      const auth = p.tool!.auth!;
+      const seen = authorized.get(auth.connection) ?? 0;
+      const check = await authCheck.checkAuthorization({ workspace_id: host.workspace_id, run_id: host.run_id, tool_call_id: p.call.id, auth, ttl_seconds: timeout });
+      if (check.ok) continue;
+      if ('error' in check) {
+        p.result = fail(p.call, check.error.code, check.error.message);
+      } else if (host.tool_mode === 'dry_run') {
+        p.result = fail(p.call, 'authorization_required', `Connection ${auth.connection} needs the user's authorization, and an eval in dry_run mode asks nobody`);
+      } else {
+        const pending = { tool_call_id: p.call.id, name: p.call.name, connection: auth.connection, authorization_url: check.authorization_url, expires_at: new Date(Date.now() + timeout * 1000).toISOString() };
+        host.emit('auth.required', { ...pending });
+        asked.push({ p, connection: auth.connection, seen, pending });
+      }
+    }
+    if (!asked.length) return;
+    const done = (a: (typeof asked)[number]): boolean => (authorized.get(a.connection) ?? 0) > a.seen;
+    // Reported by the run state query only (the run object's pending_authorizations): no command changes.
+    host.state.pending_authorizations = asked.map((a) => a.pending);
+    host.setStatus('waiting_auth');
+    await host.flush();
+    host.pauseDeadline?.();
+    await condition(() => asked.every(done), timeout * 1000);
+    host.resumeDeadline?.();
+    host.state.pending_authorizations = [];
+    for (const a of asked) {
+      if (!done(a)) a.p.result = fail(a.p.call, 'authorization_expired', `The user did not authorize connection ${a.connection} within ${timeout}s`);
+    }
+    host.setStatus('running');
+    await host.flush();
+  }
+
   /** Hands client-executed calls to the caller and waits for their results, with the approval deadline. */
   async function awaitClients(waiting: Prepared[]): Promise<void> {
     const timeout = host.agent.approval?.timeout_seconds ?? DEFAULT_APPROVAL.timeout_seconds;
@@ -190,6 +283,8 @@ export function createToolGate(host: GateHost) {
       r.expires_at = new Date(now.getTime() + timeout * 1000).toISOString();
       liveClient.set(r.id, r);
       host.emit('tool_call.required', { tool_call_id: r.id, name: r.name, arguments: r.arguments, expires_at: r.expires_at });
+      const early = earlyResolutions.get(r.id);
+      if (early && patched(EARLY_SIGNALS_PATCH)) resolutions.set(r.id, early);
       return r;
     });
     host.state.pending_tool_calls = records.map((r) => ({ id: r.id, name: r.name, arguments: r.arguments }));
@@ -248,6 +343,11 @@ export function createToolGate(host: GateHost) {
     }
     if (!result.ok) return fail(p.call, result.error.code, result.error.message);
     host.emit('tool_call.completed', { tool_call_id: p.call.id, name: p.call.name, output: result.output });
+    // patched() only on this path: histories without a load_skill call never meet the marker.
+    if (p.tool!.executor.type === 'builtin' && p.tool!.executor.name === LOAD_SKILL_TOOL && patched(SKILL_LOADED_PATCH)) {
+      const loaded = result.output as { skill_id: string; files: { name: string }[] };
+      host.emit('skill.loaded', { tool_call_id: p.call.id, skill_id: loaded.skill_id, files: loaded.files.map((f) => f.name) });
+    }
     return toolResult(p.call, result.output, false);
   }
 
@@ -266,6 +366,9 @@ export function createToolGate(host: GateHost) {
         if (a.status === 'denied') p.result = fail(p.call, 'approval_denied', `A human denied this call: ${a.decision?.reason ?? 'no reason given'}`);
         if (a.status === 'expired') p.result = fail(p.call, 'approval_expired', 'The approval request expired without a decision');
       }
+      // patched() only when a tool declares auth: no recorded history has one.
+      const needAuth = prepared.filter((p) => !p.result && p.tool?.auth && p.tool.executor.type === 'http');
+      if (needAuth.length && patched(OAUTH_PATCH)) await awaitAuthorizations(needAuth);
       const clients = prepared.filter((p) => !p.result && p.client);
       if (clients.length) await awaitClients(clients);
       const out: ToolResultMessage[] = [];
@@ -273,10 +376,23 @@ export function createToolGate(host: GateHost) {
       return out;
     },
     onDecision(d: ApprovalDecision): void {
-      if (live.has(d.approval_id) && !decisions.has(d.approval_id)) decisions.set(d.approval_id, d);
+      if (live.has(d.approval_id)) {
+        if (!decisions.has(d.approval_id)) decisions.set(d.approval_id, d);
+      } else if (!decisions.has(d.approval_id) && !earlyDecisions.has(d.approval_id)) {
+        earlyDecisions.set(d.approval_id, d);
+      }
+    },
+    onAuthorized(connection: string): void {
+      authorized.set(connection, (authorized.get(connection) ?? 0) + 1);
+      // State only (the run object's list): what the user has just authorized is no longer pending.
+      if (host.state.pending_authorizations?.length) host.state.pending_authorizations = host.state.pending_authorizations.filter((a) => a.connection !== connection);
     },
     onResolution(r: ToolResolution): void {
-      if (liveClient.has(r.tool_call_id) && !resolutions.has(r.tool_call_id)) resolutions.set(r.tool_call_id, r);
+      if (liveClient.has(r.tool_call_id)) {
+        if (!resolutions.has(r.tool_call_id)) resolutions.set(r.tool_call_id, r);
+      } else if (!resolutions.has(r.tool_call_id) && !earlyResolutions.has(r.tool_call_id)) {
+        earlyResolutions.set(r.tool_call_id, r);
+      }
     },
     /** On cancel: what is still pending is canceled (written by the caller's final flush). */
     cancelPending(): { approvals: ApprovalRecord[]; client_tool_calls: ClientToolRecord[] } {
@@ -287,6 +403,7 @@ export function createToolGate(host: GateHost) {
       liveClient.clear();
       host.state.pending_approvals = [];
       host.state.pending_tool_calls = [];
+      host.state.pending_authorizations = [];
       return { approvals, client_tool_calls: clientCalls };
     },
   };

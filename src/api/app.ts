@@ -1,4 +1,5 @@
 // The Express app: request context, JSON bodies (1 MiB), health, authenticated /v1 routes, errors.
+import { isUtf8 } from 'node:buffer';
 import express, { type Express } from 'express';
 import { ApiError } from '../domain/errors';
 import type { ServiceDeps } from '../services/deps';
@@ -8,6 +9,12 @@ import { HttpMetrics, metricsHandler } from './metrics';
 import { codecRouter } from './codec-server';
 import { appendAudit } from '../db/audit';
 import { auditRoutes } from './routes/audit';
+import { fileRoutes } from './routes/files';
+import { environmentRoutes } from './routes/environments';
+import { skillRoutes } from './routes/skills';
+import { memoryRoutes } from './routes/memory';
+import { evalRoutes } from './routes/evals';
+import { connectionRoutes, mountConnectionCallback } from './routes/connections';
 import type { RouteDoc } from './route';
 import { idempotency } from './middleware/idempotency';
 import { checkRate } from '../services/limits';
@@ -30,7 +37,11 @@ export function createApp(deps: ServiceDeps): Express {
   app.locals.audit = (entry: Parameters<typeof appendAudit>[1]) => appendAudit(deps.db, entry);
   const http = new HttpMetrics();
   app.use(requestContext(deps.log, http));
-  app.use(express.json({ limit: '1mb', strict: false, type: ['application/json', 'application/*+json'] }));
+  // body-parser replaces invalid UTF-8 with U+FFFD; such a body is refused instead of silently altered.
+  const utf8Only = (_req: unknown, _res: unknown, buf: Buffer): void => {
+    if (!isUtf8(buf)) throw new ApiError(400, 'invalid_json', 'The request body is not valid UTF-8');
+  };
+  app.use(express.json({ limit: '1mb', strict: false, type: ['application/json', 'application/*+json'], verify: utf8Only }));
 
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
   app.get('/readyz', async (_req, res) => {
@@ -53,6 +64,8 @@ export function createApp(deps: ServiceDeps): Express {
 
   app.use('/codec', codecRouter(deps.db, deps.codec, deps.config.codecCorsOrigins));
   unversioned.push({ method: 'post', path: '/codec/decode', roles: ['auditor'], summary: 'Temporal remote codec: decode payloads' }, { method: 'post', path: '/codec/encode', roles: ['auditor'], summary: 'Temporal remote codec: encode payloads' });
+
+  mountConnectionCallback(app, deps, unversioned);
 
   const v1 = express.Router();
   // Load shedding: when many queries already wait for a connection (4× the pool, at least 50), a new
@@ -78,6 +91,12 @@ export function createApp(deps: ServiceDeps): Express {
   v1.use(chatRoutes(deps, registry));
   v1.use(webhookRoutes(deps, registry));
   v1.use(auditRoutes(deps, registry));
+  v1.use(fileRoutes(deps, registry));
+  v1.use(environmentRoutes(deps, registry));
+  v1.use(skillRoutes(deps, registry));
+  v1.use(memoryRoutes(deps, registry));
+  v1.use(evalRoutes(deps, registry));
+  v1.use(connectionRoutes(deps, registry));
   app.use('/v1', v1);
 
   app.use('/dashboard', dashboardRouter(deps.db));

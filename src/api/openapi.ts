@@ -35,7 +35,7 @@ export function buildOpenApi(routes: RouteDoc[], extra: RouteDoc[]): Record<stri
     const ok = String(r.status ?? (r.method === 'post' ? 200 : 200));
     const content: Record<string, unknown> = { 'application/json': { schema: { type: 'object' } } };
     if (r.sse) content['text/event-stream'] = { schema: { type: 'string', description: 'Server-Sent Events: id, event, data (API.md 3.2)' } };
-    const authed = r.path.startsWith('/v1');
+    const authed = r.path.startsWith('/v1') && !r.public;
     (paths[path] ??= {})[r.method] = {
       operationId: `${r.method}${r.path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       ...(r.summary ? { summary: r.summary } : {}),
@@ -44,6 +44,7 @@ export function buildOpenApi(routes: RouteDoc[], extra: RouteDoc[]): Record<stri
       ...(r.operator ? { 'x-operator-only': true } : {}),
       parameters: [...params, ...queryParameters(r.query)],
       ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body) } } } } : {}),
+      ...(r.multipart ? { requestBody: { required: true, content: { 'multipart/form-data': { schema: jsonSchema(r.multipart) } } } } : {}),
       responses: {
         [ok]: { description: 'Success', content },
         default: { description: 'Error (API.md 1.2)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },

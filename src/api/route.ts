@@ -5,6 +5,8 @@ import type { z } from 'zod';
 import { ApiError } from '../domain/errors';
 import { hasRole, type Principal, type Role } from '../domain/workspace';
 import { fromZod } from './middleware/errors';
+import { checkInput } from './input';
+import { isConnectionError } from '../db/pool';
 import { bindRunId } from './middleware/request';
 
 export interface HandlerContext<B, Q> {
@@ -43,9 +45,16 @@ export function handle<B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType =
     if (!hasRole(p, ...opts.roles)) {
       throw new ApiError(403, 'permission_denied', `This call needs one of the roles: ${['admin', ...opts.roles].join(', ')}`);
     }
+    checkInput(req.params);
+    checkInput(req.query);
     let body: unknown;
     if (opts.body) {
-      const parsed = opts.body.safeParse(req.body ?? {});
+      // express.json parsed nothing: either there is no body (then it is {}) or it is not JSON.
+      if (req.body === undefined && (Number(req.headers['content-length']) > 0 || req.headers['transfer-encoding'] !== undefined)) {
+        throw new ApiError(415, 'unsupported_media_type', 'The request body must be application/json');
+      }
+      checkInput(req.body);
+      const parsed = opts.body.safeParse(req.body === undefined ? {} : req.body);
       if (!parsed.success) throw fromZod(parsed.error);
       body = parsed.data;
     }
@@ -58,16 +67,17 @@ export function handle<B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType =
     const params = req.params as Record<string, string>;
     let audited = false;
     const audit = async (target?: string): Promise<void> => {
-      if (!opts.audit || audited) return;
+      const action = opts.audit;
+      if (!action || audited) return;
       audited = true;
-      await (req.app.locals.audit as AuditSink)({
+      await untilStored(() => (req.app.locals.audit as AuditSink)({
         workspace_id: p.workspace_id,
         actor: { key_id: p.key_id, name: p.key_name, roles: p.roles },
-        action: opts.audit,
+        action,
         target: target ?? params.id ?? params.name ?? null,
         request_id: req.id,
         data: { ...(Object.keys(params).length ? { params } : {}), ...(body !== undefined ? { body: redactForAudit(body) } : {}) },
-      });
+      }));
     };
     const result = await fn({ req, res, p, body: body as z.infer<B>, query: query as z.infer<Q>, params, audit });
     if (res.statusCode < 400) {
@@ -76,6 +86,24 @@ export function handle<B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType =
     }
     if (result !== undefined && !res.headersSent) res.status(opts.status ?? res.statusCode).json(result);
   };
+}
+
+/**
+ * The audit record is written after the action happened (a run created and started, say): a database
+ * that is away for a moment must not turn a done action into a 503 that invites a duplicate, so the
+ * write is retried for up to 15 s while the error is a lost connection.
+ */
+async function untilStored(write: () => Promise<unknown>): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+    try {
+      await write();
+      return;
+    } catch (err) {
+      if (!isConnectionError(err) || Date.now() + delay > deadline) throw err;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
 }
 
 export type AuditSink = (entry: {
@@ -87,9 +115,13 @@ export type AuditSink = (entry: {
   data: Record<string, unknown>;
 }) => Promise<unknown>;
 
-const SECRET_FIELDS = new Set(['api_key', 'value', 'secret', 'headers', 'key', 'output', 'arguments', 'messages', 'input', 'authorization', 'token', 'password', 'error']);
+const SECRET_FIELDS = new Set(['api_key', 'value', 'secret', 'headers', 'key', 'output', 'arguments', 'messages', 'input', 'authorization', 'token', 'password', 'error', 'client_secret', 'access_token', 'refresh_token', 'code_verifier', 'text', 'query', 'comment']);
 
-/** The audit log records what was done, not the secrets or content it carried: at any depth, and URLs lose query and credentials. */
+/**
+ * The audit log records what was done, not the secrets or content it carried (it is append-only, so
+ * `ap purge` cannot reach it; a feedback comment is an end user's words): at any depth, and URLs lose
+ * query and credentials.
+ */
 function redactForAudit(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactForAudit);
   if (value && typeof value === 'object') {
@@ -123,6 +155,10 @@ export interface RouteDoc {
   operator?: boolean;
   /** Also answers with text/event-stream. */
   sse?: boolean;
+  /** A multipart/form-data body (the route reads the stream itself), documented by this schema. */
+  multipart?: z.ZodType;
+  /** Called without an API key (a browser redirect back from an OAuth authorization server). */
+  public?: boolean;
 }
 
 /** A router whose every route is recorded for the OpenAPI document as it is registered. */
@@ -132,10 +168,10 @@ export function defineRoutes(registry: RouteDoc[], prefix = '/v1') {
     (method: RouteDoc['method']) =>
     <B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType = z.ZodUnknown>(
       path: string,
-      opts: Options<B, Q> & { summary?: string; sse?: boolean; operator?: boolean },
+      opts: Options<B, Q> & { summary?: string; sse?: boolean; operator?: boolean; multipart?: z.ZodType },
       fn: (ctx: HandlerContext<z.infer<B>, z.infer<Q>>) => Promise<unknown>,
     ): void => {
-      registry.push({ method, path: `${prefix}${path}`, roles: opts.roles, body: opts.body, query: opts.query, status: opts.status, summary: opts.summary, sse: opts.sse, operator: opts.operator });
+      registry.push({ method, path: `${prefix}${path}`, roles: opts.roles, body: opts.body, query: opts.query, status: opts.status, summary: opts.summary, sse: opts.sse, operator: opts.operator, multipart: opts.multipart });
       router[method](path, handle(opts, fn));
     };
   return { router, get: add('get'), post: add('post'), patch: add('patch'), delete: add('delete') };

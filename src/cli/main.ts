@@ -2,6 +2,7 @@
 // and client commands that talk to the HTTP API like any other client.
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config';
+import { useDnsServers } from '../security/network-guard';
 import { newId } from '../db/ids';
 import { getDefaultWorkspace, insertApiKey } from '../db/workspaces';
 import { ROLES, type Role } from '../domain/workspace';
@@ -16,7 +17,10 @@ import { replayCommand } from './replay';
 
 function config(): Config {
   try {
-    return loadConfig();
+    const cfg = loadConfig();
+    // The guard's save-time checks see only the allow-private flag: the resolver is the process's.
+    useDnsServers(cfg.dnsServers);
+    return cfg;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

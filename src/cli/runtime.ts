@@ -104,7 +104,7 @@ export async function openStack(config: Config, opts: { embedded: boolean; migra
   const tracing = startTracing(config);
   // Flushed last, after the worker and the API have ended their spans.
   if (tracing) stoppers.unshift(() => tracing.shutdown());
-  const temporal = await connectClient(temporalAddress, config.temporal.namespace, keys, tracing?.client);
+  const temporal = await connectClient(temporalAddress, config.temporal.namespace, keys, tracing?.client, config.temporal.security);
   stoppers.unshift(() => temporal.connection.close());
   await ensureSearchAttributes(temporal.connection, config.temporal.namespace, log);
   const secrets = createSecretBox(keys);
@@ -120,6 +120,19 @@ export async function runWorkerIn(stack: Stack): Promise<RunningWorker> {
     temporal: stack.temporal,
   }, masterKeys(stack.config), stack.tracing);
   stack.stoppers.unshift(() => w.stop());
+  const healthFile = stack.config.temporal.healthFile;
+  if (healthFile) {
+    // Written only while the worker polls; a failed or draining worker lets it go stale.
+    const beat = (): void => {
+      if (w.worker.getState() === 'RUNNING') fs.writeFileSync(healthFile, `${new Date().toISOString()}\n`);
+    };
+    beat();
+    const timer = setInterval(beat, 5_000);
+    stack.stoppers.unshift(async () => {
+      clearInterval(timer);
+      fs.rmSync(healthFile, { force: true });
+    });
+  }
   // Retention runs beside the worker, hourly; the purge is idempotent, so several workers may run it.
   const days = stack.config.retentionDays;
   if (days !== undefined) {

@@ -1,8 +1,9 @@
-// The dashboard's server-rendered page shells. They carry no data: dashboard.js fills them from the
-// public /v1 API. Everything interpolated here is escaped.
+// The dashboard's server-rendered page shells. They carry no data, except the run page's feedback:
+// dashboard.js fills them from the public /v1 API. Everything interpolated here is escaped.
 import { APPROVAL_STATUSES } from '../domain/approval';
 import { RUN_STATUSES } from '../domain/run';
 import type { Principal } from '../domain/workspace';
+import type { RunFeedback } from '../services/feedback';
 
 const esc = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -93,7 +94,22 @@ export function runsPage(p: Principal, csrf: string): string {
   );
 }
 
-export function runPage(p: Principal, csrf: string, runId: string): string {
+/** Ratings as 👍 / 👎 with the key that gave each and its comment (user content: escaped like everything). */
+function feedbackSection(runId: string, f: RunFeedback): string {
+  const thumb = (rating: number) => (rating === 1 ? '<span class="rating up" title="+1">👍</span>' : '<span class="rating down" title="−1">👎</span>');
+  const items = f.items.map(
+    (i) => `<li data-key="${esc(i.key)}" data-rating="${i.rating}">${thumb(i.rating)} <span class="key">${esc(i.key)}</span>` +
+      `${i.comment ? ` <span class="comment">${esc(i.comment)}</span>` : ''} <time datetime="${esc(i.updated_at ?? '')}" class="muted">${esc(i.updated_at ?? '')}</time></li>`,
+  );
+  const more = f.count - f.items.length;
+  return `<section id="run-feedback" class="feedback" data-count="${f.count}">
+  <h2>Feedback <span class="counts">👍 ${f.up} · 👎 ${f.down}</span></h2>
+  ${f.count === 0 ? '<p class="muted">No feedback yet.</p>' : `<ul class="feedback-items">${items.join('')}</ul>`}
+  ${more > 0 ? `<p class="muted">and ${more} earlier (GET /v1/runs/${esc(runId)}/feedback)</p>` : ''}
+</section>`;
+}
+
+export function runPage(p: Principal, csrf: string, runId: string, feedback?: RunFeedback): string {
   return layout(
     runId,
     `${nav(p, csrf, '')}
@@ -105,6 +121,7 @@ export function runPage(p: Principal, csrf: string, runId: string): string {
   </section>
   <section id="run-output" class="output" hidden><h2>Output</h2><div id="output-text"></div></section>
   <section id="run-error" class="error-box" hidden></section>
+  ${feedback ? feedbackSection(runId, feedback) : ''}
   <h2>Timeline</h2>
   <ol id="timeline" class="timeline"></ol>
   <div id="live-text" class="live-text" hidden></div>

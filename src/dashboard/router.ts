@@ -1,5 +1,6 @@
 // /dashboard: sign-in and the page shells. The pages' data comes from the public /v1 API, called by
-// dashboard.js with the session cookie (src/security/browser-session.ts); nothing here reads runs.
+// dashboard.js with the session cookie (src/security/browser-session.ts); the one exception is the run
+// page's feedback, rendered here (escaped) from the feedback service, since it changes only on a post.
 import fs from 'node:fs';
 import path from 'node:path';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
@@ -8,6 +9,7 @@ import type { Db } from '../db/pool';
 import type { Principal } from '../domain/workspace';
 import { CSRF_COOKIE, SESSION_COOKIE, endSession, ensureCsrfToken, readCookies, startSession } from '../security/browser-session';
 import { authenticate } from '../services/workspaces';
+import { visibleRunFeedback } from '../services/feedback';
 import type { RouteDoc } from '../api/route';
 import { approvalsPage, loginPage, runPage, runsPage } from './pages';
 
@@ -35,6 +37,8 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-sr
 
 const loginSchema = z.object({ key: z.string().max(200), csrf: z.string().max(100) });
 const RUN_ID = /^run_[A-Za-z0-9]{1,64}$/;
+/** The run page shows this many of the newest feedback items and says how many more there are. */
+const PAGE_FEEDBACK_ITEMS = 20;
 
 function send(res: Response, status: number, html: string): void {
   res.status(status).set({ 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).send(html);
@@ -76,18 +80,23 @@ export function dashboardRouter(db: Db): Router {
     res.redirect(303, '/dashboard/login');
   });
 
-  const page = (render: (p: Principal, csrf: string, req: Request) => string | undefined): RequestHandler => async (req, res) => {
+  const page = (render: (p: Principal, csrf: string, req: Request) => string | undefined | Promise<string | undefined>): RequestHandler => async (req, res) => {
     const key = readCookies(req)[SESSION_COOKIE];
     const principal = key && key.length <= 200 ? await authenticate(db, key) : undefined;
     if (!principal) return res.redirect(303, '/dashboard/login');
-    const html = render(principal, ensureCsrfToken(req, res), req);
+    const html = await render(principal, ensureCsrfToken(req, res), req);
     if (html === undefined) return send(res, 404, '<!doctype html><title>Not found</title><p>Not found</p>');
     send(res, 200, html);
   };
 
   r.get('/', (_req, res) => res.redirect(303, '/dashboard/runs'));
   r.get('/runs', page((p, csrf) => runsPage(p, csrf)));
-  r.get('/runs/:id', page((p, csrf, req) => (RUN_ID.test(String(req.params.id)) ? runPage(p, csrf, String(req.params.id)) : undefined)));
+  r.get('/runs/:id', page(async (p, csrf, req) => {
+    const id = String(req.params.id);
+    if (!RUN_ID.test(id)) return undefined;
+    // Another workspace's run (or none) gets the same page as today, without a feedback section.
+    return runPage(p, csrf, id, await visibleRunFeedback(db, p, id, PAGE_FEEDBACK_ITEMS));
+  }));
   r.get('/approvals', page((p, csrf) => approvalsPage(p, csrf)));
   return r;
 }

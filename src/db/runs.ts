@@ -13,6 +13,7 @@ export interface SessionRow {
   metadata: Record<string, unknown>;
   session_reference: string | null;
   user_reference: string | null;
+  environment_id: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -34,6 +35,8 @@ export interface RunRow {
   metadata: Record<string, unknown>;
   request_id: string | null;
   created_by_key_id: string | null;
+  /** `dry_run` for a case of a dry-run eval (API.md 10): write tools are never executed. */
+  tool_mode: 'dry_run' | null;
   last_seq: number;
   created_at: Date;
   started_at: Date | null;
@@ -52,9 +55,9 @@ export interface EventRow {
 export async function insertSession(q: Queryable, s: Omit<SessionRow, 'created_at' | 'updated_at'>): Promise<SessionRow | undefined> {
   return (
     await q.query<SessionRow>(
-      `INSERT INTO sessions (id, workspace_id, agent_id, agent_version, title, metadata, session_reference, user_reference)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING *`,
-      [s.id, s.workspace_id, s.agent_id, s.agent_version, s.title, s.metadata, s.session_reference, s.user_reference],
+      `INSERT INTO sessions (id, workspace_id, agent_id, agent_version, title, metadata, session_reference, user_reference, environment_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING *`,
+      [s.id, s.workspace_id, s.agent_id, s.agent_version, s.title, s.metadata, s.session_reference, s.user_reference, s.environment_id],
     )
   ).rows[0];
 }
@@ -88,6 +91,11 @@ export async function deleteSession(q: Queryable, id: string): Promise<void> {
   await q.query('DELETE FROM sessions WHERE id = $1', [id]);
 }
 
+/** Removes a session only while no run belongs to it (a refused create's own session). */
+export async function deleteSessionWithoutRuns(q: Queryable, id: string): Promise<void> {
+  await q.query('DELETE FROM sessions s WHERE s.id = $1 AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.session_id = s.id)', [id]);
+}
+
 export async function activeRunOfSession(q: Queryable, sessionId: string): Promise<RunRow | undefined> {
   return (
     await q.query<RunRow>(
@@ -97,14 +105,17 @@ export async function activeRunOfSession(q: Queryable, sessionId: string): Promi
   ).rows[0];
 }
 
-export async function insertRun(q: Queryable, r: Omit<RunRow, 'created_at' | 'started_at' | 'completed_at' | 'last_seq' | 'output' | 'output_text' | 'error'>): Promise<RunRow> {
+export async function insertRun(
+  q: Queryable,
+  r: Omit<RunRow, 'created_at' | 'started_at' | 'completed_at' | 'last_seq' | 'output' | 'output_text' | 'error' | 'tool_mode'> & { tool_mode?: RunRow['tool_mode'] },
+): Promise<RunRow> {
   return (
     await q.query<RunRow>(
       `INSERT INTO runs (id, workspace_id, session_id, agent_id, agent_version, workflow_id, status, input, constraints, usage, metadata,
-                         request_id, created_by_key_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *`,
+                         request_id, created_by_key_id, tool_mode)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`,
       [r.id, r.workspace_id, r.session_id, r.agent_id, r.agent_version, r.workflow_id, r.status, JSON.stringify(r.input),
-        r.constraints, r.usage, r.metadata, r.request_id, r.created_by_key_id],
+        r.constraints, r.usage, r.metadata, r.request_id, r.created_by_key_id, r.tool_mode ?? null],
     )
   ).rows[0]!;
 }

@@ -1,6 +1,7 @@
-// Agents and their versions (API.md 2): instructions, model, tools, limits, policy, approval settings.
+// Agents and their versions (API.md 2): instructions, model, tools, skills, limits, policy, approval settings.
 import { z } from 'zod';
-import { nameSchema } from './common';
+import { nameSchema, regexSchema } from './common';
+import { agentMemorySchema } from './memory';
 
 export const DEFAULT_LIMITS = { max_steps: 16, max_tool_calls: 32, timeout_seconds: 3600 } as const;
 export const DEFAULT_APPROVAL = { timeout_seconds: 86_400, on_timeout: 'deny' } as const;
@@ -22,18 +23,7 @@ const predicateSchema = z
     gte: z.number().optional(),
     lt: z.number().optional(),
     lte: z.number().optional(),
-    matches: z
-      .string()
-      .max(1000)
-      .refine((s) => {
-        try {
-          new RegExp(s);
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'must be a valid regular expression')
-      .optional(),
+    matches: regexSchema.optional(),
     exists: z.boolean().optional(),
   })
   .refine((p) => Object.keys(p).length > 0, 'a predicate needs at least one operator');
@@ -75,13 +65,29 @@ export const approvalSettingsSchema = z.strictObject({
   on_timeout: z.enum(['deny', 'fail']).optional(),
 });
 
-const modelRefSchema = z.strictObject({ card: z.string().min(1).max(64), model: z.string().min(1).max(200).optional() });
+const cardRefSchema = z.strictObject({ card: z.string().min(1).max(64), model: z.string().min(1).max(200).optional() });
+
+export const MAX_FALLBACKS = 4;
+
+/**
+ * The agent's model (API.md 2, 12): a card and, optionally, a model other than the card's default_model.
+ * `fallbacks` are tried in order when a call fails in a way another provider may not (429, 5xx, no
+ * answer); see activities/model.ts.
+ */
+export const modelRefSchema = cardRefSchema.extend({ fallbacks: z.array(cardRefSchema).max(MAX_FALLBACKS).optional() });
+
+export type ModelRef = z.infer<typeof modelRefSchema>;
+export type CardRef = z.infer<typeof cardRefSchema>;
 
 const agentFields = {
   description: z.string().max(4096),
   model: modelRefSchema,
   instructions: z.string().max(100_000),
   tools: z.array(nameSchema).max(128),
+  /** Skill ids (API.md 11): the model is told each one's title and description and may `load_skill` it. */
+  skills: z.array(nameSchema).max(64).refine((s) => new Set(s).size === s.length, 'must not name a skill twice'),
+  /** A memory store (API.md 11, by id or name): `memory_search`, and `memory_write` with `write: true`. null removes it. */
+  memory: agentMemorySchema.nullable(),
   limits: limitsSchema,
   policy: policySchema,
   approval: approvalSettingsSchema,
@@ -94,6 +100,8 @@ export const agentCreateSchema = z.strictObject({
   model: agentFields.model,
   instructions: agentFields.instructions.default(''),
   tools: agentFields.tools.default([]),
+  skills: agentFields.skills.optional(),
+  memory: agentFields.memory.optional(),
   limits: agentFields.limits.default({}),
   policy: agentFields.policy.default({ rules: [] }),
   approval: agentFields.approval.default({}),

@@ -1,6 +1,7 @@
 // Approvals (API.md 4) and client tool resolutions (API.md 3.3): request bodies and the records the
 // workflow writes. The workflow is the authority on whether an approval is still pending.
 import { z } from 'zod';
+import { cursorSchema } from './common';
 
 export const APPROVAL_STATUSES = ['pending', 'approved', 'denied', 'expired', 'canceled'] as const;
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
@@ -17,7 +18,7 @@ export const denySchema = z.strictObject({
 
 export const approvalListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  after: z.string().min(1).max(200).optional(),
+  after: cursorSchema.optional(),
   status: z.enum(APPROVAL_STATUSES).optional(),
   run_id: z.string().min(1).max(100).optional(),
   agent: z.string().min(1).max(64).optional(),

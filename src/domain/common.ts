@@ -7,14 +7,34 @@ export const nameSchema = z
   .max(64)
   .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, 'must start with a letter and contain only letters, digits, _ . -');
 
+/** A JavaScript regular expression, refused when it does not compile (policy predicates, eval expectations). */
+export const regexSchema = z
+  .string()
+  .max(1000)
+  .refine((s) => {
+    try {
+      new RegExp(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be a valid regular expression');
+
 export const metadataSchema = z
   .record(z.string().max(64), z.unknown())
   .refine((m) => Object.keys(m).length <= 50, 'at most 50 keys')
   .refine((m) => JSON.stringify(m).length <= 16_384, 'at most 16 KiB');
 
+/** `?after=`: an id or a name from an earlier page; anything else is refused rather than matched. */
+export const cursorSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'is not a cursor returned by this list');
+
 export const listQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  after: z.string().min(1).max(200).optional(),
+  after: cursorSchema.optional(),
 });
 
 export type ListQuery = z.infer<typeof listQuerySchema>;

@@ -6,6 +6,23 @@ export interface TextPart {
   text: string;
 }
 
+/** An uploaded file in a user message (API.md 11): only its id is stored, in the run and the transcript. */
+export interface FilePart {
+  type: 'input_file';
+  file_id: string;
+}
+
+/**
+ * An image file's bytes, put in place of its `input_file` part inside the model call activity only
+ * (never stored, never in workflow history), for the provider adapters to send.
+ */
+export interface ImagePart {
+  type: 'input_image';
+  media_type: string;
+  /** base64 */
+  data: string;
+}
+
 export interface ToolCall {
   /** Platform id (`tc_...`); also sent to providers as their tool-call id. */
   id: string;
@@ -15,7 +32,7 @@ export interface ToolCall {
 
 export interface UserMessage {
   role: 'user';
-  content: TextPart[];
+  content: (TextPart | FilePart | ImagePart)[];
 }
 
 export interface AssistantMessage {
@@ -34,4 +51,5 @@ export interface ToolResultMessage {
 
 export type Message = UserMessage | AssistantMessage | ToolResultMessage;
 
-export const textOf = (m: { content: TextPart[] }): string => m.content.map((p) => p.text).join('');
+/** The text of a message's text parts (files and images have none here). */
+export const textOf = (m: { content: (TextPart | FilePart | ImagePart)[] }): string => m.content.map((p) => ('text' in p ? p.text : '')).join('');

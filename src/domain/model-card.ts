@@ -25,6 +25,8 @@ export const modelCardCreateSchema = z.strictObject({
   default_model: z.string().min(1).max(200),
   headers: headersSchema.optional(),
   pricing: pricingSchema.optional(),
+  /** Seconds the provider has to start answering; past it the call fails as a timeout (and falls back). */
+  timeout_seconds: z.number().int().min(1).max(600).optional(),
 });
 
 export const modelCardUpdateSchema = z.strictObject({
@@ -33,6 +35,7 @@ export const modelCardUpdateSchema = z.strictObject({
   default_model: z.string().min(1).max(200).optional(),
   headers: headersSchema.optional(),
   pricing: pricingSchema.nullable().optional(),
+  timeout_seconds: z.number().int().min(1).max(600).nullable().optional(),
 });
 
 export type ModelCardCreate = z.infer<typeof modelCardCreateSchema>;

@@ -1,15 +1,17 @@
 // Runs (API.md 3.1): the create body, statuses, usage, and the state the workflow reports.
 import { z } from 'zod';
-import { metadataSchema } from './common';
+import { cursorSchema, metadataSchema } from './common';
 import { limitsSchema, policyRuleSchema } from './agent';
 import type { Message, UserMessage } from './message';
 import type { RunErrorCode } from './errors';
+import { filePartSchema } from './file';
 
 export const RUN_STATUSES = [
   'queued',
   'running',
   'tool_required',
   'waiting_approval',
+  'waiting_auth',
   'completed',
   'failed',
   'canceled',
@@ -22,7 +24,8 @@ const textPartSchema = z.strictObject({ type: z.literal('input_text'), text: z.s
 
 const inputMessageSchema = z.strictObject({
   role: z.literal('user'),
-  content: z.union([z.string().min(1).max(1_000_000), z.array(textPartSchema).min(1).max(100)]),
+  // `input_file` parts name an uploaded file (API.md 11); its content is read by the model call, never carried here.
+  content: z.union([z.string().min(1).max(1_000_000), z.array(z.discriminatedUnion('type', [textPartSchema, filePartSchema])).min(1).max(100)]),
 });
 
 export const runInputSchema = z.union([
@@ -57,7 +60,7 @@ export type Constraints = z.infer<typeof constraintsSchema>;
 
 export const runListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  after: z.string().min(1).max(200).optional(),
+  after: cursorSchema.optional(),
   session_id: z.string().min(1).max(100).optional(),
   agent: z.string().min(1).max(100).optional(),
   status: z.enum(RUN_STATUSES).optional(),
@@ -114,4 +117,17 @@ export interface RunState {
   error: RunError | null;
   pending_approvals: { id: string; tool_call: PendingToolCall }[];
   pending_tool_calls: PendingToolCall[];
+  /**
+   * While `waiting_auth`: the connections the session's user is asked to authorize (API.md 12), as in
+   * their `auth.required` events. Optional: a worker of an older build does not report it.
+   */
+  pending_authorizations?: PendingAuthorization[];
+}
+
+export interface PendingAuthorization {
+  tool_call_id: string;
+  name: string;
+  connection: string;
+  authorization_url: string;
+  expires_at: string;
 }

@@ -1,6 +1,6 @@
 // Sessions (API.md 3): a conversation pinned to one agent version.
 import { z } from 'zod';
-import { metadataSchema } from './common';
+import { cursorSchema, metadataSchema } from './common';
 
 const reference = z.string().min(1).max(255);
 
@@ -10,11 +10,13 @@ export const sessionCreateSchema = z.strictObject({
   metadata: metadataSchema.optional(),
   session_reference: reference.optional(),
   user_reference: reference.optional(),
+  /** An environment's id or name (API.md 11): its tool overrides, allowed_tools and variables apply to every run. */
+  environment: z.string().min(1).max(64).optional(),
 });
 
 export const sessionListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  after: z.string().min(1).max(200).optional(),
+  after: cursorSchema.optional(),
   agent: z.string().min(1).max(64).optional(),
   user_reference: reference.optional(),
 });

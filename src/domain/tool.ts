@@ -1,16 +1,25 @@
 // Tools (API.md 2.1): what the model may call, how it is executed, and whether it has side effects.
 import { z } from 'zod';
 import { nameSchema } from './common';
+import { toolAuthSchema, type ToolAuth } from './connection';
 
-export const BUILTIN_TOOLS = ['current_time', 'echo'] as const;
+/**
+ * `load_skill` (skill.ts) is offered to every agent with skills; a tool of its own may also name it.
+ * `memory_search` and `memory_write` (memory.ts) are offered to an agent with `memory`.
+ */
+export const BUILTIN_TOOLS = ['current_time', 'echo', 'load_skill', 'memory_search', 'memory_write'] as const;
 
 const templated = z.string().max(4096);
 
+/** An http tool's URL and headers; environments (environment.ts) override them with the same shapes. */
+export const toolUrlSchema = z.string().url().max(2048).refine((u) => /^https?:\/\//.test(u), 'must be http or https');
+export const toolHeadersSchema = z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/), templated);
+
 const httpExecutorSchema = z.strictObject({
   type: z.literal('http'),
-  url: z.string().url().max(2048).refine((u) => /^https?:\/\//.test(u), 'must be http or https'),
+  url: toolUrlSchema,
   method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
-  headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/), templated).optional(),
+  headers: toolHeadersSchema.optional(),
   timeout_seconds: z.number().int().min(1).max(600).default(30),
 });
 
@@ -40,6 +49,8 @@ const toolFields = {
   executor: executorSchema,
   supports_dry_run: z.boolean(),
   idempotent: z.boolean(),
+  /** An http tool that acts for the session's user: the user's token of this connection is sent (API.md 12). */
+  auth: toolAuthSchema,
 };
 
 export const toolCreateSchema = z.strictObject({
@@ -50,10 +61,11 @@ export const toolCreateSchema = z.strictObject({
   executor: toolFields.executor,
   supports_dry_run: toolFields.supports_dry_run.default(false),
   idempotent: toolFields.idempotent.default(false),
+  auth: toolFields.auth.optional(),
 });
 
-/** PATCH: only the fields present change; the merged tool is validated again as a whole. */
-export const toolUpdateSchema = z.strictObject(toolFields).partial();
+/** PATCH: only the fields present change (`auth: null` removes it); the merged tool is validated again as a whole. */
+export const toolUpdateSchema = z.strictObject({ ...toolFields, auth: toolFields.auth.nullable() }).partial();
 
 export type ToolCreate = z.infer<typeof toolCreateSchema>;
 export type ToolExecutor = z.infer<typeof executorSchema>;
@@ -68,6 +80,7 @@ export interface ToolSpec {
   executor: ToolExecutor;
   supports_dry_run: boolean;
   idempotent: boolean;
+  auth?: ToolAuth;
 }
 
 /** API.md 2.1: additionalProperties is false unless the schema sets it. */

@@ -1,7 +1,7 @@
 // Vault secrets: values referenced from tool headers as {{vault.NAME}} and resolved inside activities.
 import { z } from 'zod';
 
-const vaultName = z
+export const vaultName = z
   .string()
   .min(1)
   .max(64)

@@ -7,6 +7,8 @@ export const WEBHOOK_EVENTS = [
   'run.canceled',
   'run.waiting_approval',
   'run.tool_required',
+  /** Not in API.md 6's list: a run waits for its user to authorize a connection (API.md 12). */
+  'run.waiting_auth',
   'approval.decided',
   'action_invocation.completed',
 ] as const;

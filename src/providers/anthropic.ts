@@ -1,10 +1,11 @@
 // The Anthropic Messages wire protocol, streaming, with tool use.
-import { textOf, type Message } from '../domain/message';
+import { textOf, type Message, type UserMessage } from '../domain/message';
 import { decodeSse } from './sse-decoder';
 import { postStream, ProviderError, type ModelAdapter } from './types';
 
 type Block =
   | { type: 'text'; text: string }
+  | { type: 'image'; source: { type: 'base64'; media_type: string; data: string } }
   | { type: 'tool_use'; id: string; name: string; input: unknown }
   | { type: 'tool_result'; tool_use_id: string; content: string; is_error?: boolean };
 
@@ -22,7 +23,7 @@ export function toAnthropicMessages(messages: Message[]): AnthropicMessage[] {
     else out.push({ role, content: blocks });
   };
   for (const m of messages) {
-    if (m.role === 'user') push('user', [{ type: 'text', text: textOf(m) }]);
+    if (m.role === 'user') push('user', userBlocks(m));
     else if (m.role === 'tool') push('user', [{ type: 'tool_result', tool_use_id: m.tool_call_id, content: textOf(m), ...(m.is_error ? { is_error: true } : {}) }]);
     else {
       const blocks: Block[] = textOf(m) ? [{ type: 'text', text: textOf(m) }] : [];
@@ -32,6 +33,14 @@ export function toAnthropicMessages(messages: Message[]): AnthropicMessage[] {
     }
   }
   return out;
+}
+
+/** One text block, or text and image blocks in order when the message carries an image (a resolved input_file). */
+function userBlocks(m: UserMessage): Block[] {
+  if (!m.content.some((p) => p.type === 'input_image')) return [{ type: 'text', text: textOf(m) }];
+  return m.content.flatMap((p): Block[] =>
+    p.type === 'input_image' ? [{ type: 'image', source: { type: 'base64', media_type: p.media_type, data: p.data } }] : 'text' in p && p.text ? [{ type: 'text', text: p.text }] : [],
+  );
 }
 
 interface StreamEvent {
@@ -54,6 +63,7 @@ export const callAnthropic: ModelAdapter = async (endpoint, req, hooks) => {
     stream: true,
   };
   const res = await postStream(
+    endpoint,
     `${endpoint.base_url}/v1/messages`,
     { 'anthropic-version': '2023-06-01', ...endpoint.headers, 'x-api-key': endpoint.api_key, accept: 'text/event-stream' },
     body,

@@ -1,17 +1,21 @@
 // The Chat Completions wire protocol (OpenAI, Azure-compatible gateways, Ollama, vLLM, OpenRouter...).
-import { textOf, type Message } from '../domain/message';
+import { textOf, type Message, type UserMessage } from '../domain/message';
 import { decodeSse } from './sse-decoder';
 import { postStream, ProviderError, type ModelAdapter, type RawToolCall } from './types';
 
+type UserPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
+type UserContent = string | UserPart[];
+
 type ChatMessage =
-  | { role: 'system' | 'user'; content: string }
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: UserContent }
   | { role: 'assistant'; content: string | null; tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[] }
   | { role: 'tool'; tool_call_id: string; content: string };
 
 export function toChatMessages(instructions: string, messages: Message[]): ChatMessage[] {
   const out: ChatMessage[] = instructions ? [{ role: 'system', content: instructions }] : [];
   for (const m of messages) {
-    if (m.role === 'user') out.push({ role: 'user', content: textOf(m) });
+    if (m.role === 'user') out.push({ role: 'user', content: userContent(m) });
     else if (m.role === 'tool') out.push({ role: 'tool', tool_call_id: m.tool_call_id, content: textOf(m) });
     else {
       const calls = m.tool_calls?.map((c) => ({
@@ -24,6 +28,14 @@ export function toChatMessages(instructions: string, messages: Message[]): ChatM
     }
   }
   return out;
+}
+
+/** Plain text, or content parts when the message carries an image (a resolved image input_file). */
+function userContent(m: UserMessage): UserContent {
+  if (!m.content.some((p) => p.type === 'input_image')) return textOf(m);
+  return m.content.flatMap((p): UserPart[] =>
+    p.type === 'input_image' ? [{ type: 'image_url', image_url: { url: `data:${p.media_type};base64,${p.data}` } }] : 'text' in p && p.text ? [{ type: 'text', text: p.text }] : [],
+  );
 }
 
 interface ChunkDelta {
@@ -49,6 +61,7 @@ export const callOpenAI: ModelAdapter = async (endpoint, req, hooks) => {
     ...(req.max_output_tokens ? { max_completion_tokens: req.max_output_tokens } : {}),
   };
   const res = await postStream(
+    endpoint,
     `${endpoint.base_url}/chat/completions`,
     { ...endpoint.headers, authorization: `Bearer ${endpoint.api_key}`, accept: 'text/event-stream' },
     body,

@@ -1,5 +1,7 @@
 // The one interface both model wire adapters implement.
+import type { Response } from 'undici';
 import type { Message } from '../domain/message';
+import { privateNetworkCause, type GuardedFetch } from '../security/network-guard';
 
 export interface ModelTool {
   name: string;
@@ -19,6 +21,8 @@ export interface Endpoint {
   base_url: string;
   api_key: string;
   headers: Record<string, string>;
+  /** The guarded fetch: connects only to checked addresses and never follows a redirect. */
+  fetch: GuardedFetch;
 }
 
 export interface RawToolCall {
@@ -55,13 +59,20 @@ export class ProviderError extends Error {
 
 export type ModelAdapter = (endpoint: Endpoint, req: ModelRequest, hooks: StreamHooks) => Promise<ModelResult>;
 
-export async function postStream(url: string, headers: Record<string, string>, body: unknown, signal: AbortSignal): Promise<Response> {
+export async function postStream(endpoint: Endpoint, url: string, headers: Record<string, string>, body: unknown, signal: AbortSignal): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal, redirect: 'error' });
+    res = await endpoint.fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal });
   } catch (err) {
     if (signal.aborted) throw err;
+    // A refused address is the guard's decision, not an outage: the caller fails the call at once.
+    const blocked = privateNetworkCause(err);
+    if (blocked) throw blocked;
     throw new ProviderError(`Model provider unreachable: ${(err as Error).message}`, undefined, true);
+  }
+  if (res.status >= 300 && res.status < 400) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new ProviderError(`Model provider answered ${res.status}: a redirect, which is not followed`, res.status, false);
   }
   if (!res.ok) {
     const text = (await res.text().catch(() => '')).slice(0, 500);

@@ -1,19 +1,22 @@
 // Model cards, agents, tools and the vault: validation beyond shape, encryption, versioning, views.
-import type { Db } from '../db/pool';
+import type { Db, Queryable } from '../db/pool';
 import { transaction } from '../db/pool';
 import * as repo from '../db/catalog';
+import { getConnection } from '../db/connections';
 import { newId } from '../db/ids';
 import { ApiError, notFound } from '../domain/errors';
 import { isoDate, type ListQuery } from '../domain/common';
 import { DEFAULT_BASE_URL, type ModelCardCreate, type ModelCardUpdate } from '../domain/model-card';
 import type { AgentCreate, AgentSpec } from '../domain/agent';
 import { agentUpdateSchema } from '../domain/agent';
-import { toolCreateSchema, type ToolCreate } from '../domain/tool';
+import { toolCreateSchema, type ToolCreate, type toolUpdateSchema } from '../domain/tool';
 import type { Principal } from '../domain/workspace';
 import { preview, type SecretBox } from '../security/secrets';
 import { compileSchema } from './json-schema';
 import { assertPublicUrl, PrivateNetworkError } from '../security/network-guard';
 import { page } from './deps';
+import { missingSkill } from './skills';
+import { memoryStoreExists } from './memory';
 import type { z } from 'zod';
 
 const conflict = (what: string, param: string) => new ApiError(409, 'already_exists', `${what} already exists`, param);
@@ -36,13 +39,14 @@ function cardView(r: repo.ModelCardRow, secrets: SecretBox) {
     // Header values may be credentials (gateways): only their names are shown.
     headers: Object.fromEntries(Object.keys(headers).map((k) => [k, '[hidden]'])),
     pricing: r.pricing,
+    timeout_seconds: r.timeout_seconds,
     created_at: isoDate(r.created_at),
     updated_at: isoDate(r.updated_at),
   };
 }
 
 /** Outbound URLs are checked when saved (and again, on the resolved address, when connected to). */
-async function checkOutbound(url: string, allowPrivate: boolean, param: string): Promise<void> {
+export async function checkOutbound(url: string, allowPrivate: boolean, param: string): Promise<void> {
   try {
     await assertPublicUrl(url, allowPrivate);
   } catch (err) {
@@ -63,6 +67,7 @@ export async function createModelCard(db: Db, secrets: SecretBox, p: Principal, 
     headers_enc: b.headers ? secrets.encrypt(JSON.stringify(b.headers)) : null,
     default_model: b.default_model,
     pricing: b.pricing ?? null,
+    timeout_seconds: b.timeout_seconds ?? null,
   });
   if (!row) throw conflict(`Model card ${b.id}`, 'id');
   return cardView(row, secrets);
@@ -91,14 +96,25 @@ export async function updateModelCard(db: Db, secrets: SecretBox, p: Principal, 
       headers_enc: b.headers ? secrets.encrypt(JSON.stringify(b.headers)) : row.headers_enc,
       default_model: b.default_model ?? row.default_model,
       pricing: b.pricing === undefined ? row.pricing : b.pricing,
+      timeout_seconds: b.timeout_seconds === undefined ? row.timeout_seconds : b.timeout_seconds,
     });
     return cardView(updated, secrets);
   });
 }
 
+/** Refused while an agent or a memory store uses the card: their next calls would all fail. */
 export async function deleteModelCard(db: Db, p: Principal, id: string) {
-  if (!(await repo.deleteModelCard(db, p.workspace_id, id))) throw notFound('model card', 'id');
-  return { id, object: 'model_card' as const, deleted: true };
+  return transaction(db, async (c) => {
+    if (!(await repo.getModelCard(c, p.workspace_id, id, true))) throw notFound('model card', 'id');
+    const users = await repo.modelCardUsers(c, p.workspace_id, id);
+    const named = [
+      ...(users.agents.length ? [`agents ${users.agents.join(', ')}`] : []),
+      ...(users.memory_stores.length ? [`memory stores ${users.memory_stores.join(', ')}`] : []),
+    ];
+    if (named.length) throw new ApiError(409, 'model_card_in_use', `Model card ${id} is used by ${named.join(' and ')}; change or archive them first`, 'id');
+    if (!(await repo.deleteModelCard(c, p.workspace_id, id))) throw notFound('model card', 'id');
+    return { id, object: 'model_card' as const, deleted: true };
+  });
 }
 
 // ---------- agents
@@ -117,13 +133,22 @@ export function agentView(a: repo.AgentRow, v: repo.AgentVersionRow) {
 }
 
 async function checkAgentRefs(db: Db, ws: string, spec: Partial<AgentSpec>): Promise<void> {
-  if (spec.model && !(await repo.getModelCard(db, ws, spec.model.card))) {
-    throw new ApiError(400, 'validation_failed', `Model card ${spec.model.card} does not exist`, 'model.card');
+  if (spec.model) {
+    // The primary and every fallback card, each named by its own param (model.fallbacks[0].card).
+    const refs = [{ card: spec.model.card, param: 'model.card' }, ...(spec.model.fallbacks ?? []).map((f, i) => ({ card: f.card, param: `model.fallbacks[${i}].card` }))];
+    const found = await Promise.all(refs.map((r) => repo.getModelCard(db, ws, r.card)));
+    const missing = refs.find((_, i) => !found[i]);
+    if (missing) throw new ApiError(400, 'validation_failed', `Model card ${missing.card} does not exist`, missing.param);
   }
   if (spec.tools?.length) {
     const found = new Set((await repo.getToolsByName(db, ws, spec.tools)).map((t) => t.name));
     const missing = spec.tools.find((t) => !found.has(t));
     if (missing) throw new ApiError(400, 'unknown_tool', `Tool ${missing} does not exist`, 'tools');
+  }
+  const skill = spec.skills?.length ? await missingSkill(db, ws, spec.skills) : undefined;
+  if (skill) throw new ApiError(400, 'unknown_skill', `Skill ${skill} does not exist`, 'skills');
+  if (spec.memory && !(await memoryStoreExists(db, ws, spec.memory))) {
+    throw new ApiError(400, 'unknown_memory_store', `Memory store ${spec.memory.store} does not exist`, 'memory.store');
   }
 }
 
@@ -209,9 +234,17 @@ function checkInputSchema(schema: Record<string, unknown>): void {
   }
 }
 
+/** `auth` (API.md 12): only http tools send a user's token, and the connection must be the workspace's. */
+async function checkAuth(db: Queryable, ws: string, t: Pick<ToolCreate, 'auth' | 'executor'>): Promise<void> {
+  if (!t.auth) return;
+  if (t.executor.type !== 'http') throw new ApiError(400, 'validation_failed', 'Only http tools can declare auth', 'auth');
+  if (!(await getConnection(db, ws, t.auth.connection))) throw new ApiError(400, 'unknown_connection', `Connection ${t.auth.connection} does not exist`, 'auth.connection');
+}
+
 export async function createTool(db: Db, p: Principal, b: ToolCreate, allowPrivate: boolean) {
   if (b.executor.type === 'http') await checkOutbound(b.executor.url, allowPrivate, 'executor.url');
   checkInputSchema(b.input_schema);
+  await checkAuth(db, p.workspace_id, b);
   const { name, ...spec } = b;
   const row = await repo.insertTool(db, newId('tool'), p.workspace_id, name, spec);
   if (!row) throw conflict(`Tool ${name}`, 'name');
@@ -228,14 +261,19 @@ export async function listTools(db: Db, p: Principal, q: ListQuery) {
   return list(await repo.listTools(db, p.workspace_id, q.limit, q.after), q.limit, toolView);
 }
 
-export async function updateTool(db: Db, p: Principal, name: string, b: Partial<Omit<ToolCreate, 'name'>>, allowPrivate: boolean) {
+export async function updateTool(db: Db, p: Principal, name: string, patch: z.infer<typeof toolUpdateSchema>, allowPrivate: boolean) {
+  const { auth, ...rest } = patch;
+  const b: Partial<Omit<ToolCreate, 'name'>> = { ...rest, ...(auth ? { auth } : {}) };
   if (b.executor?.type === 'http') await checkOutbound(b.executor.url, allowPrivate, 'executor.url');
   return transaction(db, async (c) => {
     const row = await repo.getTool(c, p.workspace_id, name);
     if (!row) throw notFound('tool', 'name');
     // Re-validate the merged definition as a whole, so a partial update cannot produce an invalid tool.
-    const merged = toolCreateSchema.parse({ name, ...row.spec, ...b });
+    const current: Record<string, unknown> = { ...row.spec };
+    if (auth === null) delete current.auth;
+    const merged = toolCreateSchema.parse({ name, ...current, ...b });
     checkInputSchema(merged.input_schema);
+    await checkAuth(c, p.workspace_id, merged);
     const { name: _n, ...spec } = merged;
     return toolView(await repo.updateTool(c, row.id, spec));
   });

@@ -13,7 +13,7 @@ import { isTerminal, type RunCreate } from '../domain/run';
 import type { Principal } from '../domain/workspace';
 import { openSse } from '../api/sse';
 import type { ServiceDeps } from './deps';
-import { createRunInSession, createSession, getRun, waitForRun, type RunView } from './runs';
+import { createRunInNewSession, getRun, waitForRun, type RunView } from './runs';
 
 const WAIT_SECONDS = 600;
 
@@ -41,9 +41,10 @@ type OnCreated = (runId: string) => Promise<void>;
 
 async function startRun(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, requestId: string, idempotencyKey?: string, onCreated?: OnCreated) {
   const agent = await resolveModel(deps, p, body.model);
-  const { session } = await createSession(deps, p, { agent: agent.id, ...(body.user ? { user_reference: body.user } : {}) });
   const create: RunCreate = { input: 'chat', wait: false, stream: false, wait_timeout_seconds: 60, constraints: {}, metadata: { via: 'chat.completions' }, if_busy: 'reject' };
-  const run = await createRunInSession(deps, p, session.id, create, requestId, idempotencyKey, toMessages(body));
+  // A refused run removes the session made for it (createRunInNewSession).
+  const session = { agent: agent.id, ...(body.user ? { user_reference: body.user } : {}) };
+  const run = await createRunInNewSession(deps, p, session, create, requestId, idempotencyKey, toMessages(body));
   await onCreated?.(run.id);
   return { agent, run, started: Date.now() };
 }
@@ -59,6 +60,7 @@ function metadata(agent: catalog.AgentRow, run: RunView, started: number) {
     total_latency_ms: Date.now() - started,
     status: run.status,
     ...(run.status === 'waiting_approval' ? { pending_approvals: run.pending_approvals } : {}),
+    ...(run.status === 'waiting_auth' ? { pending_authorizations: run.pending_authorizations } : {}),
   };
 }
 
@@ -67,6 +69,17 @@ const usageOf = (run: RunView) => ({
   completion_tokens: run.usage.output_tokens,
   total_tokens: run.usage.input_tokens + run.usage.output_tokens,
 });
+
+/**
+ * A paused run ends the answer: `approval_required` for an approval or a client tool (API.md 7), and
+ * `auth_required` while the user is asked to authorize a connection (API.md 12; our choice, since the
+ * contract names no reason for it), with the URLs in `agent_metadata.pending_authorizations`.
+ */
+function finishReason(status: string): 'stop' | 'length' | 'approval_required' | 'auth_required' {
+  if (status === 'waiting_approval' || status === 'tool_required') return 'approval_required';
+  if (status === 'waiting_auth') return 'auth_required';
+  return status === 'completed' ? 'stop' : 'length';
+}
 
 function failure(run: RunView): ApiError {
   const code = run.status === 'canceled' ? 'run_canceled' : (run.error?.code ?? 'internal_error');
@@ -77,7 +90,7 @@ export async function complete(deps: ServiceDeps, p: Principal, body: ChatComple
   const { agent, run, started } = await startRun(deps, p, body, requestId, idempotencyKey, onCreated);
   const done = await waitForRun(deps, p, run.id, WAIT_SECONDS);
   if (done.status === 'failed' || done.status === 'canceled') throw failure(done);
-  const paused = done.status === 'waiting_approval' || done.status === 'tool_required';
+
   return {
     id: `chatcmpl-${run.id}`,
     object: 'chat.completion' as const,
@@ -87,7 +100,7 @@ export async function complete(deps: ServiceDeps, p: Principal, body: ChatComple
       {
         index: 0,
         message: { role: 'assistant' as const, content: done.output_text ?? '', refusal: null },
-        finish_reason: paused ? 'approval_required' : done.status === 'completed' ? 'stop' : 'length',
+        finish_reason: finishReason(done.status),
         logprobs: null,
       },
     ],
@@ -103,6 +116,8 @@ const NAMED: Record<string, string> = {
   'tool_call.failed': 'tool_result',
   'step.completed': 'step_complete',
 };
+
+const PAUSED = new Set(['waiting_approval', 'tool_required', 'waiting_auth']);
 
 export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, req: Request, res: Response, idempotencyKey?: string, onCreated?: OnCreated): Promise<void> {
   const { agent, run, started } = await startRun(deps, p, body, req.id, idempotencyKey, onCreated);
@@ -130,13 +145,18 @@ export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompleti
   let lastSeq = 0;
   try {
     while (!closed) {
-      let end: 'done' | 'paused' | undefined;
+      let end = false;
+      // The status the run paused in, as its event said: by the time the run is read it may have moved on.
+      let pausedIn: string | undefined;
       for (const e of await repo.listEvents(deps.db, run.id, lastSeq, 200)) {
         lastSeq = e.seq;
         const name = NAMED[e.type];
         if (name) named(name, e.data);
-        if (e.type === 'run.status_changed' && ['waiting_approval', 'tool_required'].includes(String(e.data.to))) end = 'paused';
-        if (isTerminal(e.type.replace('run.', ''))) end = 'done';
+        if (e.type === 'run.status_changed' && PAUSED.has(String(e.data.to))) {
+          end = true;
+          pausedIn = String(e.data.to);
+        }
+        if (isTerminal(e.type.replace('run.', ''))) end = true;
       }
       if (end) {
         const final = await getRun(deps, p, run.id);
@@ -144,8 +164,7 @@ export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompleti
           const err = failure(final);
           data({ error: { type: err.type, code: err.code, message: err.message } });
         } else {
-          const finish = end === 'paused' ? 'approval_required' : 'stop';
-          data(chunk([{ index: 0, delta: {}, finish_reason: finish }], { usage: usageOf(final) }));
+          data(chunk([{ index: 0, delta: {}, finish_reason: finishReason(isTerminal(final.status) ? final.status : (pausedIn ?? final.status)) }], { usage: usageOf(final) }));
           named('agent_complete', { agent_metadata: metadata(agent, final, started) });
         }
         break;

@@ -1,6 +1,7 @@
 // Retention: the content of runs that ended longer ago than the retention period is purged (events,
 // transcript, input and output, approval arguments and previews). What remains is the run's status,
-// usage and error, and the audit log's record that the purge happened.
+// usage and error, its feedback (run_feedback: a verdict on the run, not its content; it goes only with
+// the run row), and the audit log's record that the purge happened.
 import { appendAudit } from '../db/audit';
 import type { Db } from '../db/pool';
 import { transaction } from '../db/pool';

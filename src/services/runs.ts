@@ -12,11 +12,15 @@ import { hasRole, type Principal } from '../domain/workspace';
 import { emptyUsage, isTerminal, normalizeInput, type RunCreate, type RunState } from '../domain/run';
 import type { SessionCreate, SessionListQuery } from '../domain/session';
 import type { Message } from '../domain/message';
+import { RUN_FEEDBACK_ITEMS } from '../domain/feedback';
 import { RUN_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, runStateQuery, type RunWorkflowInput } from '../../workflows/definitions';
 import { page, type ServiceDeps } from './deps';
 import { startWorkflowFor, temporalCall } from './temporal-errors';
 import { checkRunAdmission } from './limits';
 import { waitUntil } from './wait';
+import { checkInputFiles } from './files';
+import { resolveEnvironment } from './environments';
+import { feedbackCounts, runFeedback } from './feedback';
 
 // ---------- sessions
 
@@ -29,12 +33,14 @@ export const sessionView = (s: repo.SessionRow) => ({
   metadata: s.metadata,
   session_reference: s.session_reference,
   user_reference: s.user_reference,
+  environment_id: s.environment_id,
   created_at: isoDate(s.created_at),
   updated_at: isoDate(s.updated_at),
 });
 
 export async function createSession(deps: ServiceDeps, p: Principal, b: SessionCreate): Promise<{ created: boolean; session: ReturnType<typeof sessionView> }> {
   const { agent } = await resolveEnabledAgent(deps, p, b.agent);
+  const environment = b.environment === undefined ? undefined : await resolveEnvironment(deps.db, p.workspace_id, b.environment, 'environment');
   if (b.session_reference) {
     const existing = await repo.getSessionByReference(deps.db, p.workspace_id, b.session_reference);
     if (existing) return { created: false, session: sessionView(checkOwner(existing, b.user_reference)) };
@@ -48,6 +54,7 @@ export async function createSession(deps: ServiceDeps, p: Principal, b: SessionC
     metadata: b.metadata ?? {},
     session_reference: b.session_reference ?? null,
     user_reference: b.user_reference ?? null,
+    environment_id: environment?.id ?? null,
   });
   if (row) return { created: true, session: sessionView(row) };
   // Lost a race with a concurrent create of the same reference: return the winner.
@@ -70,7 +77,10 @@ async function resolveEnabledAgent(deps: ServiceDeps, p: Principal, idOrName: st
   return { agent, version };
 }
 
-async function getSessionRow(deps: ServiceDeps, p: Principal, id: string): Promise<repo.SessionRow> {
+/** What creating a run needs: also given by the eval activities, which have no event bus or codec. */
+export type RunDeps = Pick<ServiceDeps, 'db' | 'config' | 'temporal' | 'log'>;
+
+async function getSessionRow(deps: RunDeps, p: Principal, id: string): Promise<repo.SessionRow> {
   const s = await repo.getSession(deps.db, p.workspace_id, id);
   if (!s) throw notFound('session', 'id');
   return s;
@@ -126,6 +136,7 @@ export function runView(r: repo.RunRow, live?: RunState) {
     error: r.error,
     pending_approvals: [],
     pending_tool_calls: [],
+    pending_authorizations: [],
   };
   return {
     id: r.id,
@@ -142,9 +153,13 @@ export function runView(r: repo.RunRow, live?: RunState) {
     output_text: s.output_text,
     pending_approvals: s.pending_approvals,
     pending_tool_calls: s.pending_tool_calls,
+    /** While `waiting_auth`: who is asked to authorize which connection, at which URL (API.md 12). */
+    pending_authorizations: s.pending_authorizations ?? [],
     usage: s.usage,
     error: s.error,
     metadata: r.metadata,
+    /** `dry_run` for the runs of a dry-run eval (API.md 10), else `live`. */
+    tool_mode: r.tool_mode ?? 'live',
     request_id: r.request_id,
   };
 }
@@ -154,7 +169,7 @@ export const workflowIdFor = (workspaceId: string, idempotencyKey: string): stri
   `run-${crypto.createHash('sha256').update(`${workspaceId}\n${idempotencyKey}`).digest('hex').slice(0, 40)}`;
 
 export async function createRunInSession(
-  deps: ServiceDeps,
+  deps: RunDeps,
   p: Principal,
   sessionId: string,
   b: RunCreate,
@@ -162,6 +177,8 @@ export async function createRunInSession(
   idempotencyKey?: string,
   /** A whole conversation as input (the OpenAI-compatible endpoint); else `b.input`. */
   inputMessages?: Message[],
+  /** Set only by evals (API.md 10): a dry-run eval's runs never execute a write tool. */
+  extra: { tool_mode?: 'dry_run' } = {},
 ) {
   const session = await getSessionRow(deps, p, sessionId);
   const version = await catalog.getAgentVersion(deps.db, session.agent_id, session.agent_version);
@@ -171,6 +188,8 @@ export async function createRunInSession(
   const existing = idempotencyKey ? await repo.getRunByWorkflowId(deps.db, workflowId) : undefined;
   // An idempotent retry of a run that already got past `queued` needs nothing started.
   if (existing && existing.status !== 'queued') return runView(existing);
+  const input = inputMessages ?? normalizeInput(b.input);
+  await checkInputFiles(deps.db, p.workspace_id, input);
   const row = existing ?? await transaction(deps.db, async (c) => {
     if (!(await repo.getSession(c, p.workspace_id, sessionId, true))) throw notFound('session', 'id');
     await checkRunAdmission(c, deps.config, p.workspace_id);
@@ -185,12 +204,13 @@ export async function createRunInSession(
       agent_version: session.agent_version,
       workflow_id: workflowId,
       status: 'queued',
-      input: inputMessages ?? normalizeInput(b.input),
+      input,
       constraints: b.constraints,
       usage: emptyUsage(),
       metadata: b.metadata,
       request_id: requestId,
       created_by_key_id: p.key_id,
+      tool_mode: extra.tool_mode ?? null,
     });
   });
   await startWorkflowFor(
@@ -212,13 +232,25 @@ export async function createRunInSession(
   return runView(row);
 }
 
-export async function createOneOffRun(deps: ServiceDeps, p: Principal, agent: string, b: RunCreate, requestId: string, idempotencyKey?: string) {
+export const createOneOffRun = (deps: ServiceDeps, p: Principal, agent: string, b: RunCreate, requestId: string, idempotencyKey?: string) =>
+  createRunInNewSession(deps, p, { agent }, b, requestId, idempotencyKey);
+
+/**
+ * A run in a session of its own. A create that is refused (429 at the active-run cap, 402, 503) removes
+ * the session it made: under overload every shed create left an empty session behind (issue 8, item 12).
+ */
+export async function createRunInNewSession(deps: ServiceDeps, p: Principal, s: SessionCreate, b: RunCreate, requestId: string, idempotencyKey?: string, inputMessages?: Message[]) {
   if (idempotencyKey) {
     const existing = await repo.getRunByWorkflowId(deps.db, workflowIdFor(p.workspace_id, idempotencyKey));
-    if (existing) return createRunInSession(deps, p, existing.session_id, b, requestId, idempotencyKey);
+    if (existing) return createRunInSession(deps, p, existing.session_id, b, requestId, idempotencyKey, inputMessages);
   }
-  const { session } = await createSession(deps, p, { agent });
-  return createRunInSession(deps, p, session.id, b, requestId, idempotencyKey);
+  const { created, session } = await createSession(deps, p, s);
+  try {
+    return await createRunInSession(deps, p, session.id, b, requestId, idempotencyKey, inputMessages);
+  } catch (err) {
+    if (created) await repo.deleteSessionWithoutRuns(deps.db, session.id).catch((e: unknown) => deps.log.warn({ err: e, session_id: session.id }, 'could not remove the session of a refused run'));
+    throw err;
+  }
 }
 
 async function getRunRow(deps: ServiceDeps, p: Principal, id: string): Promise<repo.RunRow> {
@@ -227,8 +259,17 @@ async function getRunRow(deps: ServiceDeps, p: Principal, id: string): Promise<r
   return r;
 }
 
+/**
+ * A run as `GET /v1/runs/:id` shows it: its state and its `feedback` (counts and the newest
+ * RUN_FEEDBACK_ITEMS items; all of them are in `GET /v1/runs/:id/feedback`).
+ */
+export async function getRun(deps: ServiceDeps, p: Principal, id: string) {
+  const view = await runState(deps, p, id);
+  return { ...view, feedback: await runFeedback(deps.db, id, RUN_FEEDBACK_ITEMS) };
+}
+
 /** While a run is active its state comes from the workflow (query); once ended, from PostgreSQL. */
-export async function getRun(deps: ServiceDeps, p: Principal, id: string): Promise<RunView> {
+async function runState(deps: ServiceDeps, p: Principal, id: string): Promise<RunView> {
   const row = await getRunRow(deps, p, id);
   if (isTerminal(row.status)) return runView(row);
   try {
@@ -257,7 +298,9 @@ export async function listRuns(
   }
   const rows = await repo.listRuns(deps.db, p.workspace_id, { ...q, agent_id: agentId });
   const pg = page(rows, q.limit);
-  return { object: 'list' as const, ...pg, data: pg.data.map((r) => runView(r)) };
+  // Lists carry the feedback counts only, from one aggregate query for the page.
+  const feedback = await feedbackCounts(deps.db, pg.data.map((r) => r.id));
+  return { object: 'list' as const, ...pg, data: pg.data.map((r) => ({ ...runView(r), feedback: feedback(r.id) })) };
 }
 
 export async function cancelRun(deps: ServiceDeps, p: Principal, id: string, _reason: string | undefined) {
@@ -273,10 +316,10 @@ export async function cancelRun(deps: ServiceDeps, p: Principal, id: string, _re
   return runView(await getRunRow(deps, p, id));
 }
 
-const WAIT_STATUSES = new Set(['completed', 'failed', 'canceled', 'waiting_approval', 'tool_required']);
+const WAIT_STATUSES = new Set(['completed', 'failed', 'canceled', 'waiting_approval', 'waiting_auth', 'tool_required']);
 
 /** Resolves once the run is terminal or needs someone (approval, client tool), or at the deadline. */
-export async function waitForRun(deps: ServiceDeps, p: Principal, id: string, timeoutSeconds: number, signal?: AbortSignal): Promise<RunView> {
+export async function waitForRun(deps: ServiceDeps, p: Principal, id: string, timeoutSeconds: number, signal?: AbortSignal): ReturnType<typeof getRun> {
   await waitUntil(deps.bus, id, timeoutSeconds * 1000, () => getRunRow(deps, p, id), (row) => WAIT_STATUSES.has(row.status), signal);
   return getRun(deps, p, id);
 }

@@ -24,6 +24,26 @@ async function missing(connection: ConnectionLike, namespace: string): Promise<s
 }
 
 /**
+ * A server resolves search attributes through its namespace cache, refreshed every few seconds: right
+ * after they were added, starting a workflow that sets them fails with INVALID_ARGUMENT ("no mapping
+ * defined"), which made the first runs on a new production cluster answer 500. A visibility query
+ * that names them goes through the same mapping, so the process waits (up to 60 s) until it passes.
+ */
+async function untilUsable(connection: ConnectionLike, namespace: string): Promise<void> {
+  const query = NAMES.map((n) => `${n} = 'probe'`).join(' AND ');
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await connection.workflowService.countWorkflowExecutions({ namespace, query });
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/**
  * Registers whatever is missing. A failure is logged with the command to run, not thrown: reads keep
  * working, and starting a run fails with Temporal's own message until an operator registers them.
  */
@@ -38,6 +58,7 @@ export async function ensureSearchAttributes(connection: ConnectionLike, namespa
       if ((await missing(connection, namespace)).length) throw err;
     }
     log.info({ search_attributes: todo, namespace }, 'registered Temporal search attributes');
+    await untilUsable(connection, namespace);
   } catch (err) {
     log.error({ err, namespace }, `Temporal search attributes ${NAMES.join(', ')} are not registered and could not be: run \`${registerCommand(namespace)}\``);
   }

@@ -86,7 +86,8 @@ const jsonLines = (stdout: string) =>
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { seq?: number; type: string; object: string });
 
-describe('ap CLI', () => {
+// Each test runs several `ap` processes (node + tsx, seconds each on a loaded 2-core machine).
+describe('ap CLI', { timeout: 150_000 }, () => {
   it('ap keys create prints a working key once, with the given role', async () => {
     const res = await ap(['keys', 'create', '--name', 'ci-bot', '--role', 'auditor']);
     expect(res.status).toBe(0);

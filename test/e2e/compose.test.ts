@@ -19,6 +19,9 @@ describe('docker-compose.yml', () => {
     expect(res.stdout).toContain('image: temporalio/auto-setup:1.29.1');
     expect(res.stdout).toContain('TEMPORAL_ADDRESS: temporal:7233');
     expect(res.stdout).toContain('TEMPORAL_CODEC_ENDPOINT: http://localhost:8080/codec');
+    // Health checks: PostgreSQL, Temporal, the API's /readyz and the workers' heartbeat file.
+    expect(res.stdout.match(/healthcheck:/g)).toHaveLength(4);
+    expect(res.stdout).toContain('AP_WORKER_HEALTH_FILE: /tmp/ap-worker-healthy');
   });
 
   it('refuses to render without AP_MASTER_KEY', () => {

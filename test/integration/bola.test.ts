@@ -28,11 +28,16 @@ const BODIES: Record<string, unknown> = {
   'patch /v1/workspaces/{id}': { max_active_runs: 1 },
   'post /v1/runs/{id}/cancel': {},
   'post /v1/runs/{id}/tools/resolve': { tool_call_id: 'tc_missing', output: 'x' },
+  'post /v1/runs/{id}/feedback': { rating: 1, comment: 'bola' },
   'post /v1/sessions/{id}/runs': { input: 'hi' },
   'post /v1/approvals/{id}/approve': {},
   'post /v1/approvals/{id}/deny': { reason: 'no' },
   'post /v1/action_invocations/{id}/cancel': {},
   'post /v1/webhooks/{id}/rotate_secret': {},
+  'patch /v1/environments/{id}': { variables: { STAGE: 'changed' } },
+  'post /v1/memory_stores/{id}/entries': { text: 'changed' },
+  'post /v1/memory_stores/{id}/search': { query: 'bola' },
+  'patch /v1/eval_sets/{id}': { name: 'bola-set-renamed' },
 };
 
 let a: AgentSetup;
@@ -75,7 +80,15 @@ beforeAll(async () => {
     approvals: parked.pending_approvals[0].id,
     action_invocations: action.id,
     webhooks: hook.id,
+    files: ((await (await fetch(`${env().apiUrl}/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${api.key}` }, body: ((f) => (f.append('file', new Blob(['bola']), 'bola.txt'), f))(new FormData()) })).json()) as { id: string }).id,
+    environments: (await api.post('/v1/environments', { name: 'bola-env', variables: { STAGE: 'bola' } })).body.id,
+    memory_stores: (await api.post('/v1/memory_stores', { name: 'bola-memory' })).body.id,
+    skills: ((await (await fetch(`${env().apiUrl}/v1/skills`, { method: 'POST', headers: { authorization: `Bearer ${api.key}` }, body: ((f) => (f.append('id', 'bola-skill'), f.append('display_title', 'Bola'), f.append('description', 'Bola'), f.append('files', new Blob(['bola']), 'SKILL.md'), f))(new FormData()) })).json()) as { id: string }).id,
   });
+  ids.memory_entries = (await api.post(`/v1/memory_stores/${ids.memory_stores}/entries`, { text: 'bola memory' })).body.id;
+  ids.connections = (await api.post('/v1/connections', { id: 'bola-conn', authorize_url: `${tools.url}/authorize`, token_url: `${tools.url}/token`, client_id: 'c', client_secret: canary('bola-client') })).body.id;
+  ids.eval_sets = (await api.post('/v1/eval_sets', { name: 'bola-set', cases: [{ id: 'c1', input: 'hi' }] })).body.id;
+  ids.evals = (await api.post('/v1/evals', { eval_set: 'bola-set', agent: 'assistant' })).body.id;
   for (const [k, v] of Object.entries(ids)) expect(v, k).toBeTruthy();
   Object.assign(foreign, await keysOf(await newWorkspace('intruder')));
   const doc = (await (await fetch(`${env().apiUrl}/openapi.json`)).json()) as { paths: Record<string, Record<string, { 'x-roles'?: string[]; 'x-operator-only'?: boolean }>> };
@@ -91,7 +104,7 @@ afterAll(async () => {
 
 function concrete(path: string): string {
   const resource = path.split('/')[2]!;
-  return path.replace(/\{(id|name)\}/, () => encodeURIComponent(ids[resource]!)).replace('{v}', '1');
+  return path.replace(/\{(id|name)\}/, () => encodeURIComponent(ids[resource]!)).replace('{v}', '1').replace('{entry_id}', ids.memory_entries!).replace('{other_id}', ids.evals!).replace('{user_reference}', 'bola-user');
 }
 
 describe('authorization matrix from /openapi.json', () => {
@@ -111,8 +124,11 @@ describe('authorization matrix from /openapi.json', () => {
       }
     }
     expect(seen.filter((l) => l.includes('expected'))).toEqual([]);
+    const by = (st: number) => seen.filter((l) => l.endsWith(`: ${st}`)).length;
+    process.stdout.write(`[bola] ${seen.length / ROLES.length} routes with ids x ${ROLES.length} roles: ${seen.length} calls with another workspace's ids, ${by(404)} 404, ${by(403)} 403, 0 other\n`);
     // Nothing was touched: the parked run still waits, the agent is unchanged, the key still works.
     expect((await own.developer.get(`/v1/runs/${ids.runs}`)).body.status).toBe('waiting_approval');
+    expect((await own.developer.get(`/v1/runs/${ids.runs}/feedback`)).body.data).toEqual([]);
     expect((await a.api.get(`/v1/agents/${ids.agents}`)).body.instructions).toBe('You are a test assistant.');
     expect((await own.auditor.get('/v1/runs')).status).toBe(200);
   }, 120_000);
@@ -134,13 +150,16 @@ describe('authorization matrix from /openapi.json', () => {
 
   it('every route refuses each role it does not name with 403 permission_denied', async () => {
     const wrong: string[] = [];
+    let calls = 0;
     for (const op of operations) {
       for (const role of ROLES.filter((r) => !op.roles.includes(r))) {
         const path = op.path.includes('{') ? concrete(op.path) : op.path;
         const res = await own[role].call(op.method.toUpperCase(), path, op.method === 'get' || op.method === 'delete' ? undefined : (BODIES[`${op.method} ${op.path}`] ?? {}));
+        calls++;
         if (res.status !== 403 || res.body?.error?.code !== 'permission_denied') wrong.push(`${op.method} ${op.path} as ${role}: ${res.status}`);
       }
     }
     expect(wrong).toEqual([]);
+    process.stdout.write(`[bola] ${operations.length} routes: ${calls} calls with a role the route does not name, all 403 permission_denied\n`);
   }, 120_000);
 });

@@ -2,7 +2,7 @@
 // that never come back out.
 import { describe, expect, it } from 'vitest';
 import { canary } from '../support/canaries';
-import { expectError, newWorkspace } from '../support/api';
+import { expectError, newWorkspace, setupAgent, waitFor, waitForStatus } from '../support/api';
 
 describe('model cards', () => {
   it('store the key encrypted and show only a preview; POST rotates', async () => {
@@ -22,6 +22,64 @@ describe('model cards', () => {
     expect((await api.get('/v1/model_cards')).body.data.map((c: { id: string }) => c.id)).toEqual(['main']);
     expect((await api.delete('/v1/model_cards/main')).body.deleted).toBe(true);
     expectError(await api.get('/v1/model_cards/main'), 404, 'not_found_error', 'not_found');
+  });
+});
+
+describe('model cards in use', () => {
+  it('a card that an agent (primary or fallback) or a memory store uses is 409 model_card_in_use on DELETE, and stays usable', async () => {
+    const api = await newWorkspace();
+    for (const id of ['main', 'backup', 'embed']) {
+      expect((await api.post('/v1/model_cards', { id, provider: 'openai', base_url: 'https://api.openai.com/v1', api_key: `sk-${id}-key`, default_model: 'gpt-x' })).status).toBe(201);
+    }
+    expect((await api.post('/v1/agents', { name: 'primary-user', model: { card: 'main', fallbacks: [{ card: 'backup' }] } })).status).toBe(201);
+    expect((await api.post('/v1/agents', { name: 'fallback-user', model: { card: 'embed', fallbacks: [{ card: 'backup' }] } })).status).toBe(201);
+    expect((await api.post('/v1/memory_stores', { name: 'notes', embedding: { card: 'embed', model: 'text-embedding-3-small' } })).status).toBe(201);
+
+    const main = await api.delete('/v1/model_cards/main');
+    expectError(main, 409, 'conflict_error', 'model_card_in_use');
+    expect(main.body.error.message).toContain('primary-user');
+    const backup = await api.delete('/v1/model_cards/backup');
+    expectError(backup, 409, 'conflict_error', 'model_card_in_use');
+    expect(backup.body.error.message).toContain('agents fallback-user, primary-user');
+    const embed = await api.delete('/v1/model_cards/embed');
+    expectError(embed, 409, 'conflict_error', 'model_card_in_use');
+    expect(embed.body.error.message).toContain('memory stores notes');
+    expect((await api.get('/v1/model_cards')).body.data.map((c: { id: string }) => c.id)).toEqual(['backup', 'embed', 'main']);
+
+    // A new version without the card, an archived agent, a deleted store: then it goes.
+    expect((await api.patch('/v1/agents/primary-user', { model: { card: 'embed' } })).status).toBe(200);
+    expect((await api.delete('/v1/model_cards/main')).body.deleted).toBe(true);
+    expectError(await api.delete('/v1/model_cards/backup'), 409, 'conflict_error', 'model_card_in_use');
+    expect((await api.delete('/v1/agents/fallback-user')).status).toBe(200);
+    expect((await api.delete('/v1/model_cards/backup')).body.deleted).toBe(true);
+    expectError(await api.delete('/v1/model_cards/nope'), 404, 'not_found_error', 'not_found');
+    const store = (await api.get('/v1/memory_stores')).body.data[0];
+    expect((await api.delete(`/v1/memory_stores/${store.id}`)).status).toBe(200);
+    expect((await api.patch('/v1/agents/primary-user', { model: { card: 'fake-missing' } })).status).toBe(400);
+    expectError(await api.delete('/v1/model_cards/embed'), 409, 'conflict_error', 'model_card_in_use');
+    expect((await api.delete('/v1/agents/primary-user')).status).toBe(200);
+    expect((await api.delete('/v1/model_cards/embed')).body.deleted).toBe(true);
+  });
+});
+
+describe('model cards pinned by an active run', () => {
+  it('a card the pinned version of an active run calls is in use until the run ends, though the agent has moved on', async () => {
+    const s = await setupAgent();
+    try {
+      s.llm.reply({ text: 'slow answer', delay_ms: 60_000 });
+      const run = (await s.api.post('/v1/runs', { agent: 'assistant', input: 'hello' })).body;
+      await waitFor(async () => s.llm.requests.length === 1, 'the model call');
+      expect((await s.api.post('/v1/model_cards', { id: 'next', provider: 'openai', base_url: s.llm.baseUrl, api_key: 'sk-next-key', default_model: 'm' })).status).toBe(201);
+      expect((await s.api.patch('/v1/agents/assistant', { model: { card: 'next' } })).status).toBe(200);
+      const busy = await s.api.delete('/v1/model_cards/fake');
+      expectError(busy, 409, 'conflict_error', 'model_card_in_use');
+      expect(busy.body.error.message).toContain('assistant');
+      expect((await s.api.post(`/v1/runs/${run.id}/cancel`, {})).status).toBe(202);
+      await waitForStatus(s.api, run.id, ['canceled']);
+      expect((await s.api.delete('/v1/model_cards/fake')).body.deleted).toBe(true);
+    } finally {
+      await s.llm.close();
+    }
   });
 });
 

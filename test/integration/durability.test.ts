@@ -1,11 +1,12 @@
 // Durability: a worker that dies while a run waits on a slow model call is replaced, and the run
 // completes; the API keeps answering throughout. Processes here are separate OS processes.
 import path from 'node:path';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnAp, type ApProcess } from '../support/processes';
 import { startPair } from '../support/pair';
 import { allEvents, Api, env, setupAgent, waitFor, waitForStatus } from '../support/api';
-import { startToolServer } from '../fixtures/tool-server';
+import { startEffectServer, startToolServer } from '../fixtures/tool-server';
 
 const procs: ApProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -20,8 +21,10 @@ async function pair(name: string) {
   return p;
 }
 
+// Each test starts processes of its own (a pair, then a replacement worker: each bundles the workflows
+// first), which takes half a minute on a loaded 2-core machine; hence 150 s, not the default 60 s.
 describe('restart durability', () => {
-  it('a worker killed during a slow model call is replaced and the run completes', async () => {
+  it('a worker killed during a slow model call is replaced and the run completes', { timeout: 150_000 }, async () => {
     const { base, port, worker: worker1 } = await pair('durability');
 
     const s = await setupAgent();
@@ -45,7 +48,7 @@ describe('restart durability', () => {
     expect(events.filter((ev) => ev.type === 'message.completed')).toHaveLength(1);
   });
 
-  it('approvals survive a stopped worker, and a worker killed during a write runs no second effect', async () => {
+  it('approvals and client tools decided while every worker is down, and a worker killed during a write runs no second effect', { timeout: 150_000 }, async () => {
     const { base, port, worker: worker1 } = await pair('durability2');
 
     const tools = await startToolServer();
@@ -53,21 +56,38 @@ describe('restart durability', () => {
     cleanups.push(() => s.llm.close(), () => tools.close());
     const client = new Api(s.api.key, `http://127.0.0.1:${port}`);
     await client.post('/v1/tools', { name: 'pay', effect: 'write', input_schema: { type: 'object', properties: { amount: { type: 'number' } } }, executor: { type: 'http', url: `${tools.url}/pay` } });
-    await client.patch('/v1/agents/assistant', { tools: ['pay'] });
+    await client.post('/v1/tools', { name: 'compute', effect: 'read', input_schema: { type: 'object', properties: { x: { type: 'number' } } }, executor: { type: 'client' } });
+    await client.patch('/v1/agents/assistant', { tools: ['pay', 'compute'] });
     const approver = new Api((await client.post('/v1/api_keys', { name: 'approver', roles: ['approver'] })).body.key, client.base);
     tools.route('/pay', { body: { paid: true } });
 
-    // A: every worker is down while the approval is decided.
-    s.llm.reply({ tool_calls: [{ name: 'pay', arguments: { amount: 5 } }] }, { text: 'Paid.' });
+    // A: every worker is down while an approval is decided and a client tool is resolved.
+    s.llm.reply({ tool_calls: [{ name: 'pay', arguments: { amount: 5 } }] }, { tool_calls: [{ name: 'compute', arguments: { x: 3 } }] });
+    s.llm.respond((body) => {
+      const last = JSON.stringify((body.messages as unknown[]).at(-1));
+      return { text: last.includes('paid') ? 'Paid.' : last.includes('value') ? 'Computed 9.' : 'unexpected' };
+    });
     const run1 = (await client.post('/v1/runs', { agent: 'assistant', input: 'pay 5', wait: true })).body;
     expect(run1.status).toBe('waiting_approval');
+    const run1b = (await client.post('/v1/runs', { agent: 'assistant', input: 'compute 3', wait: true })).body;
+    expect(run1b.status).toBe('tool_required');
     await worker1.kill('SIGKILL');
     expect((await approver.post(`/v1/approvals/${run1.pending_approvals[0].id}/approve`, {})).status).toBe(200);
+    expect((await client.post(`/v1/runs/${run1b.id}/tools/resolve`, { tool_call_id: run1b.pending_tool_calls[0].id, output: { value: 9 } })).status).toBe(200);
     const worker2 = spawnAp(['worker'], base, path.join(env().logDir, 'durability2-worker2.log'));
     procs.push(worker2);
     await worker2.ready;
     expect((await waitForStatus(client, run1.id, ['completed'], 45_000)).output_text).toBe('Paid.');
+    expect((await waitForStatus(client, run1b.id, ['completed'], 45_000)).output_text).toBe('Computed 9.');
     expect(tools.requests).toHaveLength(1);
+    for (const id of [run1.id, run1b.id]) {
+      const events = await allEvents(client, id);
+      expect(events.filter((ev) => ev.type === 'tool_call.completed')).toHaveLength(1);
+      expect(events.map((ev) => ev.seq)).toEqual(events.map((_, i) => i + 1));
+    }
+    // The client tool's output reached the model exactly once.
+    const withOutput = s.llm.requests.filter((r) => JSON.stringify(r.body).includes('{\\"value\\":9}'));
+    expect(withOutput).toHaveLength(1);
 
     // B: the worker dies while the write's HTTP request is in flight.
     tools.route('/pay', { delay_ms: 2_000, body: { paid: true } });
@@ -81,10 +101,96 @@ describe('restart durability', () => {
     await worker3.ready;
     const done = await waitForStatus(client, run2.id, ['completed'], 60_000);
     expect(done.output_text).toBe('The payment outcome is unknown.');
+    // One request per Idempotency-Key: the write in flight at the kill was not sent again.
     const keys = tools.requests.map((r) => r.headers['idempotency-key']);
     expect(keys).toHaveLength(2);
     expect(new Set(keys).size).toBe(2);
+    expect(keys[1]).toBe(`${run2.id}:${run2.pending_approvals[0].tool_call.id}`);
     const failed = (await allEvents(client, run2.id)).find((ev) => ev.type === 'tool_call.failed');
     expect(failed.data.error.code).toBe('tool_error');
   });
+
+  it('an idempotent write whose worker is SIGKILLed mid-request is sent again under the same Idempotency-Key and applied once', { timeout: 150_000 }, async () => {
+    const { base, port, worker: worker1 } = await pair('durability3');
+    const s = await setupAgent();
+    const tools = await startEffectServer(2_000);
+    cleanups.push(() => s.llm.close(), () => tools.close());
+    const client = new Api(s.api.key, `http://127.0.0.1:${port}`);
+    await client.post('/v1/tools', { name: 'pay', effect: 'write', idempotent: true, input_schema: { type: 'object', properties: { ref: { type: 'string' } } }, executor: { type: 'http', url: `${tools.url}/pay` } });
+    await client.patch('/v1/agents/assistant', { tools: ['pay'] });
+    const approver = new Api((await client.post('/v1/api_keys', { name: 'approver', roles: ['approver'] })).body.key, client.base);
+    s.llm.reply({ tool_calls: [{ name: 'pay', arguments: { ref: 'ref-once' } }] }, { text: 'Paid once.' });
+    const run = (await client.post('/v1/runs', { agent: 'assistant', input: 'pay once', wait: true })).body;
+    await approver.post(`/v1/approvals/${run.pending_approvals[0].id}/approve`, {});
+    await waitFor(async () => tools.requests.length === 1, 'the write request to arrive');
+    await worker1.kill('SIGKILL');
+    const worker2 = spawnAp(['worker'], base, path.join(env().logDir, 'durability3-worker2.log'));
+    procs.push(worker2);
+    await worker2.ready;
+    expect((await waitForStatus(client, run.id, ['completed'], 60_000)).output_text).toBe('Paid once.');
+    // The retry carried the same key; the tool server applied one effect for it.
+    const key = `${run.id}:${run.pending_approvals[0].tool_call.id}`;
+    expect(tools.requests.map((r) => r.headers['idempotency-key'])).toEqual([key, key]);
+    expect([...tools.effects.entries()]).toEqual([[key, { ref: 'ref-once', requests: 2 }]]);
+    const events = await allEvents(client, run.id);
+    expect(events.filter((ev) => ev.type === 'tool_call.completed')).toHaveLength(1);
+    expect(events.map((ev) => ev.seq)).toEqual(events.map((_, i) => i + 1));
+  });
+
+  it('an approval decided while the worker that requested it is frozen, then killed, reaches the run when another worker replays it', async () => {
+    // Found by the scale-out test: the replaying worker got the decision signal and the model result that
+    // leads to the approval in one activation, signals first, and dropped the decision (the run then waited
+    // for its approval timeout). Here the race is made certain: the worker is SIGSTOPped as soon as the
+    // batch with the approval is committed (its NOTIFY), before it can complete that workflow task.
+    const { base, port, worker: worker1 } = await pair('durability4');
+    const s = await setupAgent();
+    const tools = await startToolServer();
+    const listener = new pg.Client({ connectionString: env().databaseUrl });
+    cleanups.push(() => s.llm.close(), () => tools.close(), () => listener.end());
+    const client = new Api(s.api.key, `http://127.0.0.1:${port}`);
+    tools.route('/pay', { body: { paid: true } });
+    tools.route('/hook', { body: {} });
+    await client.post('/v1/tools', { name: 'pay', effect: 'write', input_schema: { type: 'object', properties: { amount: { type: 'number' } } }, executor: { type: 'http', url: `${tools.url}/pay` } });
+    await client.patch('/v1/agents/assistant', { tools: ['pay'] });
+    // A webhook on run.waiting_approval: after committing the batch, the worker starts its delivery (a
+    // Temporal call), which keeps the workflow task open a few milliseconds longer.
+    expect((await client.post('/v1/webhooks', { url: `${tools.url}/hook`, events: ['run.waiting_approval'] })).status).toBe(201);
+    const approver = new Api((await client.post('/v1/api_keys', { name: 'approver', roles: ['approver'] })).body.key, client.base);
+    s.llm.reply({ tool_calls: [{ name: 'pay', arguments: { amount: 3 } }] }, { text: 'Paid 3.' });
+
+    await listener.connect();
+    await listener.query('LISTEN ap_events');
+    let frozen = false;
+    let runId = '';
+    listener.on('notification', (m) => {
+      const [id, seq] = (m.payload ?? '').split(':');
+      // The first batch (queued … step.started) is stored before the model call; the next one carries the approval.
+      if (!frozen && id === runId && Number(seq) > 4) {
+        frozen = true;
+        worker1.child.kill('SIGSTOP');
+      }
+    });
+    runId = (await client.post('/v1/runs', { agent: 'assistant', input: 'pay 3' })).body.id;
+    await waitFor(async () => frozen, 'the approval batch to be committed');
+    // Stored with the batch (the run itself cannot be asked: its worker is frozen).
+    const pending = (await approver.get('/v1/approvals?status=pending')).body.data as { id: string; run_id: string }[];
+    expect(pending.map((x) => x.run_id)).toEqual([runId]);
+    expect((await approver.post(`/v1/approvals/${pending[0]!.id}/approve`, {})).status).toBe(200);
+    await worker1.kill('SIGKILL');
+    const worker2 = spawnAp(['worker'], base, path.join(env().logDir, 'durability4-worker2.log'));
+    procs.push(worker2);
+    await worker2.ready;
+
+    const done = await waitForStatus(client, runId, ['completed'], 60_000);
+    expect(done.output_text).toBe('Paid 3.');
+    expect(tools.requests.filter((r) => r.path === '/pay')).toHaveLength(1);
+    // The race was hit: the workflow task that had the model's answer timed out, and the decision was
+    // signalled before the next one completed, so both reached the replaying worker together.
+    const events = ((await client.get(`/v1/runs/${runId}/history`)).body.events as { eventType: string }[]).map((e) => e.eventType.replace('EVENT_TYPE_', ''));
+    const answered = events.indexOf('ACTIVITY_TASK_COMPLETED');
+    const timedOut = events.indexOf('WORKFLOW_TASK_TIMED_OUT', answered);
+    const signaled = events.indexOf('WORKFLOW_EXECUTION_SIGNALED');
+    expect(timedOut).toBeGreaterThan(answered);
+    expect(events.slice(answered, signaled)).not.toContain('WORKFLOW_TASK_COMPLETED');
+  }, 120_000);
 });

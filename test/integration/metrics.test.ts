@@ -84,7 +84,7 @@ describe('/metrics', () => {
         expect(before.has(name), name).toBe(true);
       }
       // Every status is reported, also at zero, so that a rate over it never starts from a missing series.
-      expect(before.get('ap_runs')!.metrics.map((s) => s.labels?.status).sort()).toEqual(['canceled', 'completed', 'failed', 'queued', 'running', 'tool_required', 'waiting_approval']);
+      expect(before.get('ap_runs')!.metrics.map((s) => s.labels?.status).sort()).toEqual(['canceled', 'completed', 'failed', 'queued', 'running', 'tool_required', 'waiting_approval', 'waiting_auth']);
       const runs = 3;
       // A 404 from a /v1 route is counted under its template, like its 200s (not under "/runs/:id").
       expect((await api.get('/v1/runs/run_missing')).status).toBe(404);

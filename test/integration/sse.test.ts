@@ -1,10 +1,9 @@
 // The event stream: resume with Last-Event-ID sees every stored event once and in order, and an API
 // process other than the one that created the run (a separate Node process) streams its live events.
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/temporal/dev-server';
 import { startToolServer } from '../fixtures/tool-server';
-import { spawnAp, type ApProcess } from '../support/processes';
+import { anotherApi } from '../support/pair';
+import type { ApProcess } from '../support/processes';
 import { allEvents, Api, env, httpTool, readSse, setupAgent, waitForStatus } from '../support/api';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -13,17 +12,6 @@ afterEach(async () => {
 });
 
 const streamUrl = (base: string, runId: string, q = '') => `${base}/v1/runs/${runId}/events${q}`;
-
-/** Another `ap api` process on the shared stack (and the shared worker's task queue). */
-async function anotherApi(name: string): Promise<{ proc: ApProcess; port: number }> {
-  const e = env();
-  const port = await freePort();
-  const proc = spawnAp(['api'], {
-    DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: e.taskQueue, AP_MASTER_KEY: e.masterKey, AP_ALLOW_PRIVATE_NETWORK: 'true', AP_PORT: String(port), LOG_LEVEL: 'debug',
-  }, path.join(e.logDir, `${name}.log`));
-  await proc.ready;
-  return { proc, port };
-}
 
 async function slowToolRun() {
   const tools = await startToolServer();
@@ -162,6 +150,7 @@ describe('SSE', () => {
     expect(ids).toEqual(ids.map((_, i) => i + 1));
     expect(resumed.at(-1)?.event).toBe('run.completed');
     expect((await waitForStatus(api, run.id, ['completed'])).output_text).toBe('an answer that arrives after the crash');
+    process.stdout.write(`[sse kill] ${seen.length} events before the SIGKILL, ${ids.length - seen.length} after resuming elsewhere: received 1..${ids.length}, 0 gaps, 0 duplicates\n`);
   });
 
   describe('a second API process', () => {

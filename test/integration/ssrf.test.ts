@@ -9,6 +9,7 @@ import { spawnAp, type ApProcess } from '../support/processes';
 import { adminApi, Api, env, expectError, setupAgent, waitFor } from '../support/api';
 import { startReceiver } from '../fixtures/webhook-receiver';
 import { startToolServer } from '../fixtures/tool-server';
+import { canary } from '../support/canaries';
 
 const PRIVATE_URLS = [
   'http://127.0.0.1:9/v1',
@@ -37,7 +38,7 @@ describe('private-network guard (AP_ALLOW_PRIVATE_NETWORK unset)', () => {
   afterAll(async () => guarded?.kill());
 
   it.each(PRIVATE_URLS)('refuses a model card with base_url %s', async (url) => {
-    const res = await api.post('/v1/model_cards', { id: 'c', provider: 'openai', base_url: url, api_key: 'k', default_model: 'm' });
+    const res = await api.post('/v1/model_cards', { id: 'c', provider: 'openai', base_url: url, api_key: canary('ssrf'), default_model: 'm' });
     expectError(res, 403, 'permission_error', 'private_network_blocked');
     expect(res.body.error.param).toBe('base_url');
   });
@@ -99,7 +100,7 @@ describe('private-network guard (AP_ALLOW_PRIVATE_NETWORK unset)', () => {
   });
 
   it('refuses a private URL on update too, and keeps what was stored', async () => {
-    expect((await api.post('/v1/model_cards', { id: 'public', provider: 'openai', base_url: 'https://8.8.8.8/v1', api_key: 'k', default_model: 'm' })).status).toBe(201);
+    expect((await api.post('/v1/model_cards', { id: 'public', provider: 'openai', base_url: 'https://8.8.8.8/v1', api_key: canary('ssrf'), default_model: 'm' })).status).toBe(201);
     expectError(await api.post('/v1/model_cards/public', { base_url: 'http://127.0.0.1/v1' }), 403, 'permission_error', 'private_network_blocked');
     expect((await api.get('/v1/model_cards/public')).body.base_url).toBe('https://8.8.8.8/v1');
     expect((await api.post('/v1/tools', { name: 'pub', effect: 'read', executor: { type: 'http', url: 'https://8.8.8.8/x' } })).status).toBe(201);

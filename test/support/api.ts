@@ -13,6 +13,9 @@ export interface Res<T = any> {
   headers: Headers;
 }
 
+/** Longer than any `wait_timeout_seconds` a test uses. */
+const REQUEST_TIMEOUT_MS = 150_000;
+
 export class Api {
   constructor(
     readonly key: string,
@@ -24,6 +27,8 @@ export class Api {
       method,
       headers: { authorization: `Bearer ${this.key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      // A request that never answers fails the test with its path instead of hanging it until vitest's timeout.
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     const text = await res.text();
     let parsed: unknown = text;

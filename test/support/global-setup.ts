@@ -8,6 +8,7 @@ import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import
 import { startEmbeddedPostgres, type EmbeddedDb } from '../../src/db/embedded';
 import { findTemporalCli, freePort, startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { spawnAp, type ApProcess } from './processes';
+import { findTemporalServer, startPostgresTemporal } from './temporal-postgres';
 import { freshDatabase } from './fresh-database';
 import { CANARY_PREFIX, scanForCanaries } from './canaries';
 
@@ -24,6 +25,8 @@ export interface TestEnv {
   temporalAddress: string;
   temporalCli: string;
   temporalDb: string;
+  /** Which Temporal server the suite runs on: the dev server (SQLite) or AP_TEST_TEMPORAL=postgres. */
+  temporalBackend: 'dev-server' | 'postgres';
   namespace: string;
   taskQueue: string;
   masterKey: string;
@@ -60,8 +63,18 @@ export default async function setup(project: TestProject) {
   const temporalCli = await findTemporalCli(process.env.AP_TEMPORAL_CLI, say);
   // A SQLite file (not memory), so that a test can look at what the Temporal server stores.
   const temporalDb = path.join(runDir, 'temporal.db');
-  const temporal: DevServer = await startDevServer({ binary: temporalCli, namespace: 'default', dbFile: temporalDb, logFile: path.join(logDir, 'temporal.log') });
-  say(`Temporal dev server on ${temporal.address}`);
+  const temporalBackend = process.env.AP_TEST_TEMPORAL === 'postgres' ? 'postgres' : 'dev-server';
+  let temporal: Pick<DevServer, 'address' | 'stop'>;
+  if (temporalBackend === 'postgres') {
+    // The production-style server on the same PostgreSQL server (vitest.temporal-postgres.config.mts);
+    // temporalDb then names no file, so tests that read it stay out of that suite.
+    const binaries = await findTemporalServer(say);
+    const runId = `${Date.now()}_${process.pid}`;
+    temporal = await startPostgresTemporal({ binaries, serverUrl, namespace: 'default', logFile: path.join(logDir, 'temporal.log'), runId, say });
+  } else {
+    temporal = await startDevServer({ binary: temporalCli, namespace: 'default', dbFile: temporalDb, logFile: path.join(logDir, 'temporal.log') });
+    say(`Temporal dev server on ${temporal.address}`);
+  }
 
   const masterKey = crypto.randomBytes(32).toString('base64');
   const taskQueue = `ap-test-${crypto.randomUUID()}`;
@@ -72,6 +85,8 @@ export default async function setup(project: TestProject) {
     TEMPORAL_TASK_QUEUE: taskQueue,
     AP_MASTER_KEY: masterKey,
     AP_ALLOW_PRIVATE_NETWORK: 'true',
+    // OAuth redirect URIs (API.md 12) point at this API; the worker builds them.
+    AP_PUBLIC_URL: `http://127.0.0.1:${port}`,
     AP_DATA_DIR: path.join(runDir, 'data'),
     LOG_LEVEL: 'debug',
     // Short webhook backoff, so that retries happen within a test.
@@ -90,6 +105,7 @@ export default async function setup(project: TestProject) {
     temporalAddress: temporal.address,
     temporalCli,
     temporalDb,
+    temporalBackend,
     namespace: 'default',
     taskQueue,
     masterKey,

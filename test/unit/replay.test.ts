@@ -25,6 +25,10 @@ describe('recorded histories', () => {
         'approval-granted-timeout-paused.json', 'approval-expired-deny.json', 'max-tool-calls-exceeded.json', 'budget-exceeded-max-tokens.json', 'timeout.json',
         // and with search-attributes-v1 (status changes upserted as ApRunStatus)
         'approval-granted-search-attributes.json',
+        // with skill-loaded-event-v1, the eval workflow, and a dry-run eval case (eval-dry-run-v1)
+        'skill-loaded.json', 'eval-workflow.json', 'eval-dry-run-write-tool.json',
+        // with oauth-connections-v1 (waiting_auth until the user authorized)
+        'oauth-authorization-completed.json',
       ]),
     );
   });

@@ -1,9 +1,10 @@
 // One error middleware: zod errors, ApiErrors, body-parser failures and everything unexpected become
 // the documented body (API.md 1.2). The unexpected is a 500 with the request id; details only in the log.
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { ApiError } from '../../domain/errors';
 import { isConnectionError } from '../../db/pool';
+import { drainBody } from '../drain';
 
 export function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
@@ -32,6 +33,8 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
   if (err instanceof ApiError) apiError = err;
   else if (err instanceof z.ZodError) apiError = fromZod(err);
   else if (e?.type === 'entity.parse.failed') apiError = new ApiError(400, 'invalid_json', 'The request body is not valid JSON');
+  // The router could not percent-decode a path parameter (`/v1/agents/%ff`).
+  else if (err instanceof URIError && e.status === 400) apiError = new ApiError(400, 'validation_failed', 'The path is not validly percent-encoded');
   else if (e?.type === 'entity.too.large') apiError = new ApiError(413, 'payload_too_large', 'The request body exceeds 1 MiB');
   else if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
     apiError = new ApiError(415, 'unsupported_media_type', 'Unsupported request encoding');
@@ -45,6 +48,12 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
     res.end();
     return;
   }
+  // The rest of an unread body first, so that the client is still listening for this answer.
+  void drainBody(req, res).then(() => send(res, apiError, requestId));
+};
+
+function send(res: Response, apiError: ApiError, requestId: string | undefined): void {
+  if (res.headersSent || res.destroyed) return;
   for (const [k, v] of Object.entries(apiError.headers ?? {})) res.setHeader(k, v);
   res.status(apiError.status).json({
     error: {
@@ -55,4 +64,4 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
       request_id: requestId,
     },
   });
-};
+}

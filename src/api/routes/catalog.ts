@@ -19,7 +19,7 @@ export function catalogRoutes({ db, secrets, config }: ServiceDeps, registry: Ro
   r.get('/model_cards', { roles: ['auditor'], query: listQuerySchema }, ({ p, query }) => svc.listModelCards(db, secrets, p, query));
   r.get('/model_cards/:id', { roles: ['auditor'] }, ({ p, params }) => svc.getModelCard(db, secrets, p, params.id!));
   r.post('/model_cards/:id', { audit: 'model_card.update', roles: ADMIN_ONLY, body: modelCardUpdateSchema }, ({ p, params, body }) => svc.updateModelCard(db, secrets, p, params.id!, body, open));
-  r.delete('/model_cards/:id', { audit: 'model_card.delete', roles: ADMIN_ONLY }, ({ p, params }) => svc.deleteModelCard(db, p, params.id!));
+  r.delete('/model_cards/:id', { audit: 'model_card.delete', roles: ADMIN_ONLY, summary: 'Deletes a model card; 409 model_card_in_use while the current version of an agent (primary or fallback) or a memory store uses it' }, ({ p, params }) => svc.deleteModelCard(db, p, params.id!));
 
   r.post('/agents', { audit: 'agent.create', roles: ADMIN_ONLY, body: agentCreateSchema, status: 201 }, ({ p, body }) => svc.createAgent(db, p, body));
   r.get('/agents', { roles: READ_DEFINITIONS, query: listQuerySchema }, ({ p, query }) => svc.listAgents(db, p, query));

@@ -1,4 +1,4 @@
-// /v1/sessions, /v1/runs and a run's events (JSON or SSE).
+// /v1/sessions, /v1/runs, a run's events (JSON or SSE) and its feedback (developers give it, every role reads it).
 import type { Router } from 'express';
 import type { Response } from 'express';
 import { z } from 'zod';
@@ -7,6 +7,8 @@ import { sessionCreateSchema, sessionListQuerySchema } from '../../domain/sessio
 import type { Principal } from '../../domain/workspace';
 import * as svc from '../../services/runs';
 import * as history from '../../services/history';
+import * as feedback from '../../services/feedback';
+import { feedbackCreateSchema, feedbackListQuerySchema, RUN_FEEDBACK_ITEMS } from '../../domain/feedback';
 import type { ServiceDeps } from '../../services/deps';
 import { defineRoutes, type RouteDoc, READ_ALL } from '../route';
 import { openSse, parseLastEventId, streamRunEvents } from '../sse';
@@ -45,10 +47,26 @@ export function runRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
     await audit(run.id);
     return respondToCreate(deps, req, res, p, run, rest);
   });
-  r.get('/runs', { roles: READ_ALL, query: runListQuerySchema }, ({ p, query }) => svc.listRuns(deps, p, query));
+  r.get('/runs', { roles: READ_ALL, query: runListQuerySchema, summary: 'Runs, newest first; each carries its feedback counts `feedback: {count, up, down}` (no items)' }, ({ p, query }) => svc.listRuns(deps, p, query));
   r.get('/runs/:id/history', { roles: ['auditor'], summary: 'The Temporal event history of the run (replayable with ap replay)' }, ({ p, params }) => history.runHistory(deps, p, params.id!));
   // With the request's logger, so that the service's lines carry the request and the run.
-  r.get('/runs/:id', { roles: READ_ALL }, ({ req, p, params }) => svc.getRun({ ...deps, log: req.log }, p, params.id!));
+  r.get('/runs/:id', { roles: READ_ALL, summary: `A run; \`feedback\` is {count, up, down, items}: the counts and the ${RUN_FEEDBACK_ITEMS} newest feedback objects` }, ({ req, p, params }) => svc.getRun({ ...deps, log: req.log }, p, params.id!));
+  r.post(
+    '/runs/:id/feedback',
+    {
+      audit: 'run.feedback',
+      roles: ['developer'],
+      body: feedbackCreateSchema,
+      summary: "Feedback on the run: {rating: 1 | -1, comment?, key?}, one per key per run (key defaults to the posting API key's id). 201 with the run.feedback object when the key's first; 200 when it replaced the key's earlier feedback (rating and comment; created_at stays)",
+    },
+    async ({ res, p, params, body, audit }) => {
+      const { created, feedback: f } = await feedback.giveFeedback(deps.db, p, params.id!, body);
+      await audit(params.id); // the audit target is the run, not the feedback object
+      res.status(created ? 201 : 200);
+      return f;
+    },
+  );
+  r.get('/runs/:id/feedback', { roles: READ_ALL, query: feedbackListQuerySchema, summary: "The run's feedback objects, newest first (by first creation: a replacement keeps its place)" }, ({ p, params, query }) => feedback.listFeedback(deps.db, p, params.id!, query));
   r.post('/runs/:id/cancel', { audit: 'run.cancel', roles: ['developer'], body: cancelSchema, status: 202 }, ({ p, params, body }) => svc.cancelRun(deps, p, params.id!, body.reason));
 
   for (const [path, forceSse] of [['/runs/:id/events', false], ['/runs/:id/events/stream', true]] as const) {

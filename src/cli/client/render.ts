@@ -116,7 +116,7 @@ export class EventPrinter {
   }
 }
 
-const PAUSED_ACTIVITY: Record<string, string> = { waiting_approval: 'waiting for approval', tool_required: 'waiting for a client tool result' };
+const PAUSED_ACTIVITY: Record<string, string> = { waiting_approval: 'waiting for approval', tool_required: 'waiting for a client tool result', waiting_auth: 'waiting for the user to authorize a connection' };
 
 /**
  * A progress line on stderr: rewritten in place on a terminal (with the elapsed time), one line per

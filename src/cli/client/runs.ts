@@ -7,8 +7,8 @@ import { ApiClient, type Json } from './http';
 import { EventPrinter, StatusLine } from './render';
 
 /** Exit codes of `runs watch` and `runs create --wait`, by the run's status when the command stops. */
-export const EXIT_BY_STATUS: Record<string, number> = { completed: 0, failed: 1, canceled: 2, waiting_approval: 3, tool_required: 3 };
-const PAUSED = new Set(['waiting_approval', 'tool_required']);
+export const EXIT_BY_STATUS: Record<string, number> = { completed: 0, failed: 1, canceled: 2, waiting_approval: 3, waiting_auth: 3, tool_required: 3 };
+const PAUSED = new Set(['waiting_approval', 'waiting_auth', 'tool_required']);
 
 const exitHelp = (pausedWhen: string) => `
 Exit codes:
@@ -68,6 +68,9 @@ function printRun(run: Json): void {
   for (const t of (run.pending_tool_calls ?? []) as { id: string; name: string; arguments: unknown }[]) {
     out(`pending tool call  ${t.id}: ${t.name} ${abbreviate(compact(t.arguments), 120)}`);
   }
+  for (const a of (run.pending_authorizations ?? []) as { name: string; connection: string; authorization_url: string }[]) {
+    out(`pending authorization  ${a.connection} (for ${a.name}): ${a.authorization_url}`);
+  }
   if (run.output_text) out(`\n${String(run.output_text)}`);
 }
 
@@ -104,7 +107,7 @@ export function runsCommands(program: Command): void {
   runs
     .command('list')
     .description('list runs, newest first')
-    .option('--status <status>', 'queued, running, tool_required, waiting_approval, completed, failed or canceled')
+    .option('--status <status>', 'queued, running, tool_required, waiting_approval, waiting_auth, completed, failed or canceled')
     .option('--agent <name>', 'agent name or id')
     .option('--limit <n>', '1-100', '20')
     .option('--after <cursor>', 'the next_cursor of a previous page')

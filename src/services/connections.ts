@@ -1,0 +1,287 @@
+// Connected accounts (API.md 12): OAuth clients per workspace, the authorization-code flow with PKCE and
+// a state bound to the run and the user, tokens stored encrypted per workspace, connection and
+// user_reference, refreshed before they expire. Tokens never leave this module in the clear except as the
+// Authorization header of a tool's request (activities/tools.ts).
+import crypto from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import type { Db } from '../db/pool';
+import { transaction } from '../db/pool';
+import * as repo from '../db/connections';
+import { ApiError, notFound } from '../domain/errors';
+import { isoDate, type ListQuery } from '../domain/common';
+import { covers, tokenResponseSchema, type ConnectionCreate, type TokenResponse } from '../domain/connection';
+import type { Principal } from '../domain/workspace';
+import { guardedFetch } from '../security/network-guard';
+import type { SecretBox } from '../security/secrets';
+import { authorizationCompletedSignal } from '../../workflows/definitions';
+import { checkOutbound } from './catalog';
+import { page, type ServiceDeps } from './deps';
+
+/** What the flow needs, in the API (callback) and in the worker (check, token for a tool call). */
+export type OAuthDeps = { db: Db; secrets: SecretBox; config: Config; log: Logger };
+
+/** A token this close to its expiry is refreshed before use. */
+const REFRESH_MARGIN_MS = 30_000;
+const TOKEN_TIMEOUT_MS = 15_000;
+
+const b64url = (b: Buffer): string => b.toString('base64url');
+const sha256 = (s: string): string => crypto.createHash('sha256').update(s).digest('hex');
+
+// ---------- the connection resource
+
+export const connectionView = (c: repo.ConnectionRow) => ({
+  id: c.id,
+  object: 'connection' as const,
+  authorize_url: c.authorize_url,
+  token_url: c.token_url,
+  revocation_url: c.revocation_url,
+  client_id: c.client_id,
+  client_secret: '[hidden]',
+  scopes: c.scopes,
+  created_at: isoDate(c.created_at),
+  updated_at: isoDate(c.updated_at),
+});
+
+export async function createConnection(db: Db, secrets: SecretBox, p: Principal, b: ConnectionCreate, allowPrivate: boolean) {
+  await checkOutbound(b.authorize_url, allowPrivate, 'authorize_url');
+  await checkOutbound(b.token_url, allowPrivate, 'token_url');
+  if (b.revocation_url) await checkOutbound(b.revocation_url, allowPrivate, 'revocation_url');
+  const row = await repo.insertConnection(db, {
+    workspace_id: p.workspace_id,
+    id: b.id,
+    authorize_url: b.authorize_url,
+    token_url: b.token_url,
+    revocation_url: b.revocation_url ?? null,
+    client_id: b.client_id,
+    client_secret_enc: secrets.encrypt(b.client_secret),
+    scopes: b.scopes,
+  });
+  if (!row) throw new ApiError(409, 'already_exists', `Connection ${b.id} already exists`, 'id');
+  return connectionView(row);
+}
+
+async function connectionRow(db: Db, ws: string, id: string, param = 'id'): Promise<repo.ConnectionRow> {
+  const row = await repo.getConnection(db, ws, id);
+  if (!row) throw notFound('connection', param);
+  return row;
+}
+
+export const getConnection = async (db: Db, p: Principal, id: string) => connectionView(await connectionRow(db, p.workspace_id, id));
+
+export async function listConnections(db: Db, p: Principal, q: ListQuery) {
+  const pg = page(await repo.listConnections(db, p.workspace_id, q.limit, q.after), q.limit);
+  return { object: 'list' as const, ...pg, data: pg.data.map(connectionView) };
+}
+
+/** Refused while a tool declares it: the tool's calls would all fail. Its users' tokens go with it. */
+export async function deleteConnection(db: Db, p: Principal, id: string) {
+  return transaction(db, async (c) => {
+    await connectionRow(db, p.workspace_id, id);
+    const tools = await repo.toolsUsing(c, p.workspace_id, id);
+    if (tools.length) throw new ApiError(409, 'connection_in_use', `Tools ${tools.join(', ')} declare connection ${id}; change them first`, 'id');
+    await repo.deleteConnection(c, p.workspace_id, id);
+    return { id, object: 'connection' as const, deleted: true };
+  });
+}
+
+/** Which users have a token (never the token). */
+export async function listTokenUsers(db: Db, p: Principal, id: string) {
+  await connectionRow(db, p.workspace_id, id);
+  const rows = await repo.listTokenUsers(db, p.workspace_id, id);
+  return {
+    object: 'list' as const,
+    data: rows.map((t) => ({ object: 'connection.token' as const, connection: id, user_reference: t.user_reference, scopes: t.scopes, expires_at: isoDate(t.expires_at), created_at: isoDate(t.created_at), updated_at: isoDate(t.updated_at) })),
+    has_more: false,
+    next_cursor: null,
+  };
+}
+
+/**
+ * Revokes a user's authorization: the tokens are deleted here first (the next run that needs them asks the
+ * user again, whatever the provider says), then, when the connection has a revocation_url, the grant is
+ * revoked there (RFC 7009: the refresh token, which also ends its access tokens, else the access token).
+ * `provider_revoked`: true, false (the endpoint failed or refused; logged), or null (no revocation_url).
+ */
+export async function revokeToken(deps: OAuthDeps, p: Principal, id: string, userReference: string) {
+  const conn = await connectionRow(deps.db, p.workspace_id, id);
+  const deleted = await repo.deleteToken(deps.db, p.workspace_id, id, userReference);
+  if (!deleted) throw notFound('token for this user_reference', 'user_reference');
+  let provider_revoked: boolean | null = null;
+  if (conn.revocation_url) {
+    const [enc, hint] = deleted.refresh_token_enc ? [deleted.refresh_token_enc, 'refresh_token'] : [deleted.access_token_enc, 'access_token'];
+    // Deleted here already: whatever fails from now on (even decrypting) is reported, not thrown.
+    provider_revoked = await (async () => revokeAtProvider(deps, conn, deps.secrets.decrypt(enc), hint))().catch((err: unknown) => {
+      deps.log.warn({ connection: conn.id, workspace_id: p.workspace_id, reason: (err as Error).message }, 'token revocation at the provider failed');
+      return false;
+    });
+  }
+  return { object: 'connection.token' as const, connection: id, user_reference: userReference, deleted: true, provider_revoked };
+}
+
+/** RFC 7009 2.1: POST token and token_type_hint with the client's credentials; 200 is success (2.2). */
+async function revokeAtProvider(deps: OAuthDeps, conn: repo.ConnectionRow, token: string, hint: string): Promise<boolean> {
+  const res = await guardedFetch(deps.config.allowPrivateNetwork)(conn.revocation_url!, {
+    method: 'POST',
+    headers: { authorization: clientBasic(deps, conn), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams({ token, token_type_hint: hint, client_id: conn.client_id }).toString(),
+    signal: AbortSignal.timeout(TOKEN_TIMEOUT_MS),
+  });
+  await res.body?.cancel().catch(() => undefined); // the answer's body says nothing we need (RFC 7009 2.2)
+  if (res.status !== 200) throw new Error(`the revocation endpoint answered ${res.status}`);
+  return true;
+}
+
+// ---------- the flow
+
+export const redirectUri = (config: Config, connectionId: string): string => `${config.publicUrl}/v1/connections/${encodeURIComponent(connectionId)}/callback`;
+
+/**
+ * A new authorization for a run's tool call: a state bound to the run, the tool call and the user, and a
+ * PKCE verifier, both random; the state is stored as its hash, the verifier encrypted.
+ */
+export async function beginAuthorization(
+  deps: OAuthDeps,
+  conn: repo.ConnectionRow,
+  a: { user_reference: string; run_id: string; tool_call_id: string; scopes: string[]; ttl_seconds: number },
+): Promise<string> {
+  const state = b64url(crypto.randomBytes(32));
+  const verifier = b64url(crypto.randomBytes(32));
+  await repo.insertState(deps.db, {
+    state_hash: sha256(state),
+    workspace_id: conn.workspace_id,
+    connection_id: conn.id,
+    user_reference: a.user_reference,
+    run_id: a.run_id,
+    tool_call_id: a.tool_call_id,
+    code_verifier_enc: deps.secrets.encrypt(verifier),
+    scopes: a.scopes,
+    expires_at: new Date(Date.now() + a.ttl_seconds * 1000),
+  });
+  const url = new URL(conn.authorize_url);
+  url.searchParams.set('response_type', 'code');
+  url.searchParams.set('client_id', conn.client_id);
+  url.searchParams.set('redirect_uri', redirectUri(deps.config, conn.id));
+  if (a.scopes.length) url.searchParams.set('scope', a.scopes.join(' '));
+  url.searchParams.set('state', state);
+  url.searchParams.set('code_challenge', b64url(crypto.createHash('sha256').update(verifier).digest()));
+  url.searchParams.set('code_challenge_method', 'S256');
+  return url.toString();
+}
+
+/** One call of the token endpoint (client_secret_basic); an error names the status, never the body. */
+/** The client's credentials for the token and revocation endpoints (client_secret_basic, RFC 6749 2.3.1). */
+function clientBasic(deps: OAuthDeps, conn: repo.ConnectionRow): string {
+  const secret = deps.secrets.decrypt(conn.client_secret_enc);
+  return `Basic ${Buffer.from(`${encodeURIComponent(conn.client_id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}
+
+async function tokenRequest(deps: OAuthDeps, conn: repo.ConnectionRow, form: Record<string, string>): Promise<TokenResponse> {
+  const basic = clientBasic(deps, conn);
+  let res;
+  try {
+    res = await guardedFetch(deps.config.allowPrivateNetwork)(conn.token_url, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({ ...form, client_id: conn.client_id }).toString(),
+      signal: AbortSignal.timeout(TOKEN_TIMEOUT_MS),
+    });
+  } catch {
+    throw new ApiError(503, 'authorization_server_unavailable', `The token endpoint of connection ${conn.id} is unreachable`, undefined, { 'Retry-After': '5' });
+  }
+  const text = await res.text();
+  if (res.status !== 200) {
+    const code = res.status === 400 || res.status === 401 ? 'authorization_failed' : 'authorization_server_unavailable';
+    throw new ApiError(code === 'authorization_failed' ? 400 : 503, code, `The token endpoint of connection ${conn.id} answered ${res.status}`);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const parsed = tokenResponseSchema.safeParse(body);
+  if (!parsed.success) throw new ApiError(400, 'authorization_failed', `The token endpoint of connection ${conn.id} answered without a usable access_token`);
+  if (parsed.data.token_type && parsed.data.token_type.toLowerCase() !== 'bearer') {
+    throw new ApiError(400, 'authorization_failed', `Connection ${conn.id} issued a ${parsed.data.token_type} token; only bearer tokens are supported`);
+  }
+  return parsed.data;
+}
+
+async function storeTokens(deps: OAuthDeps, db: Parameters<typeof repo.upsertToken>[0], conn: repo.ConnectionRow, user: string, t: TokenResponse, asked: string[], previousRefresh?: string | null) {
+  await repo.upsertToken(db, {
+    workspace_id: conn.workspace_id,
+    connection_id: conn.id,
+    user_reference: user,
+    access_token_enc: deps.secrets.encrypt(t.access_token),
+    // A refresh that does not rotate the refresh token keeps the one we had.
+    refresh_token_enc: t.refresh_token ? deps.secrets.encrypt(t.refresh_token) : (previousRefresh ?? null),
+    scopes: t.scope ? t.scope.split(' ').filter(Boolean) : asked,
+    expires_at: t.expires_in !== undefined ? new Date(Date.now() + t.expires_in * 1000) : null,
+  });
+}
+
+/**
+ * The user's access token for a call that needs `scopes`, refreshed first when it is about to expire;
+ * undefined when there is none (or it cannot be refreshed): the user has to authorize (again).
+ */
+export async function usableToken(deps: OAuthDeps, ws: string, connectionId: string, user: string, scopes: string[]): Promise<string | undefined> {
+  const conn = await repo.getConnection(deps.db, ws, connectionId);
+  if (!conn) return undefined;
+  return transaction(deps.db, async (c) => {
+    // Locked: two tool calls of one user refresh once, and the second one sees the new token.
+    const t = await repo.getToken(c, ws, connectionId, user, true);
+    if (!t || !covers(t.scopes, scopes)) return undefined;
+    if (!t.expires_at || t.expires_at.getTime() - Date.now() > REFRESH_MARGIN_MS) return deps.secrets.decrypt(t.access_token_enc);
+    if (!t.refresh_token_enc) return undefined;
+    try {
+      const fresh = await tokenRequest(deps, conn, { grant_type: 'refresh_token', refresh_token: deps.secrets.decrypt(t.refresh_token_enc) });
+      await storeTokens(deps, c, conn, user, fresh, t.scopes, t.refresh_token_enc);
+      deps.log.info({ workspace_id: ws, connection: connectionId }, 'access token refreshed');
+      return fresh.access_token;
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'authorization_failed') {
+        // The refresh token was refused (revoked, expired): the user authorizes again.
+        await repo.deleteToken(c, ws, connectionId, user);
+        deps.log.warn({ workspace_id: ws, connection: connectionId, code: err.code }, 'refresh refused; the user must authorize again');
+        return undefined;
+      }
+      throw err;
+    }
+  });
+}
+
+/**
+ * The authorization server's redirect back (unauthenticated: the user's browser). The state is taken for
+ * its single use before anything else happens; a forged, replayed or expired one is refused and stores
+ * nothing. The code is exchanged with the PKCE verifier, the tokens stored for the state's user, and
+ * every run of that user waiting for this connection is told.
+ */
+export async function completeAuthorization(deps: ServiceDeps, connectionId: string, q: { state: string; code?: string; error?: string }): Promise<{ runs_signalled: number }> {
+  const state = await repo.consumeState(deps.db, sha256(q.state), connectionId);
+  if (!state) throw new ApiError(400, 'invalid_state', 'This authorization link is unknown, expired or already used; start again from the application');
+  const log = deps.log.child({ workspace_id: state.workspace_id, run_id: state.run_id, connection: connectionId });
+  if (q.error || !q.code) {
+    log.info({ error: q.error ?? 'no code' }, 'authorization refused at the authorization server');
+    throw new ApiError(400, 'authorization_denied', 'The authorization was not granted; the run keeps waiting until its authorization expires');
+  }
+  const conn = await connectionRow(deps.db, state.workspace_id, connectionId);
+  const tokens = await tokenRequest(deps, conn, {
+    grant_type: 'authorization_code',
+    code: q.code,
+    redirect_uri: redirectUri(deps.config, connectionId),
+    code_verifier: deps.secrets.decrypt(state.code_verifier_enc),
+  });
+  const waiting = await transaction(deps.db, async (c) => {
+    await storeTokens(deps, c, conn, state.user_reference, tokens, state.scopes);
+    return repo.closeWaitingStates(c, state.workspace_id, connectionId, state.user_reference);
+  });
+  const own = (await deps.db.query<{ workflow_id: string }>('SELECT workflow_id FROM runs WHERE id = $1', [state.run_id])).rows[0];
+  const workflows = new Set([...(own ? [own.workflow_id] : []), ...waiting.map((w) => w.workflow_id)]);
+  for (const wf of workflows) {
+    // A run that has ended since cannot be signalled; that is fine.
+    await deps.temporal.workflow.getHandle(wf).signal(authorizationCompletedSignal, { connection: connectionId }).catch((err: unknown) => log.debug({ err, workflow_id: wf }, 'could not signal a waiting run'));
+  }
+  log.info({ runs_signalled: workflows.size }, 'authorization completed');
+  return { runs_signalled: workflows.size };
+}
