@@ -18,8 +18,13 @@ export interface ModelCardRow {
   updated_at: Date;
 }
 
-export async function getModelCard(q: Queryable, ws: string, id: string, forUpdate = false): Promise<ModelCardRow | undefined> {
-  return (await q.query<ModelCardRow>(`SELECT * FROM model_cards WHERE workspace_id = $1 AND id = $2${forUpdate ? ' FOR UPDATE' : ''}`, [ws, id])).rows[0];
+/**
+ * lock: 'update' for the card's own writes (a delete checks its users under it); 'share' for a
+ * transaction that makes something use the card, so that a delete waits for it and then sees the user.
+ */
+export async function getModelCard(q: Queryable, ws: string, id: string, lock?: 'update' | 'share'): Promise<ModelCardRow | undefined> {
+  const clause = lock === 'update' ? ' FOR UPDATE' : lock === 'share' ? ' FOR SHARE' : '';
+  return (await q.query<ModelCardRow>(`SELECT * FROM model_cards WHERE workspace_id = $1 AND id = $2${clause}`, [ws, id])).rows[0];
 }
 
 export async function listModelCards(q: Queryable, ws: string, limit: number, after?: string): Promise<ModelCardRow[]> {

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort } from '../temporal/dev-server';
+import { stablePort } from '../temporal/dev-server';
 
 export interface EmbeddedDb {
   url: string;
@@ -17,7 +17,7 @@ export async function startEmbeddedPostgres(dir: string, say: (line: string) => 
   const isRoot = os.userInfo().uid === 0;
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   const fresh = !fs.existsSync(path.join(dir, 'PG_VERSION'));
-  const actualPort = port ?? (await readPort(dir)) ?? (await freePort());
+  const actualPort = port ?? (await readPort(dir)) ?? (await stablePort());
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dir,

@@ -105,7 +105,7 @@ export async function updateModelCard(db: Db, secrets: SecretBox, p: Principal, 
 /** Refused while an agent or a memory store uses the card: their next calls would all fail. */
 export async function deleteModelCard(db: Db, p: Principal, id: string) {
   return transaction(db, async (c) => {
-    if (!(await repo.getModelCard(c, p.workspace_id, id, true))) throw notFound('model card', 'id');
+    if (!(await repo.getModelCard(c, p.workspace_id, id, 'update'))) throw notFound('model card', 'id');
     const users = await repo.modelCardUsers(c, p.workspace_id, id);
     const named = [
       ...(users.agents.length ? [`agents ${users.agents.join(', ')}`] : []),
@@ -132,11 +132,16 @@ export function agentView(a: repo.AgentRow, v: repo.AgentVersionRow) {
   };
 }
 
-async function checkAgentRefs(db: Db, ws: string, spec: Partial<AgentSpec>): Promise<void> {
+/**
+ * Inside the transaction that stores the agent: the cards are locked for share, so that a card delete
+ * under way is waited for (and then the card is gone) or waits itself (and then sees this agent).
+ */
+async function checkAgentRefs(db: Queryable, ws: string, spec: Partial<AgentSpec>): Promise<void> {
   if (spec.model) {
     // The primary and every fallback card, each named by its own param (model.fallbacks[0].card).
     const refs = [{ card: spec.model.card, param: 'model.card' }, ...(spec.model.fallbacks ?? []).map((f, i) => ({ card: f.card, param: `model.fallbacks[${i}].card` }))];
-    const found = await Promise.all(refs.map((r) => repo.getModelCard(db, ws, r.card)));
+    const found: (repo.ModelCardRow | undefined)[] = [];
+    for (const r of refs) found.push(await repo.getModelCard(db, ws, r.card, 'share'));
     const missing = refs.find((_, i) => !found[i]);
     if (missing) throw new ApiError(400, 'validation_failed', `Model card ${missing.card} does not exist`, missing.param);
   }
@@ -153,9 +158,9 @@ async function checkAgentRefs(db: Db, ws: string, spec: Partial<AgentSpec>): Pro
 }
 
 export async function createAgent(db: Db, p: Principal, b: AgentCreate) {
-  await checkAgentRefs(db, p.workspace_id, b);
   const { name, ...spec } = b;
   return transaction(db, async (c) => {
+    await checkAgentRefs(c, p.workspace_id, b);
     const agent = await repo.insertAgent(c, newId('agt'), p.workspace_id, name);
     if (!agent) throw conflict(`Agent ${name}`, 'name');
     const version = await repo.insertAgentVersion(c, agent.id, 1, spec);
@@ -183,8 +188,8 @@ export async function listAgents(db: Db, p: Principal, q: ListQuery) {
 }
 
 export async function updateAgent(db: Db, p: Principal, idOrName: string, b: z.infer<typeof agentUpdateSchema>) {
-  await checkAgentRefs(db, p.workspace_id, b);
   return transaction(db, async (c) => {
+    await checkAgentRefs(c, p.workspace_id, b);
     const agent = await repo.findAgent(c, p.workspace_id, idOrName, true);
     if (!agent || agent.archived_at) throw notFound('agent', 'id');
     const current = (await repo.getAgentVersion(c, agent.id, agent.current_version))!;

@@ -46,20 +46,23 @@ export const entryView = (e: repo.MemoryEntryRow) => ({
 // ---------- stores
 
 export async function createStore(deps: MemoryDeps, p: Principal, b: MemoryStoreCreate) {
-  if (b.embedding) {
-    const card = await catalog.getModelCard(deps.db, p.workspace_id, b.embedding.card);
-    if (!card) throw validationFailed(`Model card ${b.embedding.card} does not exist`, 'embedding.card');
-    if (card.provider !== 'openai') throw validationFailed(`Model card ${card.id} is not an OpenAI-wire card (provider openai): embeddings use POST /embeddings`, 'embedding.card');
-  }
-  const row = await repo.insertStore(deps.db, {
-    id: newId('mem'),
-    workspace_id: p.workspace_id,
-    name: b.name,
-    embedding_card: b.embedding?.card ?? null,
-    embedding_model: b.embedding?.model ?? null,
+  return transaction(deps.db, async (c) => {
+    if (b.embedding) {
+      // Locked for share: a delete of the card under way is waited for, or waits and then sees this store.
+      const card = await catalog.getModelCard(c, p.workspace_id, b.embedding.card, 'share');
+      if (!card) throw validationFailed(`Model card ${b.embedding.card} does not exist`, 'embedding.card');
+      if (card.provider !== 'openai') throw validationFailed(`Model card ${card.id} is not an OpenAI-wire card (provider openai): embeddings use POST /embeddings`, 'embedding.card');
+    }
+    const row = await repo.insertStore(c, {
+      id: newId('mem'),
+      workspace_id: p.workspace_id,
+      name: b.name,
+      embedding_card: b.embedding?.card ?? null,
+      embedding_model: b.embedding?.model ?? null,
+    });
+    if (!row) throw new ApiError(409, 'already_exists', `Memory store ${b.name} already exists`, 'name');
+    return storeView(row);
   });
-  if (!row) throw new ApiError(409, 'already_exists', `Memory store ${b.name} already exists`, 'name');
-  return storeView(row);
 }
 
 /** The store by id or name; 404 with `param` for the request field. */

@@ -94,10 +94,60 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** The kernel's ephemeral port range (what `listen(0)` and outgoing connections are given). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(lo) && Number.isInteger(hi)) return [lo!, hi!];
+  } catch {
+    /* not Linux */
+  }
+  return [32768, 60999];
+}
+
+const isFree = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+
+/**
+ * A free port below the ephemeral range, for a server that is started again on the same port (a
+ * restarted process, a cluster whose port is kept). A port from `freePort()` is an ephemeral one: while
+ * the server is down an outgoing connection can be given it, and that connection's TIME_WAIT then
+ * makes the restart fail with EADDRINUSE for a minute.
+ */
+export async function stablePort(): Promise<number> {
+  const [lo] = ephemeralRange();
+  const first = Math.max(1024, lo - 12_000);
+  if (lo - first >= 1000) {
+    for (let i = 0; i < 50; i++) {
+      const port = first + Math.floor(Math.random() * (lo - first));
+      if (await isFree(port)) return port;
+    }
+  }
+  return freePort();
+}
+
+/** The end of a log file, to say why a server did not start. */
+function logTail(file: string | undefined): string {
+  if (!file) return '';
+  try {
+    const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-5).join('\n');
+    return lines ? `; the end of ${file}:\n${lines}` : '';
+  } catch {
+    return '';
+  }
+}
+
+async function waitForPort(port: number, child: ChildProcess, timeoutMs: number, logFile?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`Temporal dev server exited with code ${child.exitCode}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`Temporal dev server exited with ${child.exitCode !== null ? `code ${child.exitCode}` : child.signalCode}${logTail(logFile)}`);
+    }
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, '127.0.0.1');
       s.once('connect', () => {
@@ -109,7 +159,7 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`Temporal dev server did not listen on ${port} within ${timeoutMs / 1000}s`);
+  throw new Error(`Temporal dev server did not listen on ${port} within ${timeoutMs / 1000}s${logTail(logFile)}`);
 }
 
 export interface DevServer {
@@ -155,13 +205,19 @@ async function startOnce(opts: DevServerOptions): Promise<DevServer> {
   // detached: the server gets its own process group, so a Ctrl-C reaches it only through our ordered shutdown.
   const child = spawn(opts.binary, args, { stdio: ['ignore', out, out], detached: true });
   if (typeof out === 'number') fs.closeSync(out);
-  await waitForPort(port, child, 60_000);
+  try {
+    await waitForPort(port, child, 60_000, opts.logFile);
+  } catch (err) {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    throw err;
+  }
   return {
     address: `127.0.0.1:${port}`,
     uiUrl: `http://127.0.0.1:${uiPort}`,
     process: child,
     async stop() {
-      if (child.exitCode !== null) return;
+      // A process killed by a signal has no exit code, only a signalCode; its exit event has already fired.
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startPair } from '../support/pair';
 import { spawnAp, type ApProcess } from '../support/processes';
-import { freePort } from '../../src/temporal/dev-server';
+import { stablePort } from '../../src/temporal/dev-server';
 import { allEvents, Api, env, type Res } from '../support/api';
 import { allRuns, gaps, ownTemporal, payingAgent, startEffectServer, tolerant, type EffectServer, type OwnTemporal } from './support';
 
@@ -46,6 +46,7 @@ afterAll(async () => {
 describe('chaos', () => {
   it(`random SIGKILLs of workers, APIs and Temporal for ${CHAOS_MS / 1000} s: every acknowledged run terminal, one effect per write, gapless logs`, async () => {
     const random = prng(SEED);
+    console.log(`[fault 6] seed ${SEED} (AP_CHAOS_SEED repeats this kill schedule)`);
     temporal = await ownTemporal('chaos');
     const pair = await startPair('chaos', { both: { TEMPORAL_ADDRESS: temporal.address, LOG_LEVEL: 'info' } });
     const base = pair.base;
@@ -61,7 +62,7 @@ describe('chaos', () => {
       proc: first,
       start: () => spawnAp(['worker'], base, path.join(logs, `chaos-${name}-${++generation}.log`)),
     });
-    const port2 = await freePort();
+    const port2 = await stablePort();
     const api2 = spawnAp(['api'], { ...base, AP_PORT: String(port2) }, path.join(logs, 'chaos-api2-0.log'));
     const worker2 = spawnAp(['worker'], base, path.join(logs, 'chaos-worker2-0.log'));
     await Promise.all([api2.ready, worker2.ready]);

@@ -4,7 +4,7 @@
 // API SIGKILLed halfway. Every run completes, every stream is gapless, each write applied once.
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/temporal/dev-server';
+import { stablePort } from '../../src/temporal/dev-server';
 import { decodeSse } from '../../src/providers/sse-decoder';
 import { startPair } from '../support/pair';
 import { spawnAp, type ApProcess } from '../support/processes';
@@ -76,7 +76,7 @@ describe('scale-out on the PostgreSQL-backed Temporal server', () => {
     const elapsed = () => `${Math.round((Date.now() - started) / 1000)} s`;
     temporal = await ownPostgresTemporal('scale-out');
     const pair = await within(startPair('scale', { both: { TEMPORAL_ADDRESS: temporal.address, LOG_LEVEL: 'info' } }), 120_000, 'api1 and worker1 ready');
-    const port2 = await freePort();
+    const port2 = await stablePort();
     const api2 = spawnAp(['api'], { ...pair.base, AP_PORT: String(port2) }, path.join(e.logDir, 'scale-api2.log'));
     const worker2 = spawnAp(['worker'], pair.base, path.join(e.logDir, 'scale-worker2.log'));
     procs.push(pair.api, pair.worker, api2, worker2);

@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { freePort, startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import { stablePort, startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { startFakeLlm, type FakeLlm } from '../fixtures/fake-llm';
 import { allEvents, Api, env, type Res } from '../support/api';
 import { canary } from '../support/canaries';
@@ -21,8 +21,9 @@ export interface OwnTemporal {
 
 export async function ownTemporal(name: string): Promise<OwnTemporal> {
   const e = env();
-  const port = await freePort();
-  const uiPort = await freePort();
+  // Below the ephemeral range: a restart on the same ports must not find them taken by an outgoing connection.
+  const port = await stablePort();
+  const uiPort = await stablePort();
   const opts = { binary: e.temporalCli, namespace: 'default', port, uiPort, dbFile: path.join(e.runDir, `${name}-temporal.db`), logFile: path.join(e.logDir, `${name}-temporal.log`) };
   let server: DevServer = await startDevServer(opts);
   const kill = async () => {

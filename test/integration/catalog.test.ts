@@ -1,8 +1,10 @@
 // Model cards, agents (versions), tools (JSON Schema) and the vault: CRUD, hostile input, and secrets
 // that never come back out.
+import crypto from 'node:crypto';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { canary } from '../support/canaries';
-import { expectError, newWorkspace, setupAgent, waitFor, waitForStatus } from '../support/api';
+import { env, expectError, newWorkspace, setupAgent, waitFor, waitForStatus } from '../support/api';
 
 describe('model cards', () => {
   it('store the key encrypted and show only a preview; POST rotates', async () => {
@@ -59,6 +61,45 @@ describe('model cards in use', () => {
     expectError(await api.delete('/v1/model_cards/embed'), 409, 'conflict_error', 'model_card_in_use');
     expect((await api.delete('/v1/agents/primary-user')).status).toBe(200);
     expect((await api.delete('/v1/model_cards/embed')).body.deleted).toBe(true);
+  });
+});
+
+describe('model cards deleted while something starts to use them', () => {
+  it('an agent or memory store created during a card delete waits for it, then is refused: nothing points at a deleted card', async () => {
+    const api = await newWorkspace();
+    const card = `race-${crypto.randomBytes(6).toString('hex')}`;
+    for (const id of [card, 'steady']) {
+      expect((await api.post('/v1/model_cards', { id, provider: 'openai', base_url: 'https://api.openai.com/v1', api_key: `sk-${id}-key`, default_model: 'gpt-x' })).status).toBe(201);
+    }
+    // The delete, under way: it holds the lock DELETE /v1/model_cards/:id takes, and has found no user yet.
+    const db = new pg.Client({ connectionString: env().databaseUrl });
+    await db.connect();
+    try {
+      await db.query('BEGIN');
+      expect((await db.query('SELECT id FROM model_cards WHERE id = $1 FOR UPDATE', [card])).rowCount).toBe(1);
+      const creates = {
+        agent: api.post('/v1/agents', { name: 'late', model: { card } }),
+        fallback: api.post('/v1/agents', { name: 'late-fallback', model: { card: 'steady', fallbacks: [{ card }] } }),
+        store: api.post('/v1/memory_stores', { name: 'late', embedding: { card, model: 'text-embedding-3-small' } }),
+      };
+      const answered: string[] = [];
+      for (const [k, r] of Object.entries(creates)) void r.then(() => answered.push(k));
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(answered).toEqual([]); // they wait for the delete
+      await db.query('DELETE FROM model_cards WHERE id = $1', [card]);
+      await db.query('COMMIT');
+      const params = { agent: 'model.card', fallback: 'model.fallbacks[0].card', store: 'embedding.card' };
+      for (const [k, r] of Object.entries(creates)) {
+        const res = await r;
+        expectError(res, 400, 'invalid_request_error', 'validation_failed');
+        expect(res.body.error.param).toBe(params[k as keyof typeof params]);
+      }
+    } finally {
+      await db.end();
+    }
+    expect((await api.get('/v1/agents')).body.data).toEqual([]);
+    expect((await api.get('/v1/memory_stores')).body.data).toEqual([]);
+    expect((await api.get('/v1/model_cards')).body.data.map((c: { id: string }) => c.id)).toEqual(['steady']);
   });
 });
 

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, startDevServer } from '../../src/temporal/dev-server';
+import { stablePort, startDevServer } from '../../src/temporal/dev-server';
 import { startReceiver } from '../fixtures/webhook-receiver';
 import { spawnAp, type ApProcess } from '../support/processes';
 import { Api, env, expectError, setupAgent, waitFor } from '../support/api';
@@ -107,12 +107,12 @@ describe('webhooks', () => {
     const e = env();
     // A Temporal server of this test's own, on a SQLite file, so that it can be killed and restarted.
     const temporalDb = path.join(e.runDir, `webhooks-temporal-${crypto.randomUUID()}.db`);
-    const temporalPort = await freePort();
+    const temporalPort = await stablePort();
     const startTemporal = () => startDevServer({ binary: e.temporalCli, namespace: 'default', dbFile: temporalDb, port: temporalPort, logFile: path.join(e.logDir, 'webhooks-temporal.log') });
     let temporal = await startTemporal();
     cleanups.push(() => temporal.stop());
     const queue = `ap-webhooks-${crypto.randomUUID()}`;
-    const port = await freePort();
+    const port = await stablePort();
     const base = { DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_TASK_QUEUE: queue, AP_MASTER_KEY: e.masterKey, AP_ALLOW_PRIVATE_NETWORK: 'true', LOG_LEVEL: 'debug', AP_WEBHOOK_RETRY_SCHEDULE: '4,1' };
     const api = spawnAp(['api'], { ...base, AP_PORT: String(port) }, path.join(e.logDir, 'webhooks-api.log'));
     const worker1 = spawnAp(['worker'], base, path.join(e.logDir, 'webhooks-worker1.log'));

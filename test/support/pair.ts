@@ -2,7 +2,7 @@
 // task queue of their own, for tests that kill, restart or reconfigure processes.
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { freePort } from '../../src/temporal/dev-server';
+import { stablePort } from '../../src/temporal/dev-server';
 import { env } from './api';
 import { spawnAp, type ApProcess } from './processes';
 
@@ -17,7 +17,7 @@ export interface Pair {
 /** The caller stops both processes (they are returned, not tracked here). */
 export async function startPair(name: string, extra: { both?: Record<string, string>; api?: Record<string, string>; worker?: Record<string, string> } = {}): Promise<Pair> {
   const e = env();
-  const port = await freePort();
+  const port = await stablePort();
   const base = {
     DATABASE_URL: e.databaseUrl,
     TEMPORAL_ADDRESS: e.temporalAddress,
@@ -41,7 +41,7 @@ export async function startPair(name: string, extra: { both?: Record<string, str
 /** One more `ap api` on the shared test stack (database, Temporal, task queue): another process behind the load balancer. */
 export async function anotherApi(name: string): Promise<{ proc: ApProcess; port: number }> {
   const e = env();
-  const port = await freePort();
+  const port = await stablePort();
   const proc = spawnAp(['api'], {
     DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: e.taskQueue, AP_MASTER_KEY: e.masterKey, AP_ALLOW_PRIVATE_NETWORK: 'true', AP_PORT: String(port), LOG_LEVEL: 'debug',
   }, path.join(e.logDir, `${name}.log`));
