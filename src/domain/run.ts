@@ -19,6 +19,9 @@ export const RUN_STATUSES = [
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'canceled'];
 export const isTerminal = (s: string): boolean => (TERMINAL_STATUSES as readonly string[]).includes(s);
+/** A run in one of these waits for someone: an approver, the client's tool result, the user's authorization. */
+export const PAUSED_STATUSES: readonly RunStatus[] = ['waiting_approval', 'waiting_auth', 'tool_required'];
+export const isPaused = (s: string): boolean => (PAUSED_STATUSES as readonly string[]).includes(s);
 
 const textPartSchema = z.strictObject({ type: z.literal('input_text'), text: z.string().min(1).max(1_000_000) });
 

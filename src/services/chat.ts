@@ -9,7 +9,7 @@ import { ApiError } from '../domain/errors';
 import type { AgentSpec } from '../domain/agent';
 import { contentText, type ChatCompletionRequest } from '../domain/chat';
 import type { Message } from '../domain/message';
-import { isTerminal, type RunCreate } from '../domain/run';
+import { isPaused, isTerminal, type RunCreate } from '../domain/run';
 import type { Principal } from '../domain/workspace';
 import { openSse } from '../api/sse';
 import type { ServiceDeps } from './deps';
@@ -117,8 +117,6 @@ const NAMED: Record<string, string> = {
   'step.completed': 'step_complete',
 };
 
-const PAUSED = new Set(['waiting_approval', 'tool_required', 'waiting_auth']);
-
 export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, req: Request, res: Response, idempotencyKey?: string, onCreated?: OnCreated): Promise<void> {
   const { agent, run, started } = await startRun(deps, p, body, req.id, idempotencyKey, onCreated);
   openSse(res);
@@ -152,7 +150,7 @@ export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompleti
         lastSeq = e.seq;
         const name = NAMED[e.type];
         if (name) named(name, e.data);
-        if (e.type === 'run.status_changed' && PAUSED.has(String(e.data.to))) {
+        if (e.type === 'run.status_changed' && isPaused(String(e.data.to))) {
           end = true;
           pausedIn = String(e.data.to);
         }

@@ -9,7 +9,7 @@ import { ApiError, notFound } from '../domain/errors';
 import { isoDate } from '../domain/common';
 import type { AgentSpec } from '../domain/agent';
 import { hasRole, type Principal } from '../domain/workspace';
-import { emptyUsage, isTerminal, normalizeInput, type RunCreate, type RunState } from '../domain/run';
+import { emptyUsage, isPaused, isTerminal, normalizeInput, type RunCreate, type RunState } from '../domain/run';
 import type { SessionCreate, SessionListQuery } from '../domain/session';
 import type { Message } from '../domain/message';
 import { RUN_FEEDBACK_ITEMS } from '../domain/feedback';
@@ -316,11 +316,9 @@ export async function cancelRun(deps: ServiceDeps, p: Principal, id: string, _re
   return runView(await getRunRow(deps, p, id));
 }
 
-const WAIT_STATUSES = new Set(['completed', 'failed', 'canceled', 'waiting_approval', 'waiting_auth', 'tool_required']);
-
 /** Resolves once the run is terminal or needs someone (approval, client tool), or at the deadline. */
 export async function waitForRun(deps: ServiceDeps, p: Principal, id: string, timeoutSeconds: number, signal?: AbortSignal): ReturnType<typeof getRun> {
-  await waitUntil(deps.bus, id, timeoutSeconds * 1000, () => getRunRow(deps, p, id), (row) => WAIT_STATUSES.has(row.status), signal);
+  await waitUntil(deps.bus, id, timeoutSeconds * 1000, () => getRunRow(deps, p, id), (row) => isTerminal(row.status) || isPaused(row.status), signal);
   return getRun(deps, p, id);
 }
 

@@ -1,6 +1,7 @@
 // `ap runs create | list | get | cancel | watch`: thin commands over /v1/runs and its event stream.
 import type { Command } from 'commander';
 import { TERMINAL_EVENTS } from '../../domain/event';
+import { isPaused } from '../../domain/run';
 import { isStored, followEvents, type Received } from './events';
 import { abbreviate, compact, errorLine, fields, out, table, time, usageLine } from './format';
 import { ApiClient, type Json } from './http';
@@ -8,7 +9,6 @@ import { EventPrinter, StatusLine } from './render';
 
 /** Exit codes of `runs watch` and `runs create --wait`, by the run's status when the command stops. */
 export const EXIT_BY_STATUS: Record<string, number> = { completed: 0, failed: 1, canceled: 2, waiting_approval: 3, waiting_auth: 3, tool_required: 3 };
-const PAUSED = new Set(['waiting_approval', 'waiting_auth', 'tool_required']);
 
 const exitHelp = (pausedWhen: string) => `
 Exit codes:
@@ -38,9 +38,9 @@ async function follow(client: ApiClient, runId: string, opts: { deltas: boolean;
     const { item } = received;
     if (!isStored(item)) continue;
     if (TERMINAL_EVENTS.includes(item.type)) return item.type.slice('run.'.length);
-    if (opts.untilPaused && item.type === 'run.status_changed' && PAUSED.has(String(item.data.to))) {
+    if (opts.untilPaused && item.type === 'run.status_changed' && isPaused(String(item.data.to))) {
       const run = await client.get<Run>(`/v1/runs/${encodeURIComponent(runId)}`);
-      if (PAUSED.has(run.status)) return run.status;
+      if (isPaused(run.status)) return run.status;
     }
   }
   return (await client.get<Run>(`/v1/runs/${encodeURIComponent(runId)}`)).status;
@@ -170,7 +170,7 @@ export function runsCommands(program: Command): void {
         untilPaused: Boolean(opts.untilPaused),
         onItem: ({ item, raw }) => (opts.json ? out(raw) : printer.print(item)),
       });
-      if (!opts.json && PAUSED.has(status)) printer.line(`[paused] ${runId} is ${status}`);
+      if (!opts.json && isPaused(status)) printer.line(`[paused] ${runId} is ${status}`);
       process.exitCode = EXIT_BY_STATUS[status] ?? 1;
     });
 }
