@@ -37,6 +37,8 @@ export interface RunRow {
   created_by_key_id: string | null;
   /** `dry_run` for a case of a dry-run eval (API.md 10): write tools are never executed. */
   tool_mode: 'dry_run' | null;
+  /** The reason given with the first cancel request, if any. */
+  cancel_reason: string | null;
   last_seq: number;
   created_at: Date;
   started_at: Date | null;
@@ -107,7 +109,7 @@ export async function activeRunOfSession(q: Queryable, sessionId: string): Promi
 
 export async function insertRun(
   q: Queryable,
-  r: Omit<RunRow, 'created_at' | 'started_at' | 'completed_at' | 'last_seq' | 'output' | 'output_text' | 'error' | 'tool_mode'> & { tool_mode?: RunRow['tool_mode'] },
+  r: Omit<RunRow, 'created_at' | 'started_at' | 'completed_at' | 'last_seq' | 'output' | 'output_text' | 'error' | 'tool_mode' | 'cancel_reason'> & { tool_mode?: RunRow['tool_mode'] },
 ): Promise<RunRow> {
   return (
     await q.query<RunRow>(
@@ -152,6 +154,11 @@ export async function insertEvents(q: Queryable, runId: string, events: (Pending
      ON CONFLICT (run_id, seq) DO NOTHING`,
     [runId, JSON.stringify(events)],
   );
+}
+
+/** Keeps the first reason: a later cancel request does not replace it. */
+export async function setCancelReason(q: Queryable, runId: string, reason: string): Promise<void> {
+  await q.query('UPDATE runs SET cancel_reason = COALESCE(cancel_reason, $2) WHERE id = $1', [runId, reason]);
 }
 
 export async function updateRunState(q: Queryable, runId: string, s: RunState, lastSeq: number): Promise<void> {

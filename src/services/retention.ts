@@ -29,7 +29,7 @@ export async function purgeEndedRuns(db: Db, olderThanSeconds: number, workspace
         WHERE (payload->'data'->>'id') = ANY($1) OR (payload->'data'->>'run_id') = ANY($1)`,
       [ids],
     );
-    await c.query(`UPDATE runs SET input = '[]', output = '[]', output_text = NULL, content_purged_at = now() WHERE id = ANY($1)`, [ids]);
+    await c.query(`UPDATE runs SET input = '[]', output = '[]', output_text = NULL, cancel_reason = NULL, content_purged_at = now() WHERE id = ANY($1)`, [ids]);
     return runs.rows;
   });
   const byWorkspace = new Map<string, number>();

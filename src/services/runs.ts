@@ -160,6 +160,8 @@ export function runView(r: repo.RunRow, live?: RunState) {
     metadata: r.metadata,
     /** `dry_run` for the runs of a dry-run eval (API.md 10), else `live`. */
     tool_mode: r.tool_mode ?? 'live',
+    /** The reason given with the first cancel request (`POST /v1/runs/:id/cancel {reason}`), else null. */
+    cancel_reason: r.cancel_reason ?? null,
     request_id: r.request_id,
   };
 }
@@ -303,7 +305,7 @@ export async function listRuns(
   return { object: 'list' as const, ...pg, data: pg.data.map((r) => ({ ...runView(r), feedback: feedback(r.id) })) };
 }
 
-export async function cancelRun(deps: ServiceDeps, p: Principal, id: string, _reason: string | undefined) {
+export async function cancelRun(deps: ServiceDeps, p: Principal, id: string, reason: string | undefined) {
   const row = await getRunRow(deps, p, id);
   if (!hasRole(p, 'developer')) throw new ApiError(403, 'permission_denied', 'Canceling a run needs the developer or admin role');
   if (isTerminal(row.status)) throw new ApiError(409, 'run_not_active', `The run is already ${row.status}`);
@@ -313,6 +315,7 @@ export async function cancelRun(deps: ServiceDeps, p: Principal, id: string, _re
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     throw new ApiError(409, 'run_not_active', 'The run is no longer active');
   }
+  if (reason) await repo.setCancelReason(deps.db, id, reason);
   return runView(await getRunRow(deps, p, id));
 }
 

@@ -233,6 +233,7 @@ describe('ap CLI', { timeout: 150_000 }, () => {
     const done = await watch.done;
     expect(done.status).toBe(2);
     expect(done.stdout).toMatch(/\[run\.canceled\] usage: .+\n$/);
+    expect((await ap(['runs', 'get', run.id], g.asCreator)).stdout).toMatch(/^status\s+canceled$[\s\S]*^cancel_reason\s+not needed$/m);
     const again = await ap(['runs', 'cancel', run.id], g.asCreator);
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/^Error: 409 run_not_active: /);

@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { allEvents, env, setupAgent } from '../support/api';
+import { allEvents, env, setupAgent, waitFor, waitForStatus } from '../support/api';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ap = (args: string[]) =>
@@ -20,18 +20,25 @@ describe('retention', () => {
       llm.reply({ text: 'secret-ish answer' });
       const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'private question', wait: true })).body;
       expect((await allEvents(api, run.id)).length).toBeGreaterThan(0);
+      // A run canceled with a reason (an end user's words, maybe): the reason is content too.
+      llm.reply({ text: 'never finished', delay_ms: 60_000 });
+      const canceled = (await api.post('/v1/runs', { agent: 'assistant', input: 'another question' })).body;
+      await waitFor(async () => llm.requests.length === 2, 'the second model call');
+      expect((await api.post(`/v1/runs/${canceled.id}/cancel`, { reason: 'asked by mistake' })).status).toBe(202);
+      expect((await waitForStatus(api, canceled.id, ['canceled'])).cancel_reason).toBe('asked by mistake');
       const ws = (await api.get('/v1/workspaces/current')).body.id;
       const res = await ap(['purge', '--older-than', '0s', '--workspace', ws]);
       expect(res.stderr).toBe('');
-      expect(res.stdout).toContain('Purged the content of 1 ended run(s)');
+      expect(res.stdout).toContain('Purged the content of 2 ended run(s)');
       const after = (await api.get(`/v1/runs/${run.id}`)).body;
       expect(after).toMatchObject({ status: 'completed', output: [], output_text: null, input: [] });
+      expect((await api.get(`/v1/runs/${canceled.id}`)).body).toMatchObject({ status: 'canceled', input: [], cancel_reason: null });
       expect(after.usage.model_calls).toBe(1);
       expect(await allEvents(api, run.id)).toEqual([]);
       expect((await api.get(`/v1/sessions/${run.session_id}/messages`)).body.data).toEqual([]);
       const audit = (await api.get('/v1/audit_log?type=retention')).body.data;
       expect(audit).toHaveLength(1);
-      expect(audit[0]).toMatchObject({ action: 'retention.purge', data: { runs: 1 } });
+      expect(audit[0]).toMatchObject({ action: 'retention.purge', data: { runs: 2 } });
       expect((await ap(['purge', '--older-than', '0s', '--workspace', ws])).stdout).toContain('Purged the content of 0 ended run(s)');
       expect((await ap(['purge'])).status).toBe(1);
     } finally {

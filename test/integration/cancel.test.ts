@@ -20,11 +20,13 @@ describe('canceling a run', () => {
     const requested = Date.now();
     const cancel = await api.post(`/v1/runs/${run.id}/cancel`, { reason: 'user changed their mind' });
     expect(cancel.status).toBe(202);
+    expect(cancel.body.cancel_reason).toBe('user changed their mind');
     const done = await waitForStatus(api, run.id, ['canceled'], 10_000);
     const elapsed = Date.now() - requested;
     await waitFor(async () => llm.requests[0]!.aborted, 'the provider to see the request aborted', 15_000);
     expect(done.status).toBe('canceled');
     expect(done.error).toBeNull();
+    expect(done.cancel_reason).toBe('user changed their mind');
     expect(elapsed).toBeLessThan(2_000 + 1_000); // contract: within 2 s; polling granularity added
     const events = await allEvents(api, run.id);
     expect(events[events.length - 1].type).toBe('run.canceled');
@@ -42,14 +44,20 @@ describe('canceling a run', () => {
     llm.reply({ tool_calls: [{ name: 'slow_lookup', arguments: { city: 'X' } }] }, { text: 'should not be asked' });
     const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'look it up' })).body;
     await waitFor(async () => tools.requests.length === 1, 'the tool request to arrive');
+    // Hostile cancel bodies are refused and leave the run running, without a reason.
+    for (const body of [{ reason: 'x'.repeat(1001) }, { reason: 42 }, { reason: ['a'] }, { reason: 'ok', force: true }, { reason: 'nul\u0000' }]) {
+      expectError(await api.post(`/v1/runs/${run.id}/cancel`, body), 400, 'invalid_request_error', 'validation_failed');
+    }
+    expect((await api.get(`/v1/runs/${run.id}`)).body).toMatchObject({ status: 'running', cancel_reason: null });
     const requested = Date.now();
     expect((await api.post(`/v1/runs/${run.id}/cancel`, {})).status).toBe(202);
-    await waitForStatus(api, run.id, ['canceled'], 10_000);
+    const done = await waitForStatus(api, run.id, ['canceled'], 10_000);
     const elapsed = Date.now() - requested;
     await waitFor(async () => tools.requests[0]!.aborted, 'the tool server to see the request aborted', 15_000);
     expect(tools.requests[0]!.finished).toBe(false);
     expect(elapsed).toBeLessThan(3_000);
     expect(llm.requests).toHaveLength(1);
+    expect(done.cancel_reason).toBeNull();
     const types = (await allEvents(api, run.id)).map((e) => e.type);
     expect(types).toContain('tool_call.started');
     expect(types[types.length - 1]).toBe('run.canceled');

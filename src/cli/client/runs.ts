@@ -59,6 +59,7 @@ function printRun(run: Json): void {
       ['completed_at', time(run.completed_at)],
       ['usage', usageLine(u)],
       ['error', errorLine(run.error)],
+      ['cancel_reason', String(run.cancel_reason ?? '')],
       ['request_id', String(run.request_id ?? '')],
     ]),
   );
@@ -143,7 +144,7 @@ export function runsCommands(program: Command): void {
     .command('cancel')
     .description('cancel an active run (its pending approvals are canceled too)')
     .argument('<run>', 'run id')
-    .option('--reason <text>', 'why (kept with the request)')
+    .option('--reason <text>', 'why (shown on the run as cancel_reason, and in the audit log)')
     .option('--json', 'print the run object as JSON')
     .action(async (runId: string, opts: { reason?: string; json?: boolean }) => {
       const run = await new ApiClient().post<Run>(`/v1/runs/${encodeURIComponent(runId)}/cancel`, opts.reason ? { reason: opts.reason } : {});
