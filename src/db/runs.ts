@@ -156,9 +156,21 @@ export async function insertEvents(q: Queryable, runId: string, events: (Pending
   );
 }
 
-/** Keeps the first reason: a later cancel request does not replace it. */
-export async function setCancelReason(q: Queryable, runId: string, reason: string): Promise<void> {
-  await q.query('UPDATE runs SET cancel_reason = COALESCE(cancel_reason, $2) WHERE id = $1', [runId, reason]);
+/**
+ * Stores the reason of a cancel request about to be sent, unless an earlier request gave one or the run
+ * has ended (or its content was purged). True when this request's reason was stored.
+ */
+export async function setCancelReason(q: Queryable, runId: string, reason: string): Promise<boolean> {
+  const r = await q.query(
+    `UPDATE runs SET cancel_reason = $2
+      WHERE id = $1 AND cancel_reason IS NULL AND content_purged_at IS NULL AND status NOT IN ('completed', 'failed', 'canceled')`,
+    [runId, reason],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+export async function clearCancelReason(q: Queryable, runId: string): Promise<void> {
+  await q.query('UPDATE runs SET cancel_reason = NULL WHERE id = $1', [runId]);
 }
 
 export async function updateRunState(q: Queryable, runId: string, s: RunState, lastSeq: number): Promise<void> {

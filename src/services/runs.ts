@@ -160,7 +160,7 @@ export function runView(r: repo.RunRow, live?: RunState) {
     metadata: r.metadata,
     /** `dry_run` for the runs of a dry-run eval (API.md 10), else `live`. */
     tool_mode: r.tool_mode ?? 'live',
-    /** The reason given with the first cancel request (`POST /v1/runs/:id/cancel {reason}`), else null. */
+    /** The reason of the first cancel request that gave one (`POST /v1/runs/:id/cancel {reason}`), else null. */
     cancel_reason: r.cancel_reason ?? null,
     request_id: r.request_id,
   };
@@ -309,13 +309,16 @@ export async function cancelRun(deps: ServiceDeps, p: Principal, id: string, rea
   const row = await getRunRow(deps, p, id);
   if (!hasRole(p, 'developer')) throw new ApiError(403, 'permission_denied', 'Canceling a run needs the developer or admin role');
   if (isTerminal(row.status)) throw new ApiError(409, 'run_not_active', `The run is already ${row.status}`);
+  // Stored before the cancel is sent, so that the run, once canceled (and its run.canceled webhook), has it;
+  // taken back when the request fails.
+  const stored = reason ? await repo.setCancelReason(deps.db, id, reason) : false;
   try {
     await temporalCall(() => deps.temporal.workflow.getHandle(row.workflow_id).cancel());
   } catch (err) {
+    if (stored) await repo.clearCancelReason(deps.db, id).catch((e: unknown) => deps.log.warn({ err: e, run_id: id }, 'could not take back the reason of a failed cancel request'));
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     throw new ApiError(409, 'run_not_active', 'The run is no longer active');
   }
-  if (reason) await repo.setCancelReason(deps.db, id, reason);
   return runView(await getRunRow(deps, p, id));
 }
 

@@ -113,6 +113,9 @@ const isFree = (port: number): Promise<boolean> =>
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 
+/** The ports stablePort() gave out in this process. */
+const given = new Set<number>();
+
 /**
  * A free port below the ephemeral range, for a server that is started again on the same port (a
  * restarted process, a cluster whose port is kept). A port from `freePort()` is an ephemeral one: while
@@ -125,7 +128,11 @@ export async function stablePort(): Promise<number> {
   if (lo - first >= 1000) {
     for (let i = 0; i < 50; i++) {
       const port = first + Math.floor(Math.random() * (lo - first));
-      if (await isFree(port)) return port;
+      // A port given before may belong to a server that is down for its restart: never give it twice.
+      if (!given.has(port) && (await isFree(port))) {
+        given.add(port);
+        return port;
+      }
     }
   }
   return freePort();

@@ -70,7 +70,7 @@ describe('Temporal server killed and restarted', () => {
       await during(() => admin.get('/v1/runs'));
       await during(() => admin.get('/v1/approvals?status=pending'));
       await during(() => admin.get(`/v1/runs/${slow[0]}/events`));
-      await during(() => admin.post(`/v1/runs/${slow[1]}/cancel`, {}, { 'idempotency-key': `cancel-${round}` }).then(async (r) => {
+      await during(() => admin.post(`/v1/runs/${slow[1]}/cancel`, { reason: `outage round ${round}` }, { 'idempotency-key': `cancel-${round}` }).then(async (r) => {
         // A cancel that reached Temporal would end the run; none may, the server is down.
         expect(r.status).toBe(503);
         return r;
@@ -98,6 +98,8 @@ describe('Temporal server killed and restarted', () => {
     }
     const done = await Promise.all(runIds.map((id) => waitForStatus(admin, id, ['completed', 'failed', 'canceled'], 120_000)));
     expect(done.map((r) => r.status)).toEqual(runIds.map(() => 'completed'));
+    // The reasons of the cancels Temporal did not accept were taken back.
+    expect(done.map((r) => r.cancel_reason)).toEqual(runIds.map(() => null));
 
     // Exactly one run for the retried create, one effect per run, no event seq lost or doubled.
     const listed = (await admin.get('/v1/runs?limit=100')).body.data as { id: string; input: unknown }[];

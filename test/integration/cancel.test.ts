@@ -2,6 +2,7 @@
 // heartbeats and an AbortSignal, and the run ends `canceled` with its event log saying so.
 import { afterEach, describe, expect, it } from 'vitest';
 import { startToolServer } from '../fixtures/tool-server';
+import { startReceiver } from '../fixtures/webhook-receiver';
 import { allEvents, expectError, httpTool, setupAgent, waitFor, waitForStatus } from '../support/api';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -12,7 +13,9 @@ afterEach(async () => {
 describe('canceling a run', () => {
   it('during a slow model stream: canceled within 2 s and the provider sees the request aborted', async () => {
     const { api, llm } = await setupAgent();
-    cleanups.push(() => llm.close());
+    const receiver = await startReceiver();
+    cleanups.push(() => llm.close(), () => receiver.close());
+    expect((await api.post('/v1/webhooks', { url: receiver.url, events: ['run.canceled'] })).status).toBe(201);
     llm.reply({ text: Array.from({ length: 400 }, (_, i) => `word${i}`).join(' '), chunk_delay_ms: 50 });
     const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'write a lot' })).body;
     await waitFor(async () => llm.requests.length === 1, 'the model call to start');
@@ -30,8 +33,12 @@ describe('canceling a run', () => {
     expect(elapsed).toBeLessThan(2_000 + 1_000); // contract: within 2 s; polling granularity added
     const events = await allEvents(api, run.id);
     expect(events[events.length - 1].type).toBe('run.canceled');
-    const again = await api.post(`/v1/runs/${run.id}/cancel`, {});
+    const again = await api.post(`/v1/runs/${run.id}/cancel`, { reason: 'another reason' });
     expectError(again, 409, 'conflict_error', 'run_not_active');
+    expect((await api.get(`/v1/runs/${run.id}`)).body.cancel_reason).toBe('user changed their mind');
+    // The run.canceled webhook carries the run with its reason.
+    await waitFor(async () => receiver.received.length === 1, 'the run.canceled delivery');
+    expect(JSON.parse(receiver.received[0]!.body)).toMatchObject({ type: 'run.canceled', data: { id: run.id, status: 'canceled', cancel_reason: 'user changed their mind' } });
   });
 
   it('during a slow HTTP tool: canceled within 2 s and the tool server sees the request aborted', async () => {
