@@ -99,6 +99,21 @@ export async function updateEvalSet(q: Queryable, set: EvalSetRow, name: string,
   }
 }
 
+/** The number of evals (of any status) that ran a version of the set. */
+export async function evalCountOfSet(q: Queryable, setId: string): Promise<number> {
+  return (await q.query<{ n: number }>('SELECT count(*)::int AS n FROM evals WHERE eval_set_id = $1', [setId])).rows[0]!.n;
+}
+
+/** Its versions go with it (cascade); the caller has checked that no eval refers to it. */
+export async function deleteEvalSet(q: Queryable, setId: string): Promise<void> {
+  await q.query('DELETE FROM eval_sets WHERE id = $1', [setId]);
+}
+
+/** Locks the set for share, so that a delete of it waits for the new eval (and then sees it); false when it is gone. */
+export async function shareLockEvalSet(q: Queryable, setId: string): Promise<boolean> {
+  return ((await q.query('SELECT 1 FROM eval_sets WHERE id = $1 FOR SHARE', [setId])).rowCount ?? 0) > 0;
+}
+
 // ---------- evals
 
 export async function insertEval(
@@ -132,6 +147,11 @@ export async function listEvals(q: Queryable, ws: string, f: { eval_set_id?: str
       [ws, f.eval_set_id ?? null, f.after ?? null, f.limit + 1],
     )
   ).rows;
+}
+
+/** An ended eval and its results (cascade); false when there was no such ended eval. */
+export async function deleteEval(q: Queryable, id: string): Promise<boolean> {
+  return ((await q.query("DELETE FROM evals WHERE id = $1 AND status NOT IN ('queued', 'running')", [id])).rowCount ?? 0) > 0;
 }
 
 export async function evalResults(q: Queryable, evalId: string): Promise<EvalResultRow[]> {

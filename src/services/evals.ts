@@ -120,8 +120,9 @@ export async function createEval(deps: ServiceDeps, p: Principal, b: EvalCreate,
   if (!agent || agent.archived_at) throw notFound('agent', 'agent');
   const agentVersion = b.agent_version ?? agent.current_version;
   if (!(await catalog.getAgentVersion(deps.db, agent.id, agentVersion))) throw notFound('agent version', 'agent_version');
-  const row = await transaction(deps.db, (c) =>
-    repo.insertEval(
+  const row = await transaction(deps.db, async (c) => {
+    if (!(await repo.shareLockEvalSet(c, set.id))) throw notFound('eval set', 'eval_set');
+    return repo.insertEval(
       c,
       {
         id: newId('evl'),
@@ -135,8 +136,8 @@ export async function createEval(deps: ServiceDeps, p: Principal, b: EvalCreate,
         created_by_key_id: p.key_id,
       },
       cases.cases.map((x) => x.id),
-    ),
-  );
+    );
+  });
   deps.log.info({ eval_id: row.id, request_id: requestId, cases: cases.cases.length }, 'eval created');
   await startWorkflowFor(
     deps.temporal,
@@ -164,6 +165,37 @@ export const getEval = async (db: Db, p: Principal, id: string) => {
   // One aggregate query for all the case runs of the eval.
   return evalView(e, results, await feedbackCounts(db, results.flatMap((r) => (r.run_id ? [r.run_id] : []))));
 };
+
+/**
+ * Deletes an ended eval and its per-case results. Its case runs are ordinary runs and stay (they go with
+ * their sessions, or with retention). A canceled eval's workflow may still be canceling its case runs,
+ * and needs the eval until it ends: 409 `eval_active` until then, as for a queued or running eval.
+ */
+export async function deleteEval(deps: ServiceDeps, p: Principal, id: string) {
+  const e = await getEvalRow(deps.db, p, id);
+  if (e.status === 'queued' || e.status === 'running') throw new ApiError(409, 'eval_active', `The eval is ${e.status}; cancel it first (POST /v1/evals/${e.id}/cancel)`);
+  try {
+    const workflow = await temporalCall(() => deps.temporal.workflow.getHandle(e.id).describe());
+    if (workflow.status.name === 'RUNNING') throw new ApiError(409, 'eval_active', 'The eval is still ending (canceling the runs of its cases); retry in a moment');
+  } catch (err) {
+    // Past the namespace's retention Temporal has forgotten the workflow: it has long ended.
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  if (!(await repo.deleteEval(deps.db, e.id))) throw notFound('eval', 'id');
+  return { id: e.id, object: 'eval' as const, deleted: true };
+}
+
+/** Refused (409 `eval_set_in_use`) while an eval refers to the set: its results and comparisons name the set's cases. */
+export async function deleteEvalSet(db: Db, p: Principal, idOrName: string) {
+  return transaction(db, async (c) => {
+    const set = await repo.findEvalSet(c, p.workspace_id, idOrName, true);
+    if (!set) throw notFound('eval set', 'id');
+    const evals = await repo.evalCountOfSet(c, set.id);
+    if (evals) throw new ApiError(409, 'eval_set_in_use', `Eval set ${set.name} has ${evals} eval${evals === 1 ? '' : 's'}; delete ${evals === 1 ? 'it' : 'them'} first`, 'id');
+    await repo.deleteEvalSet(c, set.id);
+    return { id: set.id, object: 'eval_set' as const, deleted: true };
+  });
+}
 
 /** Cancels an eval's workflow; it marks the eval canceled and cancels the runs of the cases in flight. */
 export async function cancelEval(deps: ServiceDeps, p: Principal, id: string) {

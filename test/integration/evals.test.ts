@@ -53,6 +53,7 @@ describe('evals', () => {
       const order = /lookup (\d+)/.exec(user)?.[1];
       if (order) return { tool_calls: [{ name: 'lookup_order', arguments: { order } }] };
       if (all.includes('Policy v2') && user.includes('#fragile')) return { text: 'I cannot help with that.' };
+      if (user.includes('#slow')) return { text: `Echo: ${user}`, delay_ms: 3_000 };
       return { text: `Echo: ${user}` };
     });
   });
@@ -148,6 +149,44 @@ describe('evals', () => {
     await finished(a.api, otherEval.body.id);
     expectError(await a.api.get(`/v1/evals/${v1.body.id}/compare/${otherEval.body.id}`), 400, 'invalid_request_error', 'eval_set_mismatch');
     expectError(await a.api.get(`/v1/evals/${v1.body.id}/compare/evl_00000000000000000000000000000000`), 404, 'not_found_error', 'not_found');
+  });
+
+  it('delete: an eval set is 409 eval_set_in_use while it has evals, an eval 409 eval_active until it has ended; then they go, the case runs stay', async () => {
+    const set = (await a.api.post('/v1/eval_sets', { name: 'deletable', cases: [CASES[0], { id: 'slow', input: 'take your time #slow', expect: { output_contains: ['Echo'] } }] })).body;
+    const first = (await a.api.post('/v1/evals', { eval_set: 'deletable', agent: 'assistant' })).body;
+    // Queued or running (its slow case takes 3 s): not yet.
+    expectError(await a.api.delete(`/v1/evals/${first.id}`), 409, 'conflict_error', 'eval_active');
+    const done = await finished(a.api, first.id);
+    expect(done.status).toBe('completed');
+    const caseRuns = (done.results as Json[]).map((r) => r.run_id as string);
+
+    const setInUse = await a.api.delete('/v1/eval_sets/deletable');
+    expectError(setInUse, 409, 'conflict_error', 'eval_set_in_use');
+    expect(setInUse.body.error.message).toContain('1 eval');
+    expect((await a.api.get(`/v1/eval_sets/${set.id}`)).status).toBe(200);
+    const stranger = await newWorkspace('evals-delete-stranger');
+    expectError(await stranger.delete(`/v1/evals/${first.id}`), 404, 'not_found_error', 'not_found');
+    expectError(await stranger.delete(`/v1/eval_sets/${set.id}`), 404, 'not_found_error', 'not_found');
+    const auditor = new Api((await a.api.post('/v1/api_keys', { name: 'eval-delete-auditor', roles: ['auditor'] })).body.key);
+    expectError(await auditor.delete(`/v1/evals/${first.id}`), 403, 'permission_error', 'permission_denied');
+    expect((await a.api.get(`/v1/evals/${first.id}`)).body.results).toHaveLength(2);
+
+    expect((await a.api.delete(`/v1/evals/${first.id}`)).body).toEqual({ id: first.id, object: 'eval', deleted: true });
+    expectError(await a.api.get(`/v1/evals/${first.id}`), 404, 'not_found_error', 'not_found');
+    expectError(await a.api.delete(`/v1/evals/${first.id}`), 404, 'not_found_error', 'not_found');
+    expect((await a.api.get('/v1/evals?eval_set=deletable')).body.data).toEqual([]);
+    for (const id of caseRuns) expect((await a.api.get(`/v1/runs/${id}`)).body.status).toBe('completed');
+    const rows = await db.query('SELECT count(*)::int AS n FROM eval_results WHERE eval_id = $1', [first.id]);
+    expect(rows.rows[0].n).toBe(0);
+
+    expect((await a.api.delete('/v1/eval_sets/deletable')).body).toEqual({ id: set.id, object: 'eval_set', deleted: true });
+    expectError(await a.api.get(`/v1/eval_sets/${set.id}`), 404, 'not_found_error', 'not_found');
+    expectError(await a.api.post('/v1/evals', { eval_set: set.id, agent: 'assistant' }), 404, 'not_found_error', 'not_found');
+    expect((await db.query('SELECT count(*)::int AS n FROM eval_set_versions WHERE eval_set_id = $1', [set.id])).rows[0].n).toBe(0);
+    // The name is free again.
+    expect((await a.api.post('/v1/eval_sets', { name: 'deletable', cases: [CASES[0]] })).status).toBe(201);
+    expect((await a.api.get(`/v1/audit_log?type=eval.delete&target=${first.id}`)).body.data).toHaveLength(1);
+    expect((await a.api.get(`/v1/audit_log?type=eval_set.delete&target=${set.id}`)).body.data).toHaveLength(1);
   });
 
   it('refuses hostile eval sets and evals, and stores nothing for them', async () => {
