@@ -368,6 +368,8 @@ describe('eval cancellation', () => {
 
     const canceled = await a.api.post(`/v1/evals/${id}/cancel`, { reason: 'wrong agent version' });
     expect(canceled.status, JSON.stringify(canceled.body)).toBe(202);
+    // Still ending (its case runs are being canceled): not deletable yet.
+    expectError(await a.api.delete(`/v1/evals/${id}`), 409, 'conflict_error', 'eval_active');
     const done = await waitFor(async () => {
       const e = (await a.api.get(`/v1/evals/${id}`)).body;
       return e.status === 'canceled' && e.summary ? e : undefined;
@@ -391,5 +393,8 @@ describe('eval cancellation', () => {
     expectError(await a.api.post(`/v1/evals/${id}/cancel`, {}), 409, 'conflict_error', 'eval_not_active');
     const audit = await a.api.get(`/v1/audit_log?type=eval.cancel&target=${id}`);
     expect(audit.body.data).toHaveLength(1);
+    // Once its workflow has ended, the canceled eval can be deleted.
+    await waitFor(async () => (await a.api.delete(`/v1/evals/${id}`)).status === 200, 'the canceled eval to be deletable');
+    expectError(await a.api.get(`/v1/evals/${id}`), 404, 'not_found_error', 'not_found');
   });
 });
