@@ -37,17 +37,17 @@ export function spawnAp(args: string[], env: Record<string, string>, logFile: st
     child.once('exit', (code) => reject(new Error(`ap ${args.join(' ')} exited with ${code} before it was ready:\n${out.slice(-3000)}`)));
   });
   ready.catch(() => undefined);
+  // The log ends once the process's output pipes have closed: output can still arrive after its exit event
+  // (a write to the ended log then crashed the test process with ERR_STREAM_WRITE_AFTER_END).
+  const closed = new Promise<void>((r) => child.once('close', () => log.end(() => r())));
   return {
     child,
     logFile,
     ready,
     output: () => out,
     async kill(signal = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill(signal);
-      await exited;
-      log.end();
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await closed;
     },
   };
 }
