@@ -222,16 +222,19 @@ async function startOnce(opts: DevServerOptions): Promise<DevServer> {
     address: `127.0.0.1:${port}`,
     uiUrl: `http://127.0.0.1:${uiPort}`,
     process: child,
-    async stop() {
-      // A process killed by a signal has no exit code, only a signalCode; its exit event has already fired.
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopServer(child),
   };
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited (at once if it had). */
+export async function stopServer(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  // A process killed by a signal has no exit code, only a signalCode; its exit event has already fired.
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }
 
 /** For tests and CLI checks: is a binary runnable at all? */

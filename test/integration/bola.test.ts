@@ -80,10 +80,10 @@ beforeAll(async () => {
     approvals: parked.pending_approvals[0].id,
     action_invocations: action.id,
     webhooks: hook.id,
-    files: ((await (await fetch(`${env().apiUrl}/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${api.key}` }, body: ((f) => (f.append('file', new Blob(['bola']), 'bola.txt'), f))(new FormData()) })).json()) as { id: string }).id,
+    files: (await api.call('POST', '/v1/files', ((f) => (f.append('file', new Blob(['bola']), 'bola.txt'), f))(new FormData()))).body.id,
     environments: (await api.post('/v1/environments', { name: 'bola-env', variables: { STAGE: 'bola' } })).body.id,
     memory_stores: (await api.post('/v1/memory_stores', { name: 'bola-memory' })).body.id,
-    skills: ((await (await fetch(`${env().apiUrl}/v1/skills`, { method: 'POST', headers: { authorization: `Bearer ${api.key}` }, body: ((f) => (f.append('id', 'bola-skill'), f.append('display_title', 'Bola'), f.append('description', 'Bola'), f.append('files', new Blob(['bola']), 'SKILL.md'), f))(new FormData()) })).json()) as { id: string }).id,
+    skills: (await api.call('POST', '/v1/skills', ((f) => (f.append('id', 'bola-skill'), f.append('display_title', 'Bola'), f.append('description', 'Bola'), f.append('files', new Blob(['bola']), 'SKILL.md'), f))(new FormData()))).body.id,
   });
   ids.memory_entries = (await api.post(`/v1/memory_stores/${ids.memory_stores}/entries`, { text: 'bola memory' })).body.id;
   ids.connections = (await api.post('/v1/connections', { id: 'bola-conn', authorize_url: `${tools.url}/authorize`, token_url: `${tools.url}/token`, client_id: 'c', client_secret: canary('bola-client') })).body.id;

@@ -1,11 +1,10 @@
 // Environments (API.md 11, issue 10 item 5): CRUD with hostile input, and sessions that name one get its
 // tool overrides, its {{env.NAME}} variables and its allowed_tools, applied inside the tool activity.
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/temporal/dev-server';
 import { startToolServer, type ToolServer } from '../fixtures/tool-server';
-import { spawnAp, type ApProcess } from '../support/processes';
-import { adminApi, allEvents, Api, env, expectError, httpTool, newWorkspace, setupAgent, type AgentSetup } from '../support/api';
+import { anotherApi } from '../support/pair';
+import type { ApProcess } from '../support/processes';
+import { adminApi, allEvents, Api, expectError, httpTool, newWorkspace, setupAgent, type AgentSetup } from '../support/api';
 
 let s: AgentSetup;
 let tools: ToolServer;
@@ -214,12 +213,8 @@ describe('override URLs and the private-network guard (AP_ALLOW_PRIVATE_NETWORK 
   let guarded: ApProcess;
   let api: Api;
   beforeAll(async () => {
-    const e = env();
-    const port = await freePort();
-    guarded = spawnAp(['api'], {
-      DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: e.taskQueue, AP_MASTER_KEY: e.masterKey, AP_PORT: String(port), LOG_LEVEL: 'debug',
-    }, path.join(e.logDir, 'api-guarded-environments.log'));
-    await guarded.ready;
+    const { proc, port } = await anotherApi('api-guarded-environments', { privateNetwork: false });
+    guarded = proc;
     api = new Api((await adminApi().post('/v1/workspaces', { name: 'env-ssrf' })).body.admin_key, `http://127.0.0.1:${port}`);
   }, 60_000);
   afterAll(async () => guarded?.kill());

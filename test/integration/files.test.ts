@@ -7,11 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminApi, Api, env, expectError, newWorkspace, setupAgent, type AgentSetup, type Res } from '../support/api';
 import { startPair, type Pair } from '../support/pair';
 
-async function upload(api: Api, form: FormData | string, headers: Record<string, string> = {}): Promise<Res> {
-  const res = await fetch(`${api.base}/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${api.key}`, ...headers }, body: form });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
-}
+/** A multipart form, or a raw body with its own content-type header. */
+const upload = (api: Api, form: FormData | string, headers: Record<string, string> = {}): Promise<Res> => api.call('POST', '/v1/files', form, headers);
 
 function form(content: string | Uint8Array, opts: { filename?: string; type?: string; fields?: Record<string, string> } = {}): FormData {
   const f = new FormData();

@@ -7,11 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayHistories } from '../../src/services/replay';
 import { allEvents, Api, env, expectError, newWorkspace, setupAgent, type AgentSetup, type Res } from '../support/api';
 
-async function upload(api: Api, form: FormData): Promise<Res> {
-  const res = await fetch(`${api.base}/v1/skills`, { method: 'POST', headers: { authorization: `Bearer ${api.key}` }, body: form });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
-}
+const upload = (api: Api, form: FormData): Promise<Res> => api.call('POST', '/v1/skills', form);
 
 function skillForm(fields: Record<string, string>, files: { name: string; content: string | Uint8Array; type?: string }[]): FormData {
   const f = new FormData();

@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/temporal/dev-server';
+import { anotherApi } from '../support/pair';
 import { spawnAp, type ApProcess } from '../support/processes';
 import { adminApi, Api, env, expectError, setupAgent, waitFor } from '../support/api';
 import { startReceiver } from '../fixtures/webhook-receiver';
@@ -26,12 +27,8 @@ describe('private-network guard (AP_ALLOW_PRIVATE_NETWORK unset)', () => {
   let guarded: ApProcess;
   let api: Api;
   beforeAll(async () => {
-    const e = env();
-    const port = await freePort();
-    guarded = spawnAp(['api'], {
-      DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: e.taskQueue, AP_MASTER_KEY: e.masterKey, AP_PORT: String(port), LOG_LEVEL: 'debug',
-    }, path.join(e.logDir, 'api-guarded.log'));
-    await guarded.ready;
+    const { proc, port } = await anotherApi('api-guarded', { privateNetwork: false });
+    guarded = proc;
     const ws = await adminApi().post('/v1/workspaces', { name: 'ssrf' });
     api = new Api(ws.body.admin_key, `http://127.0.0.1:${port}`);
   });

@@ -22,11 +22,13 @@ export class Api {
     readonly base = env().apiUrl,
   ) {}
 
+  /** A string is sent as it is, a FormData as multipart (fetch sets its boundary), anything else as JSON. */
   async call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res<T>> {
+    const form = body instanceof FormData;
     const res = await fetch(`${this.base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${this.key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      headers: { authorization: `Bearer ${this.key}`, ...(body !== undefined && !form ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' || form ? (body as string | FormData) : JSON.stringify(body),
       // A request that never answers fails the test with its path instead of hanging it until vitest's timeout.
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });

@@ -38,12 +38,16 @@ export async function startPair(name: string, extra: { both?: Record<string, str
   return { base, port, api, worker };
 }
 
-/** One more `ap api` on the shared test stack (database, Temporal, task queue): another process behind the load balancer. */
-export async function anotherApi(name: string): Promise<{ proc: ApProcess; port: number }> {
+/**
+ * One more `ap api` on the shared test stack (database, Temporal, task queue): another process behind the
+ * load balancer. `privateNetwork: false` leaves AP_ALLOW_PRIVATE_NETWORK unset (the guard as in production).
+ */
+export async function anotherApi(name: string, opts: { privateNetwork?: boolean } = {}): Promise<{ proc: ApProcess; port: number }> {
   const e = env();
   const port = await stablePort();
   const proc = spawnAp(['api'], {
-    DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: e.taskQueue, AP_MASTER_KEY: e.masterKey, AP_ALLOW_PRIVATE_NETWORK: 'true', AP_PORT: String(port), LOG_LEVEL: 'debug',
+    DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: e.taskQueue, AP_MASTER_KEY: e.masterKey, AP_PORT: String(port), LOG_LEVEL: 'debug',
+    ...(opts.privateNetwork === false ? {} : { AP_ALLOW_PRIVATE_NETWORK: 'true' }),
   }, path.join(e.logDir, `${name}.log`));
   await proc.ready;
   return { proc, port };

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { freePort } from '../../src/temporal/dev-server';
+import { freePort, stopServer } from '../../src/temporal/dev-server';
 
 export const TEMPORAL_SERVER_VERSION = '1.29.1';
 const MODULE = 'go.temporal.io/server';
@@ -212,14 +212,7 @@ async function startOnce(opts: PostgresTemporalOptions, pg: PgTarget, databases:
   // Ctrl-C reaches it only through our ordered shutdown.
   const child = spawn(opts.binaries.server, ['--root', ROOT, '--config', CONFIG_DIR, '--env', 'config', '--allow-no-auth', 'start'], { env, stdio: ['ignore', out, out], detached: true });
   fs.closeSync(out);
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const stop = (): Promise<void> => stopServer(child);
   const address = `127.0.0.1:${ports.TPG_FRONTEND_PORT}`;
   try {
     await waitUntilServing(address, child, opts.namespace, opts.logFile, opts.tls);
