@@ -21,6 +21,8 @@ import { startHeartbeat } from './heartbeat';
 import { redactor, type Redactor } from './tools';
 import { activityLog } from './log';
 import { resolveInputFiles } from '../src/services/files';
+import { cell } from '../src/db/secret-cells';
+import { SecretError } from '../src/security/secrets';
 
 const ADAPTERS: Record<string, ModelAdapter> = { openai: callOpenAI, anthropic: callAnthropic };
 // Token text goes out at once when nothing went out for DELTA_FLUSH_MS, else with the next tick: the first
@@ -64,8 +66,15 @@ export function createModelActivities({ db, config, secrets, log }: ActivityDeps
   // The private-network guard runs in each connection's own lookup (no separate check to rebind around).
   const fetch = guardedFetch(config.allowPrivateNetwork);
   const open = (card: catalog.ModelCardRow) => {
-    const api_key = secrets.decrypt(card.api_key_enc);
-    const headers = card.headers_enc ? (JSON.parse(secrets.decrypt(card.headers_enc)) as Record<string, string>) : {};
+    let api_key: string, headers: Record<string, string>;
+    try {
+      api_key = secrets.decrypt(card.api_key_enc, cell.modelCard(card, 'api_key'));
+      headers = card.headers_enc ? (JSON.parse(secrets.decrypt(card.headers_enc, cell.modelCard(card, 'headers'))) as Record<string, string>) : {};
+    } catch (err) {
+      // Retrying cannot help a ciphertext that belongs elsewhere (or a missing key): the run fails now, saying which card.
+      if (err instanceof SecretError) throw ApplicationFailure.nonRetryable(`Model card ${card.id}: ${err.message}`, RUN_ERROR.model_error);
+      throw err;
+    }
     return { endpoint: { base_url: card.base_url, api_key, headers, fetch }, redact: redactor([api_key, ...Object.values(headers)]) };
   };
   return {

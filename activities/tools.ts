@@ -20,6 +20,7 @@ import { storeOfRun } from '../src/db/memory';
 import { ApiError } from '../src/domain/errors';
 import type { Response } from 'undici';
 import { guardedFetch, privateNetworkCause } from '../src/security/network-guard';
+import { cell } from '../src/db/secret-cells';
 import type { ActivityDeps } from './deps';
 import { startHeartbeat } from './heartbeat';
 import { activityLog } from './log';
@@ -47,12 +48,12 @@ export function createToolActivities({ db, config, secrets, log }: ActivityDeps)
     const names = new Set<string>();
     for (const v of Object.values(templates)) for (const m of v.matchAll(VAULT_REF)) names.add(m[1]!);
     const rows = names.size ? await catalog.getVaultSecrets(db, ws, [...names]) : [];
-    const values = new Map(rows.map((r) => [r.name, secrets.decrypt(r.value_enc)]));
+    const values = new Map(rows.map((r) => [r.name, secrets.decrypt(r.value_enc, cell.vault(ws, r.name))]));
     const missing = [...names].find((n) => !values.has(n));
     if (missing) throw new ToolError('vault_secret_missing', `Vault secret ${missing} does not exist`);
     if (names.size) {
       // Each use of a secret is on the record (API.md 8): which secrets, for which tool call; never the value.
-      await appendAudit(db, {
+      await appendAudit(db, secrets.audit, {
         workspace_id: ws,
         actor: { key_id: null, name: 'worker', roles: [] },
         action: 'vault.secret_used',

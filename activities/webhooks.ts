@@ -10,6 +10,7 @@ import { DEFAULT_RETRY_SCHEDULE, type DeliveryAttemptResult, type WebhookEventTy
 import { guardedFetch, privateNetworkCause } from '../src/security/network-guard';
 import { signWebhook } from '../src/security/webhook-signing';
 import type { SecretBox } from '../src/security/secrets';
+import { cell } from '../src/db/secret-cells';
 import { WEBHOOK_DELIVERY_WORKFLOW_TYPE, type WebhookDeliveryInput } from '../workflows/definitions';
 import type { ActivityDeps } from './deps';
 import { activityLog } from './log';
@@ -62,8 +63,9 @@ export async function startDeliveries(temporal: Client, config: Config, delivery
 }
 
 function secretsOf(e: repo.EndpointRow, box: SecretBox): string[] {
-  const current = [box.decrypt(e.secret_enc)];
-  if (e.previous_secret_enc && e.previous_valid_until && e.previous_valid_until.getTime() > Date.now()) current.push(box.decrypt(e.previous_secret_enc));
+  const at = cell.webhook(e.workspace_id, e.id);
+  const current = [box.decrypt(e.secret_enc, at)];
+  if (e.previous_secret_enc && e.previous_valid_until && e.previous_valid_until.getTime() > Date.now()) current.push(box.decrypt(e.previous_secret_enc, at));
   return current;
 }
 

@@ -7,7 +7,7 @@ import { requireApiKey } from './middleware/auth';
 import { buildOpenApi } from './openapi';
 import { HttpMetrics, metricsHandler } from './metrics';
 import { codecRouter } from './codec-server';
-import { appendAudit } from '../db/audit';
+import { appendAudit, type AuditEntry } from '../db/audit';
 import { auditRoutes } from './routes/audit';
 import { fileRoutes } from './routes/files';
 import { environmentRoutes } from './routes/environments';
@@ -34,7 +34,7 @@ export function createApp(deps: ServiceDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  app.locals.audit = (entry: Parameters<typeof appendAudit>[1]) => appendAudit(deps.db, entry);
+  app.locals.audit = (entry: AuditEntry) => appendAudit(deps.db, deps.secrets.audit, entry);
   const http = new HttpMetrics();
   app.use(requestContext(deps.log, http));
   // body-parser replaces invalid UTF-8 with U+FFFD; such a body is refused instead of silently altered.

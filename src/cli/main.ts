@@ -6,12 +6,12 @@ import { useDnsServers } from '../security/network-guard';
 import { newId } from '../db/ids';
 import { getDefaultWorkspace, insertApiKey } from '../db/workspaces';
 import { ROLES, type Role } from '../domain/workspace';
-import { hashApiKey, newApiKey } from '../security/secrets';
+import { createSecretBox, hashApiKey, newApiKey } from '../security/secrets';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { bootstrap } from '../services/workspaces';
 import { purgeEndedRuns } from '../services/retention';
-import { bootstrapAdmin, onShutdown, openDatabase, openStack, runApiIn, runWorkerIn, say } from './runtime';
+import { bootstrapAdmin, masterKeys, onShutdown, openDatabase, openStack, runApiIn, runWorkerIn, say } from './runtime';
 import { clientCommands } from './client';
 import { replayCommand } from './replay';
 
@@ -84,7 +84,8 @@ program
     if (!cfg.databaseUrl) fail(new Error('DATABASE_URL is required for ap migrate'));
     const db = createPool(cfg.databaseUrl!);
     try {
-      const applied = await migrate(db);
+      // The master key too: v1 secrets are re-encrypted bound to their rows, legacy audit chains keyed.
+      const applied = await migrate(db, createSecretBox(masterKeys(cfg)));
       say(applied.length ? `Applied: ${applied.join(', ')}` : 'Database is up to date');
       const key = await bootstrap(db, cfg.adminKey);
       if (key) say(`Admin API key: ${key}`);
@@ -107,7 +108,7 @@ program
     const stoppers: (() => Promise<void>)[] = [];
     try {
       const { db } = await openDatabase(cfg, true, stoppers);
-      say(`Purged the content of ${await purgeEndedRuns(db, seconds, opts.workspace)} ended run(s)`);
+      say(`Purged the content of ${await purgeEndedRuns(db, createSecretBox(masterKeys(cfg)).audit, seconds, opts.workspace)} ended run(s)`);
     } catch (err) {
       fail(err);
     } finally {
@@ -128,7 +129,7 @@ keys
     const stoppers: (() => Promise<void>)[] = [];
     try {
       const { db } = await openDatabase(cfg, true, stoppers);
-      await migrate(db);
+      await migrate(db, createSecretBox(masterKeys(cfg)));
       const ws = await getDefaultWorkspace(db);
       if (!ws) throw new Error('No default workspace yet: run `ap start` or `ap migrate` once first');
       const key = newApiKey();

@@ -79,8 +79,10 @@ export async function openStack(config: Config, opts: { embedded: boolean; migra
   const log = createLogger(config);
   const stoppers: (() => Promise<void>)[] = [];
   const { db, databaseUrl } = await openDatabase(config, opts.embedded, stoppers);
+  const keys = masterKeys(config);
+  const secrets = createSecretBox(keys);
   if (opts.migrate) {
-    const applied = await migrate(db);
+    const applied = await migrate(db, secrets);
     if (applied.length) say(`Database: applied ${applied.length} migration(s)`);
   }
   let temporalAddress = config.temporal.address;
@@ -100,14 +102,12 @@ export async function openStack(config: Config, opts: { embedded: boolean; migra
     temporalAddress = server.address;
     temporalUi = server.uiUrl;
   }
-  const keys = masterKeys(config);
   const tracing = startTracing(config);
   // Flushed last, after the worker and the API have ended their spans.
   if (tracing) stoppers.unshift(() => tracing.shutdown());
   const temporal = await connectClient(temporalAddress, config.temporal.namespace, keys, tracing?.client, config.temporal.security);
   stoppers.unshift(() => temporal.connection.close());
   await ensureSearchAttributes(temporal.connection, config.temporal.namespace, log);
-  const secrets = createSecretBox(keys);
   return { config, log, db, databaseUrl, secrets, temporal, temporalAddress, temporalUi, tracing, stoppers };
 }
 
@@ -136,7 +136,7 @@ export async function runWorkerIn(stack: Stack): Promise<RunningWorker> {
   // Retention runs beside the worker, hourly; the purge is idempotent, so several workers may run it.
   const days = stack.config.retentionDays;
   if (days !== undefined) {
-    const purge = (): void => void purgeEndedRuns(stack.db, days * 86_400).catch((err: unknown) => stack.log.warn({ err }, 'retention purge failed'));
+    const purge = (): void => void purgeEndedRuns(stack.db, stack.secrets.audit, days * 86_400).catch((err: unknown) => stack.log.warn({ err }, 'retention purge failed'));
     purge();
     const timer = setInterval(purge, 3_600_000);
     stack.stoppers.unshift(async () => clearInterval(timer));

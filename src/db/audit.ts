@@ -1,7 +1,17 @@
-// The audit log's hash chain: hash = sha256(prev_hash + canonical JSON of the record). Appends to one
-// workspace's chain are serialized with an advisory lock.
+// The audit log's hash chain: hash = HMAC-SHA256(key, prev_hash + canonical JSON of the record), the key
+// derived from AP_MASTER_KEY (SecretBox.audit), so that someone who can write the database but does not
+// hold the master key cannot recompute a valid chain after an edit. Appends to one workspace's chain are
+// serialized with an advisory lock.
+//
+// Records written before the chain was keyed (key_id NULL) keep their plain SHA-256 hashes: the log is
+// append-only, so instead of re-chaining it the migrator appends one keyed `audit.chain_keyed` record to
+// each such chain. That record's HMAC covers the last legacy hash, so any later rewrite of the legacy
+// part (hashes recomputed or not) breaks the link into it. Verify accepts legacy records only as a
+// prefix that such a keyed record closes.
 import crypto from 'node:crypto';
+import type pg from 'pg';
 import { canonicalJson } from '../domain/policy';
+import type { KeyedMac } from '../security/secrets';
 import type { Db } from './pool';
 import { transaction } from './pool';
 
@@ -24,38 +34,67 @@ export interface AuditRecord {
   hash: string;
 }
 
-const GENESIS = '0'.repeat(64);
+export type AuditEntry = Pick<AuditRecord, 'workspace_id' | 'actor' | 'action' | 'target' | 'request_id' | 'data'>;
 
-export function hashRecord(r: Omit<AuditRecord, 'hash'>): string {
+const GENESIS = '0'.repeat(64);
+const VERIFY_PAGE_SIZE = 1000;
+
+const hashInput = (r: Omit<AuditRecord, 'hash'>): string => {
   const { prev_hash, ...rest } = r;
-  return crypto.createHash('sha256').update(prev_hash + canonicalJson(rest)).digest('hex');
+  return prev_hash + canonicalJson(rest);
+};
+
+/** The unkeyed hash of records written before the chain was keyed. */
+export const legacyHash = (r: Omit<AuditRecord, 'hash'>): string => crypto.createHash('sha256').update(hashInput(r)).digest('hex');
+
+export async function appendAudit(db: Db, mac: KeyedMac, e: AuditEntry): Promise<AuditRecord> {
+  return transaction(db, (c) => appendOn(c, mac, e));
 }
 
-export async function appendAudit(
-  db: Db,
-  e: { workspace_id: string; actor: AuditActor; action: string; target: string | null; request_id: string | null; data: Record<string, unknown> },
-): Promise<AuditRecord> {
-  return transaction(db, async (c) => {
-    await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`audit:${e.workspace_id}`]);
-    const prev = await c.query<{ hash: string }>('SELECT hash FROM audit_log WHERE workspace_id = $1 ORDER BY seq DESC LIMIT 1', [e.workspace_id]);
-    const seq = Number((await c.query<{ n: string }>("SELECT nextval('audit_log_seq_seq') AS n")).rows[0]!.n);
-    const record: Omit<AuditRecord, 'hash'> = { seq, ...e, at: new Date().toISOString(), prev_hash: prev.rows[0]?.hash ?? GENESIS };
-    const hash = hashRecord(record);
-    await c.query(
-      `INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, request_id, data, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [seq, e.workspace_id, record.at, e.actor, e.action, e.target, e.request_id, e.data, record.prev_hash, hash],
-    );
-    await c.query('UPDATE workspaces SET audit_head_seq = $2, audit_head_hash = $3 WHERE id = $1', [e.workspace_id, seq, hash]);
-    return { ...record, hash };
-  });
+async function appendOn(c: pg.PoolClient, mac: KeyedMac, e: AuditEntry): Promise<AuditRecord> {
+  await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`audit:${e.workspace_id}`]);
+  const prev = await c.query<{ hash: string }>('SELECT hash FROM audit_log WHERE workspace_id = $1 ORDER BY seq DESC LIMIT 1', [e.workspace_id]);
+  const seq = Number((await c.query<{ n: string }>("SELECT nextval('audit_log_seq_seq') AS n")).rows[0]!.n);
+  const record: Omit<AuditRecord, 'hash'> = { seq, ...e, at: new Date().toISOString(), prev_hash: prev.rows[0]?.hash ?? GENESIS };
+  const hash = mac.mac(hashInput(record))!;
+  await c.query(
+    `INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, request_id, data, prev_hash, hash, key_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    [seq, e.workspace_id, record.at, e.actor, e.action, e.target, e.request_id, e.data, record.prev_hash, hash, mac.currentId],
+  );
+  await c.query('UPDATE workspaces SET audit_head_seq = $2, audit_head_hash = $3 WHERE id = $1', [e.workspace_id, seq, hash]);
+  return { ...record, hash };
+}
+
+/**
+ * Migration step: closes every chain that still ends in legacy (unkeyed) records with a keyed record.
+ * Idempotent: a chain that ends in a keyed record is left alone.
+ */
+export async function anchorLegacyChains(c: pg.PoolClient, mac: KeyedMac | undefined): Promise<number> {
+  const open = await c.query<{ workspace_id: string; seq: string; hash: string }>(
+    `SELECT workspace_id, seq, hash FROM (SELECT DISTINCT ON (workspace_id) workspace_id, seq, hash, key_id FROM audit_log ORDER BY workspace_id, seq DESC) last
+      WHERE key_id IS NULL`,
+  );
+  if (open.rows.length && !mac) throw new Error('The audit log has unkeyed chains: keying them needs the master key (AP_MASTER_KEY)');
+  for (const r of open.rows) {
+    await appendOn(c, mac!, {
+      workspace_id: r.workspace_id,
+      actor: { key_id: null, name: 'migration', roles: [] },
+      action: 'audit.chain_keyed',
+      target: null,
+      request_id: null,
+      data: { legacy_head_seq: Number(r.seq), legacy_head_hash: r.hash },
+    });
+  }
+  return open.rows.length;
 }
 
 interface Row extends Omit<AuditRecord, 'seq' | 'at'> {
   seq: string;
   at: Date;
+  key_id: string | null;
 }
 
-const toRecord = (r: Row): AuditRecord => ({ ...r, seq: Number(r.seq), at: r.at.toISOString() });
+const toRecord = ({ key_id: _k, ...r }: Row): AuditRecord => ({ ...r, seq: Number(r.seq), at: r.at.toISOString() });
 
 export async function listAudit(db: Db, ws: string, f: { after?: number; type?: string; target?: string; limit: number }): Promise<AuditRecord[]> {
   const r = await db.query<Row>(
@@ -66,28 +105,54 @@ export async function listAudit(db: Db, ws: string, f: { after?: number; type?: 
   return r.rows.map(toRecord);
 }
 
-/** Walks the workspace's chain in seq order: an edit breaks a hash, a deletion or reorder breaks a link. */
-export async function verifyAudit(db: Db, ws: string): Promise<{ ok: boolean; checked: number; first_bad_seq: number | null }> {
-  // One snapshot for the rows and the head, so that an append in between is not taken for tampering.
-  const { r, head } = await transaction(db, async (c) => {
-    await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-    const rows = await c.query<Row>('SELECT * FROM audit_log WHERE workspace_id = $1 ORDER BY seq', [ws]);
-    const h = (await c.query<{ audit_head_seq: string | null; audit_head_hash: string | null }>('SELECT audit_head_seq, audit_head_hash FROM workspaces WHERE id = $1', [ws])).rows[0];
-    return { r: rows, head: h };
-  });
+export interface AuditVerification {
+  ok: boolean;
+  checked: number;
+  first_bad_seq: number | null;
+}
+
+/**
+ * Walks the workspace's chain in seq order, one page at a time (memory stays bounded by the page): an edit
+ * breaks a MAC, a deletion or reorder breaks a link. The head and the last seq are read first, in one
+ * statement; records appended while the walk runs lie beyond that bound and wait for the next verify.
+ */
+export async function verifyAudit(db: Db, mac: KeyedMac, ws: string, opts: { pageSize?: number } = {}): Promise<AuditVerification> {
+  const pageSize = opts.pageSize ?? VERIFY_PAGE_SIZE;
+  const bound = (
+    await db.query<{ head_seq: string | null; head_hash: string | null; last_seq: string | null }>(
+      `SELECT w.audit_head_seq AS head_seq, w.audit_head_hash AS head_hash, (SELECT max(seq) FROM audit_log WHERE workspace_id = $1) AS last_seq
+         FROM workspaces w WHERE w.id = $1`,
+      [ws],
+    )
+  ).rows[0];
+  const upTo = Math.max(Number(bound?.head_seq ?? 0), Number(bound?.last_seq ?? 0));
   let prev = GENESIS;
   let checked = 0;
-  for (const row of r.rows) {
-    const rec = toRecord(row);
-    checked++;
-    const { hash, ...rest } = rec;
-    if (rec.prev_hash !== prev || hashRecord(rest) !== hash) return { ok: false, checked, first_bad_seq: rec.seq };
-    prev = hash;
+  let keyed = false;
+  let last: Row | undefined;
+  for (;;) {
+    const page = (
+      await db.query<Row>('SELECT * FROM audit_log WHERE workspace_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4', [ws, last?.seq ?? 0, upTo, pageSize])
+    ).rows;
+    for (const row of page) {
+      checked++;
+      const { hash, ...rest } = toRecord(row);
+      // A legacy record after a keyed one is a rewrite: legacy records are only ever a prefix.
+      const expected = row.key_id === null ? (keyed ? undefined : legacyHash(rest)) : mac.mac(hashInput(rest), row.key_id);
+      if (row.key_id !== null) keyed = true;
+      if (rest.prev_hash !== prev || expected === undefined || !sameHex(expected, hash)) return { ok: false, checked, first_bad_seq: rest.seq };
+      prev = hash;
+      last = row;
+    }
+    if (page.length < pageSize) break;
   }
-  const last = r.rows[r.rows.length - 1];
-  if ((head?.audit_head_hash ?? null) !== (last ? last.hash : null)) {
+  // A chain may not end in legacy records: the migrator closed each one with a keyed record.
+  if (last && last.key_id === null) return { ok: false, checked, first_bad_seq: Number(last.seq) + 1 };
+  if ((bound?.head_hash ?? null) !== (last ? last.hash : null)) {
     // The newest records are gone (or the head was moved): the break is just after what remains.
     return { ok: false, checked, first_bad_seq: last ? Number(last.seq) + 1 : 1 };
   }
   return { ok: true, checked, first_bad_seq: null };
 }
+
+const sameHex = (a: string, b: string): boolean => a.length === b.length && crypto.timingSafeEqual(Buffer.from(a), Buffer.from(b));

@@ -11,6 +11,7 @@ import type { AgentCreate, AgentSpec } from '../domain/agent';
 import { agentUpdateSchema } from '../domain/agent';
 import { toolCreateSchema, type ToolCreate, type toolUpdateSchema } from '../domain/tool';
 import type { Principal } from '../domain/workspace';
+import { cell } from '../db/secret-cells';
 import { preview, type SecretBox } from '../security/secrets';
 import { compileSchema } from './json-schema';
 import { assertPublicUrl, PrivateNetworkError } from '../security/network-guard';
@@ -28,7 +29,7 @@ const list = <R extends { id: string }, V>(rows: R[], limit: number, view: (r: R
 // ---------- model cards
 
 function cardView(r: repo.ModelCardRow, secrets: SecretBox) {
-  const headers = r.headers_enc ? (JSON.parse(secrets.decrypt(r.headers_enc)) as Record<string, string>) : {};
+  const headers = r.headers_enc ? (JSON.parse(secrets.decrypt(r.headers_enc, cell.modelCard(r, 'headers'))) as Record<string, string>) : {};
   return {
     id: r.id,
     object: 'model_card' as const,
@@ -62,9 +63,9 @@ export async function createModelCard(db: Db, secrets: SecretBox, p: Principal, 
     id: b.id,
     provider: b.provider,
     base_url: (b.base_url ?? DEFAULT_BASE_URL[b.provider]).replace(/\/+$/, ''),
-    api_key_enc: secrets.encrypt(b.api_key),
+    api_key_enc: secrets.encrypt(b.api_key, cell.modelCard({ workspace_id: p.workspace_id, id: b.id }, 'api_key')),
     api_key_preview: preview(b.api_key),
-    headers_enc: b.headers ? secrets.encrypt(JSON.stringify(b.headers)) : null,
+    headers_enc: b.headers ? secrets.encrypt(JSON.stringify(b.headers), cell.modelCard({ workspace_id: p.workspace_id, id: b.id }, 'headers')) : null,
     default_model: b.default_model,
     pricing: b.pricing ?? null,
     timeout_seconds: b.timeout_seconds ?? null,
@@ -91,9 +92,9 @@ export async function updateModelCard(db: Db, secrets: SecretBox, p: Principal, 
     const updated = await repo.updateModelCard(c, {
       ...row,
       base_url: b.base_url ? b.base_url.replace(/\/+$/, '') : row.base_url,
-      api_key_enc: b.api_key ? secrets.encrypt(b.api_key) : row.api_key_enc,
+      api_key_enc: b.api_key ? secrets.encrypt(b.api_key, cell.modelCard(row, 'api_key')) : row.api_key_enc,
       api_key_preview: b.api_key ? preview(b.api_key) : row.api_key_preview,
-      headers_enc: b.headers ? secrets.encrypt(JSON.stringify(b.headers)) : row.headers_enc,
+      headers_enc: b.headers ? secrets.encrypt(JSON.stringify(b.headers), cell.modelCard(row, 'headers')) : row.headers_enc,
       default_model: b.default_model ?? row.default_model,
       pricing: b.pricing === undefined ? row.pricing : b.pricing,
       timeout_seconds: b.timeout_seconds === undefined ? row.timeout_seconds : b.timeout_seconds,
@@ -300,7 +301,7 @@ const vaultView = (v: repo.VaultRow) => ({
 });
 
 export async function createVault(db: Db, secrets: SecretBox, p: Principal, name: string, value: string) {
-  const row = await repo.insertVault(db, newId('vlt'), p.workspace_id, name, secrets.encrypt(value));
+  const row = await repo.insertVault(db, newId('vlt'), p.workspace_id, name, secrets.encrypt(value, cell.vault(p.workspace_id, name)));
   if (!row) throw conflict(`Vault secret ${name}`, 'name');
   return vaultView(row);
 }
@@ -316,7 +317,7 @@ export async function listVault(db: Db, p: Principal, q: ListQuery) {
 }
 
 export async function updateVault(db: Db, secrets: SecretBox, p: Principal, name: string, value: string) {
-  const row = await repo.updateVault(db, p.workspace_id, name, secrets.encrypt(value));
+  const row = await repo.updateVault(db, p.workspace_id, name, secrets.encrypt(value, cell.vault(p.workspace_id, name)));
   if (!row) throw notFound('vault secret', 'name');
   return vaultView(row);
 }

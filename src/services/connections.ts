@@ -14,6 +14,7 @@ import { covers, tokenResponseSchema, type ConnectionCreate, type TokenResponse 
 import type { Principal } from '../domain/workspace';
 import { guardedFetch } from '../security/network-guard';
 import type { SecretBox } from '../security/secrets';
+import { cell } from '../db/secret-cells';
 import { authorizationCompletedSignal } from '../../workflows/definitions';
 import { checkOutbound } from './catalog';
 import { page, type ServiceDeps } from './deps';
@@ -54,7 +55,7 @@ export async function createConnection(db: Db, secrets: SecretBox, p: Principal,
     token_url: b.token_url,
     revocation_url: b.revocation_url ?? null,
     client_id: b.client_id,
-    client_secret_enc: secrets.encrypt(b.client_secret),
+    client_secret_enc: secrets.encrypt(b.client_secret, cell.connection({ workspace_id: p.workspace_id, id: b.id })),
     scopes: b.scopes,
   });
   if (!row) throw new ApiError(409, 'already_exists', `Connection ${b.id} already exists`, 'id');
@@ -109,9 +110,9 @@ export async function revokeToken(deps: OAuthDeps, p: Principal, id: string, use
   if (!deleted) throw notFound('token for this user_reference', 'user_reference');
   let provider_revoked: boolean | null = null;
   if (conn.revocation_url) {
-    const [enc, hint] = deleted.refresh_token_enc ? [deleted.refresh_token_enc, 'refresh_token'] : [deleted.access_token_enc, 'access_token'];
+    const [enc, hint] = deleted.refresh_token_enc ? [deleted.refresh_token_enc, 'refresh_token' as const] : [deleted.access_token_enc, 'access_token' as const];
     // Deleted here already: whatever fails from now on (even decrypting) is reported, not thrown.
-    provider_revoked = await (async () => revokeAtProvider(deps, conn, deps.secrets.decrypt(enc), hint))().catch((err: unknown) => {
+    provider_revoked = await (async () => revokeAtProvider(deps, conn, deps.secrets.decrypt(enc, cell.token(p.workspace_id, id, userReference, hint)), hint))().catch((err: unknown) => {
       deps.log.warn({ connection: conn.id, workspace_id: p.workspace_id, reason: (err as Error).message }, 'token revocation at the provider failed');
       return false;
     });
@@ -147,14 +148,15 @@ export async function beginAuthorization(
 ): Promise<string> {
   const state = b64url(crypto.randomBytes(32));
   const verifier = b64url(crypto.randomBytes(32));
+  const state_hash = sha256(state);
   await repo.insertState(deps.db, {
-    state_hash: sha256(state),
+    state_hash,
     workspace_id: conn.workspace_id,
     connection_id: conn.id,
     user_reference: a.user_reference,
     run_id: a.run_id,
     tool_call_id: a.tool_call_id,
-    code_verifier_enc: deps.secrets.encrypt(verifier),
+    code_verifier_enc: deps.secrets.encrypt(verifier, cell.oauthState(conn.workspace_id, state_hash)),
     scopes: a.scopes,
     expires_at: new Date(Date.now() + a.ttl_seconds * 1000),
   });
@@ -172,7 +174,7 @@ export async function beginAuthorization(
 /** One call of the token endpoint (client_secret_basic); an error names the status, never the body. */
 /** The client's credentials for the token and revocation endpoints (client_secret_basic, RFC 6749 2.3.1). */
 function clientBasic(deps: OAuthDeps, conn: repo.ConnectionRow): string {
-  const secret = deps.secrets.decrypt(conn.client_secret_enc);
+  const secret = deps.secrets.decrypt(conn.client_secret_enc, cell.connection(conn));
   return `Basic ${Buffer.from(`${encodeURIComponent(conn.client_id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 }
 
@@ -213,9 +215,9 @@ async function storeTokens(deps: OAuthDeps, db: Parameters<typeof repo.upsertTok
     workspace_id: conn.workspace_id,
     connection_id: conn.id,
     user_reference: user,
-    access_token_enc: deps.secrets.encrypt(t.access_token),
+    access_token_enc: deps.secrets.encrypt(t.access_token, cell.token(conn.workspace_id, conn.id, user, 'access_token')),
     // A refresh that does not rotate the refresh token keeps the one we had.
-    refresh_token_enc: t.refresh_token ? deps.secrets.encrypt(t.refresh_token) : (previousRefresh ?? null),
+    refresh_token_enc: t.refresh_token ? deps.secrets.encrypt(t.refresh_token, cell.token(conn.workspace_id, conn.id, user, 'refresh_token')) : (previousRefresh ?? null),
     scopes: t.scope ? t.scope.split(' ').filter(Boolean) : asked,
     expires_at: t.expires_in !== undefined ? new Date(Date.now() + t.expires_in * 1000) : null,
   });
@@ -232,10 +234,10 @@ export async function usableToken(deps: OAuthDeps, ws: string, connectionId: str
     // Locked: two tool calls of one user refresh once, and the second one sees the new token.
     const t = await repo.getToken(c, ws, connectionId, user, true);
     if (!t || !covers(t.scopes, scopes)) return undefined;
-    if (!t.expires_at || t.expires_at.getTime() - Date.now() > REFRESH_MARGIN_MS) return deps.secrets.decrypt(t.access_token_enc);
+    if (!t.expires_at || t.expires_at.getTime() - Date.now() > REFRESH_MARGIN_MS) return deps.secrets.decrypt(t.access_token_enc, cell.token(ws, connectionId, user, 'access_token'));
     if (!t.refresh_token_enc) return undefined;
     try {
-      const fresh = await tokenRequest(deps, conn, { grant_type: 'refresh_token', refresh_token: deps.secrets.decrypt(t.refresh_token_enc) });
+      const fresh = await tokenRequest(deps, conn, { grant_type: 'refresh_token', refresh_token: deps.secrets.decrypt(t.refresh_token_enc, cell.token(ws, connectionId, user, 'refresh_token')) });
       await storeTokens(deps, c, conn, user, fresh, t.scopes, t.refresh_token_enc);
       deps.log.info({ workspace_id: ws, connection: connectionId }, 'access token refreshed');
       return fresh.access_token;
@@ -270,7 +272,7 @@ export async function completeAuthorization(deps: ServiceDeps, connectionId: str
     grant_type: 'authorization_code',
     code: q.code,
     redirect_uri: redirectUri(deps.config, connectionId),
-    code_verifier: deps.secrets.decrypt(state.code_verifier_enc),
+    code_verifier: deps.secrets.decrypt(state.code_verifier_enc, cell.oauthState(state.workspace_id, state.state_hash)),
   });
   const waiting = await transaction(deps.db, async (c) => {
     await storeTokens(deps, c, conn, state.user_reference, tokens, state.scopes);

@@ -14,6 +14,7 @@ import type { ToolSpec } from '../domain/tool';
 import type { Principal } from '../domain/workspace';
 import { embedOpenAI } from '../providers/embeddings';
 import { ProviderError } from '../providers/types';
+import { cell } from '../db/secret-cells';
 import { guardedFetch, PrivateNetworkError, type GuardedFetch } from '../security/network-guard';
 import { page, type ServiceDeps } from './deps';
 
@@ -174,8 +175,8 @@ async function embed(deps: MemoryDeps, ws: string, store: repo.MemoryStoreRow, t
   if (!card) throw new ApiError(409, 'embedding_card_missing', `Model card ${store.embedding_card} of memory store ${store.name} no longer exists`, 'embedding.card');
   const endpoint = {
     base_url: card.base_url,
-    api_key: deps.secrets.decrypt(card.api_key_enc),
-    headers: card.headers_enc ? (JSON.parse(deps.secrets.decrypt(card.headers_enc)) as Record<string, string>) : {},
+    api_key: deps.secrets.decrypt(card.api_key_enc, cell.modelCard(card, 'api_key')),
+    headers: card.headers_enc ? (JSON.parse(deps.secrets.decrypt(card.headers_enc, cell.modelCard(card, 'headers'))) as Record<string, string>) : {},
     fetch: fetcher(deps.config.allowPrivateNetwork),
   };
   const timeout = AbortSignal.timeout(EMBEDDING_TIMEOUT_MS);

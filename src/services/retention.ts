@@ -4,9 +4,10 @@
 // the run row), and the audit log's record that the purge happened.
 import { appendAudit } from '../db/audit';
 import type { Db } from '../db/pool';
+import type { KeyedMac } from '../security/secrets';
 import { transaction } from '../db/pool';
 
-export async function purgeEndedRuns(db: Db, olderThanSeconds: number, workspaceId?: string): Promise<number> {
+export async function purgeEndedRuns(db: Db, audit: KeyedMac, olderThanSeconds: number, workspaceId?: string): Promise<number> {
   const purged = await transaction(db, async (c) => {
     const runs = await c.query<{ id: string; workspace_id: string }>(
       `SELECT id, workspace_id FROM runs WHERE status IN ('completed', 'failed', 'canceled') AND content_purged_at IS NULL
@@ -35,7 +36,7 @@ export async function purgeEndedRuns(db: Db, olderThanSeconds: number, workspace
   const byWorkspace = new Map<string, number>();
   for (const r of purged) byWorkspace.set(r.workspace_id, (byWorkspace.get(r.workspace_id) ?? 0) + 1);
   for (const [ws, count] of byWorkspace) {
-    await appendAudit(db, {
+    await appendAudit(db, audit, {
       workspace_id: ws,
       actor: { key_id: null, name: 'retention', roles: [] },
       action: 'retention.purge',

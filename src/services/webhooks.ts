@@ -6,6 +6,7 @@ import { ApiError, notFound } from '../domain/errors';
 import { isoDate, type ListQuery } from '../domain/common';
 import type { WebhookCreate } from '../domain/webhook';
 import type { Principal } from '../domain/workspace';
+import { cell } from '../db/secret-cells';
 import { assertPublicUrl, PrivateNetworkError } from '../security/network-guard';
 import { newWebhookSecret } from '../security/webhook-signing';
 import { page, type ServiceDeps } from './deps';
@@ -49,13 +50,14 @@ async function checkUrl(deps: ServiceDeps, url: string): Promise<void> {
 export async function createWebhook(deps: ServiceDeps, p: Principal, b: WebhookCreate) {
   await checkUrl(deps, b.url);
   const secret = newWebhookSecret();
+  const id = newId('whk');
   const row = await repo.insertEndpoint(deps.db, {
-    id: newId('whk'),
+    id,
     workspace_id: p.workspace_id,
     url: b.url,
     events: [...new Set<string>(b.events)],
     description: b.description ?? null,
-    secret_enc: deps.secrets.encrypt(secret),
+    secret_enc: deps.secrets.encrypt(secret, cell.webhook(p.workspace_id, id)),
   });
   return { ...endpointView(row), secret };
 }
@@ -82,7 +84,7 @@ export async function deleteWebhook(deps: ServiceDeps, p: Principal, id: string)
 export async function rotateSecret(deps: ServiceDeps, p: Principal, id: string) {
   await endpoint(deps, p, id);
   const secret = newWebhookSecret();
-  const row = await repo.rotateSecret(deps.db, id, deps.secrets.encrypt(secret), ROTATION_GRACE_SECONDS);
+  const row = await repo.rotateSecret(deps.db, id, deps.secrets.encrypt(secret, cell.webhook(p.workspace_id, id)), ROTATION_GRACE_SECONDS);
   return { ...endpointView(row), secret };
 }
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Api, env, expectError, newWorkspace, setupAgent, waitFor, type AgentSetup } from '../support/api';
 import { purgeEndedRuns } from '../../src/services/retention';
+import { createSecretBox } from '../../src/security/secrets';
 
 type Json = Record<string, any>;
 
@@ -138,7 +139,7 @@ describe('run feedback', () => {
     expect(run.status).toBe('completed');
     expect((await api.post(`/v1/runs/${run.id}/feedback`, { rating: 1, comment: 'kept' })).status).toBe(201);
     const workspaceId = (await api.get('/v1/workspaces/current')).body.id as string;
-    expect(await purgeEndedRuns(db, 0, workspaceId)).toBe(1);
+    expect(await purgeEndedRuns(db, createSecretBox([Buffer.from(env().masterKey, 'base64')]).audit, 0, workspaceId)).toBe(1);
     const purged = await api.get(`/v1/runs/${run.id}`);
     expect(purged.body.output_text).toBeNull();
     expect(purged.body.feedback).toMatchObject({ count: 1, up: 1, items: [{ comment: 'kept' }] });

@@ -1,30 +1,53 @@
 // Encryption at rest, key hashing and the private-network guard.
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createSecretBox, hashApiKey, newApiKey, preview } from '../../src/security/secrets';
+import { createSecretBox, hashApiKey, keyId, newApiKey, preview, SecretError } from '../../src/security/secrets';
 import { assertPublicUrl, isPrivateAddress } from '../../src/security/network-guard';
 
 describe('secret box', () => {
   const k1 = crypto.randomBytes(32);
   const k2 = crypto.randomBytes(32);
 
+  const at = { workspace: 'ws_a', table: 'vault_secrets', column: 'value', row: 'tok' };
+
   it('round-trips, never stores plaintext, and uses a fresh IV each time', () => {
     const box = createSecretBox([k1]);
-    const a = box.encrypt('sk-live-secret');
-    const b = box.encrypt('sk-live-secret');
+    const a = box.encrypt('sk-live-secret', at);
+    const b = box.encrypt('sk-live-secret', at);
     expect(a).not.toContain('sk-live');
     expect(a).not.toBe(b);
-    expect(box.decrypt(a)).toBe('sk-live-secret');
+    expect(a.startsWith('v2:')).toBe(true);
+    expect(box.decrypt(a, at)).toBe('sk-live-secret');
   });
 
   it('rejects tampering and unknown keys; decrypts with an older key kept for rotation', () => {
     const old = createSecretBox([k1]);
-    const c = old.encrypt('value');
+    const c = old.encrypt('value', at);
     const parts = c.split(':');
     parts[4] = Buffer.from('tampered').toString('base64');
-    expect(() => old.decrypt(parts.join(':'))).toThrow();
-    expect(() => createSecretBox([k2]).decrypt(c)).toThrow(/key id/);
-    expect(createSecretBox([k2, k1]).decrypt(c)).toBe('value');
+    expect(() => old.decrypt(parts.join(':'), at)).toThrow();
+    expect(() => createSecretBox([k2]).decrypt(c, at)).toThrow(/key id/);
+    expect(createSecretBox([k2, k1]).decrypt(c, at)).toBe('value');
+  });
+
+  it('a ciphertext decrypts only in the cell it was written for; v1 only in the migrator', () => {
+    const box = createSecretBox([k1]);
+    const c = box.encrypt('value', at);
+    for (const other of [{ ...at, workspace: 'ws_b' }, { ...at, table: 'connections' }, { ...at, column: 'secret' }, { ...at, row: 'other' }, { ...at, row: ['t', 'ok'] }]) {
+      expect(() => box.decrypt(c, other)).toThrow(SecretError);
+      expect(() => box.decrypt(c, other)).toThrow(/does not belong to this row/);
+    }
+    // Parts are encoded, so `a:b` + `c` and `a` + `b:c` are different contexts.
+    const colon = box.encrypt('x', { ...at, workspace: 'w:vault_secrets' });
+    expect(() => box.decrypt(colon, { ...at, workspace: 'w', table: 'vault_secrets:vault_secrets' })).toThrow(SecretError);
+    const iv = crypto.randomBytes(12);
+    const key = Buffer.from(crypto.hkdfSync('sha256', k1, Buffer.alloc(0), 'agent-platform:secrets:v1', 32));
+    const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
+    const body = Buffer.concat([cipher.update('old', 'utf8'), cipher.final()]);
+    const v1 = ['v1', keyId(k1), iv.toString('base64'), cipher.getAuthTag().toString('base64'), body.toString('base64')].join(':');
+    expect(() => box.decrypt(v1, at)).toThrow(/v1 format.*ap migrate/);
+    expect(box.decryptLegacy(v1)).toBe('old');
+    expect(() => box.decryptLegacy(c)).toThrow(SecretError);
   });
 
   it('API keys are random, hashed one-way and previewed by their last 4 characters', () => {

@@ -7,6 +7,7 @@
 import crypto from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { ApiError } from '../../domain/errors';
+import { cell } from '../../db/secret-cells';
 import { canonicalJson } from '../../domain/policy';
 import type { ServiceDeps } from '../../services/deps';
 import { streamRunEvents } from '../sse';
@@ -57,7 +58,7 @@ export function idempotency(deps: ServiceDeps): RequestHandler {
       for (const [h, v] of Object.entries(row.response_headers ?? {})) res.setHeader(h, v);
       // Stored encrypted: create responses carry secrets shown once (API keys, webhook secrets).
       const stored = row.response_body as { enc?: string } | null;
-      const body = (stored?.enc ? JSON.parse(deps.secrets.decrypt(stored.enc)) : stored) as { stream_run_id?: string } | null;
+      const body = (stored?.enc ? JSON.parse(deps.secrets.decrypt(stored.enc, cell.idempotentResponse(ws, key))) : stored) as { stream_run_id?: string } | null;
       if (body?.stream_run_id) {
         await streamRunEvents(deps, req, res, body.stream_run_id, { afterSeq: 0, includeDeltas: true });
         return;
@@ -84,7 +85,7 @@ export function idempotency(deps: ServiceDeps): RequestHandler {
       await db.query(
         `UPDATE idempotency_keys SET status = 'done', response_status = $4, response_body = $5, response_headers = $6
           WHERE workspace_id = $1 AND key = $2 AND claim_token = $3`,
-        [ws, key, token, status, JSON.stringify({ enc: deps.secrets.encrypt(JSON.stringify(body ?? null)) }), location ? { Location: String(location) } : {}],
+        [ws, key, token, status, JSON.stringify({ enc: deps.secrets.encrypt(JSON.stringify(body ?? null), cell.idempotentResponse(ws, key)) }), location ? { Location: String(location) } : {}],
       );
     };
     // A request that ends without an answer (the client went away first) releases its key.

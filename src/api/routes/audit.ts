@@ -12,7 +12,7 @@ const auditQuerySchema = z.object({
   target: z.string().min(1).max(200).optional(),
 });
 
-export function auditRoutes({ db }: ServiceDeps, registry: RouteDoc[]): Router {
+export function auditRoutes({ db, secrets }: ServiceDeps, registry: RouteDoc[]): Router {
   const r = defineRoutes(registry);
   r.get('/audit_log', { roles: ['auditor'], query: auditQuerySchema }, async ({ p, query }) => {
     const rows = await listAudit(db, p.workspace_id, query);
@@ -20,6 +20,6 @@ export function auditRoutes({ db }: ServiceDeps, registry: RouteDoc[]): Router {
     const data = (has_more ? rows.slice(0, query.limit) : rows).map(({ workspace_id: _w, ...rec }) => ({ object: 'audit_record' as const, ...rec }));
     return { object: 'list' as const, data, has_more, next_cursor: has_more ? String(data[data.length - 1]!.seq) : null };
   });
-  r.get('/audit_log/verify', { roles: ['auditor'] }, ({ p }) => verifyAudit(db, p.workspace_id));
+  r.get('/audit_log/verify', { roles: ['auditor'] }, ({ p }) => verifyAudit(db, secrets.audit, p.workspace_id));
   return r.router;
 }
