@@ -1,7 +1,13 @@
 // The audit log: one record per security-relevant action, an append-only table, and a hash chain
 // whose verification finds a superuser's edit, deletion or reordering.
+import crypto from 'node:crypto';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { verifyAudit } from '../../src/db/audit';
+import { migrate } from '../../src/db/migrate';
+import { createPool, type Db } from '../../src/db/pool';
+import { canonicalJson } from '../../src/domain/policy';
+import { createSecretBox } from '../../src/security/secrets';
 import { startToolServer } from '../fixtures/tool-server';
 import { canary } from '../support/canaries';
 import { Api, env, httpTool, newWorkspace, setupAgent, waitForStatus } from '../support/api';
@@ -141,6 +147,105 @@ describe('audit log', () => {
       await sql('UPDATE audit_log SET seq = $1 WHERE seq = $2', [a, b], true);
       await sql('UPDATE audit_log SET seq = $1 WHERE seq = -1', [b], true);
       expect((await api.get('/v1/audit_log/verify')).body).toMatchObject({ ok: false, first_bad_seq: a });
+    });
+  });
+
+  describe('the chain is keyed: recomputing hashes without the master key does not help', () => {
+    interface Stored { seq: string; workspace_id: string; at: Date; actor: unknown; action: string; target: string | null; request_id: string | null; data: unknown; prev_hash: string; hash: string }
+    /** The unkeyed scheme as anyone can compute it: sha256(prev_hash + canonical JSON of the record). */
+    const sha = (r: Stored, prev: string): string => {
+      const { prev_hash: _p, hash: _h, ...rest } = r;
+      return crypto.createHash('sha256').update(prev + canonicalJson({ ...rest, seq: Number(r.seq), at: r.at.toISOString() })).digest('hex');
+    };
+    /** An attacker with write access: edits one record, then rewrites every hash and link from there on, and the head. */
+    async function rewrite(ws: string, seq: number, target: string): Promise<void> {
+      await sql('UPDATE audit_log SET target = $2 WHERE seq = $1', [seq, target], true);
+      const rows = (await sql<Stored>('SELECT seq, workspace_id, at, actor, action, target, request_id, data, prev_hash, hash FROM audit_log WHERE workspace_id = $1 ORDER BY seq', [ws])).rows;
+      let prev = '0'.repeat(64);
+      for (const r of rows) {
+        if (Number(r.seq) >= seq) {
+          const hash = sha(r, prev);
+          await sql('UPDATE audit_log SET prev_hash = $2, hash = $3 WHERE seq = $1', [r.seq, prev, hash], true);
+          r.hash = hash;
+        }
+        prev = r.hash;
+      }
+      await sql('UPDATE workspaces SET audit_head_hash = $2 WHERE id = $1', [ws, prev]);
+    }
+    const box = () => createSecretBox([Buffer.from(env().masterKey, 'base64')]);
+    async function pool(): Promise<Db> {
+      const db = createPool(env().databaseUrl, 2);
+      cleanups.push(() => db.end());
+      return db;
+    }
+
+    it('an edit with every later hash recomputed (what the unkeyed chain allowed) is found', async () => {
+      const api = await newWorkspace();
+      for (const n of ['a', 'b', 'c', 'd']) await api.post('/v1/vault', { name: n, value: 'v' });
+      const ws = (await api.get('/v1/workspaces/current')).body.id;
+      const seqs = (await api.get('/v1/audit_log')).body.data.map((r: { seq: number }) => r.seq);
+      await rewrite(ws, seqs[1], 'someone-else');
+      expect((await api.get('/v1/audit_log')).body.data[1].target).toBe('someone-else');
+      expect((await api.get('/v1/audit_log/verify')).body).toMatchObject({ ok: false, first_bad_seq: seqs[1] });
+    });
+
+    it('rewriting keyed records as unkeyed ones is found', async () => {
+      const api = await newWorkspace();
+      for (const n of ['a', 'b', 'c']) await api.post('/v1/vault', { name: n, value: 'v' });
+      const ws = (await api.get('/v1/workspaces/current')).body.id;
+      const seqs = (await api.get('/v1/audit_log')).body.data.map((r: { seq: number }) => r.seq);
+      await sql('UPDATE audit_log SET key_id = NULL WHERE workspace_id = $1 AND seq >= $2', [ws, seqs[1]], true);
+      await rewrite(ws, seqs[1], 'someone-else');
+      expect((await api.get('/v1/audit_log/verify')).body).toMatchObject({ ok: false, first_bad_seq: seqs[1] });
+      // The whole chain as unkeyed records: the keyed record that closes a legacy chain is missing.
+      await sql('UPDATE audit_log SET key_id = NULL WHERE workspace_id = $1', [ws], true);
+      await rewrite(ws, seqs[0], 'someone-else');
+      expect((await api.get('/v1/audit_log/verify')).body).toMatchObject({ ok: false, first_bad_seq: seqs[2] + 1 });
+    });
+
+    it('verify walks the chain in pages: a chain longer than a page verifies, and a break in the second page is found', async () => {
+      const api = await newWorkspace();
+      for (const n of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) await api.post('/v1/vault', { name: n, value: 'v' });
+      const ws = (await api.get('/v1/workspaces/current')).body.id;
+      const seqs = (await api.get('/v1/audit_log')).body.data.map((r: { seq: number }) => r.seq);
+      const db = await pool();
+      const queries: string[] = [];
+      const counting = new Proxy(db, {
+        get: (t, k) => (k === 'query' ? (text: string, values: unknown[]) => (queries.push(text), t.query(text, values)) : Reflect.get(t, k)),
+      });
+      expect(await verifyAudit(counting, box().audit, ws, { pageSize: 2 })).toEqual({ ok: true, checked: 7, first_bad_seq: null });
+      // The bound, then pages of 2, 2, 2 and 1 record(s): never the whole chain at once.
+      expect(queries.filter((q) => q.includes('LIMIT'))).toHaveLength(4);
+      await sql(`UPDATE audit_log SET target = 'someone-else' WHERE seq = $1`, [seqs[3]], true);
+      expect(await verifyAudit(db, box().audit, ws, { pageSize: 2 })).toEqual({ ok: false, checked: 4, first_bad_seq: seqs[3] });
+      expect((await api.get('/v1/audit_log/verify')).body).toEqual({ ok: false, checked: 4, first_bad_seq: seqs[3] });
+    });
+
+    it('a chain written before the key (unkeyed records) is closed by migrate with a keyed record, which then guards it', async () => {
+      const api = await newWorkspace();
+      const ws = (await api.get('/v1/workspaces/current')).body.id;
+      // Records as the code before this change wrote them: key_id NULL, plain SHA-256 hashes.
+      let prev = '0'.repeat(64);
+      for (const target of ['a', 'b', 'c']) {
+        const seq = Number((await sql<{ n: string }>("SELECT nextval('audit_log_seq_seq') AS n")).rows[0]!.n);
+        const r: Stored = { seq: String(seq), workspace_id: ws, at: new Date(), actor: { key_id: null, name: 'old', roles: [] }, action: 'vault.create', target, request_id: null, data: {}, prev_hash: prev, hash: '' };
+        r.hash = sha(r, prev);
+        await sql('INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, request_id, data, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [seq, ws, r.at, r.actor, r.action, target, null, {}, prev, r.hash]);
+        await sql('UPDATE workspaces SET audit_head_seq = $2, audit_head_hash = $3 WHERE id = $1', [ws, seq, r.hash]);
+        prev = r.hash;
+      }
+      const db = await pool();
+      await migrate(db, box());
+      await migrate(db, box());
+      const log = (await api.get('/v1/audit_log')).body.data;
+      expect(log.map((r: { action: string }) => r.action)).toEqual(['vault.create', 'vault.create', 'vault.create', 'audit.chain_keyed']);
+      expect(log[3].data).toEqual({ legacy_head_seq: log[2].seq, legacy_head_hash: log[2].hash });
+      await api.post('/v1/vault', { name: 'after', value: 'v' });
+      expect((await api.get('/v1/audit_log/verify')).body).toEqual({ ok: true, checked: 5, first_bad_seq: null });
+      // Rewriting the unkeyed part, hashes recomputed, breaks the keyed record's link into it.
+      await rewrite(ws, log[1].seq, 'someone-else');
+      const anchor = log[3].seq;
+      expect((await api.get('/v1/audit_log/verify')).body).toMatchObject({ ok: false, first_bad_seq: anchor });
     });
   });
 });
