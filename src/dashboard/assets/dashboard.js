@@ -1,5 +1,5 @@
-// Agent Platform dashboard: a small client of the public /v1 API. The API key is an HttpOnly cookie
-// this script never sees; state-changing calls carry the page's CSRF token. Data is rendered with
+// Agent Platform dashboard: a small client of the public /v1 API. The session is an HttpOnly cookie (an
+// opaque server-side session id) this script never sees; state-changing calls carry the page's CSRF token. Data is rendered with
 // textContent only (never as HTML).
 (() => {
   'use strict';
