@@ -1,10 +1,12 @@
 // The check before a tool call that acts for the session's user (API.md 12): a usable token of the
-// tool's connection (refreshed if it is about to expire), or a new authorization URL for the user.
-// Only the URL reaches the workflow (and its history); tokens stay in PostgreSQL, encrypted.
+// tool's connection (refreshed if it is about to expire), or where the run's app asks for the user's
+// link. That endpoint, not a link, reaches the workflow, its history and its events (issue 17, item 11):
+// the link is a bearer credential for binding an account and goes only to the app (authorization-links).
+// Tokens stay in PostgreSQL, encrypted.
 import * as runs from '../src/db/runs';
 import { getConnection } from '../src/db/connections';
 import { scopesFor, type AuthorizationCheck, type ToolAuth } from '../src/domain/connection';
-import { beginAuthorization, usableToken } from '../src/services/connections';
+import { authorizationLinkEndpoint, usableToken } from '../src/services/connections';
 import type { ActivityDeps } from './deps';
 import { activityLog } from './log';
 
@@ -13,7 +15,7 @@ export interface AuthorizationCheckInput {
   run_id: string;
   tool_call_id: string;
   auth: ToolAuth;
-  /** How long the authorization link stays valid: the agent's approval timeout. */
+  /** How long the run waits (the agent's approval timeout); links live minutes and are issued on demand. */
   ttl_seconds: number;
 }
 
@@ -33,7 +35,7 @@ export function createConnectionActivities(deps: ActivityDeps) {
       if (!conn) return { ok: false, error: { code: 'unknown_connection', message: `Connection ${input.auth.connection} does not exist` } };
       const scopes = scopesFor(input.auth, conn.scopes);
       if (await usableToken(deps, input.workspace_id, conn.id, user, scopes)) return { ok: true };
-      const authorization_url = await beginAuthorization(deps, conn, { user_reference: user, run_id: input.run_id, tool_call_id: input.tool_call_id, scopes, ttl_seconds: input.ttl_seconds });
+      const authorization_url = authorizationLinkEndpoint(deps.config, input.run_id, input.tool_call_id);
       activityLog(deps.log, { run_id: input.run_id, workspace_id: input.workspace_id }).info({ connection: conn.id }, 'authorization required');
       return { ok: false, authorization_url };
     },

@@ -83,6 +83,12 @@ const envSchema = z.object({
   // Tracing is off unless an OTLP/HTTP collector is named (the standard OpenTelemetry variables).
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().regex(/^https?:\/\//, 'must be an http(s) URL').optional(),
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  // Behind a TLS-terminating proxy: which hops' X-Forwarded-* headers to believe (Express `trust proxy`):
+  // true, a hop count, or comma-separated addresses/subnets/`loopback`. Unset: none (they are spoofable).
+  AP_TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|\d{1,2}|[0-9A-Za-z.:/_, -]{1,500})$/, 'must be true, false, a hop count, or comma-separated addresses, subnets or loopback/linklocal/uniquelocal')
+    .optional(),
   NODE_ENV: z.string().default('development'),
   AP_URL: z.string().url().optional(),
   AP_API_KEY: z.string().optional(),
@@ -120,6 +126,8 @@ export interface Config {
   /** Seconds between webhook delivery attempts; undefined = the default schedule (> 24 h). */
   webhookRetrySchedule: number[] | undefined;
   production: boolean;
+  /** Express `trust proxy` (AP_TRUST_PROXY): false unless set, so X-Forwarded-Proto cannot fake https. */
+  trustProxy: boolean | number | string;
   client: { url: string | undefined; apiKey: string | undefined };
 }
 
@@ -199,6 +207,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: e.AP_DB_POOL_SIZE,
     maxFileBytes: e.AP_MAX_FILE_BYTES,
     production,
+    trustProxy: trustProxySetting(e.AP_TRUST_PROXY),
     client: { url: e.AP_URL, apiKey: e.AP_API_KEY },
   };
+}
+
+function trustProxySetting(v: string | undefined): boolean | number | string {
+  if (v === undefined || v === 'false') return false;
+  if (v === 'true') return true;
+  return /^\d+$/.test(v) ? Number(v) : v;
 }

@@ -34,6 +34,8 @@ export function createApp(deps: ServiceDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  // req.secure and req.ip believe X-Forwarded-* only from the proxies the operator named (AP_TRUST_PROXY).
+  app.set('trust proxy', deps.config.trustProxy);
   app.locals.audit = (entry: AuditEntry) => appendAudit(deps.db, deps.secrets.audit, entry);
   const http = new HttpMetrics();
   app.use(requestContext(deps.log, http));
@@ -99,7 +101,7 @@ export function createApp(deps: ServiceDeps): Express {
   v1.use(connectionRoutes(deps, registry));
   app.use('/v1', v1);
 
-  app.use('/dashboard', dashboardRouter(deps.db));
+  app.use('/dashboard', dashboardRouter(deps.db, { production: deps.config.production }));
   unversioned.push(...DASHBOARD_ROUTES);
 
   app.use(notFoundRoute);

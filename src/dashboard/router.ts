@@ -7,7 +7,7 @@ import express, { Router, type Request, type RequestHandler, type Response } fro
 import { z } from 'zod';
 import type { Db } from '../db/pool';
 import type { Principal } from '../domain/workspace';
-import { CSRF_COOKIE, SESSION_COOKIE, endSession, ensureCsrfToken, readCookies, startSession } from '../security/browser-session';
+import { CSRF_COOKIE, SESSION_COOKIE, endSession, ensureCsrfToken, readCookies, sessionPrincipal, setHsts, startSession, type BrowserSessionOptions } from '../security/browser-session';
 import { authenticate } from '../services/workspaces';
 import { visibleRunFeedback } from '../services/feedback';
 import type { RouteDoc } from '../api/route';
@@ -17,8 +17,8 @@ import { approvalsPage, loginPage, runPage, runsPage } from './pages';
 export const DASHBOARD_ROUTES: RouteDoc[] = [
   { method: 'get', path: '/dashboard/', roles: [], summary: 'The web UI: redirects to the runs list' },
   { method: 'get', path: '/dashboard/login', roles: [], summary: 'Dashboard sign-in page (HTML)' },
-  { method: 'post', path: '/dashboard/login', roles: [], summary: 'Dashboard sign-in (form: key, csrf); sets the HttpOnly SameSite=Strict ap_session cookie' },
-  { method: 'post', path: '/dashboard/logout', roles: [], summary: 'Dashboard sign-out (form: csrf)' },
+  { method: 'post', path: '/dashboard/login', roles: [], summary: 'Dashboard sign-in (form: key, csrf); sets the HttpOnly SameSite=Strict ap_session cookie: an opaque server-side session id (never the key) valid 12 h, Secure over https (X-Forwarded-Proto counts only with AP_TRUST_PROXY) or in production, with HSTS' },
+  { method: 'post', path: '/dashboard/logout', roles: [], summary: 'Dashboard sign-out (form: csrf): revokes the session server-side, so a copied cookie stops working; revoking the API key also ends its sessions' },
   { method: 'get', path: '/dashboard/runs', roles: [], summary: 'Runs list with filters, refreshed live (HTML; needs a session)' },
   { method: 'get', path: '/dashboard/runs/:id', roles: [], summary: 'A run with its live timeline (HTML; needs a session)' },
   { method: 'get', path: '/dashboard/approvals', roles: [], summary: 'Approvals inbox (HTML; needs a session)' },
@@ -44,10 +44,11 @@ function send(res: Response, status: number, html: string): void {
   res.status(status).set({ 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).send(html);
 }
 
-export function dashboardRouter(db: Db): Router {
+export function dashboardRouter(db: Db, o: BrowserSessionOptions): Router {
   const r = Router();
-  r.use((_req, res, next) => {
+  r.use((req, res, next) => {
     res.set({ 'content-security-policy': CSP, 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' });
+    setHsts(req, res, o);
     next();
   });
 
@@ -57,34 +58,33 @@ export function dashboardRouter(db: Db): Router {
     res.set({ 'content-type': asset.type, 'cache-control': 'no-cache' }).send(asset.body);
   });
 
-  r.get('/login', (req, res) => send(res, 200, loginPage(ensureCsrfToken(req, res))));
+  r.get('/login', (req, res) => send(res, 200, loginPage(ensureCsrfToken(req, res, o))));
 
   r.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), async (req, res) => {
     const form = loginSchema.safeParse(req.body ?? {});
     const expected = readCookies(req)[CSRF_COOKIE];
     if (!form.success || !expected || form.data.csrf !== expected) {
-      return send(res, 403, loginPage(ensureCsrfToken(req, res), 'The sign-in form expired; please try again.'));
+      return send(res, 403, loginPage(ensureCsrfToken(req, res, o), 'The sign-in form expired; please try again.'));
     }
     const key = form.data.key.trim();
     const principal = key ? await authenticate(db, key) : undefined;
     if (!principal) return send(res, 401, loginPage(expected, 'That API key is invalid or revoked.'));
-    startSession(req, res, key);
+    await startSession(db, req, res, o, principal);
     req.log.info({ workspace_id: principal.workspace_id, key_id: principal.key_id }, 'dashboard sign-in');
     res.redirect(303, '/dashboard/runs');
   });
 
-  r.post('/logout', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => {
+  r.post('/logout', express.urlencoded({ extended: false, limit: '4kb' }), async (req, res) => {
     const given = typeof req.body?.csrf === 'string' ? (req.body.csrf as string) : '';
     if (given !== readCookies(req)[CSRF_COOKIE]) return void res.status(403).type('text/plain').send('Invalid CSRF token');
-    endSession(req, res);
+    await endSession(db, req, res, o);
     res.redirect(303, '/dashboard/login');
   });
 
   const page = (render: (p: Principal, csrf: string, req: Request) => string | undefined | Promise<string | undefined>): RequestHandler => async (req, res) => {
-    const key = readCookies(req)[SESSION_COOKIE];
-    const principal = key && key.length <= 200 ? await authenticate(db, key) : undefined;
+    const principal = await sessionPrincipal(db, readCookies(req)[SESSION_COOKIE]);
     if (!principal) return res.redirect(303, '/dashboard/login');
-    const html = await render(principal, ensureCsrfToken(req, res), req);
+    const html = await render(principal, ensureCsrfToken(req, res, o), req);
     if (html === undefined) return send(res, 404, '<!doctype html><title>Not found</title><p>Not found</p>');
     send(res, 200, html);
   };

@@ -38,6 +38,8 @@ export interface StateRow {
   scopes: string[];
   created_at: Date;
   expires_at: Date;
+  /** When the user's browser opened the link (once); the callback accepts only a started state. */
+  started_at: Date | null;
   used_at: Date | null;
 }
 
@@ -103,7 +105,7 @@ export async function listTokenUsers(q: Queryable, ws: string, connection: strin
   ).rows;
 }
 
-export async function insertState(q: Queryable, s: Omit<StateRow, 'created_at' | 'used_at'>): Promise<void> {
+export async function insertState(q: Queryable, s: Omit<StateRow, 'created_at' | 'started_at' | 'used_at'>): Promise<void> {
   await q.query(
     `INSERT INTO connection_states (state_hash, workspace_id, connection_id, user_reference, run_id, tool_call_id, code_verifier_enc, scopes, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -111,11 +113,21 @@ export async function insertState(q: Queryable, s: Omit<StateRow, 'created_at' |
   );
 }
 
-/** Takes a state for its one use: undefined when unknown, for another connection, used or expired. */
+/** Marks a state started, once: undefined when unknown, for another connection, started, used or expired. */
+export async function startState(q: Queryable, stateHash: string, connection: string): Promise<StateRow | undefined> {
+  return (
+    await q.query<StateRow>(
+      'UPDATE connection_states SET started_at = now() WHERE state_hash = $1 AND connection_id = $2 AND started_at IS NULL AND used_at IS NULL AND expires_at > now() RETURNING *',
+      [stateHash, connection],
+    )
+  ).rows[0];
+}
+
+/** Takes a started state for its one use: undefined when unknown, for another connection, not started, used or expired. */
 export async function consumeState(q: Queryable, stateHash: string, connection: string): Promise<StateRow | undefined> {
   return (
     await q.query<StateRow>(
-      'UPDATE connection_states SET used_at = now() WHERE state_hash = $1 AND connection_id = $2 AND used_at IS NULL AND expires_at > now() RETURNING *',
+      'UPDATE connection_states SET used_at = now() WHERE state_hash = $1 AND connection_id = $2 AND started_at IS NOT NULL AND used_at IS NULL AND expires_at > now() RETURNING *',
       [stateHash, connection],
     )
   ).rows[0];
@@ -135,4 +147,9 @@ export async function closeWaitingStates(q: Queryable, ws: string, connection: s
       [ws, connection, user],
     )
   ).rows;
+}
+
+/** What a tool of the workspace declares as `auth` (undefined: no such tool, or none). */
+export async function toolAuth(q: Queryable, ws: string, tool: string): Promise<unknown> {
+  return (await q.query<{ auth: unknown }>("SELECT spec->'auth' AS auth FROM tools WHERE workspace_id = $1 AND name = $2 AND deleted_at IS NULL", [ws, tool])).rows[0]?.auth ?? undefined;
 }

@@ -1,6 +1,7 @@
 // Connected accounts (API.md 12): OAuth clients per workspace, the authorization-code flow with PKCE and
-// a state bound to the run and the user, tokens stored encrypted per workspace, connection and
-// user_reference, refreshed before they expire. Tokens never leave this module in the clear except as the
+// a state bound to the run, the user and the browser that opened the link (issued only to the run's app,
+// valid minutes), tokens stored encrypted per workspace, connection and user_reference, refreshed before
+// they expire. Tokens never leave this module in the clear except as the
 // Authorization header of a tool's request (activities/tools.ts).
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
@@ -137,18 +138,35 @@ async function revokeAtProvider(deps: OAuthDeps, conn: repo.ConnectionRow, token
 
 export const redirectUri = (config: Config, connectionId: string): string => `${config.publicUrl}/v1/connections/${encodeURIComponent(connectionId)}/callback`;
 
+/** How long an issued authorization link can be started and completed; the app asks for a new one after. */
+export const AUTHORIZATION_LINK_SECONDS = 600;
+
 /**
- * A new authorization for a run's tool call: a state bound to the run, the tool call and the user, and a
- * PKCE verifier, both random; the state is stored as its hash, the verifier encrypted.
+ * What `auth.required`, the run object, its webhooks and the chat metadata publish as `authorization_url`:
+ * the endpoint at which the app that created the run obtains the user's link (POST, its own key), never the
+ * link itself, which would let any reader of events bind their own account to the user.
  */
-export async function beginAuthorization(
+export const authorizationLinkEndpoint = (config: Config, runId: string, toolCallId: string): string =>
+  `${config.publicUrl}/v1/runs/${encodeURIComponent(runId)}/authorizations/${encodeURIComponent(toolCallId)}`;
+
+/** The OAuth state is derived from the link's nonce: the state (seen by the provider) does not reveal it. */
+const stateFor = (nonce: string): string => b64url(crypto.createHash('sha256').update(`ap-oauth-state\n${nonce}`).digest());
+
+/** The cookie binding one flow to the browser that started it (one per flow: flows in parallel do not clash). */
+export const bindingCookieName = (state: string): string => `ap_oauth_${sha256(state).slice(0, 16)}`;
+
+/**
+ * A new link for the user of a run's tool call: a one-time nonce (in the link only, stored as the hash of
+ * the state derived from it) and a PKCE verifier (encrypted), valid AUTHORIZATION_LINK_SECONDS.
+ */
+export async function issueLink(
   deps: OAuthDeps,
   conn: repo.ConnectionRow,
-  a: { user_reference: string; run_id: string; tool_call_id: string; scopes: string[]; ttl_seconds: number },
-): Promise<string> {
-  const state = b64url(crypto.randomBytes(32));
-  const verifier = b64url(crypto.randomBytes(32));
-  const state_hash = sha256(state);
+  a: { user_reference: string; run_id: string; tool_call_id: string; scopes: string[] },
+): Promise<{ authorization_url: string; expires_at: Date }> {
+  const nonce = b64url(crypto.randomBytes(32));
+  const expires_at = new Date(Date.now() + AUTHORIZATION_LINK_SECONDS * 1000);
+  const state_hash = sha256(stateFor(nonce));
   await repo.insertState(deps.db, {
     state_hash,
     workspace_id: conn.workspace_id,
@@ -156,28 +174,44 @@ export async function beginAuthorization(
     user_reference: a.user_reference,
     run_id: a.run_id,
     tool_call_id: a.tool_call_id,
-    code_verifier_enc: deps.secrets.encrypt(verifier, cell.oauthState(conn.workspace_id, state_hash)),
+    code_verifier_enc: deps.secrets.encrypt(b64url(crypto.randomBytes(32)), cell.oauthState(conn.workspace_id, state_hash)),
     scopes: a.scopes,
-    expires_at: new Date(Date.now() + a.ttl_seconds * 1000),
+    expires_at,
   });
+  const url = `${deps.config.publicUrl}/v1/connections/${encodeURIComponent(conn.id)}/authorize?request=${nonce}`;
+  return { authorization_url: url, expires_at };
+}
+
+/**
+ * The user's browser opens the link: the flow is started once (a second opening is refused), the browser
+ * gets the binding cookie the callback checks, and is sent on to the authorization server.
+ */
+export async function startAuthorization(deps: OAuthDeps, connectionId: string, nonce: string): Promise<{ location: string; cookie: { name: string; value: string; max_age: number } }> {
+  const state = stateFor(nonce);
+  const row = await repo.startState(deps.db, sha256(state), connectionId);
+  if (!row) throw new ApiError(400, 'invalid_state', 'This authorization link is unknown, expired or already used; ask the application for a new one');
+  const conn = await connectionRow(deps.db, row.workspace_id, connectionId);
   const url = new URL(conn.authorize_url);
   url.searchParams.set('response_type', 'code');
   url.searchParams.set('client_id', conn.client_id);
   url.searchParams.set('redirect_uri', redirectUri(deps.config, conn.id));
-  if (a.scopes.length) url.searchParams.set('scope', a.scopes.join(' '));
+  if (row.scopes.length) url.searchParams.set('scope', row.scopes.join(' '));
   url.searchParams.set('state', state);
-  url.searchParams.set('code_challenge', b64url(crypto.createHash('sha256').update(verifier).digest()));
+  url.searchParams.set('code_challenge', b64url(crypto.createHash('sha256').update(deps.secrets.decrypt(row.code_verifier_enc, cell.oauthState(row.workspace_id, sha256(state)))).digest()));
   url.searchParams.set('code_challenge_method', 'S256');
-  return url.toString();
+  const max_age = Math.max(1, Math.ceil((row.expires_at.getTime() - Date.now()) / 1000));
+  return { location: url.toString(), cookie: { name: bindingCookieName(state), value: nonce, max_age } };
 }
 
-/** One call of the token endpoint (client_secret_basic); an error names the status, never the body. */
+const sameString = (a: string, b: string): boolean => a.length === b.length && crypto.timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
 /** The client's credentials for the token and revocation endpoints (client_secret_basic, RFC 6749 2.3.1). */
 function clientBasic(deps: OAuthDeps, conn: repo.ConnectionRow): string {
   const secret = deps.secrets.decrypt(conn.client_secret_enc, cell.connection(conn));
   return `Basic ${Buffer.from(`${encodeURIComponent(conn.client_id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 }
 
+/** One call of the token endpoint (client_secret_basic); an error names the status, never the body. */
 async function tokenRequest(deps: OAuthDeps, conn: repo.ConnectionRow, form: Record<string, string>): Promise<TokenResponse> {
   const basic = clientBasic(deps, conn);
   let res;
@@ -254,12 +288,17 @@ export async function usableToken(deps: OAuthDeps, ws: string, connectionId: str
 }
 
 /**
- * The authorization server's redirect back (unauthenticated: the user's browser). The state is taken for
- * its single use before anything else happens; a forged, replayed or expired one is refused and stores
- * nothing. The code is exchanged with the PKCE verifier, the tokens stored for the state's user, and
+ * The authorization server's redirect back (unauthenticated: the user's browser). The browser must carry
+ * the binding cookie of the flow it started; the state is then taken for its single use before anything
+ * else happens; a forged, replayed, expired or foreign-browser one is refused and stores nothing. The code is exchanged with the PKCE verifier, the tokens stored for the state's user, and
  * every run of that user waiting for this connection is told.
  */
-export async function completeAuthorization(deps: ServiceDeps, connectionId: string, q: { state: string; code?: string; error?: string }): Promise<{ runs_signalled: number }> {
+export async function completeAuthorization(deps: ServiceDeps, connectionId: string, q: { state: string; code?: string; error?: string }, cookies: Record<string, string>): Promise<{ runs_signalled: number }> {
+  // Checked before the state is taken: a stranger who saw the provider's URL cannot use or burn the flow.
+  const nonce = cookies[bindingCookieName(q.state)];
+  if (!nonce || !sameString(stateFor(nonce), q.state)) {
+    throw new ApiError(400, 'invalid_state', 'This authorization was not started in this browser from the application’s link; start again from the application');
+  }
   const state = await repo.consumeState(deps.db, sha256(q.state), connectionId);
   if (!state) throw new ApiError(400, 'invalid_state', 'This authorization link is unknown, expired or already used; start again from the application');
   const log = deps.log.child({ workspace_id: state.workspace_id, run_id: state.run_id, connection: connectionId });

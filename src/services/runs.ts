@@ -62,8 +62,12 @@ export async function createSession(deps: ServiceDeps, p: Principal, b: SessionC
   return { created: false, session: sessionView(checkOwner(winner!, b.user_reference)) };
 }
 
+/**
+ * A session bound to a user_reference is that user's (their connected-account tokens follow it): it is
+ * returned only to a caller naming the same user_reference. Omitting it is no way around the check.
+ */
 function checkOwner(s: repo.SessionRow, userReference: string | undefined): repo.SessionRow {
-  if (userReference !== undefined && s.user_reference !== null && s.user_reference !== userReference) {
+  if (s.user_reference !== null && s.user_reference !== userReference) {
     throw new ApiError(403, 'permission_denied', 'This session_reference belongs to another user_reference', 'user_reference');
   }
   return s;

@@ -1,6 +1,7 @@
 // Connected accounts (API.md 12) against a local OAuth server: a run that calls a connected tool for a new
-// user waits in `waiting_auth` with an authorization URL; following it resumes the run and the tool gets
-// the user's bearer token; another session of the same user does not ask again; an expired token is
+// user waits in `waiting_auth`, naming where its app gets the user's link; the app gets it, the user's
+// browser follows it, the run resumes and the tool gets the user's bearer token; the link is no
+// credential for anyone else (issue 17, items 11 and 12); another session of the same user does not ask again; an expired token is
 // refreshed without pausing; a forged or replayed state is refused and stores nothing; revoking asks
 // again; no token or client secret appears in any response, event or history.
 import pg from 'pg';
@@ -60,8 +61,39 @@ async function runFor(user: string | undefined): Promise<Json> {
 
 const bearers = () => tools.requests.map((r) => r.headers.authorization);
 
+/** Where events and the run object say the app gets the user's link (never the link itself). */
+const linkEndpoint = (runId: string, toolCallId: string) => `${env().apiUrl}/v1/runs/${runId}/authorizations/${toolCallId}`;
+
+/** The app asks for its user's link with its own key. */
+async function linkFor(api: Api, pending: Json): Promise<Json> {
+  const link = remember(await api.post(new URL(pending.authorization_url).pathname, {}));
+  expect(link.status, JSON.stringify(link.body)).toBe(200);
+  return link.body;
+}
+
+/** The user's browser opens the link: the platform sets the flow's cookie and sends it to the provider. */
+async function openLink(url: string): Promise<{ provider: URL; cookie: string }> {
+  const opened = await fetch(url, { redirect: 'manual' });
+  expect(opened.status).toBe(302);
+  return { provider: new URL(opened.headers.get('location')!), cookie: opened.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ') };
+}
+
+/** The provider (which consents at once) redirects the browser back to the platform's callback. */
+async function consent(provider: URL): Promise<string> {
+  const res = await fetch(provider, { redirect: 'manual' });
+  expect(res.status).toBe(302);
+  return res.headers.get('location')!;
+}
+
+/** The whole flow in the user's browser, from the app's link to the callback's answer. */
+async function authorize(api: Api, pending: Json): Promise<Response> {
+  const { provider, cookie } = await openLink((await linkFor(api, pending)).authorization_url);
+  return fetch(await consent(provider), { headers: { cookie } });
+}
+
 describe('connected accounts', () => {
   let callback = '';
+  let cookie = '';
 
   it('a new user is asked to authorize; following the URL resumes the run and the tool gets the bearer token', async () => {
     const run = await runFor('alice');
@@ -71,17 +103,22 @@ describe('connected accounts', () => {
     seen.push(JSON.stringify(events));
     const required = events.find((e) => e.type === 'auth.required')!;
     expect(required.data).toMatchObject({ connection: 'calendar', name: 'list_events' });
-    const url = new URL(required.data.authorization_url);
+    // The event says where the run's app asks for the link, not the link.
+    expect(required.data.authorization_url).toBe(linkEndpoint(run.id, required.data.tool_call_id));
+
+    const link = await linkFor(a.api, required.data);
+    expect(link).toMatchObject({ object: 'authorization_link', run_id: run.id, tool_call_id: required.data.tool_call_id, connection: 'calendar', user_reference: 'alice' });
+    expect(link.authorization_url.startsWith(`${env().apiUrl}/v1/connections/calendar/authorize?request=`)).toBe(true);
+    const { provider: url, cookie: bound } = await openLink(link.authorization_url);
+    cookie = bound;
     expect(`${url.origin}${url.pathname}`).toBe(`${oauth.url}/authorize`);
     expect(Object.fromEntries(url.searchParams)).toMatchObject({ response_type: 'code', client_id: oauth.clientId, scope: 'calendar.read', code_challenge_method: 'S256', redirect_uri: `${env().apiUrl}/v1/connections/calendar/callback` });
     expect(url.searchParams.get('state')!.length).toBeGreaterThanOrEqual(40);
 
     // The user's browser: the authorization server redirects back to the platform's callback.
-    const consent = await fetch(url, { redirect: 'manual' });
-    expect(consent.status).toBe(302);
-    callback = consent.headers.get('location')!;
+    callback = await consent(url);
     expect(callback.startsWith(`${env().apiUrl}/v1/connections/calendar/callback?`)).toBe(true);
-    const back = await fetch(callback);
+    const back = await fetch(callback, { headers: { cookie } });
     expect(back.status).toBe(200);
     expect(await back.text()).toContain('Connected');
 
@@ -97,15 +134,15 @@ describe('connected accounts', () => {
 
   it('a forged, replayed or incomplete state is refused and stores nothing', async () => {
     const before = { requests: oauth.tokenRequests.length, rows: (await db.query('SELECT user_reference, access_token_enc FROM connection_tokens ORDER BY 1')).rows };
-    const replayed = await fetch(callback);
+    const replayed = await fetch(callback, { headers: { cookie } });
     expect(replayed.status).toBe(400);
     expect(await replayed.text()).toContain('invalid_state');
     const forged = new URL(callback);
     forged.searchParams.set('state', 'forged-state-that-was-never-issued-by-the-platform');
-    expect((await fetch(forged)).status).toBe(400);
-    expect((await fetch(`${env().apiUrl}/v1/connections/calendar/callback?code=abc`)).status).toBe(400);
+    expect((await fetch(forged, { headers: { cookie } })).status).toBe(400);
+    expect((await fetch(`${env().apiUrl}/v1/connections/calendar/callback?code=abc`, { headers: { cookie } })).status).toBe(400);
     // A real state for another connection's callback path is not accepted either.
-    expect((await fetch(callback.replace('/connections/calendar/', '/connections/other/'))).status).toBe(400);
+    expect((await fetch(callback.replace('/connections/calendar/', '/connections/other/'), { headers: { cookie } })).status).toBe(400);
     expect(oauth.tokenRequests.length).toBe(before.requests);
     expect((await db.query('SELECT user_reference, access_token_enc FROM connection_tokens ORDER BY 1')).rows).toEqual(before.rows);
   });
@@ -157,10 +194,10 @@ describe('connected accounts', () => {
       expect(meta.pending_authorizations).toHaveLength(1);
       const pending = meta.pending_authorizations[0];
       expect(pending).toMatchObject({ connection: 'calendar', name: 'list_events' });
-      expect(pending.authorization_url.startsWith(`${oauth.url}/authorize?`)).toBe(true);
+      const runId = meta.execution_id as string;
+      expect(pending.authorization_url).toBe(linkEndpoint(runId, pending.tool_call_id));
 
       // The same on the run object and in the auth.required event.
-      const runId = meta.execution_id as string;
       const run = remember(await a.api.get(`/v1/runs/${runId}`));
       expect(run.body.status).toBe('waiting_auth');
       expect(run.body.pending_authorizations).toEqual([pending]);
@@ -192,8 +229,7 @@ describe('connected accounts', () => {
       const carolRun = complete.agent_event.agent_metadata.execution_id as string;
 
       // Once authorized, the run continues and nothing is pending any more.
-      const consent = await fetch(pending.authorization_url, { redirect: 'manual' });
-      expect((await fetch(consent.headers.get('location')!)).status).toBe(200);
+      expect((await authorize(a.api, pending)).status).toBe(200);
       const done = remember({ body: await waitForStatus(a.api, runId, ['completed'], 30_000) }).body;
       expect(done.pending_authorizations).toEqual([]);
       expect((await a.api.post(`/v1/runs/${carolRun}/cancel`, {})).status).toBe(202);
@@ -202,6 +238,92 @@ describe('connected accounts', () => {
     } finally {
       await receiver.close();
     }
+  });
+
+  it("the published authorization_url is no credential: only the run's app gets a link, and it binds only the browser that opened it, once, for minutes", { timeout: 90_000 }, async () => {
+    const receiver = await startReceiver();
+    const hook = await a.api.post('/v1/webhooks', { url: receiver.url, events: ['run.waiting_auth'] });
+    expect(hook.status).toBe(201);
+    try {
+      const run = await runFor('erin');
+      expect(run.status).toBe('waiting_auth');
+      const pending = run.pending_authorizations[0] as Json;
+      const delivered = await waitFor(async () => receiver.received.find((r) => JSON.parse(r.body).data?.id === run.id), 'the run.waiting_auth delivery', 30_000);
+      const required = (await allEvents(a.api, run.id)).find((e) => e.type === 'auth.required')!;
+      // What every reader of events, webhooks and the run sees: no state, nothing a browser can follow.
+      for (const published of [required.data.authorization_url, JSON.parse(delivered.body).data.pending_authorizations[0].authorization_url, pending.authorization_url]) {
+        expect(published).toBe(linkEndpoint(run.id, pending.tool_call_id));
+        const opened = await fetch(published, { redirect: 'manual' });
+        expect(opened.status).toBe(401);
+        expect(opened.headers.get('location')).toBeNull();
+      }
+      expect(JSON.stringify([required, delivered.body])).not.toContain(oauth.url);
+
+      // Other keys of the workspace, an admin key included, get no link.
+      const path = new URL(pending.authorization_url).pathname;
+      const developer = new Api((await a.api.post('/v1/api_keys', { name: 'other-app', roles: ['developer'] })).body.key);
+      const admin = new Api((await a.api.post('/v1/api_keys', { name: 'other-admin', roles: ['admin'] })).body.key);
+      const auditor = new Api((await a.api.post('/v1/api_keys', { name: 'reader', roles: ['auditor'] })).body.key);
+      for (const stranger of [developer, admin, auditor]) expectError(await stranger.post(path, {}), 403, 'permission_error', 'permission_denied');
+      expectError(await a.api.post(`/v1/runs/${run.id}/authorizations/call_not_waiting`, {}), 409, 'conflict_error', 'authorization_not_pending');
+
+      // The app's link lives minutes, not the run's 90 days.
+      const link = await linkFor(a.api, pending);
+      const life = Date.parse(link.expires_at) - Date.now();
+      expect(life).toBeGreaterThan(0);
+      expect(life).toBeLessThanOrEqual(600_000);
+      const tokensBefore = oauth.tokenRequests.length;
+      const { provider, cookie: userCookie } = await openLink(link.authorization_url);
+      // Opened once: whoever opens it again (a leaked copy) is refused.
+      const again = await fetch(link.authorization_url, { redirect: 'manual' });
+      expect(again.status).toBe(400);
+      expect(await again.text()).toContain('invalid_state');
+
+      // An attacker who saw the provider's URL (its logs, a Referer, the user's history) consents with their
+      // own account in their own browser: the callback refuses it, calls no token endpoint and stores nothing.
+      const attackerCallback = await consent(provider);
+      const refused = await fetch(attackerCallback);
+      expect(refused.status).toBe(400);
+      expect(await refused.text()).toContain('invalid_state');
+      const otherFlow = await openLink((await linkFor(a.api, pending)).authorization_url);
+      expect((await fetch(attackerCallback, { headers: { cookie: otherFlow.cookie } })).status).toBe(400);
+      expect(oauth.tokenRequests.length).toBe(tokensBefore);
+      expect((await db.query("SELECT 1 FROM connection_tokens WHERE user_reference = 'erin'")).rows).toEqual([]);
+      expect((await a.api.get(`/v1/runs/${run.id}`)).body.status).toBe('waiting_auth');
+
+      // An expired link is refused; a new one is issued on demand.
+      const stale = await linkFor(a.api, pending);
+      await db.query("UPDATE connection_states SET expires_at = now() - interval '1 second' WHERE user_reference = 'erin' AND started_at IS NULL");
+      expect((await fetch(stale.authorization_url, { redirect: 'manual' })).status).toBe(400);
+
+      // The user's own browser completes the flow it started.
+      const back = await fetch(await consent(provider), { headers: { cookie: userCookie } });
+      expect(back.status).toBe(200);
+      expect((await waitForStatus(a.api, run.id, ['completed'], 30_000)).output_text).toContain('standup at 9');
+    } finally {
+      await a.api.delete(`/v1/webhooks/${hook.body.id}`);
+      await receiver.close();
+    }
+  });
+
+  it("a session of a user is that user's: omitting user_reference does not reach it; only admins see who holds tokens", async () => {
+    const owned = remember(await a.api.post('/v1/sessions', { agent: 'assistant', session_reference: 'ticket-erin', user_reference: 'erin' }));
+    expect(owned.status).toBe(201);
+    // Without a user_reference the caller would run with erin's tokens in her session.
+    expectError(await a.api.post('/v1/sessions', { agent: 'assistant', session_reference: 'ticket-erin' }), 403, 'permission_error', 'permission_denied');
+    expectError(await a.api.post('/v1/sessions', { agent: 'assistant', session_reference: 'ticket-erin', user_reference: 'mallory' }), 403, 'permission_error', 'permission_denied');
+    const same = await a.api.post('/v1/sessions', { agent: 'assistant', session_reference: 'ticket-erin', user_reference: 'erin' });
+    expect(same.status).toBe(200);
+    expect(same.body.id).toBe(owned.body.id);
+    // A session without a user stays open to callers without one.
+    const anonymous = await a.api.post('/v1/sessions', { agent: 'assistant', session_reference: 'ticket-nobody' });
+    expect((await a.api.post('/v1/sessions', { agent: 'assistant', session_reference: 'ticket-nobody' })).body.id).toBe(anonymous.body.id);
+
+    const developer = new Api((await a.api.post('/v1/api_keys', { name: 'dev-holders', roles: ['developer'] })).body.key);
+    const auditor = new Api((await a.api.post('/v1/api_keys', { name: 'auditor-holders', roles: ['auditor'] })).body.key);
+    for (const k of [developer, auditor]) expectError(await k.get('/v1/connections/calendar/tokens'), 403, 'permission_error', 'permission_denied');
+    expect((await developer.get('/v1/connections/calendar')).status).toBe(200);
+    expect((await a.api.get('/v1/connections/calendar/tokens')).body.data.map((u: Json) => u.user_reference)).toContain('erin');
   });
 
   it('refuses hostile connection and tool definitions and stores nothing; another workspace sees nothing', async () => {

@@ -1,24 +1,32 @@
 // The dashboard's cookie session as any HTTP client sees it: sign-in, the CSRF rule on state changes,
-// and hostile sign-in input. (The browser flows are in test/e2e/dashboard.test.ts.)
+// hostile sign-in input, an opaque server-side session that sign-out and key revocation end, and Secure
+// cookies with HSTS behind a TLS proxy. (The browser flows are in test/e2e/dashboard.test.ts.)
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { env, expectError, newWorkspace } from '../support/api';
+import { spawnAp } from '../support/processes';
+import { stablePort } from '../../src/temporal/dev-server';
 
 const base = () => env().apiUrl;
 
-async function signIn(key: string): Promise<{ session: string; csrf: string }> {
-  const login = await fetch(`${base()}/dashboard/login`);
+async function signIn(key: string, root = base(), headers: Record<string, string> = {}): Promise<{ session: string; csrf: string; setCookies: string[]; hsts: string | null }> {
+  const login = await fetch(`${root}/dashboard/login`, { headers });
   const csrf = /name="csrf" value="([^"]+)"/.exec(await login.text())![1]!;
   const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const res = await fetch(`${base()}/dashboard/login`, {
+  const res = await fetch(`${root}/dashboard/login`, {
     method: 'POST',
     redirect: 'manual',
-    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', origin: base() },
+    headers: { ...headers, cookie, 'content-type': 'application/x-www-form-urlencoded', origin: root },
     body: new URLSearchParams({ key, csrf }).toString(),
   });
   expect(res.status).toBe(303);
   const jar = Object.fromEntries(res.headers.getSetCookie().map((c) => c.split(';')[0]!.split('=') as [string, string]));
-  return { session: decodeURIComponent(jar.ap_session!), csrf: jar.ap_csrf! };
+  return { session: decodeURIComponent(jar.ap_session!), csrf: jar.ap_csrf!, setCookies: res.headers.getSetCookie(), hsts: res.headers.get('strict-transport-security') };
 }
+
+const withSession = (session: string, csrf?: string) => ({ cookie: `ap_session=${encodeURIComponent(session)}${csrf ? `; ap_csrf=${csrf}` : ''}` });
+const readWith = (session: string) => fetch(`${base()}/v1/workspaces/current`, { headers: withSession(session) });
+const pageWith = (session: string) => fetch(`${base()}/dashboard/runs`, { redirect: 'manual', headers: withSession(session) });
 
 describe('dashboard session', () => {
   it('a cookie session reads freely but changes state only with its CSRF token from this origin', async () => {
@@ -71,5 +79,78 @@ describe('dashboard session', () => {
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(ok.headers.get('content-security-policy')).toContain("script-src 'self'");
+  });
+
+  it('the cookie is an opaque session id, never the key; a copy of it is refused after sign-out', async () => {
+    const api = await newWorkspace();
+    const { session, csrf, setCookies } = await signIn(api.key);
+    expect(session).not.toContain(api.key);
+    expect(setCookies.join('\n')).not.toContain(api.key);
+    expect(setCookies.join('\n')).not.toContain(encodeURIComponent(api.key));
+    // The key itself is no cookie session either: only a signed-in session id is.
+    expect((await readWith(api.key)).status).toBe(401);
+    const copy = session; // what a thief (a shared machine, a stolen backup of the browser profile) kept
+    expect((await readWith(copy)).status).toBe(200);
+    expect((await pageWith(copy)).status).toBe(200);
+
+    const out = await fetch(`${base()}/dashboard/logout`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { ...withSession(session, csrf), 'content-type': 'application/x-www-form-urlencoded', origin: base() },
+      body: new URLSearchParams({ csrf }).toString(),
+    });
+    expect(out.status).toBe(303);
+    const refused = await readWith(copy);
+    expectError({ status: refused.status, body: await refused.json(), headers: refused.headers }, 401, 'authentication_error', 'invalid_api_key');
+    const page = await pageWith(copy);
+    expect(page.status).toBe(303);
+    expect(page.headers.get('location')).toBe('/dashboard/login');
+    // The key still works for API clients: sign-out ends the session, not the key.
+    expect((await api.get('/v1/workspaces/current')).status).toBe(200);
+  });
+
+  it("revoking an API key ends its dashboard sessions; another key's session goes on", async () => {
+    const admin = await newWorkspace();
+    const created = await admin.post('/v1/api_keys', { name: 'reader', roles: ['auditor'] });
+    expect(created.status).toBe(201);
+    const reader = await signIn(created.body.key);
+    const other = await signIn(admin.key);
+    expect((await readWith(reader.session)).status).toBe(200);
+    expect((await admin.delete(`/v1/api_keys/${created.body.id}`)).status).toBe(200);
+    expect((await readWith(reader.session)).status).toBe(401);
+    expect((await pageWith(reader.session)).status).toBe(303);
+    expect((await readWith(other.session)).status).toBe(200);
+  });
+
+  it('a forwarded https is believed only with AP_TRUST_PROXY: then the cookies are Secure and HSTS is sent', async () => {
+    const api = await newWorkspace();
+    const https = { 'x-forwarded-proto': 'https' };
+    // The shared API trusts no proxy: anyone can send the header, so it changes nothing.
+    const untrusted = await signIn(api.key, base(), https);
+    expect(untrusted.setCookies.some((c) => /;\s*Secure/i.test(c))).toBe(false);
+    expect(untrusted.hsts).toBeNull();
+
+    const e = env();
+    const port = await stablePort();
+    const proxied = spawnAp(['api'], { DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, TEMPORAL_TASK_QUEUE: e.taskQueue, AP_MASTER_KEY: e.masterKey, AP_PORT: String(port), AP_TRUST_PROXY: 'loopback', LOG_LEVEL: 'debug' }, path.join(e.logDir, 'dashboard-trust-proxy.log'));
+    try {
+      await proxied.ready;
+      const root = `http://127.0.0.1:${port}`;
+      const behindTls = await signIn(api.key, root, https);
+      const session = behindTls.setCookies.find((c) => c.startsWith('ap_session='))!;
+      expect(session).toMatch(/;\s*Secure/i);
+      expect(session).toMatch(/;\s*HttpOnly/i);
+      expect(behindTls.setCookies.every((c) => /;\s*Secure/i.test(c))).toBe(true);
+      expect(behindTls.hsts).toMatch(/max-age=\d{7,}/);
+      const page = await fetch(`${root}/dashboard/runs`, { headers: { ...https, ...withSession(behindTls.session) } });
+      expect(page.status).toBe(200);
+      expect(page.headers.get('strict-transport-security')).toMatch(/max-age=/);
+      // Plain http through the same proxy-trusting server: no Secure flag (the browser would drop it), no HSTS.
+      const plain = await signIn(api.key, root);
+      expect(plain.setCookies.some((c) => /;\s*Secure/i.test(c))).toBe(false);
+      expect(plain.hsts).toBeNull();
+    } finally {
+      await proxied.kill();
+    }
   });
 });

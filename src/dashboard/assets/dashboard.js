@@ -1,6 +1,6 @@
-// Agent Platform dashboard: a small client of the public /v1 API. The API key is an HttpOnly cookie
-// this script never sees; state-changing calls carry the page's CSRF token. Data is rendered with
-// textContent only (never as HTML).
+// Agent Platform dashboard: a small client of the public /v1 API. The session is an HttpOnly cookie (an
+// opaque server-side session id) this script never sees; state-changing calls carry the page's CSRF
+// token. Data is rendered with textContent only (never as HTML).
 (() => {
   'use strict';
   const body = document.body;
