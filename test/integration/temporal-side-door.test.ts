@@ -6,7 +6,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataConverter } from '../../src/temporal/codec';
 import { startToolServer, type ToolServer } from '../fixtures/tool-server';
-import { Api, env, setupAgent, waitFor, waitForStatus, type AgentSetup } from '../support/api';
+import { allEvents, Api, env, setupAgent, waitFor, waitForStatus, type AgentSetup } from '../support/api';
 
 let connection: Connection;
 beforeAll(async () => {
@@ -34,6 +34,8 @@ interface Parked extends AgentSetup {
   approvalId: string;
 }
 
+const TITLE = { type: 'string', maxLength: 20 };
+
 async function parkedRun(): Promise<Parked> {
   const tools = await startToolServer();
   const s = await setupAgent();
@@ -41,7 +43,7 @@ async function parkedRun(): Promise<Parked> {
   tools.route('/tickets', { body: (r: { body: unknown }) => ({ ticket: 'T-1', got: r.body }) });
   expect((await s.api.post('/v1/tools', {
     name: 'create_ticket', effect: 'write', executor: { type: 'http', url: `${tools.url}/tickets` },
-    input_schema: { type: 'object', properties: { title: { type: 'string' } }, required: ['title'] },
+    input_schema: { type: 'object', properties: { title: TITLE }, required: ['title'] },
   })).status).toBe(201);
   await s.api.patch('/v1/agents/assistant', { tools: ['create_ticket'] });
   const approver = new Api((await s.api.post('/v1/api_keys', { name: 'approver', roles: ['approver'] })).body.key);
@@ -111,5 +113,16 @@ describe('signals sent to Temporal past the API', () => {
     expect(done.output_text).toBe('Done.');
     expect(p.tools.requests.map((r) => r.body)).toEqual([{ title: 'Printer on fire' }]);
     expect((await p.approver.get(`/v1/approvals/${p.approvalId}`)).body).toMatchObject({ status: 'approved', decided_by: { name: 'approver' } });
+  });
+
+  it("approved edited arguments are validated again against the run's tool schema: a mismatch executes nothing", async () => {
+    const p = await parkedRun();
+    // The API checks an edit against the tool as it is now; the run keeps the definition it started with.
+    expect((await p.api.patch('/v1/tools/create_ticket', { input_schema: { type: 'object', properties: { title: { type: 'string' } }, required: ['title'] } })).status).toBe(200);
+    expect((await p.approver.post(`/v1/approvals/${p.approvalId}/approve`, { arguments: { title: 'x'.repeat(30) } })).status).toBe(200);
+    await waitForStatus(p.api, p.runId, ['completed']);
+    expect(p.tools.requests).toHaveLength(0);
+    const failed = (await allEvents(p.api, p.runId)).find((e) => e.type === 'tool_call.failed');
+    expect(failed.data.error).toMatchObject({ code: 'invalid_tool_arguments' });
   });
 });
