@@ -7,6 +7,7 @@ import { createActionActivities } from './actions';
 import { createWebhookActivities } from './webhooks';
 import { createEvalActivities } from './evals';
 import { createConnectionActivities } from './connections';
+import { createApprovalActivities } from './approvals';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createWebhookActivities(deps),
     ...createEvalActivities(deps),
     ...createConnectionActivities(deps),
+    ...createApprovalActivities(deps),
   };
 }
 

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import setup, { type TestEnv } from '../test/support/global-setup';
-import { decodeAllPayloads, EncryptionCodec } from '../src/temporal/codec';
+import { dataConverter, decodeAllPayloads, EncryptionCodec } from '../src/temporal/codec';
 import { startFakeLlm } from '../test/fixtures/fake-llm';
 import { startToolServer } from '../test/fixtures/tool-server';
 import { startOAuthServer } from '../test/fixtures/oauth-server';
@@ -63,6 +63,9 @@ async function main(): Promise<void> {
     // With 'local-store-activities-v1': store activities are local-activity markers; run.queued is stored with the first batch.
     ['approval-granted-local-store', { approve: {} }],
     ['approval-denied-local-store', { deny: { reason: 'no' } }],
+    // With 'approval-decision-proof-v1': the decision's proof is checked by a local activity.
+    ['approval-granted-proof', { approve: {} }],
+    ['approval-denied-proof', { deny: { reason: 'no' } }],
   ] as const;
   for (const [name, decision] of scenarios) {
     llm.reply({ tool_calls: [{ name: 'ticket', arguments: { title: 'x' } }] }, { text: 'ok' });
@@ -73,6 +76,39 @@ async function main(): Promise<void> {
     runs[name] = run.id;
     process.stdout.write(`scenario ${name} done\n`);
   }
+  // With 'approval-decision-proof-v1': decisions signaled past the API (plaintext, then encrypted with
+  // the real key but no proof) are refused, and the API's approval is accepted after them.
+  {
+    const connection = await Connection.connect({ address: e.temporalAddress });
+    const forged = (id: string) => ({ approval_id: id, decision: 'approve', arguments: { title: 'forged' }, decided_by: { key_id: 'key_x', name: 'mallory' } });
+    llm.reply({ tool_calls: [{ name: 'ticket', arguments: { title: 'x' } }] }, { text: 'ok' });
+    const run = await call('POST', '/v1/runs', { agent: 'a', input: 'side door', wait: true });
+    const approvalId = run.pending_approvals[0].id as string;
+    for (const dc of [undefined, dataConverter([Buffer.from(e.masterKey, 'base64')])]) {
+      const handle = new Client({ connection, namespace: e.namespace, ...(dc ? { dataConverter: dc } : {}) }).workflow.getHandle(run.id);
+      await handle.signal('approvalDecision', forged(approvalId));
+      // Handled once a workflow task completed after the signal and none is pending.
+      for (let done = false; !done; await new Promise((r) => setTimeout(r, 100))) {
+        const events = (await handle.fetchHistory()).events ?? [];
+        const last = (k: string) => events.map((ev, i) => ((ev as Record<string, unknown>)[k] ? i : -1)).reduce((a, b) => Math.max(a, b), -1);
+        done = last('workflowTaskCompletedEventAttributes') > Math.max(last('workflowExecutionSignaledEventAttributes'), last('workflowTaskScheduledEventAttributes'));
+      }
+    }
+    await connection.close();
+    await decide(`/v1/approvals/${approvalId}/approve`, {});
+    await until(run.id, ['completed']);
+    runs['approval-forged-refused-then-granted'] = run.id;
+  }
+  // With it too: approved edited arguments that no longer match the run's tool schema fail, unexecuted.
+  await call('POST', '/v1/tools', { name: 'note', effect: 'write', input_schema: { type: 'object', properties: { title: { type: 'string', maxLength: 5 } } }, executor: { type: 'http', url: `${tools.url}/t` } });
+  await call('POST', '/v1/agents', { name: 'noter', model: { card: 'fake' }, tools: ['note'], approval: { timeout_seconds: 3600 } });
+  llm.reply({ tool_calls: [{ name: 'note', arguments: { title: 'x' } }] }, { text: 'ok' });
+  const noted = await call('POST', '/v1/runs', { agent: 'noter', input: 'note', wait: true });
+  await call('PATCH', '/v1/tools/note', { input_schema: { type: 'object', properties: { title: { type: 'string' } } } });
+  await decide(`/v1/approvals/${noted.pending_approvals[0].id}/approve`, { arguments: { title: 'far too long' } });
+  await until(noted.id, ['completed']);
+  runs['approval-edited-invalid-arguments'] = noted.id;
+
   llm.reply({ tool_calls: [{ name: 'ticket', arguments: { title: 'late' } }] });
   const expired = await call('POST', '/v1/runs', { agent: 'b', input: 'expire', wait: true });
   await until(expired.id, ['failed']);

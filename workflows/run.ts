@@ -94,7 +94,12 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
   setHandler(approvalDecisionSignal, (d) => (gate ? gate.onDecision(d) : void earlyDecisions.push(d)));
   setHandler(toolResolutionSignal, (r) => (gate ? gate.onResolution(r) : void earlyResolutions.push(r)));
   const earlyAuthorizations: string[] = [];
-  setHandler(authorizationCompletedSignal, ({ connection }) => (gate ? gate.onAuthorized(connection) : void earlyAuthorizations.push(connection)));
+  // A payload the codec refused arrives as undefined: nothing to destructure, and the gate ignores it.
+  setHandler(authorizationCompletedSignal, (signal) => {
+    const connection = (signal as { connection?: string } | undefined)?.connection as string;
+    if (gate) gate.onAuthorized(connection);
+    else earlyAuthorizations.push(connection);
+  });
 
   const emit = (type: EventType, data: Record<string, unknown>): void => {
     pending.push({ seq: ++seq, type, data });

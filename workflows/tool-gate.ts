@@ -1,12 +1,12 @@
 // The gated tool-call path shared by runs (and, later, action invocations): validation result → policy
 // decision → optional dry-run preview → human approval (durable timer) → client resolution or execution.
 // Every step is an event; nothing is executed unless the policy allowed it or a human approved it.
-import { condition, isCancellation, patched, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { condition, isCancellation, patched, proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CheckedToolCall } from '../activities/model';
 import type { ToolCallResult } from '../activities/tools';
 import { DEFAULT_APPROVAL, type AgentSpec } from '../src/domain/agent';
-import type { ApprovalDecision, ApprovalRecord, ClientToolRecord, ToolResolution } from '../src/domain/approval';
+import { isApprovalDecision, type ApprovalDecision, type ApprovalRecord, type ClientToolRecord, type ToolResolution } from '../src/domain/approval';
 import { RUN_ERROR } from '../src/domain/errors';
 import type { EventType } from '../src/domain/event';
 import type { ToolResultMessage } from '../src/domain/message';
@@ -28,6 +28,12 @@ const EVAL_DRY_RUN_PATCH = 'eval-dry-run-v1';
 const EARLY_SIGNALS_PATCH = 'early-decisions-kept-v1';
 /** Patch: a tool that declares `auth` waits (`waiting_auth`) until the session's user authorized its connection (API.md 12). */
 const OAUTH_PATCH = 'oauth-connections-v1';
+/**
+ * Patch: a decision counts only with the API's proof (an HMAC, checked by a local activity: the sandbox
+ * has no crypto); one without it is refused and the approval keeps waiting. Approved edited arguments are
+ * validated again against the tool's schema. Before it, any `approvalDecision` signal was taken as sent.
+ */
+const DECISION_PROOF_PATCH = 'approval-decision-proof-v1';
 
 export class GateFailure extends Error {
   constructor(
@@ -70,6 +76,8 @@ export const toolOptions = (tool: ToolSpec): ActivityOptions => ({
 const dryRunOptions: ActivityOptions = { startToCloseTimeout: '45s', heartbeatTimeout: '10s', retry: { maximumAttempts: 2 } };
 // The check may refresh a token at the authorization server: retried while that server is away.
 const authCheck = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '10s', backoffCoefficient: 2 } });
+// Pure computation in the worker that runs the workflow; retried as long as it takes.
+const decisionCheck = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s', retry: { initialInterval: '500ms', maximumInterval: '10s', backoffCoefficient: 2 } });
 
 const approvalIdFor = (toolCallId: string): string => `apr_${toolCallId.replace(/^tc_/, '')}`;
 
@@ -83,13 +91,17 @@ interface Prepared {
 }
 
 export function createToolGate(host: GateHost) {
+  // Every decision signaled for a live approval, in arrival order; `decisions` holds the accepted one.
+  const candidates = new Map<string, ApprovalDecision[]>();
   const decisions = new Map<string, ApprovalDecision>();
+  // Approved edited arguments that no longer match the tool's schema, by approval id.
+  const editedArgumentErrors = new Map<string, string>();
   const resolutions = new Map<string, ToolResolution>();
   const callCounts = new Map<string, number>();
   const live = new Map<string, ApprovalRecord>();
   const liveClient = new Map<string, ClientToolRecord>();
   // Decisions and resolutions for approvals and client calls not (yet) live: the first one of each id.
-  const earlyDecisions = new Map<string, ApprovalDecision>();
+  const earlyDecisions = new Map<string, ApprovalDecision[]>();
   const earlyResolutions = new Map<string, ToolResolution>();
   // Completed authorizations per connection, counted: a wait is over once one arrives after its check.
   const authorized = new Map<string, number>();
@@ -197,14 +209,20 @@ export function createToolGate(host: GateHost) {
       live.set(a.id, a);
       host.emit('approval.requested', { approval: a });
       const early = earlyDecisions.get(a.id);
-      if (early && patched(EARLY_SIGNALS_PATCH)) decisions.set(a.id, early);
+      if (early && patched(EARLY_SIGNALS_PATCH)) candidates.set(a.id, [...early]);
     }
     host.state.pending_approvals = records.map((a) => ({ id: a.id, tool_call: a.tool_call }));
     host.setStatus('waiting_approval');
     await host.flush({ approvals: records });
     const timeoutMs = Date.parse(records[0]!.expires_at) - Date.parse(records[0]!.requested_at);
+    const deadline = Date.now() + timeoutMs;
     host.pauseDeadline?.();
-    await condition(() => records.every((a) => decisions.has(a.id)), timeoutMs);
+    await condition(() => records.every((a) => candidates.has(a.id)), timeoutMs);
+    if (patched(DECISION_PROOF_PATCH)) {
+      await acceptProven(records, deadline);
+    } else {
+      for (const a of records) if (candidates.has(a.id)) decisions.set(a.id, candidates.get(a.id)![0]!);
+    }
     host.resumeDeadline?.();
     const onTimeout = host.agent.approval?.on_timeout ?? DEFAULT_APPROVAL.on_timeout;
     let expired = false;
@@ -230,6 +248,38 @@ export function createToolGate(host: GateHost) {
     }
     host.setStatus('running');
     await host.flush({ approvals: records });
+  }
+
+  /**
+   * Accepts for each approval the first decision whose proof the verification activity confirms; until
+   * every approval has one, waits (to the approval deadline) for more decisions and checks each as it
+   * comes. A refused decision changes nothing: the approval stays pending and nothing executes.
+   */
+  async function acceptProven(records: ApprovalRecord[], deadline: number): Promise<void> {
+    const checked = new Map<string, number>();
+    const unchecked = (a: ApprovalRecord): ApprovalDecision[] => (decisions.has(a.id) ? [] : (candidates.get(a.id) ?? []).slice(checked.get(a.id) ?? 0));
+    for (;;) {
+      const batch = records.flatMap((a) => unchecked(a).map((decision) => ({ a, decision })));
+      if (batch.length) {
+        const verdicts = await decisionCheck.verifyApprovalDecisions({
+          workspace_id: host.workspace_id,
+          run_id: host.run_id,
+          request_id: host.request_id,
+          candidates: batch.map(({ a, decision }) => ({ approval_id: a.id, input_schema: host.tools.get(a.tool_call.name)?.input_schema, decision })),
+        });
+        batch.forEach(({ a, decision }, i) => {
+          checked.set(a.id, (checked.get(a.id) ?? 0) + 1);
+          const v = verdicts[i]!;
+          if (!v.accepted || decisions.has(a.id)) return;
+          decisions.set(a.id, decision);
+          if (v.arguments_error) editedArgumentErrors.set(a.id, v.arguments_error);
+        });
+      }
+      const open = records.filter((a) => !decisions.has(a.id));
+      const remaining = deadline - Date.now();
+      if (!open.length || remaining <= 0) return;
+      if (!(await condition(() => open.some((a) => unchecked(a).length > 0), remaining))) return;
+    }
   }
 
   /**
@@ -365,6 +415,9 @@ export function createToolGate(host: GateHost) {
         const a = p.approval!;
         if (a.status === 'denied') p.result = fail(p.call, 'approval_denied', `A human denied this call: ${a.decision?.reason ?? 'no reason given'}`);
         if (a.status === 'expired') p.result = fail(p.call, 'approval_expired', 'The approval request expired without a decision');
+        // Only set under DECISION_PROOF_PATCH: the API checked the edit against the tool as it is now, the run has its own.
+        const argumentsError = editedArgumentErrors.get(a.id);
+        if (a.status === 'approved' && argumentsError) p.result = fail(p.call, 'invalid_tool_arguments', `The approved arguments do not match the tool's input schema: ${argumentsError}`);
       }
       // patched() only when a tool declares auth: no recorded history has one.
       const needAuth = prepared.filter((p) => !p.result && p.tool?.auth && p.tool.executor.type === 'http');
@@ -375,19 +428,21 @@ export function createToolGate(host: GateHost) {
       for (const p of prepared) out.push(p.result ?? (await execute(p)));
       return out;
     },
+    /** Kept as a candidate; what counts is decided in awaitApprovals (the first one, or the first proven one). */
     onDecision(d: ApprovalDecision): void {
-      if (live.has(d.approval_id)) {
-        if (!decisions.has(d.approval_id)) decisions.set(d.approval_id, d);
-      } else if (!decisions.has(d.approval_id) && !earlyDecisions.has(d.approval_id)) {
-        earlyDecisions.set(d.approval_id, d);
-      }
+      // A refused (unencrypted) payload arrives as undefined; anything else that is no decision is ignored too.
+      if (!isApprovalDecision(d) || decisions.has(d.approval_id)) return;
+      const into = live.has(d.approval_id) ? candidates : earlyDecisions;
+      into.set(d.approval_id, [...(into.get(d.approval_id) ?? []), d]);
     },
     onAuthorized(connection: string): void {
+      if (typeof connection !== 'string') return;
       authorized.set(connection, (authorized.get(connection) ?? 0) + 1);
       // State only (the run object's list): what the user has just authorized is no longer pending.
       if (host.state.pending_authorizations?.length) host.state.pending_authorizations = host.state.pending_authorizations.filter((a) => a.connection !== connection);
     },
     onResolution(r: ToolResolution): void {
+      if (!r || typeof r !== 'object' || typeof r.tool_call_id !== 'string') return;
       if (liveClient.has(r.tool_call_id)) {
         if (!resolutions.has(r.tool_call_id)) resolutions.set(r.tool_call_id, r);
       } else if (!resolutions.has(r.tool_call_id) && !earlyResolutions.has(r.tool_call_id)) {

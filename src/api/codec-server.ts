@@ -1,8 +1,11 @@
-// The remote codec endpoint for the Temporal Web UI (`/codec/decode`, `/codec/encode`), so that people
-// with an admin or auditor key can read payloads that Temporal stores encrypted. Point the UI at
-// http://<api>/codec with "pass access token" (the API key as bearer token).
+// The remote codec endpoint for the Temporal Web UI (`/codec/decode`), so that people with an admin or
+// auditor key can read payloads that Temporal stores encrypted. Point the UI at http://<api>/codec with
+// "pass access token" (the API key as bearer token). There is no `/codec/encode`: workers accept only
+// encrypted payloads, and an endpoint that encrypts anything for an API key would reopen that side door
+// (the Web UI runs with write actions off and never needs it).
 import express, { type Router } from 'express';
 import type { Payload, PayloadCodec } from '@temporalio/common';
+import { isEncrypted } from '../temporal/codec';
 import { ApiError } from '../domain/errors';
 import { hasRole } from '../domain/workspace';
 import type { Db } from '../db/pool';
@@ -41,17 +44,15 @@ export function codecRouter(db: Db, codec: PayloadCodec, allowedOrigins: string[
     next();
   });
   r.use(requireApiKey(db));
-  for (const op of ['decode', 'encode'] as const) {
-    r.post(`/${op}`, async (req, res) => {
-      // One key encrypts every tenant's payloads: only the operator (the default workspace) may use it;
-      // decoding needs admin or auditor, encoding admin.
-      const home = await getWorkspace(db, req.principal!.workspace_id);
-      const allowed = op === 'decode' ? hasRole(req.principal!, 'auditor') : req.principal!.roles.includes('admin');
-      if (!home?.is_default || !allowed) throw new ApiError(403, 'permission_denied', 'The codec endpoint is for the operator: an admin or auditor key of the default workspace');
-      const payloads = (req.body as { payloads?: JsonPayload[] } | undefined)?.payloads;
-      if (!Array.isArray(payloads)) throw new ApiError(400, 'validation_failed', 'payloads must be an array', 'payloads');
-      res.json({ payloads: (await codec[op](payloads.map(fromJson))).map(toJson) });
-    });
-  }
+  r.post('/decode', async (req, res) => {
+    // One key encrypts every tenant's payloads: only the operator (the default workspace) may use it.
+    const home = await getWorkspace(db, req.principal!.workspace_id);
+    if (!home?.is_default || !hasRole(req.principal!, 'auditor')) throw new ApiError(403, 'permission_denied', 'The codec endpoint is for the operator: an admin or auditor key of the default workspace');
+    const payloads = (req.body as { payloads?: JsonPayload[] } | undefined)?.payloads;
+    if (!Array.isArray(payloads)) throw new ApiError(400, 'validation_failed', 'payloads must be an array', 'payloads');
+    // Shown as stored when not encrypted (search attributes, or what someone sent past the API).
+    const decoded = await Promise.all(payloads.map(fromJson).map(async (p) => (isEncrypted(p) ? (await codec.decode([p]))[0]! : p)));
+    res.json({ payloads: decoded.map(toJson) });
+  });
   return r;
 }

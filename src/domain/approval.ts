@@ -42,6 +42,36 @@ export interface ApprovalDecision {
   comment?: string;
   reason?: string;
   decided_by: Decider;
+  /**
+   * HMAC by the API over `decisionProofMessage` (src/security/approval-proof.ts): the workflow accepts
+   * a decision only when it verifies, so a signal sent to Temporal past the API decides nothing.
+   */
+  proof?: string;
+}
+
+/** Whether a signal's value has the shape of a decision (a refused payload arrives as `undefined`). */
+export function isApprovalDecision(d: unknown): d is ApprovalDecision {
+  const v = d as Partial<ApprovalDecision> | null | undefined;
+  return !!v && typeof v === 'object' && typeof v.approval_id === 'string' && (v.decision === 'approve' || v.decision === 'deny');
+}
+
+/**
+ * What the proof covers: the workflow and approval it is for, the decision, the decided arguments (as a
+ * hash of their canonical JSON; `null` when approved as requested) and the decider, reason and comment.
+ * `argumentsHash` is passed in: the domain has no crypto (workflows import it).
+ */
+export function decisionProofMessage(workflowId: string, d: ApprovalDecision, argumentsHash: string): string {
+  return JSON.stringify([
+    'approval-decision/v1',
+    workflowId,
+    d.approval_id,
+    d.decision,
+    argumentsHash,
+    d.decided_by?.key_id ?? null,
+    d.decided_by?.name ?? null,
+    d.reason ?? null,
+    d.comment ?? null,
+  ]);
 }
 
 /** What the caller signals when it has executed a client tool. */

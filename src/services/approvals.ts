@@ -1,6 +1,7 @@
 // Approvals (API.md 4) and client tool resolution (API.md 3.3). A decision is checked against
 // PostgreSQL under a row lock (role, self-approval, already decided) and then signaled to the run's
-// workflow inside the same transaction: if Temporal is unreachable nothing is recorded.
+// workflow inside the same transaction: if Temporal is unreachable nothing is recorded. The signal carries
+// the API's proof (src/security/approval-proof.ts): the workflow ignores a decision without it.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { transaction } from '../db/pool';
 import * as catalog from '../db/catalog';
@@ -12,6 +13,7 @@ import { isoDate } from '../domain/common';
 import type { Principal } from '../domain/workspace';
 import type { ApprovalDecision, ToolResolution } from '../domain/approval';
 import { approvalDecisionSignal, toolResolutionSignal } from '../../workflows/definitions';
+import { signDecision } from '../security/approval-proof';
 import { validateArguments } from './json-schema';
 import { page, type ServiceDeps } from './deps';
 import { temporalCall } from './temporal-errors';
@@ -106,6 +108,7 @@ export async function decide(
       ...(body.comment ? { comment: body.comment } : {}),
       decided_by: by,
     };
+    signal.proof = signDecision(deps.config, run.workflow_id, signal);
     await signalOrConflict(() => deps.temporal.workflow.getHandle(run.workflow_id).signal(approvalDecisionSignal, signal));
     return approvalView((await repo.getApproval(c, p.workspace_id, id))!);
   });

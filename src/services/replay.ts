@@ -5,7 +5,7 @@ import path from 'node:path';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { canonicalJson } from '../domain/policy';
-import { dataConverter, decodeAllPayloads, EncryptionCodec } from '../temporal/codec';
+import { dataConverter, decodeAllPayloads, ENCODING, EncryptionCodec } from '../temporal/codec';
 
 export interface RecordedHistory {
   /** What the line is about: the run id, or the file name. */
@@ -112,12 +112,19 @@ export async function replayHistories(
   // Files exported without the codec hold encrypted payloads: decode them for the approval check.
   if (masterKeys.length) {
     const codec = new EncryptionCodec(masterKeys);
-    for (const h of histories) h.json = JSON.parse(historyToJSON(await decodeAllPayloads(historyFromJSON(h.json), codec))) as RecordedHistory['json'];
+    for (const h of histories) {
+      // In a raw export (it holds encrypted payloads) a plaintext signal is one the worker refused: marked
+      // as such, as the worker saw it. A decoded export's signals are plaintext because they were decoded.
+      const raw = JSON.stringify(h.json).includes(Buffer.from(ENCODING).toString('base64'));
+      h.json = JSON.parse(historyToJSON(await decodeAllPayloads(historyFromJSON(h.json), codec, { markRefusedSignals: raw }))) as RecordedHistory['json'];
+    }
   }
   const byId = new Map(histories.map((h) => [h.id, h]));
   const verdicts: ReplayVerdict[] = [];
   const input = histories.map((h) => ({ workflowId: h.id, history: historyFromJSON(h.json) }));
-  const converter = masterKeys.length ? dataConverter(masterKeys) : { failureConverterPath };
+  // Lenient: the payloads were decoded above (or the files are decoded exports); the strict codec of the
+  // workers would refuse every one of them.
+  const converter = masterKeys.length ? dataConverter(masterKeys, { lenient: true }) : { failureConverterPath };
   for await (const r of Worker.runReplayHistories({ workflowBundle: bundle, dataConverter: converter }, input)) {
     const h = byId.get(r.workflowId)!;
     verdicts.push({

@@ -82,7 +82,8 @@ export async function startWorker(config: Config, address: string, deps: Activit
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundle: await workflowBundle(tracing?.workflowModules, config.temporal.workflowsPath),
-    dataConverter: dataConverter(masterKeys),
+    // Refused payloads are someone talking to Temporal past the API: on the record, never executed.
+    dataConverter: dataConverter(masterKeys, { onRejected: (encoding) => deps.log.warn({ encoding }, 'refused an unencrypted Temporal payload') }),
     activities: createActivities(deps),
     ...(tracing ? { interceptors: tracing.worker, sinks: tracing.sinks } : {}),
     // Cancellation reaches an activity on its next heartbeat: keep that round trip short.

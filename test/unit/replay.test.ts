@@ -29,6 +29,8 @@ describe('recorded histories', () => {
         'skill-loaded.json', 'eval-workflow.json', 'eval-dry-run-write-tool.json',
         // with oauth-connections-v1 (waiting_auth until the user authorized)
         'oauth-authorization-completed.json',
+        // with approval-decision-proof-v1 (a decision counts only with the API's proof; edited arguments re-validated)
+        'approval-granted-proof.json', 'approval-denied-proof.json', 'approval-forged-refused-then-granted.json', 'approval-edited-invalid-arguments.json',
       ]),
     );
   });
