@@ -25,7 +25,7 @@ export interface DecisionCheckInput {
 
 export type DecisionCheck = { accepted: true; arguments_error?: string } | { accepted: false; reason: string };
 
-export function createApprovalActivities({ db, config, log }: ActivityDeps) {
+export function createApprovalActivities({ db, config, log, secrets }: ActivityDeps) {
   return {
     /** One verdict per candidate, in order. Pure but for the audit record of a refusal (best effort). */
     async verifyApprovalDecisions(input: DecisionCheckInput): Promise<DecisionCheck[]> {
@@ -39,7 +39,7 @@ export function createApprovalActivities({ db, config, log }: ActivityDeps) {
           const reason = d.proof === undefined ? 'no proof' : 'invalid proof';
           out.push({ accepted: false, reason });
           activityLog(log, ids).warn({ approval_id: c.approval_id, reason }, 'refused an approval decision that the API did not record');
-          await appendAudit(db, {
+          await appendAudit(db, secrets.audit, {
             workspace_id: input.workspace_id,
             actor: { key_id: null, name: 'worker', roles: [] },
             action: 'approval.decision_refused',
