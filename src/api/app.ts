@@ -65,7 +65,7 @@ export function createApp(deps: ServiceDeps): Express {
   app.get('/openapi.json', (_req, res) => void res.json(buildOpenApi(registry, unversioned)));
 
   app.use('/codec', codecRouter(deps.db, deps.codec, deps.config.codecCorsOrigins));
-  unversioned.push({ method: 'post', path: '/codec/decode', roles: ['auditor'], summary: 'Temporal remote codec: decode payloads' }, { method: 'post', path: '/codec/encode', roles: ['auditor'], summary: 'Temporal remote codec: encode payloads' });
+  unversioned.push({ method: 'post', path: '/codec/decode', roles: ['auditor'], summary: 'Temporal remote codec: decode payloads' });
 
   mountConnectionCallback(app, deps, unversioned);
 
