@@ -107,35 +107,87 @@ function nodeProblem(s: Record<string, unknown>, path: string): SchemaProblem | 
   return null;
 }
 
+/** The subschemas of a schema object, with where they are. */
+function* subschemas(s: Record<string, unknown>, path: string): Generator<[string, unknown]> {
+  for (const k of SCHEMA_MAPS) {
+    if (isObject(s[k])) for (const [name, sub] of Object.entries(s[k] as Record<string, unknown>)) yield [join(join(path, k), name), sub];
+  }
+  for (const k of SCHEMA_ONE) if (k in s) yield [join(path, k), s[k]];
+  for (const k of SCHEMA_LISTS) {
+    if (Array.isArray(s[k])) for (const [i, sub] of (s[k] as unknown[]).entries()) yield [join(join(path, k), i), sub];
+  }
+}
+
 function walk(s: unknown, path: string): SchemaProblem | null {
   if (!isObject(s)) return null;
   const here = nodeProblem(s, path);
   if (here) return here;
-  for (const k of SCHEMA_MAPS) {
-    if (!isObject(s[k])) continue;
-    for (const [name, sub] of Object.entries(s[k] as Record<string, unknown>)) {
-      const p = walk(sub, join(join(path, k), name));
-      if (p) return p;
-    }
-  }
-  for (const k of SCHEMA_ONE) {
-    const p = walk(s[k], join(path, k));
-    if (p) return p;
-  }
-  for (const k of SCHEMA_LISTS) {
-    if (!Array.isArray(s[k])) continue;
-    for (const [i, sub] of (s[k] as unknown[]).entries()) {
-      const p = walk(sub, join(join(path, k), i));
-      if (p) return p;
-    }
+  for (const [p, sub] of subschemas(s, path)) {
+    const problem = walk(sub, p);
+    if (problem) return problem;
   }
   return null;
+}
+
+/**
+ * Subschemas applied with every `$ref` inlined: Ajv calls a referenced schema once per reference, so 30
+ * `$defs` each referencing the next twice are 2^30 calls on every validation. A reference back into its
+ * own chain (recursion, which descends into the data) counts once.
+ */
+export const MAX_EXPANDED_SUBSCHEMAS = 10_000;
+
+function expandedSize(root: Record<string, unknown>): number {
+  const anchors = new Map<string, unknown>();
+  const collect = (s: unknown): void => {
+    if (!isObject(s)) return;
+    for (const k of ['$anchor', '$dynamicAnchor']) if (typeof s[k] === 'string') anchors.set(s[k] as string, s);
+    for (const [, sub] of subschemas(s, '')) collect(sub);
+  };
+  collect(root);
+  const resolve = (ref: string): unknown => {
+    if (ref !== '#' && !ref.startsWith('#/')) return anchors.get(ref.slice(1));
+    let at: unknown = root;
+    for (const raw of ref === '#' ? [] : ref.slice(2).split('/')) {
+      let key = raw;
+      try {
+        key = decodeURIComponent(raw);
+      } catch {
+        /* Ajv refuses it when compiling */
+      }
+      key = key.replace(/~1/g, '/').replace(/~0/g, '~');
+      at = isObject(at) || Array.isArray(at) ? (at as Record<string, unknown>)[key] : undefined;
+    }
+    return at;
+  };
+  const memo = new Map<object, number>();
+  const onChain = new Set<object>();
+  const size = (s: unknown): number => {
+    if (!isObject(s) || onChain.has(s)) return 1;
+    const known = memo.get(s);
+    if (known !== undefined) return known;
+    onChain.add(s);
+    let n = 1;
+    for (const k of ['$ref', '$dynamicRef']) {
+      if (typeof s[k] === 'string' && n <= MAX_EXPANDED_SUBSCHEMAS) n += size(resolve(s[k] as string));
+    }
+    for (const [, sub] of subschemas(s, '')) {
+      if (n > MAX_EXPANDED_SUBSCHEMAS) break;
+      n += size(sub);
+    }
+    onChain.delete(s);
+    memo.set(s, n);
+    return n;
+  };
+  return size(root);
 }
 
 /** What the platform refuses in a tenant's schema before Ajv sees it (Ajv's own errors come from compiling). */
 export function schemaProblem(schema: Record<string, unknown>): SchemaProblem | null {
   if (tooDeep(schema, 0)) return { path: '', message: `nests deeper than ${MAX_SCHEMA_DEPTH} levels` };
-  return walk(schema, '');
+  const problem = walk(schema, '');
+  if (problem) return problem;
+  if (expandedSize(schema) > MAX_EXPANDED_SUBSCHEMAS) return { path: '', message: `applies more than ${MAX_EXPANDED_SUBSCHEMAS} subschemas once its $refs are expanded` };
+  return null;
 }
 
 function compileIsolated(strict: Record<string, unknown>): ValidateFunction {

@@ -92,6 +92,10 @@ describe('patterns RE2 cannot run are refused when saved', () => {
     await refused(api.post('/v1/tools', { ...schemaWith({}), input_schema: { type: 'object', patternProperties: { '(?<!x)y': {} } } }), 'input_schema.patternProperties.(?<!x)y');
     await refused(api.post('/v1/tools', schemaWith({ type: 'array', uniqueItems: true })), 'input_schema.properties.code.uniqueItems');
     expect((await api.post('/v1/tools', schemaWith({ type: 'array', uniqueItems: true, maxItems: 50 }))).status).toBe(201);
+    // References that double at each of 30 levels: 2^30 subschema calls on every validation.
+    const $defs: Record<string, unknown> = { d30: { type: 'string' } };
+    for (let i = 0; i < 30; i++) $defs[`d${i}`] = { allOf: [{ $ref: `#/$defs/d${i + 1}` }, { $ref: `#/$defs/d${i + 1}` }] };
+    await refused(api.post('/v1/tools', { ...schemaWith({ $ref: '#/$defs/d0' }), input_schema: { type: 'object', $defs, properties: { code: { $ref: '#/$defs/d0' } } } }), 'input_schema');
 
     const { agent } = await setupAgent({ api });
     const rule = (matches: string) => ({ id: 'r', match: { arguments: { text: { matches } } }, action: 'deny' });

@@ -33,6 +33,15 @@ describe('tool input schemas', () => {
     expect(schemaProblem(deep)).toMatchObject({ path: '' });
   });
 
+  it('refuses references that multiply (each $def applying the next twice); recursion is fine', () => {
+    const $defs: Record<string, unknown> = { d30: { type: 'string' } };
+    for (let i = 0; i < 30; i++) $defs[`d${i}`] = { allOf: [{ $ref: `#/$defs/d${i + 1}` }, { $ref: `#/$defs/d${i + 1}` }] };
+    expect(schemaProblem({ type: 'object', $defs, properties: { x: { $ref: '#/$defs/d0' } } })?.message).toMatch(/subschemas once its \$refs are expanded/);
+    const tree = { type: 'object', properties: { value: { type: 'number' }, left: { $ref: '#' }, right: { $ref: '#' } } };
+    expect(schemaProblem(tree)).toBeNull();
+    expect(validateArguments(tree, { value: 1, left: { value: 2, right: { value: 'x' } } })).toMatch(/must be number/);
+  });
+
   it('refuses $id and non-local references; local ones work', () => {
     expect(schemaProblem({ type: 'object', $id: 'https://a.example/s' })).toMatchObject({ path: '$id' });
     expect(schemaProblem(obj({ x: { $id: 'other' } }))).toMatchObject({ path: 'properties.x.$id' });
