@@ -22,12 +22,13 @@ const re2Engine = Object.assign(
 /**
  * Compiles per generation of Ajv instances: an instance keeps every schema, function and pattern it ever
  * compiled in its code scope (removeSchema frees only its lookup cache), so after GENERATION compiles a
- * fresh one takes over and the old one goes once no cached validator uses it. `addUsedSchema: false` and
- * the refusal of `$id` keep an instance's namespace empty anyway: no schema can name or block another.
+ * fresh one takes over and the old one goes once no cached validator uses it. With `$id` refused and each
+ * schema unregistered after compiling, an instance's namespace is empty between compiles: no schema can
+ * name or block another.
  */
 const GENERATION = 100;
 const newAjv = (): Ajv2020 => {
-  const a = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, strictTypes: false, addUsedSchema: false, code: { regExp: re2Engine } });
+  const a = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, strictTypes: false, code: { regExp: re2Engine } });
   addFormats(a);
   return a;
 };
@@ -201,7 +202,10 @@ function compileIsolated(strict: Record<string, unknown>): ValidateFunction {
   try {
     return instance.compile(strict);
   } finally {
+    // A schema without `$id` is registered as "" while it compiles (that is how `$ref: "#"` resolves):
+    // unregister it, so that nothing of it stays for the next compile to find.
     instance.removeSchema(strict);
+    instance.removeSchema('');
   }
 }
 
