@@ -1,32 +1,17 @@
 // Activities of the eval workflow: its plan, one run per case (created idempotently, so a retried start
 // finds the run it made), the verdict once that run has ended, and the summary.
-import vm from 'node:vm';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import * as evals from '../src/db/evals';
 import * as runs from '../src/db/runs';
 import { ApiError, RUN_ERROR } from '../src/domain/errors';
-import { judge, summarize, type EvalSummary, type Matcher, type Observed } from '../src/domain/eval';
+import { judge, summarize, type EvalSummary, type Observed } from '../src/domain/eval';
 import { isTerminal, runCreateSchema } from '../src/domain/run';
 import { startCaseRun } from '../src/services/evals';
 import type { ActivityDeps } from './deps';
 import { activityLog } from './log';
 
 const POLL_MS = 1000;
-const MATCH_TIMEOUT_MS = 1000;
-
-/**
- * `output_matches` with a time limit: a pattern from an eval set (written by any developer) could
- * backtrack for minutes and block this worker's event loop; in a vm context with a timeout it is cut off.
- */
-const timedMatch: Matcher = (pattern, text) => {
-  try {
-    return vm.runInNewContext('new RegExp(pattern).test(text)', { pattern, text }, { timeout: MATCH_TIMEOUT_MS }) as boolean;
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw new Error(`it ran longer than ${MATCH_TIMEOUT_MS} ms`);
-    throw err;
-  }
-};
 
 export function createEvalActivities(deps: ActivityDeps) {
   const { db, log } = deps;
@@ -124,7 +109,7 @@ export function createEvalActivities(deps: ActivityDeps) {
         cost_usd: run.usage.cost_usd ?? 0,
         latency_ms: run.completed_at ? run.completed_at.getTime() - run.created_at.getTime() : null,
       };
-      const v = judge(c.expect, observed, timedMatch);
+      const v = judge(c.expect, observed);
       await evals.storeVerdict(db, {
         eval_id: evalId, case_id: caseId, status: v.passed ? 'passed' : 'failed', run_status: run.status, failures: v.failures, tool_calls,
         output_text: run.output_text, cost_usd: observed.cost_usd, latency_ms: observed.latency_ms, matched_tool_calls: v.matched_tool_calls, expected_tool_calls: v.expected_tool_calls,

@@ -22,7 +22,8 @@ import { DEFAULT_LIMITS } from '../src/domain/agent';
 import { RUN_ERROR, type RunErrorCode } from '../src/domain/errors';
 import type { EventType, PendingEvent } from '../src/domain/event';
 import type { Message, ToolResultMessage } from '../src/domain/message';
-import { canonicalJson, decide } from '../src/domain/policy';
+import { canonicalJson } from '../src/domain/policy';
+import { decidePolicy } from './policy-engine';
 import { emptyUsage, type RunState, type RunStatus } from '../src/domain/run';
 import type { ToolSpec } from '../src/domain/tool';
 import { approvalDecisionSignal, authorizationCompletedSignal, runStateQuery, SEARCH_ATTRIBUTES, sessionTurnSignal, toolResolutionSignal, type RunWorkflowInput } from './definitions';
@@ -306,7 +307,7 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
     const key = `${call.name}:${canonicalJson(call.arguments)}`;
     const earlier = callCounts.get(key) ?? 0;
     callCounts.set(key, earlier + 1);
-    const decision = decide([ctx.agent.policy?.rules ?? [], ctx.constraints.rules ?? []], {
+    const decision = decidePolicy([ctx.agent.policy?.rules ?? [], ctx.constraints.rules ?? []], {
       tool: call.name,
       effect: tool?.effect,
       arguments: call.arguments,

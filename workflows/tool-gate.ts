@@ -10,7 +10,8 @@ import { isApprovalDecision, type ApprovalDecision, type ApprovalRecord, type Cl
 import { RUN_ERROR } from '../src/domain/errors';
 import type { EventType } from '../src/domain/event';
 import type { ToolResultMessage } from '../src/domain/message';
-import { canonicalJson, decide } from '../src/domain/policy';
+import { canonicalJson } from '../src/domain/policy';
+import { decidePolicy } from './policy-engine';
 import type { Constraints, PendingAuthorization, RunState, RunStatus } from '../src/domain/run';
 import type { ToolSpec } from '../src/domain/tool';
 import { LOAD_SKILL_TOOL } from '../src/domain/skill';
@@ -126,7 +127,7 @@ export function createToolGate(host: GateHost) {
     const key = `${call.name}:${canonicalJson(call.arguments)}`;
     const earlier = callCounts.get(key) ?? 0;
     callCounts.set(key, earlier + 1);
-    const decision = decide([host.agent.policy?.rules ?? [], host.constraints.rules ?? []], {
+    const decision = decidePolicy([host.agent.policy?.rules ?? [], host.constraints.rules ?? []], {
       tool: call.name,
       effect: tool?.effect,
       arguments: call.arguments,
@@ -369,7 +370,7 @@ export function createToolGate(host: GateHost) {
     const args = p.approval?.decision?.arguments ?? p.call.arguments;
     if (args !== p.call.arguments) {
       // Arguments an approver edited are decided again: a rule may deny them (approval is already given).
-      const again = decide([host.agent.policy?.rules ?? [], host.constraints.rules ?? []], {
+      const again = decidePolicy([host.agent.policy?.rules ?? [], host.constraints.rules ?? []], {
         tool: p.call.name, effect: p.tool?.effect, arguments: args, allowed_tools: host.allowed, identical_earlier_calls: 0,
         require_approval_for: host.constraints.require_approval_for ?? [], now: new Date(),
       });

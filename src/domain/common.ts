@@ -1,5 +1,6 @@
 // Shared zod building blocks for request bodies and query strings.
 import { z } from 'zod';
+import { REGEX_DIALECT, regexProblem } from './regex';
 
 export const nameSchema = z
   .string()
@@ -7,18 +8,15 @@ export const nameSchema = z
   .max(64)
   .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, 'must start with a letter and contain only letters, digits, _ . -');
 
-/** A JavaScript regular expression, refused when it does not compile (policy predicates, eval expectations). */
+/** A regular expression that RE2 runs (policy predicates, eval expectations): refused at save time otherwise. */
 export const regexSchema = z
   .string()
   .max(1000)
-  .refine((s) => {
-    try {
-      new RegExp(s);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'must be a valid regular expression');
+  .superRefine((s, ctx) => {
+    const problem = regexProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: `must be a regular expression RE2 can run: ${problem}` });
+  })
+  .meta({ description: REGEX_DIALECT });
 
 export const metadataSchema = z
   .record(z.string().max(64), z.unknown())

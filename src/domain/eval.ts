@@ -2,6 +2,7 @@
 // run against them, the summary metrics of an eval and the comparison of two evals.
 import { z } from 'zod';
 import { cursorSchema, nameSchema, regexSchema } from './common';
+import { regexTest } from './regex';
 import { canonicalJson } from './policy';
 import { RUN_STATUSES, runInputSchema } from './run';
 
@@ -93,10 +94,10 @@ export function isSubset(expected: unknown, actual: unknown): boolean {
 
 const clip = (s: string, n = 200): string => (s.length > n ? `${s.slice(0, n)}…` : s);
 
-/** Runs an `output_matches` pattern; the worker passes one with a time limit (a pattern may backtrack for ever). */
+/** Runs an `output_matches` pattern: RE2 (regex.ts), linear in the output, so no pattern can stall the worker. */
 export type Matcher = (pattern: string, text: string) => boolean;
 
-export function judge(expect: Expect, o: Observed, matches: Matcher = (p, t) => new RegExp(p).test(t)): Verdict {
+export function judge(expect: Expect, o: Observed, matches: Matcher = regexTest): Verdict {
   const failures: Failure[] = [];
   const wantStatus = expect.status ?? 'completed';
   if (o.status !== wantStatus) failures.push({ expectation: 'status', message: `expected status ${wantStatus}, the run ended ${o.status}` });

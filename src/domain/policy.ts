@@ -1,13 +1,17 @@
 // The policy engine (API.md 2.2): pure and deterministic, so the run workflow evaluates it and a
 // replay of the history re-checks every decision. No zod, no I/O: this file is bundled into workflows.
 import type { ArgumentPredicate, PolicyRule } from './agent';
+import { regexTest } from './regex';
 import type { ToolEffect } from './tool';
+
+/** How `matches` is evaluated: RE2 (linear time); workflows replaying older histories pass the engine they used. */
+export type RegexTester = (pattern: string, text: string) => boolean;
 
 export type PolicyAction = 'allow' | 'deny' | 'require_approval';
 
 export interface PolicyDecision {
   action: PolicyAction;
-  /** The rule that decided, or a built-in reason: `default_read`, `default_write`, `tool_not_allowed`, `loop_detected`. */
+  /** The rule that decided, or a built-in reason: `default_read`, `default_write`, `tool_not_allowed`, `loop_detected`, `invalid_pattern`. */
   rule_id: string;
   reason: string;
 }
@@ -40,7 +44,7 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-function predicateHolds(p: ArgumentPredicate, present: boolean, v: unknown): boolean {
+function predicateHolds(p: ArgumentPredicate, present: boolean, v: unknown, test: RegexTester): boolean {
   const same = (a: unknown, b: unknown): boolean => canonicalJson(a) === canonicalJson(b);
   if (p.exists !== undefined && p.exists !== present) return false;
   if ('eq' in p && p.eq !== undefined && !same(v, p.eq)) return false;
@@ -52,7 +56,7 @@ function predicateHolds(p: ArgumentPredicate, present: boolean, v: unknown): boo
   if (p.gte !== undefined && !(num !== undefined && num >= p.gte)) return false;
   if (p.lt !== undefined && !(num !== undefined && num < p.lt)) return false;
   if (p.lte !== undefined && !(num !== undefined && num <= p.lte)) return false;
-  if (p.matches !== undefined && !(typeof v === 'string' && new RegExp(p.matches).test(v))) return false;
+  if (p.matches !== undefined && !(typeof v === 'string' && test(p.matches, v))) return false;
   return true;
 }
 
@@ -74,7 +78,7 @@ function withinHours(h: NonNullable<PolicyRule['match']['hours']>, now: Date): b
   return from <= to ? minutes >= from && minutes < to : minutes >= from || minutes < to;
 }
 
-export function ruleMatches(rule: PolicyRule, input: PolicyInput): boolean {
+export function ruleMatches(rule: PolicyRule, input: PolicyInput, test: RegexTester = regexTest): boolean {
   const m = rule.match ?? {};
   if (m.tool !== undefined) {
     const names = Array.isArray(m.tool) ? m.tool : [m.tool];
@@ -83,7 +87,7 @@ export function ruleMatches(rule: PolicyRule, input: PolicyInput): boolean {
   if (m.effect !== undefined && m.effect !== input.effect) return false;
   for (const [field, predicate] of Object.entries(m.arguments ?? {})) {
     const present = Object.prototype.hasOwnProperty.call(input.arguments, field);
-    if (!predicateHolds(predicate, present, input.arguments[field])) return false;
+    if (!predicateHolds(predicate, present, input.arguments[field], test)) return false;
   }
   if (m.hours && !withinHours(m.hours, input.now)) return false;
   return true;
@@ -93,7 +97,7 @@ export function ruleMatches(rule: PolicyRule, input: PolicyInput): boolean {
  * Decides one tool call. Rule sets are evaluated in order (agent rules, then constraint rules);
  * the strictest decision of the sets wins, so constraints can only tighten.
  */
-export function decide(ruleSets: readonly (readonly PolicyRule[])[], input: PolicyInput): PolicyDecision {
+export function decide(ruleSets: readonly (readonly PolicyRule[])[], input: PolicyInput, test: RegexTester = regexTest): PolicyDecision {
   if (!input.allowed_tools.includes(input.tool) || input.effect === undefined) {
     return { action: 'deny', rule_id: 'tool_not_allowed', reason: `Tool ${input.tool} is not available to this agent` };
   }
@@ -114,12 +118,18 @@ export function decide(ruleSets: readonly (readonly PolicyRule[])[], input: Poli
     rule_id: rule.id,
     reason: rule.reason ?? `Rule ${rule.id}`,
   });
-  const firstRule = first.find((r) => ruleMatches(r, input));
-  let result = firstRule ? decideBy(firstRule) : fallback;
-  // Later sets (run constraints) only ever make a decision stricter; without a match they say nothing.
-  for (const rules of tighter) {
-    const rule = rules.find((r) => ruleMatches(r, input));
-    if (rule && STRICTNESS[rule.action] > STRICTNESS[result.action]) result = decideBy(rule);
+  let result: PolicyDecision;
+  try {
+    const firstRule = first.find((r) => ruleMatches(r, input, test));
+    result = firstRule ? decideBy(firstRule) : fallback;
+    // Later sets (run constraints) only ever make a decision stricter; without a match they say nothing.
+    for (const rules of tighter) {
+      const rule = rules.find((r) => ruleMatches(r, input, test));
+      if (rule && STRICTNESS[rule.action] > STRICTNESS[result.action]) result = decideBy(rule);
+    }
+  } catch (err) {
+    // A `matches` saved before patterns were checked for RE2 (lookaround, backreferences): fail closed.
+    return { action: 'deny', rule_id: 'invalid_pattern', reason: `A policy pattern cannot be evaluated: ${(err as Error).message}` };
   }
   if (input.require_approval_for.includes(input.tool) && result.action === 'allow') {
     return { action: 'require_approval', rule_id: 'constraint_require_approval', reason: 'The run requires approval for this tool' };

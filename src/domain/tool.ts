@@ -40,7 +40,13 @@ export const executorSchema = z.discriminatedUnion('type', [
 export const inputSchemaSchema = z
   .record(z.string(), z.unknown())
   .refine((s) => s.type === 'object', 'must be a JSON Schema with "type": "object"')
-  .refine((s) => JSON.stringify(s).length <= 65_536, 'at most 64 KiB');
+  .refine((s) => JSON.stringify(s).length <= 65_536, 'at most 64 KiB')
+  .meta({
+    description:
+      'JSON Schema (draft 2020-12) with "type": "object", at most 64 KiB and 32 levels deep. `pattern` and `patternProperties` keys ' +
+      'must be ECMA-262 regular expressions that RE2 can run (no lookaround, no backreferences); they are matched in linear time. ' +
+      '`$id` is refused and `$ref` must be local ("#/$defs/..."); `uniqueItems` needs `maxItems` <= 100 unless `items` has a scalar type.',
+  });
 
 const toolFields = {
   description: z.string().max(4096),

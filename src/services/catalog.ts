@@ -13,7 +13,7 @@ import { toolCreateSchema, type ToolCreate, type toolUpdateSchema } from '../dom
 import type { Principal } from '../domain/workspace';
 import { cell } from '../db/secret-cells';
 import { preview, type SecretBox } from '../security/secrets';
-import { compileSchema } from './json-schema';
+import { checkSchema, schemaProblem } from './json-schema';
 import { assertPublicUrl, PrivateNetworkError } from '../security/network-guard';
 import { page } from './deps';
 import { missingSkill } from './skills';
@@ -233,8 +233,10 @@ const toolView = (t: repo.ToolRow) => ({
 });
 
 function checkInputSchema(schema: Record<string, unknown>): void {
+  const problem = schemaProblem(schema);
+  if (problem) throw new ApiError(400, 'validation_failed', `input_schema${problem.path ? `.${problem.path}` : ''} ${problem.message}`, `input_schema${problem.path ? `.${problem.path}` : ''}`);
   try {
-    compileSchema(schema);
+    checkSchema(schema);
   } catch (err) {
     throw new ApiError(400, 'validation_failed', `input_schema is not a valid JSON Schema: ${(err as Error).message}`, 'input_schema');
   }
