@@ -7,7 +7,7 @@ import { migrate } from '../../src/db/migrate';
 import { createPool } from '../../src/db/pool';
 import { createSecretBox, keyId } from '../../src/security/secrets';
 import { startToolServer } from '../fixtures/tool-server';
-import { Api, env, httpTool, setupAgent, waitForStatus } from '../support/api';
+import { allEvents, Api, env, httpTool, setupAgent, waitForStatus } from '../support/api';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -76,8 +76,11 @@ describe('encryption at rest is bound to its row', () => {
     llm.reply({ tool_calls: [{ name: 'lookup', arguments: { city: 'x' } }] }, { text: 'done' });
     const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
     const done = await waitForStatus(api, run.id, ['completed', 'failed']);
-    expect(JSON.stringify(done)).not.toContain('ADMIN-ONLY-VALUE');
-    expect(JSON.stringify((await api.get(`/v1/runs/${run.id}/events`)).body)).not.toContain('ADMIN-ONLY-VALUE');
+    expect(done.status).toBe('completed');
+    const events = await allEvents(api, run.id);
+    const failed = events.find((e) => e.type === 'tool_call.failed')!;
+    expect(failed.data.error).toMatchObject({ code: 'vault_secret_unreadable', message: expect.stringMatching(/public_token: .*does not belong to this row/) });
+    expect(JSON.stringify([done, events])).not.toContain('ADMIN-ONLY-VALUE');
     expect(tools.requests.map((r) => r.headers.authorization)).not.toContain('Bearer ADMIN-ONLY-VALUE');
   });
 
