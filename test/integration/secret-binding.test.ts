@@ -96,10 +96,8 @@ describe('encryption at rest is bound to its row', () => {
     await sql(`UPDATE webhook_endpoints SET secret_enc = $2 WHERE id = $1`, [hook.id, v1Encrypt(masterKey, hook.secret)]);
     await sql(`UPDATE vault_secrets SET value_enc = $2 WHERE workspace_id = $1 AND name = 'tok'`, [ws, v1Encrypt(masterKey, 'old-vault')]);
 
-    // Until migrated, a v1 ciphertext is refused (the API serves only after migrate, so this is the test's doing).
-    const before = (await api.post('/v1/runs', { agent: 'assistant', input: 'hi', wait: true })).body;
-    expect((await waitForStatus(api, before.id, ['failed', 'completed'])).error.message).toMatch(/v1 format/);
-
+    // (Until migrated, decrypt refuses them: test/unit/security.test.ts. Not asserted here: another test file's
+    // migrate, running in parallel, may migrate these rows first.)
     const db = createPool(env().databaseUrl, 2);
     cleanups.push(() => db.end());
     const box = createSecretBox([masterKey]);
