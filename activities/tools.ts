@@ -21,6 +21,7 @@ import { ApiError } from '../src/domain/errors';
 import type { Response } from 'undici';
 import { guardedFetch, privateNetworkCause } from '../src/security/network-guard';
 import { cell } from '../src/db/secret-cells';
+import { SecretError } from '../src/security/secrets';
 import type { ActivityDeps } from './deps';
 import { startHeartbeat } from './heartbeat';
 import { activityLog } from './log';
@@ -44,11 +45,20 @@ export type ToolCallResult =
 export function createToolActivities({ db, config, secrets, log }: ActivityDeps) {
   // The private-network guard runs in each connection's own lookup; redirects are never followed.
   const fetch = guardedFetch(config.allowPrivateNetwork);
+  /** A value that cannot be read here (copied from another row, say) fails the tool call, not the activity: retrying cannot help. */
+  function openVault(ws: string, r: catalog.VaultRow): string {
+    try {
+      return secrets.decrypt(r.value_enc, cell.vault(ws, r.name));
+    } catch (err) {
+      if (err instanceof SecretError) throw new ToolError('vault_secret_unreadable', `Vault secret ${r.name}: ${err.message}`);
+      throw err;
+    }
+  }
   async function resolveVault(ws: string, templates: Record<string, string>, input: ToolCallInput): Promise<{ headers: Record<string, string>; values: string[] }> {
     const names = new Set<string>();
     for (const v of Object.values(templates)) for (const m of v.matchAll(VAULT_REF)) names.add(m[1]!);
     const rows = names.size ? await catalog.getVaultSecrets(db, ws, [...names]) : [];
-    const values = new Map(rows.map((r) => [r.name, secrets.decrypt(r.value_enc, cell.vault(ws, r.name))]));
+    const values = new Map(rows.map((r) => [r.name, openVault(ws, r)]));
     const missing = [...names].find((n) => !values.has(n));
     if (missing) throw new ToolError('vault_secret_missing', `Vault secret ${missing} does not exist`);
     if (names.size) {

@@ -1,12 +1,14 @@
 // The `ap` command (OPERATIONS.md): server processes (start, api, worker, migrate), local key creation,
 // and client commands that talk to the HTTP API like any other client.
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { useDnsServers } from '../security/network-guard';
 import { newId } from '../db/ids';
 import { getDefaultWorkspace, insertApiKey } from '../db/workspaces';
 import { ROLES, type Role } from '../domain/workspace';
-import { createSecretBox, hashApiKey, newApiKey } from '../security/secrets';
+import { createSecretBox, hashApiKey, newApiKey, type SecretBox } from '../security/secrets';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { bootstrap } from '../services/workspaces';
@@ -34,6 +36,15 @@ const fail = (err: unknown): never => {
   process.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 };
+
+/**
+ * The secret box of the configured master key (AP_MASTER_KEY, or the data directory's key file), without
+ * creating a key file: a command run elsewhere must not key the audit chain or secrets with a new key.
+ */
+function existingSecretBox(cfg: Config): SecretBox | undefined {
+  if (!cfg.masterKey && !fs.existsSync(path.join(cfg.dataDir, 'master.key'))) return undefined;
+  return createSecretBox(masterKeys(cfg));
+}
 
 const program = new Command('ap').description('Agent Platform: durable, governed AI agents on Temporal');
 
@@ -84,8 +95,9 @@ program
     if (!cfg.databaseUrl) fail(new Error('DATABASE_URL is required for ap migrate'));
     const db = createPool(cfg.databaseUrl!);
     try {
-      // The master key too: v1 secrets are re-encrypted bound to their rows, legacy audit chains keyed.
-      const applied = await migrate(db, createSecretBox(masterKeys(cfg)));
+      // With the master key, v1 secrets are re-encrypted bound to their rows and legacy audit chains keyed;
+      // without it, migrate fails if there is such work (and says so).
+      const applied = await migrate(db, existingSecretBox(cfg));
       say(applied.length ? `Applied: ${applied.join(', ')}` : 'Database is up to date');
       const key = await bootstrap(db, cfg.adminKey);
       if (key) say(`Admin API key: ${key}`);
@@ -107,8 +119,11 @@ program
     const seconds = Number(m![1]) * { d: 86_400, h: 3_600, m: 60, s: 1 }[m![2] as 'd' | 'h' | 'm' | 's'];
     const stoppers: (() => Promise<void>)[] = [];
     try {
+      // The purge is audited, and the audit chain is keyed from the master key.
+      const box = existingSecretBox(cfg);
+      if (!box) throw new Error('ap purge needs AP_MASTER_KEY (the audit chain it appends to is keyed from it)');
       const { db } = await openDatabase(cfg, true, stoppers);
-      say(`Purged the content of ${await purgeEndedRuns(db, createSecretBox(masterKeys(cfg)).audit, seconds, opts.workspace)} ended run(s)`);
+      say(`Purged the content of ${await purgeEndedRuns(db, box.audit, seconds, opts.workspace)} ended run(s)`);
     } catch (err) {
       fail(err);
     } finally {
@@ -129,7 +144,7 @@ keys
     const stoppers: (() => Promise<void>)[] = [];
     try {
       const { db } = await openDatabase(cfg, true, stoppers);
-      await migrate(db, createSecretBox(masterKeys(cfg)));
+      await migrate(db, existingSecretBox(cfg));
       const ws = await getDefaultWorkspace(db);
       if (!ws) throw new Error('No default workspace yet: run `ap start` or `ap migrate` once first');
       const key = newApiKey();

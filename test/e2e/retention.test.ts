@@ -8,7 +8,7 @@ import { allEvents, env, setupAgent, waitFor, waitForStatus } from '../support/a
 const ROOT = path.resolve(__dirname, '../..');
 const ap = (args: string[]) =>
   new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, 'bin/ap.js'), ...args], { cwd: ROOT, timeout: 60_000, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: env().databaseUrl } }, (err, stdout, stderr) =>
+    execFile(process.execPath, [path.join(ROOT, 'bin/ap.js'), ...args], { cwd: ROOT, timeout: 60_000, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: env().databaseUrl, AP_MASTER_KEY: env().masterKey } }, (err, stdout, stderr) =>
       resolve({ status: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -39,6 +39,8 @@ describe('retention', () => {
       const audit = (await api.get('/v1/audit_log?type=retention')).body.data;
       expect(audit).toHaveLength(1);
       expect(audit[0]).toMatchObject({ action: 'retention.purge', data: { runs: 2 } });
+      // Keyed with the deployment's master key, like the API's own records.
+      expect((await api.get('/v1/audit_log/verify')).body.ok).toBe(true);
       expect((await ap(['purge', '--older-than', '0s', '--workspace', ws])).stdout).toContain('Purged the content of 0 ended run(s)');
       expect((await ap(['purge'])).status).toBe(1);
     } finally {

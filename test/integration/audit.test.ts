@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/db/audit';
 import { migrate } from '../../src/db/migrate';
-import { createPool, type Db } from '../../src/db/pool';
+import { createPool, transaction, type Db } from '../../src/db/pool';
 import { canonicalJson } from '../../src/domain/policy';
 import { createSecretBox } from '../../src/security/secrets';
 import { startToolServer } from '../fixtures/tool-server';
@@ -224,17 +224,20 @@ describe('audit log', () => {
     it('a chain written before the key (unkeyed records) is closed by migrate with a keyed record, which then guards it', async () => {
       const api = await newWorkspace();
       const ws = (await api.get('/v1/workspaces/current')).body.id;
-      // Records as the code before this change wrote them: key_id NULL, plain SHA-256 hashes.
-      let prev = '0'.repeat(64);
-      for (const target of ['a', 'b', 'c']) {
-        const seq = Number((await sql<{ n: string }>("SELECT nextval('audit_log_seq_seq') AS n")).rows[0]!.n);
-        const r: Stored = { seq: String(seq), workspace_id: ws, at: new Date(), actor: { key_id: null, name: 'old', roles: [] }, action: 'vault.create', target, request_id: null, data: {}, prev_hash: prev, hash: '' };
-        r.hash = sha(r, prev);
-        await sql('INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, request_id, data, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [seq, ws, r.at, r.actor, r.action, target, null, {}, prev, r.hash]);
-        await sql('UPDATE workspaces SET audit_head_seq = $2, audit_head_hash = $3 WHERE id = $1', [ws, seq, r.hash]);
-        prev = r.hash;
-      }
+      // Records as the code before this change wrote them: key_id NULL, plain SHA-256 hashes. One transaction,
+      // so that a migrate of another test file running in parallel sees the whole legacy chain or none of it.
       const db = await pool();
+      await transaction(db, async (c) => {
+        let prev = '0'.repeat(64);
+        for (const target of ['a', 'b', 'c']) {
+          const seq = Number((await c.query<{ n: string }>("SELECT nextval('audit_log_seq_seq') AS n")).rows[0]!.n);
+          const r: Stored = { seq: String(seq), workspace_id: ws, at: new Date(), actor: { key_id: null, name: 'old', roles: [] }, action: 'vault.create', target, request_id: null, data: {}, prev_hash: prev, hash: '' };
+          r.hash = sha(r, prev);
+          await c.query('INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, request_id, data, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [seq, ws, r.at, r.actor, r.action, target, null, {}, prev, r.hash]);
+          await c.query('UPDATE workspaces SET audit_head_seq = $2, audit_head_hash = $3 WHERE id = $1', [ws, seq, r.hash]);
+          prev = r.hash;
+        }
+      });
       await migrate(db, box());
       await migrate(db, box());
       const log = (await api.get('/v1/audit_log')).body.data;

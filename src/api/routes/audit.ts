@@ -20,6 +20,15 @@ export function auditRoutes({ db, secrets }: ServiceDeps, registry: RouteDoc[]):
     const data = (has_more ? rows.slice(0, query.limit) : rows).map(({ workspace_id: _w, ...rec }) => ({ object: 'audit_record' as const, ...rec }));
     return { object: 'list' as const, data, has_more, next_cursor: has_more ? String(data[data.length - 1]!.seq) : null };
   });
-  r.get('/audit_log/verify', { roles: ['auditor'] }, ({ p }) => verifyAudit(db, secrets.audit, p.workspace_id));
+  r.get(
+    '/audit_log/verify',
+    {
+      roles: ['auditor'],
+      summary:
+        'Walks the chain: each hash is an HMAC-SHA256 of prev_hash + the canonical JSON record, keyed from AP_MASTER_KEY ' +
+        '(records from before the key keep SHA-256 and end at an audit.chain_keyed record); an edit, deletion or reorder gives first_bad_seq',
+    },
+    ({ p }) => verifyAudit(db, secrets.audit, p.workspace_id),
+  );
   return r.router;
 }
