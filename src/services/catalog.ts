@@ -14,6 +14,7 @@ import type { Principal } from '../domain/workspace';
 import { preview, type SecretBox } from '../security/secrets';
 import { compileSchema } from './json-schema';
 import { assertPublicUrl, PrivateNetworkError } from '../security/network-guard';
+import { outboundUrlProblem } from '../domain/url';
 import { page } from './deps';
 import { missingSkill } from './skills';
 import { memoryStoreExists } from './memory';
@@ -47,6 +48,8 @@ function cardView(r: repo.ModelCardRow, secrets: SecretBox) {
 
 /** Outbound URLs are checked when saved (and again, on the resolved address, when connected to). */
 export async function checkOutbound(url: string, allowPrivate: boolean, param: string): Promise<void> {
+  const problem = outboundUrlProblem(url, allowPrivate);
+  if (problem) throw new ApiError(400, 'validation_failed', `${param} ${problem}`, param);
   try {
     await assertPublicUrl(url, allowPrivate);
   } catch (err) {
