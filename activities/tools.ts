@@ -22,11 +22,10 @@ import type { Response } from 'undici';
 import { guardedFetch, privateNetworkCause } from '../src/security/network-guard';
 import { cell } from '../src/db/secret-cells';
 import { SecretError } from '../src/security/secrets';
+import { BODY_LIMITS, BodyTooLargeError, describeBytes, readBoundedText } from '../src/security/bounded-body';
 import type { ActivityDeps } from './deps';
 import { startHeartbeat } from './heartbeat';
 import { activityLog } from './log';
-
-const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export interface ToolCallInput {
   workspace_id: string;
@@ -159,7 +158,14 @@ export function createToolActivities({ db, config, secrets, log }: ActivityDeps)
       if (input.tool.effect === 'read') throw ApplicationFailure.retryable(message, 'tool_unavailable');
       return { ok: false, error: { code: timedOut ? 'tool_timeout' : 'tool_unreachable', message } };
     }
-    const raw = Buffer.from(await res.arrayBuffer()).subarray(0, MAX_RESPONSE_BYTES).toString('utf8');
+    let raw: string;
+    try {
+      raw = await readBoundedText(res, BODY_LIMITS.tool);
+    } catch (err) {
+      if (!(err instanceof BodyTooLargeError)) throw err;
+      // The same call would get the same answer: an error result the model reads, not a retry.
+      return { ok: false, status: res.status, error: { code: 'tool_error', message: `Tool ${input.tool.name} answered more than ${describeBytes(err.limit)}: the answer was not read` } };
+    }
     let body: unknown = raw;
     if ((res.headers.get('content-type') ?? '').includes('json')) {
       try {

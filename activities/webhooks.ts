@@ -8,6 +8,7 @@ import { newId } from '../src/db/ids';
 import * as repo from '../src/db/webhooks';
 import { DEFAULT_RETRY_SCHEDULE, type DeliveryAttemptResult, type WebhookEventType } from '../src/domain/webhook';
 import { guardedFetch, privateNetworkCause } from '../src/security/network-guard';
+import { BODY_LIMITS, discardBody } from '../src/security/bounded-body';
 import { signWebhook } from '../src/security/webhook-signing';
 import type { SecretBox } from '../src/security/secrets';
 import { cell } from '../src/db/secret-cells';
@@ -115,7 +116,8 @@ export function createWebhookActivities({ db, config, secrets, log }: ActivityDe
           body,
         });
         statusCode = res.status;
-        await res.arrayBuffer().catch(() => undefined);
+        // Only the status matters: a huge or endless answer is dropped after BODY_LIMITS.webhookAnswer.
+        await discardBody(res, BODY_LIMITS.webhookAnswer);
       } catch (err) {
         const blocked = privateNetworkCause(err);
         if (blocked) return blockedBy(blocked.message);

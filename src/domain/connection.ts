@@ -2,10 +2,11 @@
 // declares, and what the authorization endpoints answer. No I/O: the flow itself is in services/connections.
 import { z } from 'zod';
 import { nameSchema } from './common';
+import { outboundUrlSchema } from './url';
 
 const scopeSchema = z.string().min(1).max(200).regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be an OAuth scope token (no spaces or quotes)');
 export const scopesSchema = z.array(scopeSchema).max(50);
-const endpointSchema = z.string().url().max(2048).refine((u) => /^https?:\/\//.test(u), 'must be http or https');
+const endpointSchema = outboundUrlSchema;
 
 export const connectionCreateSchema = z.strictObject({
   id: nameSchema,

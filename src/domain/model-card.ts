@@ -1,5 +1,6 @@
 // Model cards: a provider endpoint plus its encrypted key (API.md 2).
 import { z } from 'zod';
+import { outboundUrlSchema } from './url';
 
 export const PROVIDERS = ['openai', 'anthropic'] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -20,7 +21,7 @@ export const modelCardCreateSchema = z.strictObject({
     .max(64)
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, _ . - only'),
   provider: z.enum(PROVIDERS),
-  base_url: z.string().url().max(2048).optional(),
+  base_url: outboundUrlSchema.optional(),
   api_key: z.string().min(1).max(4096),
   default_model: z.string().min(1).max(200),
   headers: headersSchema.optional(),
@@ -30,7 +31,7 @@ export const modelCardCreateSchema = z.strictObject({
 });
 
 export const modelCardUpdateSchema = z.strictObject({
-  base_url: z.string().url().max(2048).optional(),
+  base_url: outboundUrlSchema.optional(),
   api_key: z.string().min(1).max(4096).optional(),
   default_model: z.string().min(1).max(200).optional(),
   headers: headersSchema.optional(),

@@ -1,6 +1,7 @@
 // Tools (API.md 2.1): what the model may call, how it is executed, and whether it has side effects.
 import { z } from 'zod';
 import { nameSchema } from './common';
+import { outboundUrlSchema } from './url';
 import { toolAuthSchema, type ToolAuth } from './connection';
 
 /**
@@ -12,7 +13,7 @@ export const BUILTIN_TOOLS = ['current_time', 'echo', 'load_skill', 'memory_sear
 const templated = z.string().max(4096);
 
 /** An http tool's URL and headers; environments (environment.ts) override them with the same shapes. */
-export const toolUrlSchema = z.string().url().max(2048).refine((u) => /^https?:\/\//.test(u), 'must be http or https');
+export const toolUrlSchema = outboundUrlSchema;
 export const toolHeadersSchema = z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/), templated);
 
 const httpExecutorSchema = z.strictObject({

@@ -1,5 +1,6 @@
 // Webhooks (API.md 6): endpoint bodies and the event types they can subscribe to.
 import { z } from 'zod';
+import { outboundUrlSchema } from './url';
 
 export const WEBHOOK_EVENTS = [
   'run.completed',
@@ -15,7 +16,7 @@ export const WEBHOOK_EVENTS = [
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
 export const webhookCreateSchema = z.strictObject({
-  url: z.string().url().max(2048).refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL'),
+  url: outboundUrlSchema,
   events: z.union([z.tuple([z.literal('*')]), z.array(z.enum(WEBHOOK_EVENTS)).min(1).max(WEBHOOK_EVENTS.length)]),
   description: z.string().max(1000).optional(),
 });

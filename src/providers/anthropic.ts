@@ -1,7 +1,6 @@
 // The Anthropic Messages wire protocol, streaming, with tool use.
 import { textOf, type Message, type UserMessage } from '../domain/message';
-import { decodeSse } from './sse-decoder';
-import { postStream, ProviderError, type ModelAdapter } from './types';
+import { outputMeter, postStream, providerEvents, ProviderError, type ModelAdapter } from './types';
 
 type Block =
   | { type: 'text'; text: string }
@@ -74,7 +73,8 @@ export const callAnthropic: ModelAdapter = async (endpoint, req, hooks) => {
   const usage = { input_tokens: 0, output_tokens: 0 };
   const blocks = new Map<number, { kind: string; id: string; name: string; json: string }>();
   let stopped = false;
-  for await (const msg of decodeSse(res.body!)) {
+  const count = outputMeter(res.status);
+  for await (const msg of providerEvents(res)) {
     hooks.onChunk();
     let ev: StreamEvent;
     try {
@@ -93,9 +93,13 @@ export const callAnthropic: ModelAdapter = async (endpoint, req, hooks) => {
       case 'content_block_delta': {
         const b = blocks.get(ev.index ?? 0);
         if (ev.delta?.type === 'text_delta' && ev.delta.text) {
+          count(ev.delta.text);
           text += ev.delta.text;
           hooks.onDelta(ev.delta.text);
-        } else if (ev.delta?.type === 'input_json_delta' && b) b.json += ev.delta.partial_json ?? '';
+        } else if (ev.delta?.type === 'input_json_delta' && b) {
+          count(ev.delta.partial_json ?? '');
+          b.json += ev.delta.partial_json ?? '';
+        }
         break;
       }
       case 'message_delta':

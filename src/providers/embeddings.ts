@@ -1,6 +1,7 @@
 // The OpenAI-wire embeddings call (`POST {base_url}/embeddings` `{model, input}`), for memory stores.
 // Errors carry the HTTP status only, never the provider's body: a provider or a gateway may quote the key.
 import { usableEmbedding } from '../domain/memory';
+import { BODY_LIMITS, BodyTooLargeError, readBoundedText } from '../security/bounded-body';
 import { privateNetworkCause } from '../security/network-guard';
 import { ProviderError, type Endpoint } from './types';
 
@@ -31,8 +32,9 @@ export async function embedOpenAI(endpoint: Endpoint, model: string, input: stri
   }
   let body: EmbeddingsResponse;
   try {
-    body = (await res.json()) as EmbeddingsResponse;
-  } catch {
+    body = JSON.parse(await readBoundedText(res, BODY_LIMITS.embedding)) as EmbeddingsResponse;
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) throw new ProviderError(`Embedding provider's answer is too large: ${err.message}`, res.status, false);
     throw new ProviderError('Embedding provider sent a body that is not JSON', res.status, true);
   }
   const item = body?.data?.find((d) => (d.index ?? 0) === 0);

@@ -1,7 +1,6 @@
 // The Chat Completions wire protocol (OpenAI, Azure-compatible gateways, Ollama, vLLM, OpenRouter...).
 import { textOf, type Message, type UserMessage } from '../domain/message';
-import { decodeSse } from './sse-decoder';
-import { postStream, ProviderError, type ModelAdapter, type RawToolCall } from './types';
+import { outputMeter, postStream, providerEvents, ProviderError, type ModelAdapter, type RawToolCall } from './types';
 
 type UserPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
 type UserContent = string | UserPart[];
@@ -72,7 +71,8 @@ export const callOpenAI: ModelAdapter = async (endpoint, req, hooks) => {
   const calls = new Map<number, RawToolCall>();
   const usage = { input_tokens: 0, output_tokens: 0 };
   let done = false;
-  for await (const msg of decodeSse(res.body!)) {
+  const count = outputMeter(res.status);
+  for await (const msg of providerEvents(res)) {
     hooks.onChunk();
     if (msg.data === '[DONE]') {
       done = true;
@@ -94,6 +94,7 @@ export const callOpenAI: ModelAdapter = async (endpoint, req, hooks) => {
     }
     for (const choice of chunk.choices ?? []) {
       if (choice.delta?.content) {
+        count(choice.delta.content);
         text += choice.delta.content;
         hooks.onDelta(choice.delta.content);
       }
@@ -103,7 +104,10 @@ export const callOpenAI: ModelAdapter = async (endpoint, req, hooks) => {
         const cur = calls.get(index) ?? { provider_id: '', name: '', arguments_json: '' };
         if (tc.id) cur.provider_id = tc.id;
         if (tc.function?.name && !cur.name) cur.name = tc.function.name;
-        if (tc.function?.arguments) cur.arguments_json += tc.function.arguments;
+        if (tc.function?.arguments) {
+          count(tc.function.arguments);
+          cur.arguments_json += tc.function.arguments;
+        }
         calls.set(index, cur);
       }
       if (choice.finish_reason) finish = choice.finish_reason;

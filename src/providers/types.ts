@@ -1,7 +1,9 @@
 // The one interface both model wire adapters implement.
 import type { Response } from 'undici';
 import type { Message } from '../domain/message';
+import { BODY_LIMITS, BodyTooLargeError, describeBytes, limitBytes, readBoundedText } from '../security/bounded-body';
 import { privateNetworkCause, type GuardedFetch } from '../security/network-guard';
+import { decodeSse, type SseMessage } from './sse-decoder';
 
 export interface ModelTool {
   name: string;
@@ -75,10 +77,32 @@ export async function postStream(endpoint: Endpoint, url: string, headers: Recor
     throw new ProviderError(`Model provider answered ${res.status}: a redirect, which is not followed`, res.status, false);
   }
   if (!res.ok) {
-    const text = (await res.text().catch(() => '')).slice(0, 500);
+    const text = (await readBoundedText(res, BODY_LIMITS.errorBody).catch(() => '')).slice(0, 500);
     const retryable = res.status === 408 || res.status === 409 || res.status === 429 || res.status >= 500;
     throw new ProviderError(`Model provider answered ${res.status}: ${text}`, res.status, retryable);
   }
   if (!res.body) throw new ProviderError('Model provider sent no body', res.status, true);
   return res;
+}
+
+/**
+ * The events of a provider's stream, within BODY_LIMITS (one line, the whole stream). Past a limit the
+ * call fails for good: the same request would get the same answer, and no fallback should wait on it.
+ */
+export async function* providerEvents(res: Response): AsyncGenerator<SseMessage> {
+  try {
+    yield* decodeSse(limitBytes(res.body!, BODY_LIMITS.stream));
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) throw new ProviderError(`Model provider's stream exceeded a limit: ${err.message}`, res.status, false);
+    throw err;
+  }
+}
+
+/** Counts what a model call produced (text and tool-call arguments) against BODY_LIMITS.modelOutput. */
+export function outputMeter(status: number): (piece: string) => void {
+  let total = 0;
+  return (piece) => {
+    total += piece.length;
+    if (total > BODY_LIMITS.modelOutput) throw new ProviderError(`Model output exceeded ${describeBytes(BODY_LIMITS.modelOutput)}`, status, false);
+  };
 }

@@ -5,36 +5,18 @@
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import { Agent, buildConnector, fetch, type Dispatcher, type RequestInit, type Response } from 'undici';
+import { outboundUrlProblem } from '../domain/url';
+import { isPrivateAddress } from './address-ranges';
+
+export { isPrivateAddress };
 
 export class PrivateNetworkError extends Error {
   readonly code = 'private_network_blocked';
 }
 
-function isPrivateV4(ip: string): boolean {
-  const [a = 0, b = 0] = ip.split('.').map(Number);
-  return (
-    a === 0 || a === 10 || a === 127 || (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254) ||
-    (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || a >= 224
-  );
-}
-
-/** IPv4 embedded in IPv6 (mapped ::ffff:a.b.c.d or ::ffff:XXXX:XXXX, compatible ::a.b.c.d, NAT64 64:ff9b::/96). */
-function embeddedV4(lower: string): string | undefined {
-  const m = lower.match(/^(?:::ffff:|::|64:ff9b::)(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/);
-  if (!m) return undefined;
-  if (m[1]) return m[1];
-  const hi = parseInt(m[2]!, 16);
-  const lo = parseInt(m[3]!, 16);
-  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
-}
-
-export function isPrivateAddress(ip: string): boolean {
-  if (net.isIPv4(ip)) return isPrivateV4(ip);
-  const lower = ip.toLowerCase();
-  const v4 = embeddedV4(lower);
-  if (v4) return isPrivateV4(v4);
-  return lower === '::' || lower === '::1' || /^f[cd]/.test(lower) || /^fe[89ab]/.test(lower) || lower.startsWith('ff');
-}
+// One message for every refusal: naming the host or the address it resolved to would tell a tenant what
+// the platform's internal names resolve to (a map of the private network, one probe at a time).
+const REFUSED = 'Refusing to connect: the host resolves to a private or loopback address (AP_ALLOW_PRIVATE_NETWORK is not set)';
 
 interface Resolved {
   address: string;
@@ -68,7 +50,7 @@ async function resolveHost(host: string): Promise<Resolved[]> {
 async function checkedAddresses(host: string, allowPrivate: boolean): Promise<Resolved[]> {
   const addresses = await resolveHost(host);
   if (!allowPrivate && (addresses.length === 0 || addresses.some((a) => isPrivateAddress(a.address)))) {
-    throw new PrivateNetworkError(`Refusing to connect to ${host}: it resolves to a private or loopback address`);
+    throw new PrivateNetworkError(REFUSED);
   }
   return addresses;
 }
@@ -87,7 +69,7 @@ function guardedLookup(allowPrivate: boolean): net.LookupFunction {
         const want = options.family === 4 || options.family === 'IPv4' ? 4 : options.family === 6 || options.family === 'IPv6' ? 6 : 0;
         const addresses = want ? all.filter((a) => a.family === want) : all;
         const first = addresses[0];
-        if (!first) callback(Object.assign(new Error(`${hostname} has no IPv${want} address`), { code: 'ENOTFOUND' }), '', 0);
+        if (!first) callback(Object.assign(new Error(`The host has no IPv${want} address`), { code: 'ENOTFOUND' }), '', 0);
         else if (options.all) callback(null, addresses);
         else callback(null, first.address, first.family);
       },
@@ -105,7 +87,7 @@ function guardedDispatcher(allowPrivate: boolean): Dispatcher {
       // An IP literal never reaches the lookup: it is checked here.
       const host = opts.hostname.replace(/^\[|\]$/g, '');
       if (!allowPrivate && net.isIP(host) && isPrivateAddress(host)) {
-        callback(new PrivateNetworkError(`Refusing to connect to ${host}: it resolves to a private or loopback address`), null);
+        callback(new PrivateNetworkError(REFUSED), null);
         return;
       }
       connect(opts, callback);
@@ -117,11 +99,16 @@ export type GuardedFetch = (url: string | URL, init: Omit<RequestInit, 'dispatch
 
 /**
  * fetch for every outbound call (model providers, http tools, webhooks): connections only to checked
- * addresses, and redirects never followed (a 3xx is returned as it is, for the caller to refuse).
+ * addresses, redirects never followed (a 3xx is returned as it is, for the caller to refuse), and only
+ * https: (http: with the setting) whatever the URL's saver was allowed: fetch itself would also read data:.
  */
 export function guardedFetch(allowPrivate: boolean): GuardedFetch {
   const dispatcher = guardedDispatcher(allowPrivate);
-  return (url, init) => fetch(url, { ...init, redirect: 'manual', dispatcher });
+  return async (url, init) => {
+    const problem = outboundUrlProblem(url, allowPrivate);
+    if (problem) throw new PrivateNetworkError(`Refusing to connect: the URL ${problem}`);
+    return fetch(url, { ...init, redirect: 'manual', dispatcher });
+  };
 }
 
 /** The guard's refusal behind a failed fetch (undici reports it as the cause of "fetch failed"). */

@@ -15,6 +15,7 @@ import { cell } from '../db/secret-cells';
 import { preview, type SecretBox } from '../security/secrets';
 import { checkSchema, schemaProblem } from './json-schema';
 import { assertPublicUrl, PrivateNetworkError } from '../security/network-guard';
+import { outboundUrlProblem } from '../domain/url';
 import { page } from './deps';
 import { missingSkill } from './skills';
 import { memoryStoreExists } from './memory';
@@ -48,6 +49,8 @@ function cardView(r: repo.ModelCardRow, secrets: SecretBox) {
 
 /** Outbound URLs are checked when saved (and again, on the resolved address, when connected to). */
 export async function checkOutbound(url: string, allowPrivate: boolean, param: string): Promise<void> {
+  const problem = outboundUrlProblem(url, allowPrivate);
+  if (problem) throw new ApiError(400, 'validation_failed', `${param} ${problem}`, param);
   try {
     await assertPublicUrl(url, allowPrivate);
   } catch (err) {

@@ -14,6 +14,7 @@ import { isoDate, type ListQuery } from '../domain/common';
 import { covers, tokenResponseSchema, type ConnectionCreate, type TokenResponse } from '../domain/connection';
 import type { Principal } from '../domain/workspace';
 import { guardedFetch } from '../security/network-guard';
+import { BODY_LIMITS, BodyTooLargeError, describeBytes, readBoundedText } from '../security/bounded-body';
 import type { SecretBox } from '../security/secrets';
 import { cell } from '../db/secret-cells';
 import { authorizationCompletedSignal } from '../../workflows/definitions';
@@ -225,7 +226,13 @@ async function tokenRequest(deps: OAuthDeps, conn: repo.ConnectionRow, form: Rec
   } catch {
     throw new ApiError(503, 'authorization_server_unavailable', `The token endpoint of connection ${conn.id} is unreachable`, undefined, { 'Retry-After': '5' });
   }
-  const text = await res.text();
+  let text: string;
+  try {
+    text = await readBoundedText(res, BODY_LIMITS.token);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) throw new ApiError(400, 'authorization_failed', `The token endpoint of connection ${conn.id} answered more than ${describeBytes(err.limit)}`);
+    throw new ApiError(503, 'authorization_server_unavailable', `The token endpoint of connection ${conn.id} did not finish its answer`, undefined, { 'Retry-After': '5' });
+  }
   if (res.status !== 200) {
     const code = res.status === 400 || res.status === 401 ? 'authorization_failed' : 'authorization_server_unavailable';
     throw new ApiError(code === 'authorization_failed' ? 400 : 503, code, `The token endpoint of connection ${conn.id} answered ${res.status}`);

@@ -7,7 +7,7 @@ import { isoDate, type ListQuery } from '../domain/common';
 import type { WebhookCreate } from '../domain/webhook';
 import type { Principal } from '../domain/workspace';
 import { cell } from '../db/secret-cells';
-import { assertPublicUrl, PrivateNetworkError } from '../security/network-guard';
+import { checkOutbound } from './catalog';
 import { newWebhookSecret } from '../security/webhook-signing';
 import { page, type ServiceDeps } from './deps';
 
@@ -38,14 +38,7 @@ const deliveryView = (d: repo.DeliveryRow) => ({
   created_at: isoDate(d.created_at),
 });
 
-async function checkUrl(deps: ServiceDeps, url: string): Promise<void> {
-  if (!deps.config.allowPrivateNetwork && !url.startsWith('https://')) throw new ApiError(400, 'validation_failed', 'url must be https', 'url');
-  try {
-    await assertPublicUrl(url, deps.config.allowPrivateNetwork);
-  } catch (err) {
-    if (err instanceof PrivateNetworkError) throw new ApiError(403, 'private_network_blocked', err.message, 'url');
-  }
-}
+const checkUrl = (deps: ServiceDeps, url: string): Promise<void> => checkOutbound(url, deps.config.allowPrivateNetwork, 'url');
 
 export async function createWebhook(deps: ServiceDeps, p: Principal, b: WebhookCreate) {
   await checkUrl(deps, b.url);

@@ -221,7 +221,7 @@ describe('override URLs and the private-network guard (AP_ALLOW_PRIVATE_NETWORK 
 
   it('refuses a private override URL on create and on update, and keeps what was stored', async () => {
     await httpTool(api, 'lookup', 'https://tools.example.com/lookup');
-    for (const url of ['http://127.0.0.1:9/x', 'http://169.254.169.254/latest', 'http://[::1]:9/x']) {
+    for (const url of ['https://127.0.0.1:9/x', 'https://169.254.169.254/latest', 'https://[::1]:9/x']) {
       const res = await api.post('/v1/environments', { name: 'staging', tools: { lookup: { url } } });
       expectError(res, 403, 'permission_error', 'private_network_blocked');
       expect(res.body.error.param).toBe('tools.lookup.url');
@@ -229,7 +229,7 @@ describe('override URLs and the private-network guard (AP_ALLOW_PRIVATE_NETWORK 
     expect(await list(api)).toEqual([]);
     const ok = await api.post('/v1/environments', { name: 'staging', tools: { lookup: { url: 'https://staging.example.com/lookup' } } });
     expect(ok.status).toBe(201);
-    expectError(await api.patch('/v1/environments/staging', { tools: { lookup: { url: 'http://10.0.0.1/x' } } }), 403, 'permission_error', 'private_network_blocked');
+    expectError(await api.patch('/v1/environments/staging', { tools: { lookup: { url: 'https://10.0.0.1/x' } } }), 403, 'permission_error', 'private_network_blocked');
     expect((await api.get('/v1/environments/staging')).body.tools).toEqual({ lookup: { url: 'https://staging.example.com/lookup' } });
   });
 });

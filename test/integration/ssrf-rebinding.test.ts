@@ -1,8 +1,9 @@
 // The private-network guard at connect time: a name that answered a public address when it was saved
 // and answers loopback afterwards (DNS rebinding) is refused by the connection itself, and no outbound
 // call follows a redirect. Safety: nothing here may connect beyond loopback. The only non-loopback
-// answer (TEST-NET-1) is given once per name, to the API's save-time check, which does not connect;
+// answer (a public address) is given once per name, to the API's save-time check, which does not connect;
 // the test asserts it was consumed there before anything can run. Every later answer is 127.0.0.1.
+// URLs are https (the guarded API refuses http): the connection is refused before any TLS handshake.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type DnsServer } from '../fixtures/dns-server';
 import { startFakeLlm } from '../fixtures/fake-llm';
@@ -12,7 +13,8 @@ import { adminApi, Api, newWorkspace, setupAgent, waitFor, waitForStatus } from 
 import { canary } from '../support/canaries';
 import { startPair, type Pair } from '../support/pair';
 
-const PUBLIC = '192.0.2.10';
+// A public address (documentation ranges such as TEST-NET-1 are refused by the guard), never connected to.
+const PUBLIC = '8.8.8.8';
 const LOOPBACK = '127.0.0.1';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -57,13 +59,27 @@ describe('DNS rebinding (AP_ALLOW_PRIVATE_NETWORK unset, names resolved by a tes
     expect(later.every((ip) => ip === LOOPBACK)).toBe(true);
   }
 
+  it('a name resolving to an internal address is refused with a message naming neither the name nor the address', async () => {
+    const api = await guardedWorkspace();
+    // 198.18.0.0/15 (benchmarking) slipped through the string comparisons; 10/8 is the classic.
+    for (const [name, ip] of [['billing.corp.test', '10.20.30.40'], ['bench.corp.test', '198.18.7.7']] as const) {
+      dns.answer(name, ip);
+      const res = await api.post('/v1/model_cards', { id: 'internal', provider: 'openai', base_url: `https://${name}/v1`, api_key: canary('rebinding'), default_model: 'm' });
+      expect(res.status).toBe(403);
+      expect(res.body.error).toMatchObject({ code: 'private_network_blocked', param: 'base_url' });
+      expect(JSON.stringify(res.body)).not.toContain(name);
+      expect(JSON.stringify(res.body)).not.toContain(ip);
+    }
+    expect((await api.get('/v1/model_cards')).body.data).toEqual([]);
+  });
+
   it('a model card whose base_url rebinds to loopback: the run fails with the private-network error, the provider gets nothing', async () => {
     const api = await guardedWorkspace();
     const llm = await startFakeLlm('openai');
     cleanups.push(() => llm.close());
     const name = 'llm.rebinding.test';
     await saveWhilePublic(name, () =>
-      api.post('/v1/model_cards', { id: 'rebound', provider: 'openai', base_url: `http://${name}:${portOf(llm.url)}/v1`, api_key: canary('rebinding'), default_model: 'm' }),
+      api.post('/v1/model_cards', { id: 'rebound', provider: 'openai', base_url: `https://${name}:${portOf(llm.url)}/v1`, api_key: canary('rebinding'), default_model: 'm' }),
     );
     expect((await api.post('/v1/agents', { name: 'assistant', model: { card: 'rebound' }, instructions: 'test' })).status).toBe(201);
     const started = (await api.post('/v1/runs', { agent: 'assistant', input: 'hi', wait: true })).body;
@@ -80,7 +96,7 @@ describe('DNS rebinding (AP_ALLOW_PRIVATE_NETWORK unset, names resolved by a tes
     cleanups.push(() => tools.close());
     tools.route('/lookup', { body: { found: true } });
     const name = 'tool.rebinding.test';
-    await saveWhilePublic(name, () => api.post('/v1/tools', { name: 'lookup', effect: 'read', executor: { type: 'http', url: `http://${name}:${portOf(tools.url)}/lookup` } }));
+    await saveWhilePublic(name, () => api.post('/v1/tools', { name: 'lookup', effect: 'read', executor: { type: 'http', url: `https://${name}:${portOf(tools.url)}/lookup` } }));
     const started = (await api.post('/v1/action_invocations', { tool: 'lookup', arguments: {} })).body;
     const action = await waitFor(async () => {
       const a = (await api.get(`/v1/action_invocations/${started.id}`)).body;
@@ -88,6 +104,7 @@ describe('DNS rebinding (AP_ALLOW_PRIVATE_NETWORK unset, names resolved by a tes
     }, 'the action invocation to end');
     expect(action).toMatchObject({ status: 'failed', error: { code: 'private_network_blocked' } });
     expect(action.error.message).toMatch(/private or loopback/);
+    expect(JSON.stringify(action)).not.toContain(name);
     expectConnectTimeLookup(name);
     expect(tools.requests).toHaveLength(0);
   });

@@ -12,15 +12,22 @@ import { startReceiver } from '../fixtures/webhook-receiver';
 import { startToolServer } from '../fixtures/tool-server';
 import { canary } from '../support/canaries';
 
+// https: without the setting, http: is refused before the address is looked at (400, see below).
 const PRIVATE_URLS = [
-  'http://127.0.0.1:9/v1',
-  'http://[::1]:9/v1',
-  'http://169.254.169.254/latest',
-  'http://2130706433/v1',
-  'http://0177.0.0.1/v1',
-  'http://10.0.0.1/v1',
-  'http://localhost:9/v1',
-  'http://[::ffff:127.0.0.1]:9/v1',
+  'https://127.0.0.1:9/v1',
+  'https://[::1]:9/v1',
+  'https://169.254.169.254/latest',
+  'https://2130706433/v1',
+  'https://0177.0.0.1/v1',
+  'https://10.0.0.1/v1',
+  'https://localhost:9/v1',
+  'https://[::ffff:127.0.0.1]:9/v1',
+  // Blocks the guard's string comparisons missed: benchmarking, 6to4 and local-use NAT64 of private
+  // addresses, deprecated site-local.
+  'https://198.18.0.1/v1',
+  'https://[2002:a00:1::1]/v1',
+  'https://[64:ff9b:1::a00:1]/v1',
+  'https://[fec0::1]/v1',
 ];
 
 describe('private-network guard (AP_ALLOW_PRIVATE_NETWORK unset)', () => {
@@ -45,14 +52,25 @@ describe('private-network guard (AP_ALLOW_PRIVATE_NETWORK unset)', () => {
     expectError(res, 403, 'permission_error', 'private_network_blocked');
   });
 
-  it.each(PRIVATE_URLS.map((u) => u.replace('http://', 'https://')))('refuses a webhook endpoint at %s', async (url) => {
+  it.each(PRIVATE_URLS)('refuses a webhook endpoint at %s', async (url) => {
     expectError(await api.post('/v1/webhooks', { url, events: ['*'] }), 403, 'permission_error', 'private_network_blocked');
   });
 
-  it('webhook URLs must be https without the setting', async () => {
+  it('every outbound URL must be https without the setting (400 naming the field, nothing stored)', async () => {
     const res = await api.post('/v1/webhooks', { url: 'http://8.8.8.8/hooks', events: ['*'] });
     expectError(res, 400, 'invalid_request_error', 'validation_failed');
+    expect(res.body.error.param).toBe('url');
     expect((await api.get('/v1/webhooks')).body.data).toEqual([]);
+    const card = await api.post('/v1/model_cards', { id: 'plain', provider: 'openai', base_url: 'http://8.8.8.8/v1', api_key: canary('ssrf'), default_model: 'm' });
+    expectError(card, 400, 'invalid_request_error', 'validation_failed');
+    expect(card.body.error.param).toBe('base_url');
+    expect((await api.get('/v1/model_cards/plain')).status).toBe(404);
+    const tool = await api.post('/v1/tools', { name: 'plain', effect: 'read', executor: { type: 'http', url: 'http://8.8.8.8/x' } });
+    expectError(tool, 400, 'invalid_request_error', 'validation_failed');
+    expect(tool.body.error.param).toBe('executor.url');
+    const conn = await api.post('/v1/connections', { id: 'plain', authorize_url: 'https://8.8.8.8/a', token_url: 'http://8.8.8.8/t', client_id: 'c', client_secret: canary('ssrf') });
+    expectError(conn, 400, 'invalid_request_error', 'validation_failed');
+    expect(conn.body.error.param).toBe('token_url');
   });
 
   it('is checked again when connected to: a worker without the setting refuses what another process saved', async () => {
@@ -76,7 +94,8 @@ describe('private-network guard (AP_ALLOW_PRIVATE_NETWORK unset)', () => {
         // The model card points at loopback: the model call is refused at connect time.
         const blocked = (await client.post('/v1/runs', { agent: 'assistant', input: 'hi', wait: true })).body;
         expect(blocked).toMatchObject({ status: 'failed', error: { code: 'model_error' } });
-        expect(blocked.error.message).toMatch(/private or loopback/);
+        // Refused before any lookup: the saved URL is http, which this worker allows only with the setting.
+        expect(blocked.error.message).toMatch(/https/);
         expect(s.llm.requests).toHaveLength(0);
         // So is the webhook delivery of that failure: recorded as failed, never sent.
         const delivery = await waitFor(async () => {
@@ -98,10 +117,10 @@ describe('private-network guard (AP_ALLOW_PRIVATE_NETWORK unset)', () => {
 
   it('refuses a private URL on update too, and keeps what was stored', async () => {
     expect((await api.post('/v1/model_cards', { id: 'public', provider: 'openai', base_url: 'https://8.8.8.8/v1', api_key: canary('ssrf'), default_model: 'm' })).status).toBe(201);
-    expectError(await api.post('/v1/model_cards/public', { base_url: 'http://127.0.0.1/v1' }), 403, 'permission_error', 'private_network_blocked');
+    expectError(await api.post('/v1/model_cards/public', { base_url: 'https://127.0.0.1/v1' }), 403, 'permission_error', 'private_network_blocked');
     expect((await api.get('/v1/model_cards/public')).body.base_url).toBe('https://8.8.8.8/v1');
     expect((await api.post('/v1/tools', { name: 'pub', effect: 'read', executor: { type: 'http', url: 'https://8.8.8.8/x' } })).status).toBe(201);
-    expectError(await api.patch('/v1/tools/pub', { executor: { type: 'http', url: 'http://10.1.1.1/' } }), 403, 'permission_error', 'private_network_blocked');
+    expectError(await api.patch('/v1/tools/pub', { executor: { type: 'http', url: 'https://10.1.1.1/' } }), 403, 'permission_error', 'private_network_blocked');
     expect((await api.get('/v1/tools/pub')).body.executor.url).toBe('https://8.8.8.8/x');
   });
 });
