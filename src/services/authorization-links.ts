@@ -14,11 +14,12 @@ import type { ServiceDeps } from './deps';
 export async function authorizationLink(deps: ServiceDeps, p: Principal, runId: string, toolCallId: string) {
   const run = await runs.getRun(deps.db, runId, p.workspace_id);
   if (!run) throw notFound('run', 'id');
+  // What is pending is no secret (every reader of the run sees it): checked first, 404 like any missing id.
+  const pending = (await getRun(deps, p, runId)).pending_authorizations.find((a) => a.tool_call_id === toolCallId);
+  if (!pending) throw notFound('pending authorization for this tool_call_id', 'tool_call_id');
   if (run.created_by_key_id !== p.key_id) {
     throw new ApiError(403, 'permission_denied', "Only the API key that created this run (the application of the session's user) may obtain the user's authorization link");
   }
-  const pending = (await getRun(deps, p, runId)).pending_authorizations.find((a) => a.tool_call_id === toolCallId);
-  if (!pending) throw new ApiError(409, 'authorization_not_pending', `Run ${runId} is not waiting for an authorization of tool call ${toolCallId}`, 'tool_call_id');
   const user = (await runs.getSession(deps.db, p.workspace_id, run.session_id))?.user_reference;
   const conn = await repo.getConnection(deps.db, p.workspace_id, pending.connection);
   if (!user || !conn) throw new ApiError(409, 'authorization_not_pending', `Run ${runId} can no longer be authorized for connection ${pending.connection}`, 'tool_call_id');

@@ -265,7 +265,7 @@ describe('connected accounts', () => {
       const admin = new Api((await a.api.post('/v1/api_keys', { name: 'other-admin', roles: ['admin'] })).body.key);
       const auditor = new Api((await a.api.post('/v1/api_keys', { name: 'reader', roles: ['auditor'] })).body.key);
       for (const stranger of [developer, admin, auditor]) expectError(await stranger.post(path, {}), 403, 'permission_error', 'permission_denied');
-      expectError(await a.api.post(`/v1/runs/${run.id}/authorizations/call_not_waiting`, {}), 409, 'conflict_error', 'authorization_not_pending');
+      expectError(await a.api.post(`/v1/runs/${run.id}/authorizations/call_not_waiting`, {}), 404, 'not_found_error', 'not_found');
 
       // The app's link lives minutes, not the run's 90 days.
       const link = await linkFor(a.api, pending);

@@ -40,7 +40,7 @@ export function connectionRoutes(deps: ServiceDeps, registry: RouteDoc[]): Route
       audit: 'connection.authorization_link',
       roles: ['developer'],
       summary:
-        "The session user's authorization link for a run in waiting_auth: only the API key that created the run gets it (403 otherwise, admins included). `auth.required`, `pending_authorizations`, webhooks and chat metadata carry this endpoint as `authorization_url`, never a link. The link (`authorization_url` of the answer) is for the user's browser, works once, expires after 10 minutes (call again for a new one) and only completes in the browser that opened it; 409 authorization_not_pending when nothing waits",
+        "The session user's authorization link for a run in waiting_auth: only the API key that created the run gets it (403 otherwise, admins included). `auth.required`, `pending_authorizations`, webhooks and chat metadata carry this endpoint as `authorization_url`, never a link. The link (`authorization_url` of the answer) is for the user's browser, works once, expires after 10 minutes (call again for a new one) and only completes in the browser that opened it; 404 when that tool call waits for no authorization",
     },
     async ({ res, p, params }) => {
       res.set('Cache-Control', 'no-store');
