@@ -204,7 +204,10 @@ export async function startAuthorization(deps: OAuthDeps, connectionId: string, 
   return { location: url.toString(), cookie: { name: bindingCookieName(state), value: nonce, max_age } };
 }
 
-const sameString = (a: string, b: string): boolean => a.length === b.length && crypto.timingSafeEqual(Buffer.from(a), Buffer.from(b));
+const sameString = (a: string, b: string): boolean => {
+  const [x, y] = [Buffer.from(a), Buffer.from(b)]; // compared as bytes: a non-ASCII state has more bytes than characters
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+};
 
 /** The client's credentials for the token and revocation endpoints (client_secret_basic, RFC 6749 2.3.1). */
 function clientBasic(deps: OAuthDeps, conn: repo.ConnectionRow): string {
@@ -297,8 +300,9 @@ export async function usableToken(deps: OAuthDeps, ws: string, connectionId: str
 /**
  * The authorization server's redirect back (unauthenticated: the user's browser). The browser must carry
  * the binding cookie of the flow it started; the state is then taken for its single use before anything
- * else happens; a forged, replayed, expired or foreign-browser one is refused and stores nothing. The code is exchanged with the PKCE verifier, the tokens stored for the state's user, and
- * every run of that user waiting for this connection is told.
+ * else happens; a forged, replayed, expired or foreign-browser one is refused and stores nothing. The
+ * code is exchanged with the PKCE verifier, the tokens stored for the state's user, and every run of that
+ * user waiting for this connection is told.
  */
 export async function completeAuthorization(deps: ServiceDeps, connectionId: string, q: { state: string; code?: string; error?: string }, cookies: Record<string, string>): Promise<{ runs_signalled: number }> {
   // Checked before the state is taken: a stranger who saw the provider's URL cannot use or burn the flow.

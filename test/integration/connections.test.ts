@@ -4,6 +4,7 @@
 // credential for anyone else (issue 17, items 11 and 12); another session of the same user does not ask again; an expired token is
 // refreshed without pausing; a forged or replayed state is refused and stores nothing; revoking asks
 // again; no token or client secret appears in any response, event or history.
+import crypto from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allEvents, Api, env, expectError, newWorkspace, readSse, setupAgent, waitFor, waitForStatus, type AgentSetup } from '../support/api';
@@ -141,6 +142,10 @@ describe('connected accounts', () => {
     forged.searchParams.set('state', 'forged-state-that-was-never-issued-by-the-platform');
     expect((await fetch(forged, { headers: { cookie } })).status).toBe(400);
     expect((await fetch(`${env().apiUrl}/v1/connections/calendar/callback?code=abc`, { headers: { cookie } })).status).toBe(400);
+    // A browser carrying a binding cookie for a state of many-byte characters gets a 400, not a 500.
+    const wide = 'é'.repeat(43);
+    const wideCookie = `ap_oauth_${crypto.createHash('sha256').update(wide).digest('hex').slice(0, 16)}=${'n'.repeat(43)}`;
+    expect((await fetch(`${env().apiUrl}/v1/connections/calendar/callback?state=${encodeURIComponent(wide)}&code=abc`, { headers: { cookie: wideCookie } })).status).toBe(400);
     // A real state for another connection's callback path is not accepted either.
     expect((await fetch(callback.replace('/connections/calendar/', '/connections/other/'), { headers: { cookie } })).status).toBe(400);
     expect(oauth.tokenRequests.length).toBe(before.requests);
