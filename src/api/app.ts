@@ -82,7 +82,8 @@ export function createApp(deps: ServiceDeps): Express {
     await checkRate(deps.db, deps.config, req.principal!.workspace_id, req.principal!.key_id);
     next();
   });
-  v1.use(idempotency(deps));
+  // Idempotency-Key is handled by each route (route.ts), after its role check.
+  app.locals.idempotency = idempotency(deps);
   v1.use(workspaceRoutes(deps, registry));
   v1.use(catalogRoutes(deps, registry));
   v1.use(runRoutes(deps, registry));

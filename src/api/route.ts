@@ -8,6 +8,7 @@ import { fromZod } from './middleware/errors';
 import { checkInput } from './input';
 import { isConnectionError } from '../db/pool';
 import { bindRunId } from './middleware/request';
+import type { Idempotency } from './middleware/idempotency';
 
 export interface HandlerContext<B, Q> {
   req: Request;
@@ -45,6 +46,8 @@ export function handle<B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType =
     if (!hasRole(p, ...opts.roles)) {
       throw new ApiError(403, 'permission_denied', `This call needs one of the roles: ${['admin', ...opts.roles].join(', ')}`);
     }
+    // After the role check, never before: a stored response may hold a secret shown once (issue 17 item 1).
+    if ((await (req.app.locals.idempotency as Idempotency)(req, res)) === 'replayed') return;
     checkInput(req.params);
     checkInput(req.query);
     let body: unknown;
