@@ -57,10 +57,17 @@ export function createApp(deps: ServiceDeps): Express {
     { method: 'get', path: '/healthz', roles: [], summary: 'Liveness' },
     { method: 'get', path: '/readyz', roles: [], summary: 'Readiness: PostgreSQL and Temporal answer' },
     { method: 'get', path: '/openapi.json', roles: [], summary: 'This document' },
-    { method: 'get', path: '/metrics', roles: [], summary: 'Prometheus metrics (counts and latencies, no content)' },
+    {
+      method: 'get', path: '/metrics', roles: ['auditor'], operator: true,
+      summary: `Prometheus metrics (counts and latencies, no content) of every workspace: an admin or auditor key of the default workspace (Authorization: Bearer), else 401/403. The database figures are refreshed at most every AP_METRICS_CACHE_SECONDS (${deps.config.metricsCacheSeconds} s here); HTTP counts are live, per API process`,
+    },
   ];
-  app.get('/metrics', metricsHandler(deps.db, http));
-  app.get('/openapi.json', (_req, res) => void res.json(buildOpenApi(registry, unversioned)));
+  app.get('/metrics', requireApiKey(deps.db), metricsHandler(deps.db, http, deps.config.metricsCacheSeconds));
+  // Built once, when every route is registered (at the end of createApp): it takes tens of milliseconds.
+  let openApi: string | undefined;
+  app.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openApi);
+  });
 
   app.use('/codec', codecRouter(deps.db, deps.codec, deps.config.codecCorsOrigins));
   unversioned.push({ method: 'post', path: '/codec/decode', roles: ['auditor'], summary: 'Temporal remote codec: decode payloads' }, { method: 'post', path: '/codec/encode', roles: ['auditor'], summary: 'Temporal remote codec: encode payloads' });
@@ -102,6 +109,8 @@ export function createApp(deps: ServiceDeps): Express {
 
   app.use('/dashboard', dashboardRouter(deps.db));
   unversioned.push(...DASHBOARD_ROUTES);
+
+  openApi = JSON.stringify(buildOpenApi(registry, unversioned));
 
   app.use(notFoundRoute);
   app.use(errorHandler);

@@ -35,11 +35,13 @@ export function buildOpenApi(routes: RouteDoc[], extra: RouteDoc[]): Record<stri
     const ok = String(r.status ?? (r.method === 'post' ? 200 : 200));
     const content: Record<string, unknown> = { 'application/json': { schema: { type: 'object' } } };
     if (r.sse) content['text/event-stream'] = { schema: { type: 'string', description: 'Server-Sent Events: id, event, data (API.md 3.2)' } };
-    const authed = r.path.startsWith('/v1') && !r.public;
+    // Unversioned routes with roles (/metrics, /codec) take an API key too.
+    const authed = (r.path.startsWith('/v1') || r.roles.length > 0 || r.operator === true) && !r.public;
+    const idempotent = r.path.startsWith('/v1') && r.method === 'post';
     (paths[path] ??= {})[r.method] = {
       operationId: `${r.method}${r.path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       ...(r.summary ? { summary: r.summary } : {}),
-      ...(authed ? { description: `Roles: ${['admin', ...r.roles].join(', ')}. Accepts Idempotency-Key on POST.` } : {}),
+      ...(authed ? { description: `Roles: ${['admin', ...r.roles].join(', ')}${r.operator ? ' (keys of the default workspace only)' : ''}.${idempotent ? ' Accepts Idempotency-Key: a stored response is replayed only to the API key that made it (another key: 422 idempotency_key_reused).' : ''}` } : {}),
       ...(authed ? { 'x-roles': ['admin', ...r.roles] } : {}),
       ...(r.operator ? { 'x-operator-only': true } : {}),
       parameters: [...params, ...queryParameters(r.query)],
