@@ -56,7 +56,7 @@ export function buildOpenApi(routes: RouteDoc[], extra: RouteDoc[]): Record<stri
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Agent Platform API', version: '1.0.0', description: 'Durable, governed AI agents on Temporal. Contract: API.md. Browser sessions of /dashboard authenticate with the HttpOnly `ap_session` cookie instead of a header; such a request that changes state must also send the session\'s `X-CSRF-Token` and come from this origin, else 403 `csrf_failed`.' },
+    info: { title: 'Agent Platform API', version: '1.0.0', description: 'Durable, governed AI agents on Temporal. Contract: API.md. Browser sessions of /dashboard authenticate with the HttpOnly `ap_session` cookie instead of a header; such a request that changes state must also send the session\'s `X-CSRF-Token` and come from this origin, else 403 `csrf_failed`. Limits (429 `rate_limited` with Retry-After): requests per minute per API key and per workspace (all its keys together; an operator-set `rate_limit_per_minute` bounds the workspace), counted across API processes; and at most AP_MAX_LONG_REQUESTS_PER_KEY long-lived requests (event streams, `wait: true` or `stream: true` creates, chat completions) open per API key on each API process.' },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }, { apiKey: [] }],
     components: {
