@@ -56,6 +56,9 @@ export async function startStack(runDir: string): Promise<Stack> {
     AP_ALLOW_PRIVATE_NETWORK: 'true',
     AP_DATA_DIR: path.join(runDir, 'data'),
     AP_RATE_LIMIT_PER_MINUTE: '1000000',
+    // The bench measures the platform, not its limits: 1,000 SSE clients and parallel waits on one key.
+    AP_WORKSPACE_RATE_LIMIT_PER_MINUTE: '10000000',
+    AP_MAX_LONG_REQUESTS_PER_KEY: '100000',
     AP_MAX_ACTIVE_RUNS: '1000000',
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     ...(process.env.AP_WORKER_MAX_CACHED_WORKFLOWS ? { AP_WORKER_MAX_CACHED_WORKFLOWS: process.env.AP_WORKER_MAX_CACHED_WORKFLOWS } : {}),

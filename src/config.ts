@@ -70,6 +70,13 @@ const envSchema = z.object({
     .optional(),
   AP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1200),
   AP_MAX_ACTIVE_RUNS: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  // All keys of one workspace together (an admin could otherwise multiply the per-key rate by minting keys).
+  AP_WORKSPACE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(6000),
+  // Long-lived requests (SSE streams, `wait: true`, chat completions) one API key holds open at once, per
+  // API process: each holds a socket and a subscription until its run ends.
+  AP_MAX_LONG_REQUESTS_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(20),
+  // /metrics reads platform-wide aggregates from PostgreSQL at most once per this many seconds (0 = every scrape).
+  AP_METRICS_CACHE_SECONDS: z.coerce.number().min(0).max(3600).default(10),
   // PostgreSQL connections per process. The API sheds load (429) when 4× this many (at least 50) queries wait.
   AP_DB_POOL_SIZE: z.coerce.number().int().min(2).max(500).default(10),
   // The largest file POST /v1/files accepts (API.md 11); a larger upload is 413 and stores nothing.
@@ -119,7 +126,9 @@ export interface Config {
   /** OpenTelemetry tracing through Temporal's interceptors; endpoint undefined = off (no interceptors). */
   tracing: { endpoint: string | undefined; serviceName: string | undefined };
   /** Defaults for workspaces whose operator set no limit of their own. */
-  limits: { ratePerMinute: number; maxActiveRuns: number; tokenBudget: number | undefined };
+  limits: { ratePerMinute: number; maxActiveRuns: number; tokenBudget: number | undefined; workspaceRatePerMinute: number; longRequestsPerKey: number };
+  /** How long /metrics reuses its database aggregates, in seconds. */
+  metricsCacheSeconds: number;
   dbPoolSize: number;
   /** The largest upload POST /v1/files accepts, in bytes. */
   maxFileBytes: number;
@@ -203,7 +212,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     webhookRetrySchedule: e.AP_WEBHOOK_RETRY_SCHEDULE?.split(',').map(Number),
-    limits: { ratePerMinute: e.AP_RATE_LIMIT_PER_MINUTE, maxActiveRuns: e.AP_MAX_ACTIVE_RUNS, tokenBudget: e.AP_TOKEN_BUDGET },
+    limits: {
+      ratePerMinute: e.AP_RATE_LIMIT_PER_MINUTE,
+      maxActiveRuns: e.AP_MAX_ACTIVE_RUNS,
+      tokenBudget: e.AP_TOKEN_BUDGET,
+      workspaceRatePerMinute: e.AP_WORKSPACE_RATE_LIMIT_PER_MINUTE,
+      longRequestsPerKey: e.AP_MAX_LONG_REQUESTS_PER_KEY,
+    },
+    metricsCacheSeconds: e.AP_METRICS_CACHE_SECONDS,
     dbPoolSize: e.AP_DB_POOL_SIZE,
     maxFileBytes: e.AP_MAX_FILE_BYTES,
     production,

@@ -17,7 +17,7 @@ import { evalRoutes } from './routes/evals';
 import { connectionRoutes, mountConnectionCallback } from './routes/connections';
 import type { RouteDoc } from './route';
 import { idempotency } from './middleware/idempotency';
-import { checkRate } from '../services/limits';
+import { checkRate, LongRequestSlots } from '../services/limits';
 import { errorHandler, notFoundRoute } from './middleware/errors';
 import { requestContext } from './middleware/request';
 import { catalogRoutes } from './routes/catalog';
@@ -59,10 +59,17 @@ export function createApp(deps: ServiceDeps): Express {
     { method: 'get', path: '/healthz', roles: [], summary: 'Liveness' },
     { method: 'get', path: '/readyz', roles: [], summary: 'Readiness: PostgreSQL and Temporal answer' },
     { method: 'get', path: '/openapi.json', roles: [], summary: 'This document' },
-    { method: 'get', path: '/metrics', roles: [], summary: 'Prometheus metrics (counts and latencies, no content)' },
+    {
+      method: 'get', path: '/metrics', roles: ['auditor'], operator: true,
+      summary: `Prometheus metrics (counts and latencies, no content) of every workspace: an admin or auditor key of the default workspace (Authorization: Bearer), else 401/403. The database figures are refreshed at most every AP_METRICS_CACHE_SECONDS (${deps.config.metricsCacheSeconds} s here); HTTP counts are live, per API process`,
+    },
   ];
-  app.get('/metrics', metricsHandler(deps.db, http));
-  app.get('/openapi.json', (_req, res) => void res.json(buildOpenApi(registry, unversioned)));
+  app.get('/metrics', requireApiKey(deps.db), metricsHandler(deps.db, http, deps.config.metricsCacheSeconds));
+  // Built once, when every route is registered (at the end of createApp): it takes tens of milliseconds.
+  let openApi: string | undefined;
+  app.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openApi);
+  });
 
   app.use('/codec', codecRouter(deps.db, deps.codec, deps.config.codecCorsOrigins));
   unversioned.push({ method: 'post', path: '/codec/decode', roles: ['auditor'], summary: 'Temporal remote codec: decode payloads' });
@@ -84,7 +91,9 @@ export function createApp(deps: ServiceDeps): Express {
     await checkRate(deps.db, deps.config, req.principal!.workspace_id, req.principal!.key_id);
     next();
   });
-  v1.use(idempotency(deps));
+  // Idempotency-Key is handled by each route (route.ts), after its role check.
+  app.locals.idempotency = idempotency(deps);
+  app.locals.longRequests = new LongRequestSlots(deps.config.limits.longRequestsPerKey);
   v1.use(workspaceRoutes(deps, registry));
   v1.use(catalogRoutes(deps, registry));
   v1.use(runRoutes(deps, registry));
@@ -103,6 +112,8 @@ export function createApp(deps: ServiceDeps): Express {
 
   app.use('/dashboard', dashboardRouter(deps.db, { production: deps.config.production }));
   unversioned.push(...DASHBOARD_ROUTES);
+
+  openApi = JSON.stringify(buildOpenApi(registry, unversioned));
 
   app.use(notFoundRoute);
   app.use(errorHandler);

@@ -35,11 +35,13 @@ export function buildOpenApi(routes: RouteDoc[], extra: RouteDoc[]): Record<stri
     const ok = String(r.status ?? (r.method === 'post' ? 200 : 200));
     const content: Record<string, unknown> = { 'application/json': { schema: { type: 'object' } } };
     if (r.sse) content['text/event-stream'] = { schema: { type: 'string', description: 'Server-Sent Events: id, event, data (API.md 3.2)' } };
-    const authed = r.path.startsWith('/v1') && !r.public;
+    // Unversioned routes with roles (/metrics, /codec) take an API key too.
+    const authed = (r.path.startsWith('/v1') || r.roles.length > 0 || r.operator === true) && !r.public;
+    const idempotent = r.path.startsWith('/v1') && r.method === 'post';
     (paths[path] ??= {})[r.method] = {
       operationId: `${r.method}${r.path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       ...(r.summary ? { summary: r.summary } : {}),
-      ...(authed ? { description: `Roles: ${['admin', ...r.roles].join(', ')}. Accepts Idempotency-Key on POST.` } : {}),
+      ...(authed ? { description: `Roles: ${['admin', ...r.roles].join(', ')}${r.operator ? ' (keys of the default workspace only)' : ''}.${idempotent ? ' Accepts Idempotency-Key: a stored response is replayed only to the API key that made it (another key: 422 idempotency_key_reused).' : ''}` } : {}),
       ...(authed ? { 'x-roles': ['admin', ...r.roles] } : {}),
       ...(r.operator ? { 'x-operator-only': true } : {}),
       parameters: [...params, ...queryParameters(r.query)],
@@ -54,7 +56,7 @@ export function buildOpenApi(routes: RouteDoc[], extra: RouteDoc[]): Record<stri
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Agent Platform API', version: '1.0.0', description: 'Durable, governed AI agents on Temporal. Contract: API.md. Browser sessions of /dashboard authenticate with the HttpOnly `ap_session` cookie instead of a header; such a request that changes state must also send the session\'s `X-CSRF-Token` and come from this origin, else 403 `csrf_failed`.' },
+    info: { title: 'Agent Platform API', version: '1.0.0', description: 'Durable, governed AI agents on Temporal. Contract: API.md. Browser sessions of /dashboard authenticate with the HttpOnly `ap_session` cookie instead of a header; such a request that changes state must also send the session\'s `X-CSRF-Token` and come from this origin, else 403 `csrf_failed`. Limits (429 `rate_limited` with Retry-After): requests per minute per API key and per workspace (all its keys together; an operator-set `rate_limit_per_minute` bounds the workspace), counted across API processes; and at most AP_MAX_LONG_REQUESTS_PER_KEY long-lived requests (event streams, `wait: true` or `stream: true` creates, chat completions) open per API key on each API process.' },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }, { apiKey: [] }],
     components: {

@@ -8,6 +8,8 @@ import { fromZod } from './middleware/errors';
 import { checkInput } from './input';
 import { isConnectionError } from '../db/pool';
 import { bindRunId } from './middleware/request';
+import type { Idempotency } from './middleware/idempotency';
+import type { LongRequestSlots } from '../services/limits';
 
 export interface HandlerContext<B, Q> {
   req: Request;
@@ -23,6 +25,8 @@ export interface HandlerContext<B, Q> {
 interface Options<B extends z.ZodType, Q extends z.ZodType> {
   /** Roles allowed besides admin (admin may do everything in its workspace). */
   roles: Role[];
+  /** Also answers with text/event-stream (a long-lived request, capped per key). */
+  sse?: boolean;
   /** Audit-log action recorded when the call succeeds (API.md 8). */
   audit?: string;
   body?: B;
@@ -64,6 +68,9 @@ export function handle<B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType =
       if (!parsed.success) throw fromZod(parsed.error);
       query = parsed.data;
     }
+    if (isLongLived(req, opts, body)) res.once('close', (req.app.locals.longRequests as LongRequestSlots).acquire(p.key_id));
+    // After the role check, never before: a stored response may hold a secret shown once (issue 17 item 1).
+    if ((await (req.app.locals.idempotency as Idempotency)(req, res)) === 'replayed') return;
     const params = req.params as Record<string, string>;
     let audited = false;
     const audit = async (target?: string): Promise<void> => {
@@ -86,6 +93,19 @@ export function handle<B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType =
     }
     if (result !== undefined && !res.headersSent) res.status(opts.status ?? res.statusCode).json(result);
   };
+}
+
+/**
+ * Requests that stay open until a run ends (capped per key, services/limits.ts): an event stream (a GET
+ * of an `sse` route asking for text/event-stream, or its `/stream` variant that always answers SSE), a
+ * create with `wait` or `stream`, and every POST of an `sse` route (a chat completion waits for its run).
+ */
+function isLongLived(req: Request, opts: { sse?: boolean }, body: unknown): boolean {
+  const b = body as { wait?: unknown; stream?: unknown } | undefined;
+  if (b && typeof b === 'object' && (b.wait === true || b.stream === true)) return true;
+  if (!opts.sse) return false;
+  if (req.method === 'POST') return true;
+  return (req.header('accept') ?? '').includes('text/event-stream') || String(req.route?.path).endsWith('/stream');
 }
 
 /**
@@ -168,7 +188,7 @@ export function defineRoutes(registry: RouteDoc[], prefix = '/v1') {
     (method: RouteDoc['method']) =>
     <B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType = z.ZodUnknown>(
       path: string,
-      opts: Options<B, Q> & { summary?: string; sse?: boolean; operator?: boolean; multipart?: z.ZodType },
+      opts: Options<B, Q> & { summary?: string; operator?: boolean; multipart?: z.ZodType },
       fn: (ctx: HandlerContext<z.infer<B>, z.infer<Q>>) => Promise<unknown>,
     ): void => {
       registry.push({ method, path: `${prefix}${path}`, roles: opts.roles, body: opts.body, query: opts.query, status: opts.status, summary: opts.summary, sse: opts.sse, operator: opts.operator, multipart: opts.multipart });

@@ -13,7 +13,7 @@ import type { RunCreate } from '../domain/run';
 import { hasRole, type Principal } from '../domain/workspace';
 import { EVAL_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, type EvalWorkflowInput } from '../../workflows/definitions';
 import { page, type ServiceDeps } from './deps';
-import { createRunInSession, workflowIdFor, type RunDeps } from './runs';
+import { createRunInSession, internalIdempotencyKey, workflowIdFor, type RunDeps } from './runs';
 import { startWorkflowFor, temporalCall } from './temporal-errors';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { feedbackCounts } from './feedback';
@@ -249,7 +249,9 @@ export async function compareEvals(db: Db, p: Principal, id: string, otherId: st
  */
 export async function startCaseRun(deps: RunDeps, e: repo.EvalRow, caseId: string, body: RunCreate, requestId: string) {
   const p: Principal = { workspace_id: e.workspace_id, workspace_name: '', key_id: e.created_by_key_id ?? '', key_name: 'eval', roles: ['admin'] };
-  const key = `eval:${e.id}:${caseId}`;
+  // The server's own namespace: an eval in flight across the deploy of this change starts its remaining
+  // cases afresh, once (the old derivation is the one a developer could plant a run under).
+  const key = internalIdempotencyKey(`eval:${e.id}:${caseId}`);
   const extra = e.tool_mode === 'dry_run' ? { tool_mode: 'dry_run' as const } : {};
   const existing = await runRepo.getRunByWorkflowId(deps.db, workflowIdFor(e.workspace_id, key));
   if (existing) return createRunInSession(deps, p, existing.session_id, body, requestId, key, undefined, extra);

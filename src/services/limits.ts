@@ -1,5 +1,6 @@
-// Budgets and rate limits: a per-key request rate (fixed one-minute windows in PostgreSQL, so every API
-// process counts together), a per-workspace cap on active runs, and a per-workspace monthly token budget.
+// Budgets and rate limits: a request rate per API key and per workspace (fixed one-minute windows in
+// PostgreSQL, so every API process counts together), a cap on the long-lived requests one key holds
+// open (per API process), a per-workspace cap on active runs, and a per-workspace monthly token budget.
 import type { Config } from '../config';
 import type { Db, Queryable } from '../db/pool';
 import { ApiError } from '../domain/errors';
@@ -14,23 +15,66 @@ async function limitsOf(q: Queryable, workspaceId: string): Promise<WorkspaceLim
   return (await q.query<WorkspaceLimits>('SELECT token_budget, rate_limit_per_minute, max_active_runs FROM workspaces WHERE id = $1', [workspaceId])).rows[0]!;
 }
 
+/**
+ * Counts the request in its key's window and in its workspace's (an admin could otherwise multiply the
+ * rate by minting keys). The operator's `rate_limit_per_minute` for a workspace bounds the workspace as
+ * a whole, and so each of its keys; without it a key gets AP_RATE_LIMIT_PER_MINUTE and the workspace
+ * AP_WORKSPACE_RATE_LIMIT_PER_MINUTE. Workspace windows share the table, under `ws:<id>`.
+ */
 export async function checkRate(db: Db, config: Config, workspaceId: string, keyId: string): Promise<void> {
-  const r = await db.query<{ count: number; limit: number | null; retry: number }>(
+  // One statement, the key's row before the workspace's in every request: no lock-order deadlock.
+  const r = await db.query<{ key_id: string; count: number; limit: number | null; retry: number }>(
     `WITH w AS (
-       INSERT INTO rate_limit_windows (key_id, window_start, count) VALUES ($1, date_trunc('minute', now()), 1)
+       INSERT INTO rate_limit_windows (key_id, window_start, count)
+       VALUES ($1, date_trunc('minute', now()), 1), ($3, date_trunc('minute', now()), 1)
        ON CONFLICT (key_id, window_start) DO UPDATE SET count = rate_limit_windows.count + 1
-       RETURNING count, window_start)
-     SELECT w.count, (SELECT rate_limit_per_minute FROM workspaces WHERE id = $2) AS limit,
+       RETURNING key_id, count, window_start)
+     SELECT w.key_id, w.count, (SELECT rate_limit_per_minute FROM workspaces WHERE id = $2) AS limit,
             CEIL(EXTRACT(EPOCH FROM (w.window_start + interval '1 minute' - now())))::int AS retry FROM w`,
-    [keyId, workspaceId],
+    [keyId, workspaceId, `ws:${workspaceId}`],
   );
-  const row = r.rows[0]!;
-  const limit = row.limit ?? config.limits.ratePerMinute;
-  if (row.count > limit) {
-    throw new ApiError(429, 'rate_limited', `This API key is limited to ${limit} requests per minute`, undefined, { 'Retry-After': String(Math.max(1, row.retry)) });
+  const key = r.rows.find((x) => x.key_id === keyId)!;
+  const ws = r.rows.find((x) => x.key_id !== keyId)!;
+  const retryAfter = (row: { retry: number }) => ({ 'Retry-After': String(Math.max(1, row.retry)) });
+  const keyLimit = key.limit ?? config.limits.ratePerMinute;
+  if (key.count > keyLimit) {
+    throw new ApiError(429, 'rate_limited', `This API key is limited to ${keyLimit} requests per minute`, undefined, retryAfter(key));
+  }
+  const wsLimit = ws.limit ?? config.limits.workspaceRatePerMinute;
+  if (ws.count > wsLimit) {
+    throw new ApiError(429, 'rate_limited', `This workspace is limited to ${wsLimit} requests per minute, all its API keys together`, undefined, retryAfter(ws));
   }
   // Old windows are dropped now and then; no job is needed.
-  if (row.count === 1) await db.query(`DELETE FROM rate_limit_windows WHERE key_id = $1 AND window_start < now() - interval '5 minutes'`, [keyId]);
+  if (key.count === 1) await db.query(`DELETE FROM rate_limit_windows WHERE key_id = $1 AND window_start < now() - interval '5 minutes'`, [keyId]);
+  if (ws.count === 1) await db.query(`DELETE FROM rate_limit_windows WHERE key_id = $1 AND window_start < now() - interval '5 minutes'`, [`ws:${workspaceId}`]);
+}
+
+/**
+ * Long-lived requests (SSE streams, `wait: true`, chat completions) each hold a socket, a database
+ * subscription and a slot of the process until their run ends: one key may hold `cap` of them at once.
+ * Counted per API process (in memory, released when the response closes), not across processes: a
+ * client spread over N processes can hold N × cap. The 429 names a Retry-After for when one may end.
+ */
+export class LongRequestSlots {
+  private readonly held = new Map<string, number>();
+  constructor(private readonly cap: number) {}
+
+  /** Takes a slot for the key, or throws 429; the returned function gives it back (once). */
+  acquire(keyId: string): () => void {
+    const n = this.held.get(keyId) ?? 0;
+    if (n >= this.cap) {
+      throw new ApiError(429, 'rate_limited', `This API key already holds ${this.cap} long-lived requests (event streams, wait: true, chat completions) open on this server; retry when one has ended`, undefined, { 'Retry-After': '5' });
+    }
+    this.held.set(keyId, n + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.held.get(keyId) ?? 1) - 1;
+      if (left > 0) this.held.set(keyId, left);
+      else this.held.delete(keyId);
+    };
+  }
 }
 
 /** Tokens of the workspace's runs this calendar month (UTC). */

@@ -1,9 +1,10 @@
 // /metrics: Prometheus text with runs by status, run/model/tool latency histograms, pending approvals,
-// webhook deliveries and HTTP requests by route template and status.
+// webhook deliveries and HTTP requests by route template and status. Every tenant's counts: only the
+// operator's admin or auditor key reads it; the database figures are refreshed every few seconds.
 import parsePrometheusTextFormat, { type Family } from 'parse-prometheus-text-format';
 import { describe, expect, it } from 'vitest';
 import { startToolServer } from '../fixtures/tool-server';
-import { env, httpTool, setupAgent } from '../support/api';
+import { adminApi, Api, env, expectError, httpTool, newWorkspace, setupAgent, waitFor } from '../support/api';
 
 const value = (text: string, series: string): number => {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
@@ -48,11 +49,13 @@ function parseExposition(text: string): Map<string, Family> {
   return byName;
 }
 
-const scrape = async (): Promise<Map<string, Family>> => {
-  const res = await fetch(`${env().apiUrl}/metrics`);
+/** The operator's scrape: the default workspace's admin key. */
+const scrapeText = async (): Promise<string> => {
+  const res = await fetch(`${env().apiUrl}/metrics`, { headers: { authorization: `Bearer ${env().adminKey}` } });
   expect(res.status).toBe(200);
-  return parseExposition(await res.text());
+  return res.text();
 };
+const scrape = async (): Promise<Map<string, Family>> => parseExposition(await scrapeText());
 
 const gauge = (m: Map<string, Family>, name: string, labels: Record<string, string> = {}): number => {
   const sample = m.get(name)?.metrics.find((s) => Object.entries(labels).every(([k, v]) => s.labels?.[k] === v));
@@ -64,13 +67,18 @@ const histogramCount = (m: Map<string, Family>, name: string): number => Number(
  * Other test files share this server, and two of them remove their own runs' events (ap purge, session
  * deletion), which lowers the platform-wide histograms for a moment. So "moved by at least what this
  * test did" is tried up to three times: it fails only if the series never moves with this test's runs.
+ * The database figures are cached for AP_METRICS_CACHE_SECONDS, so each attempt polls until they move.
  */
 async function expectMoves(act: () => Promise<void>, moved: (before: string, after: string) => boolean): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    const before = await (await fetch(`${env().apiUrl}/metrics`)).text();
+    const before = await scrapeText();
     await act();
-    const after = await (await fetch(`${env().apiUrl}/metrics`)).text();
-    if (moved(before, after)) return;
+    let after = '';
+    const ok = await waitFor(async () => {
+      after = await scrapeText();
+      return moved(before, after);
+    }, 'the series to move', 25_000).catch(() => false);
+    if (ok) return;
     if (attempt === 3) expect.fail(`the series did not move with this test's runs:\n${before}\n---\n${after}`);
   }
 }
@@ -123,18 +131,17 @@ describe('/metrics', () => {
       tools.route('/w', { body: { ok: true } });
       await httpTool(api, 'lookup', `${tools.url}/w`);
       await api.patch('/v1/agents/assistant', { tools: ['lookup'] });
-      const before = await (await fetch(`${env().apiUrl}/metrics`)).text();
       llm.reply({ tool_calls: [{ name: 'lookup', arguments: { city: 'x' } }] }, { text: 'done' });
       const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
       await api.get(`/v1/runs/${run.id}`);
-      const res = await fetch(`${env().apiUrl}/metrics`);
+      const res = await fetch(`${env().apiUrl}/metrics`, { headers: { authorization: `Bearer ${env().adminKey}` } });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
       const text = await res.text();
       for (const type of ['ap_runs gauge', 'ap_run_duration_seconds histogram', 'ap_model_latency_seconds histogram', 'ap_tool_latency_seconds histogram', 'ap_approvals_pending gauge', 'ap_webhook_deliveries gauge', 'ap_http_requests_total counter']) {
         expect(text).toContain(`# TYPE ${type}`);
       }
-      expect(value(text, 'ap_runs{status="completed"}')).toBeGreaterThanOrEqual(1);
+      await waitFor(async () => value(await scrapeText(), 'ap_runs{status="completed"}') >= 1, 'a completed run in ap_runs', 25_000);
       await expectMoves(
         async () => {
           llm.reply({ tool_calls: [{ name: 'lookup', arguments: { city: 'y' } }] }, { text: 'done' });
@@ -150,5 +157,28 @@ describe('/metrics', () => {
       await llm.close();
       await tools.close();
     }
+  });
+
+  it('is refused without a key and to tenants; the operator\'s auditor key reads it', async () => {
+    const anonymous = await fetch(`${env().apiUrl}/metrics`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.text()).not.toContain('ap_runs');
+    const tenant = await newWorkspace('metrics-tenant');
+    const tenantAuditor = new Api((await tenant.post('/v1/api_keys', { name: 'scraper', roles: ['auditor'] })).body.key);
+    for (const api of [tenant, tenantAuditor]) {
+      const res = await api.get('/metrics');
+      expectError(res, 403, 'permission_error', 'permission_denied');
+      expect(JSON.stringify(res.body)).not.toContain('ap_runs');
+    }
+    const developer = new Api((await adminApi().post('/v1/api_keys', { name: 'operator developer', roles: ['developer'] })).body.key);
+    expectError(await developer.get('/metrics'), 403, 'permission_error', 'permission_denied');
+    const scraper = new Api((await adminApi().post('/v1/api_keys', { name: 'prometheus', roles: ['auditor'] })).body.key);
+    const res = await scraper.get('/metrics');
+    expect(res.status).toBe(200);
+    expect(String(res.body)).toContain('# TYPE ap_runs gauge');
+    // Documented: the operator's roles, and an API key (not an open endpoint).
+    const doc = (await (await fetch(`${env().apiUrl}/openapi.json`)).json()) as { paths: Record<string, Record<string, any>> };
+    expect(doc.paths['/metrics']!.get).toMatchObject({ 'x-roles': ['admin', 'auditor'], 'x-operator-only': true });
+    expect(doc.paths['/metrics']!.get.security).toBeUndefined();
   });
 });

@@ -4,8 +4,11 @@
 // not stored (as at Stripe): the key is released and a retry runs again. The claim is refreshed while
 // its request runs; one left behind by a crashed process is taken over after a minute, and run
 // creation then finds the same run because the run's workflow id is derived from the key.
+// A stored response belongs to the API key that made it (create responses carry secrets shown once):
+// another key of the workspace with the same Idempotency-Key gets 422, never the body; and route.ts
+// calls this only after the route's role check, so a replay never skips it.
 import crypto from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, Response } from 'express';
 import { ApiError } from '../../domain/errors';
 import { cell } from '../../db/secret-cells';
 import { canonicalJson } from '../../domain/policy';
@@ -18,6 +21,7 @@ const CLAIM_REFRESH_MS = 15_000;
 const RETENTION_HOURS = 24;
 
 interface KeyRow {
+  key_id: string | null;
   request_hash: string;
   status: 'in_progress' | 'done';
   response_status: number | null;
@@ -25,26 +29,31 @@ interface KeyRow {
   response_headers: Record<string, string> | null;
 }
 
-export function idempotency(deps: ServiceDeps): RequestHandler {
+/** Answers the request from a stored response ('replayed'), or claims its key and lets the route run ('run'). */
+export type Idempotency = (req: Request, res: Response) => Promise<'replayed' | 'run'>;
+
+export function idempotency(deps: ServiceDeps): Idempotency {
   const { db } = deps;
-  return async (req, res, next) => {
+  return async (req, res) => {
     const key = req.header('idempotency-key');
-    if (req.method !== 'POST' || key === undefined) return next();
+    if (req.method !== 'POST' || key === undefined) return 'run';
     if (!VALID_KEY.test(key)) throw new ApiError(400, 'validation_failed', 'Idempotency-Key must be 1-255 printable ASCII characters', 'Idempotency-Key');
     const ws = req.principal!.workspace_id;
+    const keyId = req.principal!.key_id;
     const hash = crypto.createHash('sha256').update(`${req.method} ${req.path}\n${canonicalJson(req.body ?? null)}`).digest('hex');
 
     const token = crypto.randomUUID();
     const claim = async (): Promise<boolean> => {
       const r = await db.query(
-        `INSERT INTO idempotency_keys (workspace_id, key, request_hash, status, claim_token) VALUES ($1, $2, $3, 'in_progress', $4)
+        `INSERT INTO idempotency_keys (workspace_id, key, request_hash, status, claim_token, key_id) VALUES ($1, $2, $3, 'in_progress', $4, $5)
          ON CONFLICT (workspace_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = 'in_progress', created_at = now(),
-                response_status = NULL, response_body = NULL, response_headers = NULL, claim_token = EXCLUDED.claim_token
+                response_status = NULL, response_body = NULL, response_headers = NULL, claim_token = EXCLUDED.claim_token, key_id = EXCLUDED.key_id
            WHERE idempotency_keys.created_at < now() - make_interval(hours => ${RETENTION_HOURS})
               OR (idempotency_keys.status = 'in_progress' AND idempotency_keys.request_hash = EXCLUDED.request_hash
+                  AND idempotency_keys.key_id = EXCLUDED.key_id
                   AND idempotency_keys.created_at < now() - make_interval(secs => ${STALE_CLAIM_SECONDS}))
          RETURNING 1`,
-        [ws, key, hash, token],
+        [ws, key, hash, token, keyId],
       );
       return (r.rowCount ?? 0) > 0;
     };
@@ -52,6 +61,8 @@ export function idempotency(deps: ServiceDeps): RequestHandler {
     if (!(await claim())) {
       const row = (await db.query<KeyRow>('SELECT * FROM idempotency_keys WHERE workspace_id = $1 AND key = $2', [ws, key])).rows[0];
       if (!row) throw new ApiError(409, 'idempotency_in_progress', 'A request with this Idempotency-Key is being processed; retry shortly');
+      // Checked first: another key learns neither the body nor whether its request matched.
+      if (row.key_id !== keyId) throw new ApiError(422, 'idempotency_key_reused', 'This Idempotency-Key was used by another API key', 'Idempotency-Key');
       if (row.request_hash !== hash) throw new ApiError(422, 'idempotency_key_reused', 'This Idempotency-Key was used with a different request', 'Idempotency-Key');
       if (row.status === 'in_progress') throw new ApiError(409, 'idempotency_in_progress', 'A request with this Idempotency-Key is being processed; retry shortly');
       res.setHeader('Idempotent-Replayed', 'true');
@@ -61,10 +72,10 @@ export function idempotency(deps: ServiceDeps): RequestHandler {
       const body = (stored?.enc ? JSON.parse(deps.secrets.decrypt(stored.enc, cell.idempotentResponse(ws, key))) : stored) as { stream_run_id?: string } | null;
       if (body?.stream_run_id) {
         await streamRunEvents(deps, req, res, body.stream_run_id, { afterSeq: 0, includeDeltas: true });
-        return;
+        return 'replayed';
       }
       res.status(row.response_status ?? 200).json(body);
-      return;
+      return 'replayed';
     }
 
     res.locals.idempotencyKey = key;
@@ -103,6 +114,6 @@ export function idempotency(deps: ServiceDeps): RequestHandler {
         .finally(() => json(body));
       return res;
     };
-    next();
+    return 'run';
   };
 }
