@@ -133,6 +133,7 @@ async function assemble(config: Config, opts: { embedded: boolean; migrate: bool
     const server: DevServer = await startDevServer({
       binary,
       dbFile,
+      watchdog: true,
       namespace: config.temporal.namespace,
       logFile: path.join(config.dataDir, 'temporal.log'),
     });

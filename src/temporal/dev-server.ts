@@ -185,6 +185,11 @@ export interface DevServerOptions {
   port?: number;
   uiPort?: number;
   logFile?: string;
+  /**
+   * Runs it under a watchdog that stops it when this process dies (`ap start`). Off, `process` is the
+   * server itself, which tests SIGKILL to fake a crash.
+   */
+  watchdog?: boolean;
 }
 
 /**
@@ -210,8 +215,11 @@ async function startOnce(opts: DevServerOptions): Promise<DevServer> {
   // processes add the missing ones at start (src/temporal/search-attributes.ts).
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
-  // Under a watchdog (src/temporal/watchdog.ts): the server goes when we go, even SIGKILLed.
-  const child = spawnWatched(opts.binary, args, { stopSignal: 'SIGTERM', stdout: out, pidFile: opts.dbFile ? pidFileOf(opts.dbFile) : undefined, graceMs: 8_000 });
+  // Under a watchdog (src/temporal/watchdog.ts) the server goes when we go, even SIGKILLed. detached: the
+  // server gets its own process group, so a Ctrl-C reaches it only through our ordered shutdown.
+  const child = opts.watchdog
+    ? spawnWatched(opts.binary, args, { stopSignal: 'SIGTERM', stdout: out, pidFile: opts.dbFile ? pidFileOf(opts.dbFile) : undefined, graceMs: 8_000 })
+    : spawn(opts.binary, args, { stdio: ['ignore', out, out], detached: true });
   if (typeof out === 'number') fs.closeSync(out);
   try {
     await waitForPort(port, child, 60_000, opts.logFile);
