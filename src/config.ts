@@ -81,6 +81,10 @@ const envSchema = z.object({
   AP_DB_POOL_SIZE: z.coerce.number().int().min(2).max(500).default(10),
   // The largest file POST /v1/files accepts (API.md 11); a larger upload is 413 and stores nothing.
   AP_MAX_FILE_BYTES: z.coerce.number().int().min(1).max(1024 ** 3).default(25 * 1024 * 1024),
+  // An upload's whole body must arrive within this time (it is read before a database connection is
+  // taken); a slower one is 400 request_timeout. Uploads in flight per API key, past which 429.
+  AP_UPLOAD_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  AP_UPLOADS_PER_KEY: z.coerce.number().int().min(1).max(1000).default(4),
   AP_TOKEN_BUDGET: z.coerce.number().int().min(1).optional(),
   AP_WEBHOOK_RETRY_SCHEDULE: z
     .string()
@@ -132,6 +136,8 @@ export interface Config {
   dbPoolSize: number;
   /** The largest upload POST /v1/files accepts, in bytes. */
   maxFileBytes: number;
+  /** Uploads: the deadline for a whole body (ms) and how many may be in flight per API key. */
+  uploads: { bodyTimeoutMs: number; perKey: number };
   /** Seconds between webhook delivery attempts; undefined = the default schedule (> 24 h). */
   webhookRetrySchedule: number[] | undefined;
   production: boolean;
@@ -222,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsCacheSeconds: e.AP_METRICS_CACHE_SECONDS,
     dbPoolSize: e.AP_DB_POOL_SIZE,
     maxFileBytes: e.AP_MAX_FILE_BYTES,
+    uploads: { bodyTimeoutMs: e.AP_UPLOAD_BODY_TIMEOUT_MS, perKey: e.AP_UPLOADS_PER_KEY },
     production,
     trustProxy: trustProxySetting(e.AP_TRUST_PROXY),
     client: { url: e.AP_URL, apiKey: e.AP_API_KEY },

@@ -17,7 +17,7 @@ import { bootstrap } from '../services/workspaces';
 import { purgeEndedRuns } from '../services/retention';
 import { connectClient, startWorker, type RunningWorker } from '../temporal/connection';
 import { EncryptionCodec } from '../temporal/codec';
-import { findTemporalCli, startDevServer, type DevServer } from '../temporal/dev-server';
+import { findTemporalCli, startDevServer, stopLeftoverDevServer, type DevServer } from '../temporal/dev-server';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { startTracing, type Tracing } from '../temporal/tracing';
 import type { Client } from '@temporalio/client';
@@ -78,6 +78,45 @@ export async function openDatabase(config: Config, embedded: boolean, stoppers: 
 export async function openStack(config: Config, opts: { embedded: boolean; migrate: boolean }): Promise<Stack> {
   const log = createLogger(config);
   const stoppers: (() => Promise<void>)[] = [];
+  try {
+    return await assemble(config, opts, log, stoppers);
+  } catch (err) {
+    // A start that fails half-way stops what it started (an embedded PostgreSQL, say), then says why.
+    await stopAll(stoppers, log);
+    throw err;
+  }
+}
+
+/**
+ * `ap start` owns its data directory while it runs (AP_DATA_DIR/ap.pid): servers found there after it
+ * died are leftovers to stop, but those of a start that is still running are not.
+ */
+function claimDataDir(dataDir: string, stoppers: (() => Promise<void>)[]): void {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, 'ap.pid');
+  const other = Number(fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : NaN);
+  if (Number.isInteger(other) && other > 1 && other !== process.pid) {
+    const argv = (() => {
+      try {
+        return fs.readFileSync(`/proc/${other}/cmdline`, 'utf8').split('\0');
+      } catch {
+        return [];
+      }
+    })();
+    const mine = fs.readFileSync('/proc/self/cmdline', 'utf8').split('\0');
+    if (argv.length > 1 && path.basename(argv[1]!) === path.basename(mine[1]!) && argv.includes('start')) {
+      throw new Error(`Another \`ap start\` (pid ${other}) is running on ${dataDir}; stop it first`);
+    }
+  }
+  fs.writeFileSync(file, String(process.pid));
+  stoppers.push(async () => {
+    // Last: only once everything else stopped does the directory stop being ours.
+    if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.rmSync(file, { force: true });
+  });
+}
+
+async function assemble(config: Config, opts: { embedded: boolean; migrate: boolean }, log: Logger, stoppers: (() => Promise<void>)[]): Promise<Stack> {
+  if (opts.embedded && (!config.databaseUrl || !config.temporal.address) && process.platform === 'linux') claimDataDir(config.dataDir, stoppers);
   const { db, databaseUrl } = await openDatabase(config, opts.embedded, stoppers);
   const keys = masterKeys(config);
   const secrets = createSecretBox(keys);
@@ -91,9 +130,12 @@ export async function openStack(config: Config, opts: { embedded: boolean; migra
     if (!opts.embedded) throw new Error('TEMPORAL_ADDRESS is required for this command (only `ap start` embeds Temporal)');
     const binary = await findTemporalCli(config.temporal.cliPath, say);
     fs.mkdirSync(config.dataDir, { recursive: true });
+    const dbFile = path.join(config.dataDir, 'temporal.db');
+    await stopLeftoverDevServer(dbFile, say);
     const server: DevServer = await startDevServer({
       binary,
-      dbFile: path.join(config.dataDir, 'temporal.db'),
+      dbFile,
+      watchdog: true,
       namespace: config.temporal.namespace,
       logFile: path.join(config.dataDir, 'temporal.log'),
     });
@@ -111,7 +153,20 @@ export async function openStack(config: Config, opts: { embedded: boolean; migra
   return { config, log, db, databaseUrl, secrets, temporal, temporalAddress, temporalUi, tracing, stoppers };
 }
 
-export async function runWorkerIn(stack: Stack): Promise<RunningWorker> {
+/** A process part that fails to start stops the whole stack first (nothing is left running), then throws. */
+async function orStop<T>(stack: Stack, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    await stopStack(stack);
+    throw err;
+  }
+}
+
+export const runWorkerIn = (stack: Stack): Promise<RunningWorker> => orStop(stack, () => startWorkerIn(stack));
+export const runApiIn = (stack: Stack): Promise<{ server: http.Server; bus: EventBus; port: number }> => orStop(stack, () => startApiIn(stack));
+
+async function startWorkerIn(stack: Stack): Promise<RunningWorker> {
   const w = await startWorker(stack.config, stack.temporalAddress, {
     db: stack.db,
     config: stack.config,
@@ -144,15 +199,20 @@ export async function runWorkerIn(stack: Stack): Promise<RunningWorker> {
   return w;
 }
 
-export async function runApiIn(stack: Stack): Promise<{ server: http.Server; bus: EventBus; port: number }> {
+async function startApiIn(stack: Stack): Promise<{ server: http.Server; bus: EventBus; port: number }> {
   const bus = createEventBus(stack.databaseUrl, stack.log);
   const app = createApp({ db: stack.db, config: stack.config, secrets: stack.secrets, log: stack.log.child({ component: 'api' }), temporal: stack.temporal, bus, codec: new EncryptionCodec(masterKeys(stack.config)) });
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(stack.config.port, stack.config.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(stack.config.port, stack.config.host, () => resolve());
+    });
+  } catch (err) {
+    await bus.close();
+    throw err;
+  }
   const port = (server.address() as { port: number }).port;
   stack.stoppers.unshift(async () => {
     // Stop accepting first, then tell SSE clients to reconnect elsewhere, then close what is left.
@@ -172,12 +232,14 @@ export async function bootstrapAdmin(stack: Stack): Promise<string | undefined> 
   return bootstrap(stack.db, stack.config.adminKey);
 }
 
-export async function stopStack(stack: Stack): Promise<void> {
-  for (const stop of stack.stoppers.splice(0)) {
+export const stopStack = (stack: Stack): Promise<void> => stopAll(stack.stoppers, stack.log);
+
+async function stopAll(stoppers: (() => Promise<void>)[], log: Logger): Promise<void> {
+  for (const stop of stoppers.splice(0)) {
     try {
       await stop();
     } catch (err) {
-      stack.log.warn({ err }, 'error during shutdown');
+      log.warn({ err }, 'error during shutdown');
     }
   }
 }

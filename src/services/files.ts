@@ -1,4 +1,5 @@
-// Files (API.md 11): an upload streams through a size counter and a SHA-256 into PostgreSQL inside one
+// Files (API.md 11): an upload, already read whole by the route (src/api/upload.ts: a slow client never
+// holds the transaction), streams through a size counter and a SHA-256 into PostgreSQL inside one
 // transaction (a refused upload stores nothing); downloads are read piece by piece; a run's `input_file`
 // parts are checked when the run is created and read by the model call activity.
 import crypto from 'node:crypto';

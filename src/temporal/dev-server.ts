@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { devServerSearchAttributeArgs } from './search-attributes';
+import { spawnWatched, stopLeftover } from './watchdog';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 export const cacheDir = (): string => path.join(os.homedir(), '.cache', 'agent-platform', `temporal-${TEMPORAL_CLI_VERSION}`);
@@ -184,6 +185,11 @@ export interface DevServerOptions {
   port?: number;
   uiPort?: number;
   logFile?: string;
+  /**
+   * Runs it under a watchdog that stops it when this process dies (`ap start`). Off, `process` is the
+   * server itself, which tests SIGKILL to fake a crash.
+   */
+  watchdog?: boolean;
 }
 
 /**
@@ -209,30 +215,57 @@ async function startOnce(opts: DevServerOptions): Promise<DevServer> {
   // processes add the missing ones at start (src/temporal/search-attributes.ts).
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
-  // detached: the server gets its own process group, so a Ctrl-C reaches it only through our ordered shutdown.
-  const child = spawn(opts.binary, args, { stdio: ['ignore', out, out], detached: true });
+  // Under a watchdog (src/temporal/watchdog.ts) the server goes when we go, even SIGKILLed. detached: the
+  // server gets its own process group, so a Ctrl-C reaches it only through our ordered shutdown.
+  const child = opts.watchdog
+    ? spawnWatched(opts.binary, args, { stopSignal: 'SIGTERM', stdout: out, pidFile: opts.dbFile ? pidFileOf(opts.dbFile) : undefined, graceMs: 8_000 })
+    : spawn(opts.binary, args, { stdio: ['ignore', out, out], detached: true });
   if (typeof out === 'number') fs.closeSync(out);
   try {
     await waitForPort(port, child, 60_000, opts.logFile);
   } catch (err) {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    killGroup(child);
     throw err;
   }
   return {
     address: `127.0.0.1:${port}`,
     uiUrl: `http://127.0.0.1:${uiPort}`,
     process: child,
-    stop: () => stopServer(child),
+    stop: () => stopServer(child, 10_000, true),
   };
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited (at once if it had). */
-export async function stopServer(child: ChildProcess, graceMs = 10_000): Promise<void> {
+const pidFileOf = (dbFile: string): string => `${dbFile}.pid`;
+
+/**
+ * A dev server of an earlier start on the same database file (its watchdog died with it, or it predates
+ * watchdogs) holds that file: stop it first. Ours = `temporal server start-dev ... --db-filename <file>`.
+ */
+export async function stopLeftoverDevServer(dbFile: string, say: Say): Promise<void> {
+  const ours = (argv: string[]): boolean => argv.includes('start-dev') && argv[argv.indexOf('--db-filename') + 1] === dbFile;
+  await stopLeftover(pidFileOf(dbFile), ours, 'SIGTERM', say);
+}
+
+/** The watchdog and its server share a process group (the watchdog leads it): SIGKILL reaches both. */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}
+
+/**
+ * SIGTERM, then SIGKILL after `graceMs` (to its whole process group when `group`: a watchdog and its
+ * server); resolves once the process has exited (at once if it had).
+ */
+export async function stopServer(child: ChildProcess, graceMs = 10_000, group = false): Promise<void> {
   // A process killed by a signal has no exit code, only a signalCode; its exit event has already fired.
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  const timer = setTimeout(() => (group ? killGroup(child) : child.kill('SIGKILL')), graceMs);
   await exited;
   clearTimeout(timer);
 }

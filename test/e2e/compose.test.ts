@@ -8,6 +8,22 @@ const ROOT = path.resolve(__dirname, '../..');
 const compose = (env: Record<string, string>) =>
   spawnSync('docker-compose', ['-f', path.join(ROOT, 'docker-compose.yml'), 'config'], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
 
+/** Each service's block of `docker-compose config` output (services are indented by two spaces). */
+function services(rendered: string): Map<string, string> {
+  const body = rendered.split(/^services:\n/m)[1]!.split(/^\S/m)[0]!;
+  return new Map([...body.matchAll(/^  ([\w-]+):\n((?:(?: {4}.*)?\n)*)/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
+/** The host addresses a service's published ports listen on (short and long `ports:` syntax). */
+function hostIps(service: string): string[] {
+  const ports = /^ {4}ports:\n((?: {4}[- ] .*\n)*)/m.exec(service)?.[1] ?? '';
+  const short = [...ports.matchAll(/^ {4}- (?:"|')?([^:\s]+):\d[\d-]*:\d+/gm)].map((m) => m[1]!);
+  const long = [...ports.matchAll(/host_ip: (\S+)/g)].map((m) => m[1]!);
+  const entries = [...ports.matchAll(/^ {4}- /gm)].length;
+  // An entry without a host address (published on every interface) shows as ''.
+  return [...short, ...long, ...Array<string>(Math.max(0, entries - short.length - long.length)).fill('')];
+}
+
 describe('docker-compose.yml', () => {
   it('validates with docker-compose config and runs PostgreSQL, Temporal, its UI, 2 API and 2 worker replicas', () => {
     const res = compose({ AP_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') });
@@ -22,6 +38,31 @@ describe('docker-compose.yml', () => {
     // Health checks: PostgreSQL, Temporal, the API's /readyz and the workers' heartbeat file.
     expect(res.stdout.match(/healthcheck:/g)).toHaveLength(4);
     expect(res.stdout).toContain('AP_WORKER_HEALTH_FILE: /tmp/ap-worker-healthy');
+  });
+
+  it('publishes nothing beyond 127.0.0.1: no PostgreSQL or Temporal frontend port, and a read-only Web UI', () => {
+    const res = compose({ AP_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') });
+    expect(res.status).toBe(0);
+    const svc = services(res.stdout);
+    expect([...svc.keys()].sort()).toEqual(['api', 'migrate', 'postgres', 'temporal', 'temporal-ui', 'worker']);
+    // Every tenant's data and an unauthenticated signal door: reachable only inside the compose network.
+    expect(hostIps(svc.get('postgres')!)).toEqual([]);
+    expect(hostIps(svc.get('temporal')!)).toEqual([]);
+    expect(svc.get('temporal')!).not.toMatch(/^ {4}ports:/m);
+    expect(svc.get('postgres')!).not.toMatch(/^ {4}ports:/m);
+    expect(hostIps(svc.get('temporal-ui')!)).toEqual(['127.0.0.1']);
+    expect(hostIps(svc.get('api')!)).toEqual(['127.0.0.1']);
+    for (const [name, block] of svc) for (const ip of hostIps(block)) expect(ip, `${name} publishes on ${ip || 'every interface'}`).toBe('127.0.0.1');
+    // The UI cannot signal, cancel, reset or terminate workflows (item 4 of issue 17: Temporal is a side door).
+    expect(svc.get('temporal-ui')!).toMatch(/TEMPORAL_DISABLE_WRITE_ACTIONS: "?true"?/);
+  });
+
+  it('publishes the API on another address only when AP_BIND_ADDRESS says so', () => {
+    const res = compose({ AP_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), AP_BIND_ADDRESS: '0.0.0.0' });
+    expect(res.status).toBe(0);
+    const svc = services(res.stdout);
+    expect(hostIps(svc.get('api')!)).toEqual(['0.0.0.0']);
+    expect(hostIps(svc.get('temporal-ui')!)).toEqual(['127.0.0.1']);
   });
 
   it('refuses to render without AP_MASTER_KEY', () => {

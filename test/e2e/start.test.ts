@@ -1,12 +1,13 @@
 // `ap start` (= `npm start`) as a user runs it: embedded PostgreSQL and Temporal in AP_DATA_DIR, the
 // admin key printed once, Ctrl-C stops everything, and the next start finds every session, run and event.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/temporal/dev-server';
 import { startFakeLlm } from '../fixtures/fake-llm';
 import { spawnAp, type ApProcess } from '../support/processes';
-import { allEvents, Api, env } from '../support/api';
+import { allEvents, Api, env, waitFor } from '../support/api';
 import { canary } from '../support/canaries';
 
 const procs: ApProcess[] = [];
@@ -18,6 +19,18 @@ function startPlatform(dataDir: string, port: number, log: string): ApProcess {
   const p = spawnAp(['start'], { AP_DATA_DIR: dataDir, AP_PORT: String(port), AP_ALLOW_PRIVATE_NETWORK: 'true', AP_TEMPORAL_CLI: env().temporalCli, LOG_LEVEL: 'debug' }, log);
   procs.push(p);
   return p;
+}
+
+/** Processes whose command line names the data directory: its PostgreSQL (-D) and Temporal (--db-filename). */
+function serversOf(dataDir: string): string[] {
+  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((pid) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return argv.some((a) => a.startsWith(dataDir)) && !argv.some((a) => a.endsWith('ap.js')) ? [`${pid} ${argv.join(' ').slice(0, 200)}`] : [];
+    } catch {
+      return []; // gone meanwhile
+    }
+  });
 }
 
 describe('ap start', () => {
@@ -66,6 +79,41 @@ describe('ap start', () => {
     } finally {
       await llm.close();
     }
+  }, 180_000);
+
+  it('a start whose API port is taken exits non-zero with the cause and leaves no PostgreSQL or Temporal behind', async () => {
+    const dataDir = path.join(env().runDir, 'start-port-taken');
+    fs.mkdirSync(dataDir, { recursive: true });
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, () => r()));
+    try {
+      const port = (taken.address() as net.AddressInfo).port;
+      const p = startPlatform(dataDir, port, path.join(env().logDir, 'start-port-taken.log'));
+      await expect(p.ready).rejects.toThrow(/exited with 1/);
+      expect(p.output()).toMatch(/^Error: listen EADDRINUSE: address already in use .*:\d+$/m);
+      expect(p.output()).toContain('PostgreSQL: embedded server');
+      expect(p.output()).toContain('Temporal: dev server');
+      expect(serversOf(dataDir)).toEqual([]);
+    } finally {
+      taken.close();
+    }
+  }, 180_000);
+
+  it('a SIGKILLed start takes its servers with it, and the next start on the data directory comes up', async () => {
+    const dataDir = path.join(env().runDir, 'start-killed');
+    fs.mkdirSync(dataDir, { recursive: true });
+    const port = await freePort();
+    const first = startPlatform(dataDir, port, path.join(env().logDir, 'start-killed-1.log'));
+    await first.ready;
+    expect(serversOf(dataDir).length).toBeGreaterThanOrEqual(2);
+    await first.kill('SIGKILL');
+    await waitFor(async () => serversOf(dataDir).length === 0, 'the servers of the killed start to stop');
+    const second = startPlatform(dataDir, port, path.join(env().logDir, 'start-killed-2.log'));
+    await second.ready;
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    await second.kill('SIGTERM');
+    expect(second.child.exitCode).toBe(0);
+    expect(serversOf(dataDir)).toEqual([]);
   }, 180_000);
 
   it('a bad configuration value stops the process with one line naming the variable', async () => {

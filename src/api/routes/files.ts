@@ -7,6 +7,7 @@ import * as svc from '../../services/files';
 import type { ServiceDeps } from '../../services/deps';
 import { defineRoutes, READ_ALL, type RouteDoc } from '../route';
 import { formEvents } from '../multipart';
+import { FORM_OVERHEAD_BYTES, withUploadBody } from '../upload';
 
 /** RFC 6266: an ASCII fallback and the UTF-8 name; always an attachment, never rendered on this origin. */
 export function contentDisposition(filename: string): string {
@@ -19,11 +20,10 @@ export function fileRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
 
   r.post(
     '/files',
-    { audit: 'file.create', roles: ['developer'], status: 201, multipart: fileUploadFormSchema, summary: `Upload a file (multipart/form-data: file, session_id?, purpose?); at most AP_MAX_FILE_BYTES (default 25 MiB), else 413` },
-    async ({ req, p }) => {
-      // Not destroyed when the parser stops early: the error handler reads the rest (src/api/drain.ts).
-      return await svc.uploadFile(deps, p, formEvents(req.iterator({ destroyOnReturn: false }), req.headers['content-type']));
-    },
+    { audit: 'file.create', roles: ['developer'], status: 201, multipart: fileUploadFormSchema, summary: `Upload a file (multipart/form-data: file, session_id?, purpose?); at most AP_MAX_FILE_BYTES (default 25 MiB), else 413; the whole body must arrive within AP_UPLOAD_BODY_TIMEOUT_MS (400 request_timeout); at most AP_UPLOADS_PER_KEY uploads in flight per key (429 rate_limited)` },
+    // The body is read whole before the service takes a database connection (src/api/upload.ts).
+    ({ req, p }) =>
+      withUploadBody(deps, req, p, deps.config.maxFileBytes + FORM_OVERHEAD_BYTES, (body) => svc.uploadFile(deps, p, formEvents(body, req.headers['content-type']))),
   );
   r.get('/files', { roles: READ_ALL, query: fileListQuerySchema, summary: 'Files, newest first' }, ({ p, query }) => svc.listFiles(deps, p, query));
   r.get('/files/:id', { roles: READ_ALL }, ({ p, params }) => svc.getFile(deps, p, params.id!));
