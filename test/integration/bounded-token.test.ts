@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startOAuthServer, type OAuthServer } from '../fixtures/oauth-server';
 import { startToolServer, type ToolServer } from '../fixtures/tool-server';
 import { allEvents, setupAgent, waitFor, type AgentSetup } from '../support/api';
+import { authorize } from '../support/oauth-flow';
 
 let oauth: OAuthServer | undefined;
 let tools: ToolServer | undefined;
@@ -31,9 +32,7 @@ describe('bounded token endpoint answers', () => {
     const run = (await a.api.post(`/v1/sessions/${session.id}/runs`, { input: 'calendar?', wait: true })).body;
     expect(run.status).toBe('waiting_auth');
     const required = (await allEvents(a.api, run.id)).find((e) => e.type === 'auth.required')!;
-    const consent = await fetch(required.data.authorization_url, { redirect: 'manual' });
-    expect(consent.status).toBe(302);
-    const back = await fetch(consent.headers.get('location')!);
+    const back = await authorize(a.api, required.data);
     expect(back.status).toBe(400);
     const page = await back.text();
     expect(page).toContain('authorization_failed');

@@ -11,6 +11,7 @@ import { allEvents, Api, env, expectError, newWorkspace, readSse, setupAgent, wa
 import { startToolServer, type ToolServer } from '../fixtures/tool-server';
 import { startOAuthServer, type OAuthServer } from '../fixtures/oauth-server';
 import { startReceiver } from '../fixtures/webhook-receiver';
+import { authorize as authorizeFlow, consent, linkFor as linkForFlow, openLink } from '../support/oauth-flow';
 
 type Json = Record<string, any>;
 
@@ -65,32 +66,8 @@ const bearers = () => tools.requests.map((r) => r.headers.authorization);
 /** Where events and the run object say the app gets the user's link (never the link itself). */
 const linkEndpoint = (runId: string, toolCallId: string) => `${env().apiUrl}/v1/runs/${runId}/authorizations/${toolCallId}`;
 
-/** The app asks for its user's link with its own key. */
-async function linkFor(api: Api, pending: Json): Promise<Json> {
-  const link = remember(await api.post(new URL(pending.authorization_url).pathname, {}));
-  expect(link.status, JSON.stringify(link.body)).toBe(200);
-  return link.body;
-}
-
-/** The user's browser opens the link: the platform sets the flow's cookie and sends it to the provider. */
-async function openLink(url: string): Promise<{ provider: URL; cookie: string }> {
-  const opened = await fetch(url, { redirect: 'manual' });
-  expect(opened.status).toBe(302);
-  return { provider: new URL(opened.headers.get('location')!), cookie: opened.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ') };
-}
-
-/** The provider (which consents at once) redirects the browser back to the platform's callback. */
-async function consent(provider: URL): Promise<string> {
-  const res = await fetch(provider, { redirect: 'manual' });
-  expect(res.status).toBe(302);
-  return res.headers.get('location')!;
-}
-
-/** The whole flow in the user's browser, from the app's link to the callback's answer. */
-async function authorize(api: Api, pending: Json): Promise<Response> {
-  const { provider, cookie } = await openLink((await linkFor(api, pending)).authorization_url);
-  return fetch(await consent(provider), { headers: { cookie } });
-}
+const linkFor = (api: Api, pending: Json) => linkForFlow(api, pending, (body) => seen.push(JSON.stringify(body)));
+const authorize = (api: Api, pending: Json) => authorizeFlow(api, pending, (body) => seen.push(JSON.stringify(body)));
 
 describe('connected accounts', () => {
   let callback = '';
