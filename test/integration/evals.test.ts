@@ -368,8 +368,8 @@ describe('eval cancellation', () => {
 
     const canceled = await a.api.post(`/v1/evals/${id}/cancel`, { reason: 'wrong agent version' });
     expect(canceled.status, JSON.stringify(canceled.body)).toBe(202);
-    // Still ending (its case runs are being canceled): not deletable yet.
-    expectError(await a.api.delete(`/v1/evals/${id}`), 409, 'conflict_error', 'eval_active');
+    // (No delete right here: the eval may still be ending or already have ended, its workflow needs two
+    // activity hops; landing CI saw both. 409 eval_active while it runs is shown by the delete test.)
     const done = await waitFor(async () => {
       const e = (await a.api.get(`/v1/evals/${id}`)).body;
       return e.status === 'canceled' && e.summary ? e : undefined;
