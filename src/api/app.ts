@@ -17,7 +17,7 @@ import { evalRoutes } from './routes/evals';
 import { connectionRoutes, mountConnectionCallback } from './routes/connections';
 import type { RouteDoc } from './route';
 import { idempotency } from './middleware/idempotency';
-import { checkRate, LongRequestSlots } from '../services/limits';
+import { checkRate, longRequestSlots } from '../services/limits';
 import { errorHandler, notFoundRoute } from './middleware/errors';
 import { requestContext } from './middleware/request';
 import { catalogRoutes } from './routes/catalog';
@@ -93,7 +93,7 @@ export function createApp(deps: ServiceDeps): Express {
   });
   // Idempotency-Key is handled by each route (route.ts), after its role check.
   app.locals.idempotency = idempotency(deps);
-  app.locals.longRequests = new LongRequestSlots(deps.config.limits.longRequestsPerKey);
+  app.locals.longRequests = longRequestSlots(deps.config.limits.longRequestsPerKey);
   v1.use(workspaceRoutes(deps, registry));
   v1.use(catalogRoutes(deps, registry));
   v1.use(runRoutes(deps, registry));

@@ -9,7 +9,7 @@ import { checkInput } from './input';
 import { isConnectionError } from '../db/pool';
 import { bindRunId } from './middleware/request';
 import type { Idempotency } from './middleware/idempotency';
-import type { LongRequestSlots } from '../services/limits';
+import type { KeySlots } from '../services/limits';
 
 export interface HandlerContext<B, Q> {
   req: Request;
@@ -68,7 +68,7 @@ export function handle<B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType =
       if (!parsed.success) throw fromZod(parsed.error);
       query = parsed.data;
     }
-    if (isLongLived(req, opts, body)) res.once('close', (req.app.locals.longRequests as LongRequestSlots).acquire(p.key_id));
+    if (isLongLived(req, opts, body)) res.once('close', (req.app.locals.longRequests as KeySlots).acquire(p.key_id));
     // After the role check, never before: a stored response may hold a secret shown once (issue 17 item 1).
     if ((await (req.app.locals.idempotency as Idempotency)(req, res)) === 'replayed') return;
     const params = req.params as Record<string, string>;

@@ -10,6 +10,7 @@ import type { Request } from 'express';
 import { ApiError } from '../domain/errors';
 import type { Principal } from '../domain/workspace';
 import type { ServiceDeps } from '../services/deps';
+import { KeySlots } from '../services/limits';
 import { boundaryOf } from './multipart';
 
 /** Bodies up to this size stay in memory; a larger one goes to a temporary file. */
@@ -24,33 +25,11 @@ export interface SpooledBody {
   dispose(): Promise<void>;
 }
 
-/** Uploads in flight per API key, in this process. */
-class UploadSlots {
-  private readonly inFlight = new Map<string, number>();
-  constructor(private readonly perKey: number) {}
-
-  take(key: string): () => void {
-    const n = this.inFlight.get(key) ?? 0;
-    if (n >= this.perKey) {
-      throw new ApiError(429, 'rate_limited', `This API key already has ${this.perKey} uploads in progress; retry when one has finished`, undefined, { 'Retry-After': '5' });
-    }
-    this.inFlight.set(key, n + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.inFlight.get(key) ?? 1) - 1;
-      if (left > 0) this.inFlight.set(key, left);
-      else this.inFlight.delete(key);
-    };
-  }
-}
-
 // One set of slots per app (files and skills share it), without a module-level singleton.
-const slotsByDeps = new WeakMap<ServiceDeps, UploadSlots>();
-function slotsOf(deps: ServiceDeps): UploadSlots {
+const slotsByDeps = new WeakMap<ServiceDeps, KeySlots>();
+function slotsOf(deps: ServiceDeps): KeySlots {
   let slots = slotsByDeps.get(deps);
-  if (!slots) slotsByDeps.set(deps, (slots = new UploadSlots(deps.config.uploads.perKey)));
+  if (!slots) slotsByDeps.set(deps, (slots = new KeySlots(deps.config.uploads.perKey, (n) => `This API key already has ${n} uploads in progress; retry when one has finished`)));
   return slots;
 }
 
@@ -59,7 +38,7 @@ function slotsOf(deps: ServiceDeps): UploadSlots {
  * the configured deadline), then hands its chunks to `use`; the slot and the spooled body are released after.
  */
 export async function withUploadBody<T>(deps: ServiceDeps, req: Request, p: Principal, maxBytes: number, use: (body: AsyncIterable<Buffer>) => Promise<T>): Promise<T> {
-  const release = slotsOf(deps).take(p.key_id);
+  const release = slotsOf(deps).acquire(p.key_id);
   try {
     boundaryOf(req.headers['content-type']); // 415 before reading anything
     const body = await spoolBody(req, maxBytes, deps.config.uploads.bodyTimeoutMs);

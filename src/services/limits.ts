@@ -50,21 +50,23 @@ export async function checkRate(db: Db, config: Config, workspaceId: string, key
 }
 
 /**
- * Long-lived requests (SSE streams, `wait: true`, chat completions) each hold a socket, a database
- * subscription and a slot of the process until their run ends: one key may hold `cap` of them at once.
- * Counted per API process (in memory, released when the response closes), not across processes: a
- * client spread over N processes can hold N × cap. The 429 names a Retry-After for when one may end.
+ * Requests one key may hold open at once in this process (in memory, released when the response closes),
+ * not across processes: a client spread over N processes can hold N × cap. Used for long-lived requests
+ * (SSE streams, `wait: true`, chat completions: each holds a socket, a database subscription and a slot
+ * until its run ends) and for uploads (each holds a body being read). Past the cap: 429 with Retry-After.
  */
-export class LongRequestSlots {
+export class KeySlots {
   private readonly held = new Map<string, number>();
-  constructor(private readonly cap: number) {}
+  constructor(
+    private readonly cap: number,
+    /** The 429's message: what the key already holds. */
+    private readonly refusal: (cap: number) => string,
+  ) {}
 
   /** Takes a slot for the key, or throws 429; the returned function gives it back (once). */
   acquire(keyId: string): () => void {
     const n = this.held.get(keyId) ?? 0;
-    if (n >= this.cap) {
-      throw new ApiError(429, 'rate_limited', `This API key already holds ${this.cap} long-lived requests (event streams, wait: true, chat completions) open on this server; retry when one has ended`, undefined, { 'Retry-After': '5' });
-    }
+    if (n >= this.cap) throw new ApiError(429, 'rate_limited', this.refusal(this.cap), undefined, { 'Retry-After': '5' });
     this.held.set(keyId, n + 1);
     let released = false;
     return () => {
@@ -76,6 +78,9 @@ export class LongRequestSlots {
     };
   }
 }
+
+export const longRequestSlots = (cap: number): KeySlots =>
+  new KeySlots(cap, (n) => `This API key already holds ${n} long-lived requests (event streams, wait: true, chat completions) open on this server; retry when one has ended`);
 
 /** Tokens of the workspace's runs this calendar month (UTC). */
 async function tokensThisMonth(q: Queryable, workspaceId: string): Promise<number> {
