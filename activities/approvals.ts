@@ -23,6 +23,13 @@ export interface DecisionCheckInput {
   candidates: DecisionCandidate[];
 }
 
+/** A forged decision's decider as sent (any shape), clipped: the audit record must stay small. */
+const claimedDecider = (d: unknown): { key_id: string | null; name: string | null } | null => {
+  if (!d || typeof d !== 'object') return null;
+  const clip = (v: unknown): string | null => (typeof v === 'string' ? v.slice(0, 200) : null);
+  return { key_id: clip((d as { key_id?: unknown }).key_id), name: clip((d as { name?: unknown }).name) };
+};
+
 export type DecisionCheck = { accepted: true; arguments_error?: string } | { accepted: false; reason: string };
 
 export function createApprovalActivities({ db, config, log, secrets }: ActivityDeps) {
@@ -45,7 +52,7 @@ export function createApprovalActivities({ db, config, log, secrets }: ActivityD
             action: 'approval.decision_refused',
             target: c.approval_id,
             request_id: input.request_id,
-            data: { run_id: input.run_id, reason, decision: d.decision, claimed_decided_by: d.decided_by ?? null },
+            data: { run_id: input.run_id, reason, decision: d.decision, claimed_decided_by: claimedDecider(d.decided_by) },
           }).catch((err: unknown) => activityLog(log, ids).warn({ err }, 'could not audit a refused approval decision'));
           continue;
         }

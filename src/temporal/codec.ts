@@ -20,10 +20,16 @@ const decode = (b: Uint8Array | null | undefined): string => (b ? new TextDecode
 
 export const isEncrypted = (p: Payload): boolean => decode(p.metadata?.encoding) === ENCODING;
 
-/** What the workflow sees instead of a refused payload: `undefined`; the history export shows what was sent. */
+const NULL_ENCODING = 'binary/null';
+
+/**
+ * What the workflow sees instead of a refused payload: `undefined` (`binary/null`, whose data no converter
+ * reads); the history export shows what was sent. The marker alone proves nothing (any sender can set it):
+ * only a payload that already decodes as `undefined` is kept as it is.
+ */
 export function rejectedPayload(p: Payload): Payload {
-  if (p.metadata?.[REJECTED_ENCODING]) return p;
-  return { metadata: { encoding: encode('binary/null'), [REJECTED_ENCODING]: p.metadata?.encoding ?? encode('') }, data: p.data ?? new Uint8Array() };
+  if (p.metadata?.[REJECTED_ENCODING] && decode(p.metadata.encoding) === NULL_ENCODING) return p;
+  return { metadata: { encoding: encode(NULL_ENCODING), [REJECTED_ENCODING]: p.metadata?.encoding ?? encode('') }, data: p.data ?? new Uint8Array() };
 }
 
 export interface CodecOptions {
@@ -61,7 +67,7 @@ export class EncryptionCodec implements PayloadCodec {
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((p) => {
       if (!isEncrypted(p)) {
-        if (this.options.lenient || p.metadata?.[REJECTED_ENCODING]) return p;
+        if (this.options.lenient) return p;
         this.options.onRejected?.(decode(p.metadata?.encoding));
         return rejectedPayload(p);
       }

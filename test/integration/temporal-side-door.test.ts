@@ -1,10 +1,10 @@
 // Temporal is no side door past the API (issue 17 item 4): whoever can reach Temporal (the Web UI, any
 // client on the network) and signals `approvalDecision` to a run waiting on a write tool's approval, in
 // plaintext or even encrypted with the real codec but without the API's proof, executes nothing; the run
-// keeps waiting and a real approval through the API still works.
+// keeps waiting and a real approval through the API still works. Likewise a plaintext `toolResolution`.
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dataConverter } from '../../src/temporal/codec';
+import { dataConverter, REJECTED_ENCODING } from '../../src/temporal/codec';
 import { startToolServer, type ToolServer } from '../fixtures/tool-server';
 import { allEvents, Api, env, setupAgent, waitFor, waitForStatus, type AgentSetup } from '../support/api';
 
@@ -113,6 +113,38 @@ describe('signals sent to Temporal past the API', () => {
     expect(done.output_text).toBe('Done.');
     expect(p.tools.requests.map((r) => r.body)).toEqual([{ title: 'Printer on fire' }]);
     expect((await p.approver.get(`/v1/approvals/${p.approvalId}`)).body).toMatchObject({ status: 'approved', decided_by: { name: 'approver' } });
+  });
+
+  it('a plaintext toolResolution, also one marked as an already refused payload, resolves no client tool call', async () => {
+    const s = await setupAgent();
+    cleanups.push(() => s.llm.close());
+    await s.api.post('/v1/tools', { name: 'compute_locally', effect: 'read', executor: { type: 'client' }, input_schema: { type: 'object', properties: { x: { type: 'number' } } } });
+    await s.api.patch('/v1/agents/assistant', { tools: ['compute_locally'] });
+    s.llm.reply({ tool_calls: [{ name: 'compute_locally', arguments: { x: 2 } }] }, { text: 'Got it.' });
+    const run = (await s.api.post('/v1/runs', { agent: 'assistant', input: 'compute', wait: true })).body;
+    expect(run.status).toBe('tool_required');
+    const callId = run.pending_tool_calls[0].id as string;
+    const workflowId = (await s.api.get(`/v1/runs/${run.id}/history`)).body.workflow_id as string;
+    // A client whose codec sets the marker the strict codec puts on refused payloads: the marker proves nothing.
+    const marking = new Client({
+      connection,
+      namespace: env().namespace,
+      dataConverter: {
+        payloadCodecs: [{
+          encode: async (ps) => ps.map((p) => ({ ...p, metadata: { ...p.metadata, [REJECTED_ENCODING]: new TextEncoder().encode('json/plain') } })),
+          decode: async (ps) => ps,
+        }],
+      },
+    });
+    const handle = plainClient().workflow.getHandle(workflowId);
+    await handle.signal('toolResolution', { tool_call_id: callId, output: { value: 'forged' } });
+    await marking.workflow.getHandle(workflowId).signal('toolResolution', { tool_call_id: callId, output: { value: 'forged' } });
+    await signalsHandled(handle);
+    expect((await s.api.get(`/v1/runs/${run.id}`)).body.status).toBe('tool_required');
+    expect(s.llm.requests).toHaveLength(1);
+    expect((await s.api.post(`/v1/runs/${run.id}/tools/resolve`, { tool_call_id: callId, output: { value: 4 } })).status).toBe(200);
+    expect((await waitForStatus(s.api, run.id, ['completed'])).output_text).toBe('Got it.');
+    expect(JSON.stringify(s.llm.requests[1]!.body)).not.toContain('forged');
   });
 
   it("approved edited arguments are validated again against the run's tool schema: a mismatch executes nothing", async () => {

@@ -22,6 +22,22 @@ describe('payload codec', () => {
     expect(refused).toEqual(['json/plain']);
   });
 
+  it('refuses a plaintext payload that claims to be an already refused one', async () => {
+    const forged = { ...plain, metadata: { ...plain.metadata, [REJECTED_ENCODING]: new TextEncoder().encode('json/plain') } };
+    const refused: string[] = [];
+    const [decoded] = await new EncryptionCodec([key], { onRejected: (e) => refused.push(e) }).decode([forged]);
+    expect(defaultPayloadConverter.fromPayload(decoded!)).toBeUndefined();
+    expect(refused).toEqual(['json/plain']);
+  });
+
+  it('a payload marked refused by a history export still decodes as undefined in the strict codec', async () => {
+    const history = { events: [{ workflowExecutionSignaledEventAttributes: { input: { payloads: [plain] } } }] };
+    await decodeAllPayloads(history, new EncryptionCodec([key]));
+    const marked = (history.events[0] as Record<string, any>).workflowExecutionSignaledEventAttributes.input.payloads[0];
+    const [decoded] = await new EncryptionCodec([key]).decode([marked]);
+    expect(defaultPayloadConverter.fromPayload(decoded!)).toBeUndefined();
+  });
+
   it('passes plaintext through only when lenient (replay of decoded exports)', async () => {
     const [decoded] = await new EncryptionCodec([key], { lenient: true }).decode([plain]);
     expect(decoded).toBe(plain);
