@@ -32,8 +32,25 @@ const newAjv = (): Ajv2020 => {
   addFormats(a);
   return a;
 };
-let ajv = newAjv();
-let compiledByThisAjv = 0;
+/**
+ * Two lines of generations: one for the validators kept in the cache, one for the save-time check.
+ * The check's compiles are never cached, so its instances are dropped whole when renewed; and the
+ * cache's instances hold only cached compiles, so its MAX_CACHED_VALIDATORS span at most a few
+ * generations (a check cannot make a cached validator pin an instance full of refused schemas).
+ */
+class AjvGenerations {
+  private ajv = newAjv();
+  private compiled = 0;
+  next(): Ajv2020 {
+    if (++this.compiled > GENERATION) {
+      this.ajv = newAjv();
+      this.compiled = 1;
+    }
+    return this.ajv;
+  }
+}
+const forCache = new AjvGenerations();
+const forCheck = new AjvGenerations();
 
 export const MAX_CACHED_VALIDATORS = 200;
 const cache = new Map<string, ValidateFunction>();
@@ -191,14 +208,10 @@ export function schemaProblem(schema: Record<string, unknown>): SchemaProblem | 
   return null;
 }
 
-function compileIsolated(strict: Record<string, unknown>): ValidateFunction {
+function compileIsolated(strict: Record<string, unknown>, generations: AjvGenerations): ValidateFunction {
   const problem = schemaProblem(strict);
   if (problem) throw new Error(`${problem.path || '(root)'} ${problem.message}`);
-  if (++compiledByThisAjv > GENERATION) {
-    ajv = newAjv();
-    compiledByThisAjv = 1;
-  }
-  const instance = ajv;
+  const instance = generations.next();
   try {
     return instance.compile(strict);
   } finally {
@@ -211,7 +224,7 @@ function compileIsolated(strict: Record<string, unknown>): ValidateFunction {
 
 /** Compiles without keeping the result: the save-time check, so that refused or conflicting creates cost no memory. */
 export function checkSchema(schema: Record<string, unknown>): void {
-  compileIsolated(withStrictDefaults(schema));
+  compileIsolated(withStrictDefaults(schema), forCheck);
 }
 
 export function compileSchema(schema: Record<string, unknown>): ValidateFunction {
@@ -221,7 +234,7 @@ export function compileSchema(schema: Record<string, unknown>): ValidateFunction
   if (fn) {
     cache.delete(key);
   } else {
-    fn = compileIsolated(strict);
+    fn = compileIsolated(strict, forCache);
     if (cache.size >= MAX_CACHED_VALIDATORS) cache.delete(cache.keys().next().value!);
   }
   cache.set(key, fn);
