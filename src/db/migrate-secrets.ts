@@ -32,7 +32,15 @@ async function migrateColumn(c: pg.PoolClient, secrets: SecretBox | undefined, t
     for (const row of r.rows) {
       if (!isLegacyCiphertext(row.enc!)) continue;
       const context = { workspace: row.workspace_id!, table: t.table, column: logical, row: t.key.map((k) => row[k]!) };
-      const enc = secrets.encrypt(secrets.decryptLegacy(row.enc!), context);
+      let plaintext: string;
+      try {
+        plaintext = secrets.decryptLegacy(row.enc!);
+      } catch {
+        // Under a key no longer configured, or corrupted: it could not be read before either. It stays as
+        // it is (its use fails, naming the row's object); one tenant's bad row must not stop every start.
+        continue;
+      }
+      const enc = secrets.encrypt(plaintext, context);
       const set = t.jsonEnc ? `${column} = jsonb_set(${column}, '{enc}', to_jsonb($1::text))` : `${column} = $1`;
       const where = keyCols.map((k, i) => `${k} = $${i + 2}`).join(' AND ');
       await c.query(`UPDATE ${t.table} SET ${set} WHERE ${where}`, [enc, ...keyCols.map((k) => row[k])]);

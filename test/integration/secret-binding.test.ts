@@ -97,6 +97,10 @@ describe('encryption at rest is bound to its row', () => {
     await sql(`UPDATE model_cards SET api_key_enc = $3, headers_enc = $4 WHERE workspace_id = $1 AND id = $2`, [ws, 'fake', v1Encrypt(masterKey, apiKeyCanary), v1Encrypt(masterKey, '{"X-Old":"h"}')]);
     await sql(`UPDATE webhook_endpoints SET secret_enc = $2 WHERE id = $1`, [hook.id, v1Encrypt(masterKey, hook.secret)]);
     await sql(`UPDATE vault_secrets SET value_enc = $2 WHERE workspace_id = $1 AND name = 'tok'`, [ws, v1Encrypt(masterKey, 'old-vault')]);
+    // A v1 row under a key no longer configured: it cannot be migrated, and must not stop the migration.
+    await api.post('/v1/vault', { name: 'lost', value: 'x' });
+    const lost = v1Encrypt(crypto.randomBytes(32), 'under-a-lost-key');
+    await sql(`UPDATE vault_secrets SET value_enc = $2 WHERE workspace_id = $1 AND name = 'lost'`, [ws, lost]);
     await sql(`UPDATE idempotency_keys SET response_body = $3 WHERE workspace_id = $1 AND key = $2`, [ws, 'mig-1', JSON.stringify({ enc: v1Encrypt(masterKey, JSON.stringify(first.body)) })]);
 
     // (Until migrated, decrypt refuses them: test/unit/security.test.ts. Not asserted here: another test file's
@@ -107,7 +111,8 @@ describe('encryption at rest is bound to its row', () => {
     await migrate(db, box);
     const stored = (await sql<{ api_key_enc: string; headers_enc: string }>('SELECT api_key_enc, headers_enc FROM model_cards WHERE workspace_id = $1', [ws])).rows[0]!;
     const secret = (await sql<{ secret_enc: string }>('SELECT secret_enc FROM webhook_endpoints WHERE id = $1', [hook.id])).rows[0]!.secret_enc;
-    const vault = (await sql<{ value_enc: string }>(`SELECT value_enc FROM vault_secrets WHERE workspace_id = $1`, [ws])).rows[0]!.value_enc;
+    const vault = (await sql<{ value_enc: string }>(`SELECT value_enc FROM vault_secrets WHERE workspace_id = $1 AND name = 'tok'`, [ws])).rows[0]!.value_enc;
+    expect((await sql<{ value_enc: string }>(`SELECT value_enc FROM vault_secrets WHERE workspace_id = $1 AND name = 'lost'`, [ws])).rows[0]!.value_enc).toBe(lost);
     const response = (await sql<{ enc: string }>(`SELECT response_body->>'enc' AS enc FROM idempotency_keys WHERE workspace_id = $1 AND key = 'mig-1'`, [ws])).rows[0]!.enc;
     for (const enc of [stored.api_key_enc, stored.headers_enc, secret, vault, response]) expect(enc.startsWith('v2:')).toBe(true);
     expect(box.decrypt(stored.api_key_enc, { workspace: ws, table: 'model_cards', column: 'api_key', row: 'fake' })).toBe(apiKeyCanary);
