@@ -1,7 +1,7 @@
 // /openapi.json: a valid OpenAPI 3.1 document (checked by an independent validator) that lists every
 // route the Express app registers, with request bodies from the zod schemas that validate them.
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../src/api/app';
 import { loadConfig } from '../../src/config';
 import { createPool } from '../../src/db/pool';
@@ -10,6 +10,13 @@ import { createEventBus } from '../../src/services/event-bus';
 import { connectClient } from '../../src/temporal/connection';
 import { EncryptionCodec } from '../../src/temporal/codec';
 import { env } from '../support/api';
+
+// Counts how often the document is built (issue 17 item 10: it took ~37 ms of event loop per request).
+const built = vi.hoisted(() => ({ count: 0 }));
+vi.mock('../../src/api/openapi', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../src/api/openapi')>();
+  return { ...original, buildOpenApi: (...args: Parameters<typeof original.buildOpenApi>) => (built.count++, original.buildOpenApi(...args)) };
+});
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };
@@ -48,7 +55,7 @@ describe('/openapi.json', () => {
     expect(create.requestBody.content['application/json'].schema.required).toContain('agent');
   });
 
-  it('lists every route registered in Express', async () => {
+  it('lists every route registered in Express; built once when the app is composed, not per request', async () => {
     const e = env();
     const config = loadConfig({ DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: e.temporalAddress, AP_MASTER_KEY: e.masterKey });
     const db = createPool(e.databaseUrl, 1);
@@ -56,7 +63,9 @@ describe('/openapi.json', () => {
     const log = pino({ level: 'silent' });
     const bus = createEventBus(e.databaseUrl, log);
     try {
+      const builtBefore = built.count;
       const app = createApp({ db, config, secrets: createSecretBox([Buffer.from(e.masterKey, 'base64')]), log, temporal, bus, codec: new EncryptionCodec([Buffer.from(e.masterKey, 'base64')]) });
+      expect(built.count - builtBefore).toBe(1);
       const registered = expressRoutes((app as unknown as { router: { stack: Layer[] } }).router.stack);
       expect(registered.length).toBeGreaterThan(40);
       const doc = (await (await fetch(`${e.apiUrl}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
@@ -64,6 +73,20 @@ describe('/openapi.json', () => {
         Object.keys(ops).map((m) => `${m} ${p.replace(/\{([A-Za-z_]+)\}/g, ':$1')}`),
       );
       expect(registered.filter((r) => !documented.includes(r))).toEqual([]);
+
+      // This app serves the document it built when it was composed, however many requests ask.
+      const before = built.count;
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((r) => server.once('listening', r));
+      try {
+        const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/openapi.json`;
+        const bodies = await Promise.all(Array.from({ length: 5 }, async () => (await fetch(url)).text()));
+        expect(new Set(bodies).size).toBe(1);
+        expect(JSON.parse(bodies[0]!).paths).toEqual(doc.paths);
+        expect(built.count - before).toBe(0);
+      } finally {
+        await new Promise((r) => server.close(r));
+      }
     } finally {
       await bus.close();
       await temporal.connection.close();
