@@ -2,7 +2,9 @@
 import type { Queryable } from './pool';
 import type { KeyPrincipalRow } from './workspaces';
 
+/** Also drops the key's sessions that ended over a day ago, so that the table does not grow with sign-ins. */
 export async function insertSession(q: Queryable, s: { id_hash: string; workspace_id: string; key_id: string; expires_at: Date }): Promise<void> {
+  await q.query(`DELETE FROM dashboard_sessions WHERE key_id = $1 AND LEAST(expires_at, COALESCE(revoked_at, expires_at)) < now() - interval '1 day'`, [s.key_id]);
   await q.query('INSERT INTO dashboard_sessions (id_hash, workspace_id, key_id, expires_at) VALUES ($1, $2, $3, $4)', [s.id_hash, s.workspace_id, s.key_id, s.expires_at]);
 }
 

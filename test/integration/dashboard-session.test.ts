@@ -2,6 +2,7 @@
 // hostile sign-in input, an opaque server-side session that sign-out and key revocation end, and Secure
 // cookies with HSTS behind a TLS proxy. (The browser flows are in test/e2e/dashboard.test.ts.)
 import path from 'node:path';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { env, expectError, newWorkspace } from '../support/api';
 import { spawnAp } from '../support/processes';
@@ -107,6 +108,30 @@ describe('dashboard session', () => {
     expect(page.headers.get('location')).toBe('/dashboard/login');
     // The key still works for API clients: sign-out ends the session, not the key.
     expect((await api.get('/v1/workspaces/current')).status).toBe(200);
+  });
+
+  it("sessions that ended over a day ago are dropped at the key's next sign-in; live ones stay", async () => {
+    const api = await newWorkspace();
+    const old = await signIn(api.key);
+    const live = await signIn(api.key);
+    const sql = new pg.Client({ connectionString: env().databaseUrl });
+    await sql.connect();
+    try {
+      const wsId = (await api.get('/v1/workspaces/current')).body.id as string;
+      const rows = async () => (await sql.query<{ n: string }>('SELECT count(*) AS n FROM dashboard_sessions WHERE workspace_id = $1', [wsId])).rows[0]!.n;
+      expect(await rows()).toBe('2');
+      // One of them expired two days ago (as if signed in then).
+      await sql.query(
+        `UPDATE dashboard_sessions SET expires_at = now() - interval '2 days' WHERE id_hash = (SELECT id_hash FROM dashboard_sessions WHERE workspace_id = $1 ORDER BY created_at LIMIT 1)`,
+        [wsId],
+      );
+      await signIn(api.key);
+      expect(await rows()).toBe('2');
+      expect((await readWith(old.session)).status).toBe(401);
+      expect((await readWith(live.session)).status).toBe(200);
+    } finally {
+      await sql.end();
+    }
   });
 
   it("revoking an API key ends its dashboard sessions; another key's session goes on", async () => {
