@@ -74,7 +74,7 @@ const envSchema = z.object({
   AP_WORKSPACE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(6000),
   // Long-lived requests (SSE streams, `wait: true`, chat completions) one API key holds open at once, per
   // API process: each holds a socket and a subscription until its run ends.
-  AP_MAX_LONG_REQUESTS_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(20),
+  AP_MAX_LONG_REQUESTS_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(200),
   // /metrics reads platform-wide aggregates from PostgreSQL at most once per this many seconds (0 = every scrape).
   AP_METRICS_CACHE_SECONDS: z.coerce.number().min(0).max(3600).default(10),
   // PostgreSQL connections per process. The API sheds load (429) when 4× this many (at least 50) queries wait.

@@ -97,7 +97,7 @@ async function waitAllCompleted(api: Api, ids: string[], timeoutMs: number): Pro
 
 describe('load at 3× what the machine sustains', () => {
   it('is shed with 429 + Retry-After, never a 5xx; accepted runs complete; memory stays bounded; it recovers', async () => {
-    pair = await startPair('load', { both: { LOG_LEVEL: 'info' } });
+    pair = await startPair('load', { both: { LOG_LEVEL: 'info', AP_MAX_LONG_REQUESTS_PER_KEY: '1000' } });
     const { api, worker } = pair;
     const base = `http://127.0.0.1:${pair.port}`;
     const operator = new Api(env().adminKey, base);
@@ -106,7 +106,8 @@ describe('load at 3× what the machine sustains', () => {
     setup = await setupAgent({ api: new Api(ws.body.admin_key, base) });
     const client = setup.api;
     setup.llm.respond(() => ({ text: 'Done.' }));
-    // The per-key rate is not what this test is about: it is set out of the way (the cap is set below).
+    // The per-key rate (and, in the pair's settings, the per-key cap on requests that wait) is not what this
+    // test is about: it is set out of the way (the active-run cap is set below).
     const setLimits = async (l: Record<string, number>) => {
       const r = await operator.patch(`/v1/workspaces/${ws.body.id}`, l);
       expect(r.status, JSON.stringify(r.body)).toBe(200);

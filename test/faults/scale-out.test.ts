@@ -75,7 +75,7 @@ describe('scale-out on the PostgreSQL-backed Temporal server', () => {
     const started = Date.now();
     const elapsed = () => `${Math.round((Date.now() - started) / 1000)} s`;
     temporal = await ownPostgresTemporal('scale-out');
-    const pair = await within(startPair('scale', { both: { TEMPORAL_ADDRESS: temporal.address, LOG_LEVEL: 'info' } }), 120_000, 'api1 and worker1 ready');
+    const pair = await within(startPair('scale', { both: { TEMPORAL_ADDRESS: temporal.address, LOG_LEVEL: 'info', AP_MAX_LONG_REQUESTS_PER_KEY: '1000' } }), 120_000, 'api1 and worker1 ready');
     const port2 = await stablePort();
     const api2 = spawnAp(['api'], { ...pair.base, AP_PORT: String(port2) }, path.join(e.logDir, 'scale-api2.log'));
     const worker2 = spawnAp(['worker'], pair.base, path.join(e.logDir, 'scale-worker2.log'));
