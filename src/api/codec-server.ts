@@ -7,10 +7,9 @@ import express, { type Router } from 'express';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { isEncrypted } from '../temporal/codec';
 import { ApiError } from '../domain/errors';
-import { hasRole } from '../domain/workspace';
 import type { Db } from '../db/pool';
 import { requireApiKey } from './middleware/auth';
-import { getWorkspace } from '../db/workspaces';
+import { assertOperator } from '../services/workspaces';
 
 interface JsonPayload {
   metadata?: Record<string, string>;
@@ -46,8 +45,7 @@ export function codecRouter(db: Db, codec: PayloadCodec, allowedOrigins: string[
   r.use(requireApiKey(db));
   r.post('/decode', async (req, res) => {
     // One key encrypts every tenant's payloads: only the operator (the default workspace) may use it.
-    const home = await getWorkspace(db, req.principal!.workspace_id);
-    if (!home?.is_default || !hasRole(req.principal!, 'auditor')) throw new ApiError(403, 'permission_denied', 'The codec endpoint is for the operator: an admin or auditor key of the default workspace');
+    await assertOperator(db, req.principal!, 'auditor', 'The codec endpoint is for the operator: an admin or auditor key of the default workspace');
     const payloads = (req.body as { payloads?: JsonPayload[] } | undefined)?.payloads;
     if (!Array.isArray(payloads)) throw new ApiError(400, 'validation_failed', 'payloads must be an array', 'payloads');
     // Shown as stored when not encrypted (search attributes, or what someone sent past the API).

@@ -4,10 +4,8 @@
 // and the full-table aggregates run at most once per AP_METRICS_CACHE_SECONDS however often anyone scrapes.
 import type { RequestHandler } from 'express';
 import type { Db } from '../db/pool';
-import { getWorkspace } from '../db/workspaces';
-import { ApiError } from '../domain/errors';
-import { hasRole } from '../domain/workspace';
 import { RUN_STATUSES } from '../domain/run';
+import { assertOperator } from '../services/workspaces';
 
 const DURATION_BUCKETS = [1, 5, 15, 60, 300, 1800, 3600];
 const LATENCY_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -77,10 +75,7 @@ export function metricsHandler(db: Db, http: HttpMetrics, cacheSeconds: number):
   let cached: { at: number; lines: Promise<string[]> } | undefined;
   return async (req, res) => {
     const p = req.principal!;
-    const home = await getWorkspace(db, p.workspace_id);
-    if (!home?.is_default || !hasRole(p, 'auditor')) {
-      throw new ApiError(403, 'permission_denied', '/metrics is for the operator: an admin or auditor key of the default workspace');
-    }
+    await assertOperator(db, p, 'auditor', '/metrics is for the operator: an admin or auditor key of the default workspace');
     if (!cached || Date.now() - cached.at >= cacheSeconds * 1000) {
       const entry = { at: Date.now(), lines: platformLines(db) };
       cached = entry;

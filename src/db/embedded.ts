@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { stablePort, stopServer } from '../temporal/dev-server';
-import { spawnWatched, stopLeftover } from '../temporal/watchdog';
+import { spawnWatched, stopLeftover } from '../process/watchdog';
 
 export interface EmbeddedDb {
   url: string;

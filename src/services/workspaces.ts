@@ -6,7 +6,7 @@ import * as repo from '../db/workspaces';
 import { hashApiKey, newApiKey } from '../security/secrets';
 import { ApiError, notFound } from '../domain/errors';
 import { isoDate, type ListQuery } from '../domain/common';
-import type { ApiKeyCreate, Principal, Role } from '../domain/workspace';
+import { hasRole, type ApiKeyCreate, type Principal, type Role } from '../domain/workspace';
 import { page } from './deps';
 import { setWorkspaceLimits } from './limits';
 
@@ -49,11 +49,14 @@ export async function authenticate(db: Db, key: string): Promise<Principal | und
   return { workspace_id: row.workspace_id, workspace_name: row.workspace_name, key_id: row.id, key_name: row.name, roles: row.roles };
 }
 
-export async function createWorkspace(db: Db, caller: Principal, name: string) {
+/** The operator is a key of the `default` workspace holding `role` (admin holds every role); others get 403 `refusal`. */
+export async function assertOperator(db: Db, caller: Principal, role: Role, refusal: string): Promise<void> {
   const home = await repo.getWorkspace(db, caller.workspace_id);
-  if (!home?.is_default || !caller.roles.includes('admin')) {
-    throw new ApiError(403, 'permission_denied', 'Only an admin key of the default workspace can create workspaces');
-  }
+  if (!home?.is_default || !hasRole(caller, role)) throw new ApiError(403, 'permission_denied', refusal);
+}
+
+export async function createWorkspace(db: Db, caller: Principal, name: string) {
+  await assertOperator(db, caller, 'admin', 'Only an admin key of the default workspace can create workspaces');
   return transaction(db, async (c) => {
     const ws = await repo.insertWorkspace(c, newId('ws'), name, false);
     const key = await createKey(c, ws.id, 'admin', ['admin']);
@@ -77,8 +80,7 @@ export async function currentWorkspace(db: Db, caller: Principal) {
 
 /** Limits are the operator's: only an admin of the default workspace sets them. */
 export async function updateWorkspaceLimits(db: Db, caller: Principal, id: string, limits: Parameters<typeof setWorkspaceLimits>[2]) {
-  const home = await repo.getWorkspace(db, caller.workspace_id);
-  if (!home?.is_default) throw new ApiError(403, 'permission_denied', 'Only an admin of the default workspace sets workspace limits');
+  await assertOperator(db, caller, 'admin', 'Only an admin of the default workspace sets workspace limits');
   if (!(await repo.getWorkspace(db, id))) throw notFound('workspace', 'id');
   await setWorkspaceLimits(db, id, limits);
   return workspaceView((await repo.getWorkspace(db, id))!);

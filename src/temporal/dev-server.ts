@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { devServerSearchAttributeArgs } from './search-attributes';
-import { spawnWatched, stopLeftover } from './watchdog';
+import { spawnWatched, stopLeftover } from '../process/watchdog';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 export const cacheDir = (): string => path.join(os.homedir(), '.cache', 'agent-platform', `temporal-${TEMPORAL_CLI_VERSION}`);
@@ -215,7 +215,7 @@ async function startOnce(opts: DevServerOptions): Promise<DevServer> {
   // processes add the missing ones at start (src/temporal/search-attributes.ts).
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
-  // Under a watchdog (src/temporal/watchdog.ts) the server goes when we go, even SIGKILLed. detached: the
+  // Under a watchdog (src/process/watchdog.ts) the server goes when we go, even SIGKILLed. detached: the
   // server gets its own process group, so a Ctrl-C reaches it only through our ordered shutdown.
   const child = opts.watchdog
     ? spawnWatched(opts.binary, args, { stopSignal: 'SIGTERM', stdout: out, pidFile: opts.dbFile ? pidFileOf(opts.dbFile) : undefined, graceMs: 8_000 })

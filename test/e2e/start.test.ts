@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/temporal/dev-server';
 import { startFakeLlm } from '../fixtures/fake-llm';
-import { spawnAp, type ApProcess } from '../support/processes';
+import { serversOf, spawnAp, spawnStart, type ApProcess } from '../support/processes';
 import { allEvents, Api, env, waitFor } from '../support/api';
 import { canary } from '../support/canaries';
 
@@ -16,21 +16,9 @@ afterEach(async () => {
 });
 
 function startPlatform(dataDir: string, port: number, log: string): ApProcess {
-  const p = spawnAp(['start'], { AP_DATA_DIR: dataDir, AP_PORT: String(port), AP_ALLOW_PRIVATE_NETWORK: 'true', AP_TEMPORAL_CLI: env().temporalCli, LOG_LEVEL: 'debug' }, log);
+  const p = spawnStart(dataDir, port, env().temporalCli, log);
   procs.push(p);
   return p;
-}
-
-/** Processes whose command line names the data directory: its PostgreSQL (-D) and Temporal (--db-filename). */
-function serversOf(dataDir: string): string[] {
-  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((pid) => {
-    try {
-      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return argv.some((a) => a.startsWith(dataDir)) && !argv.some((a) => a.endsWith('ap.js')) ? [`${pid} ${argv.join(' ').slice(0, 200)}`] : [];
-    } catch {
-      return []; // gone meanwhile
-    }
-  });
 }
 
 describe('ap start', () => {

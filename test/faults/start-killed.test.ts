@@ -8,7 +8,7 @@ import { freePort } from '../../src/temporal/dev-server';
 import { startFakeLlm, type FakeLlm } from '../fixtures/fake-llm';
 import { Api, env, waitFor, waitForStatus } from '../support/api';
 import { canary } from '../support/canaries';
-import { spawnAp, type ApProcess } from '../support/processes';
+import { serversOf, spawnStart, type ApProcess } from '../support/processes';
 import { payingAgent, startEffectServer, type EffectServer } from './support';
 
 const procs: ApProcess[] = [];
@@ -21,21 +21,9 @@ afterAll(async () => {
 });
 
 function startPlatform(dataDir: string, port: number, name: string): ApProcess {
-  const p = spawnAp(['start'], { AP_DATA_DIR: dataDir, AP_PORT: String(port), AP_ALLOW_PRIVATE_NETWORK: 'true', AP_TEMPORAL_CLI: env().temporalCli, LOG_LEVEL: 'info' }, path.join(env().logDir, `${name}.log`));
+  const p = spawnStart(dataDir, port, env().temporalCli, path.join(env().logDir, `${name}.log`), 'info');
   procs.push(p);
   return p;
-}
-
-/** Live processes whose command line names the data directory (its PostgreSQL and Temporal). */
-function serversOf(dataDir: string): string[] {
-  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((pid) => {
-    try {
-      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return argv.some((a) => a.startsWith(dataDir)) && !argv.some((a) => a.endsWith('ap.js')) ? [pid] : [];
-    } catch {
-      return [];
-    }
-  });
 }
 
 describe('ap start SIGKILLed', () => {

@@ -51,3 +51,20 @@ export function spawnAp(args: string[], env: Record<string, string>, logFile: st
     },
   };
 }
+
+/** `ap start` on a data directory and port, as a user runs it (private network allowed for the fixtures). */
+export function spawnStart(dataDir: string, port: number, temporalCli: string, logFile: string, logLevel = 'debug'): ApProcess {
+  return spawnAp(['start'], { AP_DATA_DIR: dataDir, AP_PORT: String(port), AP_ALLOW_PRIVATE_NETWORK: 'true', AP_TEMPORAL_CLI: temporalCli, LOG_LEVEL: logLevel }, logFile);
+}
+
+/** Live processes whose command line names the data directory: its PostgreSQL (-D) and Temporal (--db-filename). */
+export function serversOf(dataDir: string): string[] {
+  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((pid) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return argv.some((a) => a.startsWith(dataDir)) && !argv.some((a) => a.endsWith('ap.js')) ? [`${pid} ${argv.join(' ').slice(0, 200)}`] : [];
+    } catch {
+      return []; // gone meanwhile
+    }
+  });
+}
