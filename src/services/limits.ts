@@ -45,8 +45,8 @@ export async function checkRate(db: Db, config: Config, workspaceId: string, key
     throw new ApiError(429, 'rate_limited', `This workspace is limited to ${wsLimit} requests per minute, all its API keys together`, undefined, retryAfter(ws));
   }
   // Old windows are dropped now and then; no job is needed.
-  if (key.count === 1) await db.query(`DELETE FROM rate_limit_windows WHERE key_id = $1 AND window_start < now() - interval '5 minutes'`, [keyId]);
-  if (ws.count === 1) await db.query(`DELETE FROM rate_limit_windows WHERE key_id = $1 AND window_start < now() - interval '5 minutes'`, [`ws:${workspaceId}`]);
+  const fresh = [key, ws].filter((x) => x.count === 1).map((x) => x.key_id);
+  if (fresh.length) await db.query(`DELETE FROM rate_limit_windows WHERE key_id = ANY($1) AND window_start < now() - interval '5 minutes'`, [fresh]);
 }
 
 /**
