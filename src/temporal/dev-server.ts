@@ -177,6 +177,48 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
+/**
+ * The dev server's dynamic config as we run it (issue 18). Its defaults throttle the transfer queue to
+ * 20 reads a second per shard, and the dev server has one shard: every task (workflow task, activity)
+ * waited 30–45 ms between "scheduled" and "started". These are the values docker-compose.yml and README
+ * "Running in production" give a cluster too; docs/performance.md has what each one saved here.
+ */
+export const DEV_SERVER_TUNING: Readonly<Record<string, string>> = {
+  // How often the history service reads new tasks off its transfer queue, per shard and per host.
+  'history.transferProcessorMaxPollRPS': '1000',
+  'history.transferProcessorMaxPollHostRPS': '10000',
+  // An activity scheduled by a workflow task is handed to the worker that completed that task, in the
+  // task's answer, instead of a trip through the task queue (the SDK asks for it by default).
+  'system.enableActivityEagerExecution': 'true',
+};
+
+/**
+ * With a database file: SQLite in write-ahead-log mode, each commit fsynced (`synchronous=full`), so a
+ * killed server loses nothing it acknowledged (fault 3), without the rollback journal's extra writes.
+ */
+export const DEV_SERVER_SQLITE_PRAGMAS: Readonly<Record<string, string>> = { journal_mode: 'wal', synchronous: 'full' };
+
+/** Dynamic-config values and SQLite pragmas to start a dev server with (the bench measures each alone). */
+export interface DevServerTuning {
+  dynamicConfig: Readonly<Record<string, string>>;
+  sqlitePragmas: Readonly<Record<string, string>>;
+}
+
+/** `tuned`: DEV_SERVER_TUNING and DEV_SERVER_SQLITE_PRAGMAS; `defaults`: none of them. */
+export function devServerTuning(tuning: 'tuned' | 'defaults' | DevServerTuning): DevServerTuning {
+  if (tuning === 'tuned') return { dynamicConfig: DEV_SERVER_TUNING, sqlitePragmas: DEV_SERVER_SQLITE_PRAGMAS };
+  if (tuning === 'defaults') return { dynamicConfig: {}, sqlitePragmas: {} };
+  return tuning;
+}
+
+/** The `temporal server start-dev` flags of a tuning; pragmas only apply to a database file. */
+export function devServerTuningArgs(tuning: 'tuned' | 'defaults' | DevServerTuning, withFile: boolean): string[] {
+  const t = devServerTuning(tuning);
+  const args = Object.entries(t.dynamicConfig).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${v}`]);
+  if (withFile) args.push(...Object.entries(t.sqlitePragmas).flatMap(([k, v]) => ['--sqlite-pragma', `${k}=${v}`]));
+  return args;
+}
+
 export interface DevServerOptions {
   binary: string;
   /** SQLite file; omitted = in memory. */
@@ -185,6 +227,12 @@ export interface DevServerOptions {
   port?: number;
   uiPort?: number;
   logFile?: string;
+  /**
+   * `tuned` (the default) lifts the dev server's dispatch throttle and turns on eager activities
+   * (DEV_SERVER_TUNING); `defaults` starts it as the CLI does, for the bench's baseline of an untuned server;
+   * or any set of values (the bench measures each one alone).
+   */
+  tuning?: 'tuned' | 'defaults' | DevServerTuning;
   /**
    * Runs it under a watchdog that stops it when this process dies (`ap start`). Off, `process` is the
    * server itself, which tests SIGKILL to fake a crash.
@@ -214,6 +262,7 @@ async function startOnce(opts: DevServerOptions): Promise<DevServer> {
   // The dev server registers --search-attribute only into a new database; for an older one, the
   // processes add the missing ones at start (src/temporal/search-attributes.ts).
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
+  args.push(...devServerTuningArgs(opts.tuning ?? 'tuned', opts.dbFile !== undefined));
   const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
   // Under a watchdog (src/process/watchdog.ts) the server goes when we go, even SIGKILLed. detached: the
   // server gets its own process group, so a Ctrl-C reaches it only through our ordered shutdown.

@@ -1,8 +1,10 @@
 // docker-compose.yml is for users (Docker does not run here): it must at least be a valid Compose file
 // with the documented topology. `.ci/run` installs docker-compose for this check.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEV_SERVER_TUNING } from '../../src/temporal/dev-server';
 
 const ROOT = path.resolve(__dirname, '../..');
 const compose = (env: Record<string, string>) =>
@@ -69,5 +71,18 @@ describe('docker-compose.yml', () => {
     const res = compose({});
     expect(res.status).not.toBe(0);
     expect(res.stderr).toContain('AP_MASTER_KEY');
+  });
+
+  it("gives its Temporal server the dynamic config of the embedded one: no dispatch throttle, eager activities", () => {
+    const res = compose({ AP_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') });
+    expect(res.status).toBe(0);
+    const temporal = services(res.stdout).get('temporal')!;
+    const file = /DYNAMIC_CONFIG_FILE_PATH: (\S+)/.exec(temporal)?.[1];
+    expect(file).toBeDefined();
+    // The file mounted at that path, from this repository (short or long volume syntax).
+    const source = new RegExp(`- (\\S+):${file}(?::ro)?$`, 'm').exec(temporal)?.[1] ?? new RegExp(`source: (\\S+)\\n\\s+target: ${file}`).exec(temporal)?.[1];
+    expect(source).toBe(path.join(ROOT, 'deploy', 'temporal-dynamic-config.yaml'));
+    const values = Object.fromEntries([...fs.readFileSync(source!, 'utf8').matchAll(/^([\w.]+):\n\s+- value: (\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+    expect(values).toEqual(DEV_SERVER_TUNING);
   });
 });
