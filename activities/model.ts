@@ -16,6 +16,7 @@ import { guardedFetch, privateNetworkCause } from '../src/security/network-guard
 import { validateArguments } from '../src/services/json-schema';
 import { withStrictDefaults } from '../src/domain/tool';
 import type { ActivityDeps } from './deps';
+import { storeRunBatch, type StoreBatch } from './store';
 import { DELTAS_CHANNEL } from './store';
 import { startHeartbeat } from './heartbeat';
 import { redactor, type Redactor } from './tools';
@@ -45,6 +46,8 @@ export interface ModelCallInput {
   messages: Message[];
   tools: ModelTool[];
   max_output_tokens?: number;
+  /** The run's events so far, stored before the provider is called (patch 'store-with-activity-v1'). */
+  store?: StoreBatch;
 }
 
 export interface CheckedToolCall extends ToolCall {
@@ -62,7 +65,8 @@ export interface ModelCallResult {
   finish_reason: string;
 }
 
-export function createModelActivities({ db, config, secrets, log }: ActivityDeps) {
+export function createModelActivities(deps: ActivityDeps) {
+  const { db, config, secrets, log } = deps;
   // The private-network guard runs in each connection's own lookup (no separate check to rebind around).
   const fetch = guardedFetch(config.allowPrivateNetwork);
   const open = (card: catalog.ModelCardRow) => {
@@ -81,7 +85,12 @@ export function createModelActivities({ db, config, secrets, log }: ActivityDeps
     async callModel(input: ModelCallInput): Promise<ModelCallResult> {
       const ctx = Context.current();
       const stepLog = activityLog(log, { run_id: input.run_id, workspace_id: input.workspace_id, request_id: input.request_id }).child({ step: input.step });
-      const [primary, pinned] = await Promise.all([catalog.getModelCard(db, input.workspace_id, input.card), catalog.modelOfRun(db, input.run_id)]);
+      // The batch is stored (on its own pooled connection) while the card is read: both come before the first token.
+      const [primary, pinned] = await Promise.all([
+        catalog.getModelCard(db, input.workspace_id, input.card),
+        catalog.modelOfRun(db, input.run_id),
+        input.store ? storeRunBatch(deps, input.run_id, input.store) : undefined,
+      ]);
       if (!primary) throw ApplicationFailure.nonRetryable(`Model card ${input.card} does not exist`, RUN_ERROR.model_error);
       // The workflow passes the primary only; the fallbacks belong to the primary they were saved with.
       const chain: CardRef[] = [{ card: input.card, model: input.model }, ...(pinned?.card === input.card ? (pinned.fallbacks ?? []) : [])];

@@ -49,6 +49,17 @@ export interface RunContext {
   tool_mode?: 'dry_run';
 }
 
+/**
+ * A batch of numbered run events (and approval or client-tool records) with the run's state: stored by
+ * recordEvents, or by the model or tool activity it was handed to, before that activity does its work
+ * (patch 'store-with-activity-v1': one local activity fewer on each step's path).
+ */
+export interface StoreBatch {
+  events: PendingEvent[];
+  state: RunState;
+  extra?: { approvals?: ApprovalRecord[]; client_tool_calls?: ClientToolRecord[] };
+}
+
 const PAUSED_EVENT: Record<string, WebhookEventType | undefined> = { waiting_approval: 'run.waiting_approval', tool_required: 'run.tool_required', waiting_auth: 'run.waiting_auth' };
 
 /** The webhook events a batch of run events causes (API.md 6); data undefined = the run object. */
@@ -64,8 +75,9 @@ function webhookEventsOf(runId: string, events: PendingEvent[]): (Omit<WebhookEv
   return out;
 }
 
-export function createStoreActivities({ db, temporal, log, config }: ActivityDeps) {
-  return {
+export function createStoreActivities(deps: ActivityDeps) {
+  const { db, log, config } = deps;
+  const activities = {
     async loadRunContext(runId: string): Promise<RunContext> {
       const run = await runs.getRun(db, runId);
       if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} does not exist`, RUN_ERROR.internal_error);
@@ -146,43 +158,64 @@ export function createStoreActivities({ db, temporal, log, config }: ActivityDep
       messages?: Message[],
       extra?: { approvals?: ApprovalRecord[]; client_tool_calls?: ClientToolRecord[] },
     ): Promise<PendingEvent[]> {
-      const lastSeq = events.length ? events[events.length - 1]!.seq : 0;
-      let next: string | undefined;
-      let deliveries: string[] = [];
-      let runLog = activityLog(log, { run_id: runId });
-      await transaction(db, async (c) => {
-        const run = await runs.getRun(c, runId);
-        if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} does not exist`, RUN_ERROR.internal_error);
-        runLog = activityLog(log, runIds(run));
-        if (messages) await c.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [run.session_id]);
-        await runs.insertEvents(c, runId, events.map((e) => ({ ...e, id: newId('evt') })));
-        await runs.updateRunState(c, runId, state, lastSeq);
-        for (const a of extra?.approvals ?? []) await governance.upsertApproval(c, run, a);
-        for (const t of extra?.client_tool_calls ?? []) await governance.upsertClientToolCall(c, run, t);
-        const hooks = webhookEventsOf(runId, events);
-        if (hooks.length) {
-          const view = runView((await runs.getRun(c, runId))!, state);
-          deliveries = await enqueueWebhooks(c, run.workspace_id, hooks.map((h) => ({ ...h, data: h.data ?? view })));
-        }
-        if (messages) {
-          await runs.insertMessages(c, run.session_id, runId, messages);
-          next = (await runs.nextQueuedRun(c, run.session_id, runId))?.workflow_id;
-        }
-        if (lastSeq > 0) await c.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, `${runId}:${lastSeq}`]);
-      });
-      runLog.debug({ first_seq: events[0]?.seq ?? null, last_seq: lastSeq, types: events.map((e) => e.type), status: state.status, webhook_deliveries: deliveries.length }, 'run events recorded');
-      // After commit; a failed start fails this activity, and its retry finds the rows and starts again.
-      await startDeliveries(temporal, config, deliveries);
-      if (next) {
-        // The next queued run of the session also re-checks on its own, so a lost signal only delays it.
-        await temporal.workflow
-          .getHandle(next)
-          .signal(sessionTurnSignal)
-          .catch((err: unknown) => runLog.warn({ err, next }, 'could not signal the next queued run'));
-      }
+      await storeRunBatch(deps, runId, { events, state, ...(extra ? { extra } : {}) }, messages);
       return events.filter((e) => GOVERNANCE_EVENTS.has(e.type));
+    },
+  };
+  return {
+    ...activities,
+    /**
+     * claimSessionTurn and, when the turn is the run's, loadRunContext, as one local activity: the start
+     * of every run paid a workflow activation for each (patch 'store-with-activity-v1').
+     */
+    async beginRun(runId: string): Promise<{ claimed: false } | { claimed: true; context: RunContext }> {
+      if (!(await activities.claimSessionTurn(runId))) return { claimed: false };
+      return { claimed: true, context: await activities.loadRunContext(runId) };
     },
   };
 }
 
 const GOVERNANCE_EVENTS = new Set(['policy.decided', 'approval.requested', 'approval.decided']);
+
+/**
+ * Stores a batch in one transaction (events, the run's state, approval and client-tool records, the
+ * webhooks it causes; with `messages`, the run's transcript), wakes live subscribers, then starts the
+ * webhook deliveries and signals the session's next queued run. Idempotent: a retry stores nothing twice.
+ */
+export async function storeRunBatch({ db, temporal, log, config }: ActivityDeps, runId: string, batch: StoreBatch, messages?: Message[]): Promise<void> {
+  const { events, state, extra } = batch;
+  const lastSeq = events.length ? events[events.length - 1]!.seq : 0;
+  let next: string | undefined;
+  let deliveries: string[] = [];
+  let runLog = activityLog(log, { run_id: runId });
+  await transaction(db, async (c) => {
+    const run = await runs.getRun(c, runId);
+    if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} does not exist`, RUN_ERROR.internal_error);
+    runLog = activityLog(log, runIds(run));
+    if (messages) await c.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [run.session_id]);
+    await runs.insertEvents(c, runId, events.map((e) => ({ ...e, id: newId('evt') })));
+    await runs.updateRunState(c, runId, state, lastSeq);
+    for (const a of extra?.approvals ?? []) await governance.upsertApproval(c, run, a);
+    for (const t of extra?.client_tool_calls ?? []) await governance.upsertClientToolCall(c, run, t);
+    const hooks = webhookEventsOf(runId, events);
+    if (hooks.length) {
+      const view = runView((await runs.getRun(c, runId))!, state);
+      deliveries = await enqueueWebhooks(c, run.workspace_id, hooks.map((h) => ({ ...h, data: h.data ?? view })));
+    }
+    if (messages) {
+      await runs.insertMessages(c, run.session_id, runId, messages);
+      next = (await runs.nextQueuedRun(c, run.session_id, runId))?.workflow_id;
+    }
+    if (lastSeq > 0) await c.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, `${runId}:${lastSeq}`]);
+  });
+  runLog.debug({ first_seq: events[0]?.seq ?? null, last_seq: lastSeq, types: events.map((e) => e.type), status: state.status, webhook_deliveries: deliveries.length }, 'run events recorded');
+  // After commit; a failed start fails this activity, and its retry finds the rows and starts again.
+  await startDeliveries(temporal, config, deliveries);
+  if (next) {
+    // The next queued run of the session also re-checks on its own, so a lost signal only delays it.
+    await temporal.workflow
+      .getHandle(next)
+      .signal(sessionTurnSignal)
+      .catch((err: unknown) => runLog.warn({ err, next }, 'could not signal the next queued run'));
+  }
+}

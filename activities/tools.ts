@@ -24,6 +24,7 @@ import { cell } from '../src/db/secret-cells';
 import { SecretError } from '../src/security/secrets';
 import { BODY_LIMITS, BodyTooLargeError, describeBytes, readBoundedText } from '../src/security/bounded-body';
 import type { ActivityDeps } from './deps';
+import { storeRunBatch, type StoreBatch } from './store';
 import { startHeartbeat } from './heartbeat';
 import { activityLog } from './log';
 
@@ -35,13 +36,16 @@ export interface ToolCallInput {
   tool: ToolSpec;
   /** Ask the tool for a preview (X-Dry-Run: true); its answer becomes the approval's `preview`. */
   dry_run?: boolean;
+  /** The run's events so far (`tool_call.started` last), stored before the tool is called (patch 'store-with-activity-v1'). */
+  store?: StoreBatch;
 }
 
 export type ToolCallResult =
   | { ok: true; output: unknown; status?: number }
   | { ok: false; error: { code: string; message: string }; status?: number };
 
-export function createToolActivities({ db, config, secrets, log }: ActivityDeps) {
+export function createToolActivities(deps: ActivityDeps) {
+  const { db, config, secrets, log } = deps;
   // The private-network guard runs in each connection's own lookup; redirects are never followed.
   const fetch = guardedFetch(config.allowPrivateNetwork);
   /** A value that cannot be read here (copied from another row, say) fails the tool call, not the activity: retrying cannot help. */
@@ -256,6 +260,7 @@ export function createToolActivities({ db, config, secrets, log }: ActivityDeps)
         effect: input.tool.effect,
         dry_run: Boolean(input.dry_run),
       });
+      if (input.store) await storeRunBatch(deps, input.run_id, input.store);
       const started = Date.now();
       const stop = startHeartbeat();
       try {

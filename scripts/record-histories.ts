@@ -66,6 +66,9 @@ async function main(): Promise<void> {
     // With 'approval-decision-proof-v1': the decision's proof is checked by a local activity.
     ['approval-granted-proof', { approve: {} }],
     ['approval-denied-proof', { deny: { reason: 'no' } }],
+    // With 'store-with-activity-v1': beginRun, and the events before each model or tool call stored by that activity.
+    ['approval-granted-store-with-activity', { approve: {} }],
+    ['approval-denied-store-with-activity', { deny: { reason: 'no' } }],
   ] as const;
   for (const [name, decision] of scenarios) {
     llm.reply({ tool_calls: [{ name: 'ticket', arguments: { title: 'x' } }] }, { text: 'ok' });
@@ -118,6 +121,15 @@ async function main(): Promise<void> {
   await call('POST', `/v1/runs/${client.id}/tools/resolve`, { tool_call_id: client.pending_tool_calls[0].id, output: { y: 2 } });
   await until(client.id, ['completed']);
   runs['client-tool'] = client.id;
+  // With 'store-with-activity-v1' too: two steps of read tools, and a cancel while a tool runs (its batch stored by the final flush).
+  llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'A' } }] }, { tool_calls: [{ name: 'weather', arguments: { city: 'B' } }] }, { text: 'Mild.' });
+  runs['read-tools-store-with-activity'] = (await call('POST', '/v1/runs', { agent: 'a', input: 'two steps', wait: true })).id;
+  llm.reply({ tool_calls: [{ name: 'slow', arguments: { city: 'A' } }] });
+  const slowTool = await call('POST', '/v1/runs', { agent: 'a', input: 'cancel me' });
+  for (let evs: { type: string }[] = []; !evs.some((ev) => ev.type === 'tool_call.started'); await new Promise((r) => setTimeout(r, 100))) evs = (await call('GET', `/v1/runs/${slowTool.id}/events`)).data;
+  await call('POST', `/v1/runs/${slowTool.id}/cancel`, {});
+  await until(slowTool.id, ['canceled']);
+  runs['canceled-during-tool-store-with-activity'] = slowTool.id;
   // Failed by each cap, and an expired approval that the agent answers with a denial.
   await call('POST', '/v1/agents', { name: 'capped', model: { card: 'fake' }, tools: ['weather', 'ticket'], limits: { max_tool_calls: 1, max_tokens: 1000, timeout_seconds: 2 }, approval: { timeout_seconds: 1, on_timeout: 'deny' } });
   llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'A' } }, { name: 'weather', arguments: { city: 'B' } }] });
@@ -184,8 +196,13 @@ async function main(): Promise<void> {
   llm.reply({ tool_calls: [{ name: 'crm_lookup', arguments: { city: 'A' } }] }, { text: 'Found it.' });
   const authRun = await call('POST', `/v1/sessions/${userSession.id}/runs`, { input: 'look it up', wait: true });
   const required = (await call('GET', `/v1/runs/${authRun.id}/events`)).data.find((ev: { type: string }) => ev.type === 'auth.required');
-  const consent = await fetch(required.data.authorization_url, { redirect: 'manual' });
-  await fetch(consent.headers.get('location')!);
+  // As the user's browser goes through it (issue 17 item 11): the run's creator asks for the one-time link,
+  // opening it sets the flow's cookie, the provider consents, the callback checks the cookie.
+  const link = await call('POST', new URL(required.data.authorization_url).pathname, {});
+  const opened = await fetch(link.authorization_url, { redirect: 'manual' });
+  const cookie = opened.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const consent = await fetch(opened.headers.get('location')!, { redirect: 'manual' });
+  await fetch(consent.headers.get('location')!, { headers: { cookie } });
   await until(authRun.id, ['completed']);
   runs['oauth-authorization-completed'] = authRun.id;
   await idp.close();

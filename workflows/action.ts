@@ -48,6 +48,10 @@ export async function actionWorkflow({ action_id }: ActionWorkflowInput): Promis
       emit,
       setStatus,
       flush: (extra) => flush(extra?.approvals),
+      // An action's events are stored by recordAction, never by the tool's activity (that stores runs' events).
+      handOff: async () => void (await flush()),
+      requeue: () => undefined,
+      defer: (extra) => flush(extra.approvals),
     });
     const g = gate;
     setHandler(approvalDecisionSignal, (d) => g.onDecision(d));

@@ -16,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CheckedToolCall, ModelCallResult } from '../activities/model';
-import type { RunContext } from '../activities/store';
+import type { RunContext, StoreBatch } from '../activities/store';
 import type { ToolCallResult } from '../activities/tools';
 import { DEFAULT_LIMITS } from '../src/domain/agent';
 import { RUN_ERROR, type RunErrorCode } from '../src/domain/errors';
@@ -42,6 +42,13 @@ const SEARCH_ATTRIBUTES_PATCH = 'search-attributes-v1';
  * most of a short run's overhead over raw Temporal).
  */
 const LOCAL_STORE_PATCH = 'local-store-activities-v1';
+/**
+ * Patch: fewer local activities on the hot path (issue 18). The start claims the session's turn and loads
+ * the run's context in one (beginRun); the events before a model call or a tool call are handed to that
+ * activity, which stores them first, instead of a recordEvents of their own; decided approvals are stored
+ * with them. A batch whose activity fails is stored again with the next one (storing is idempotent).
+ */
+const STORE_WITH_ACTIVITY_PATCH = 'store-with-activity-v1';
 
 // Activity options, one set per kind of activity, named for why.
 // Platform data must not be lost: keep retrying through a database outage.
@@ -81,8 +88,11 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
   };
   const fastStore = patched(LOCAL_STORE_PATCH);
   const store = fastStore ? localStore : remoteStore;
+  const storeWithActivity = patched(STORE_WITH_ACTIVITY_PATCH);
   let seq = 0;
   let pending: PendingEvent[] = [];
+  // Records to store with the next batch (STORE_WITH_ACTIVITY_PATCH only; else always empty).
+  let pendingExtra: Extra = {};
   let turnSignaled = false;
   // What every workflow log line about this run carries (the workspace and request once the context is loaded).
   const logIds: { run_id: string; workspace_id?: string; request_id?: string | null } = { run_id };
@@ -106,12 +116,35 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
     pending.push({ seq: ++seq, type, data });
   };
   // A flush is never canceled: a batch that was numbered must be stored, or the log would have a gap.
-  const flush = async (messages?: Message[], extra?: { approvals?: ApprovalRecord[]; client_tool_calls?: ClientToolRecord[] }): Promise<void> => {
+  const flush = async (messages?: Message[], more?: Extra): Promise<void> => {
     const batch = pending;
+    const extra = mergeExtra(pendingExtra, more);
     pending = [];
+    pendingExtra = {};
     await CancellationScope.nonCancellable(() =>
       extra ? store.recordEvents(run_id, batch, { ...state }, messages, extra) : store.recordEvents(run_id, batch, { ...state }, messages),
     );
+  };
+  const handOff = async (): Promise<StoreBatch | undefined> => {
+    if (!storeWithActivity) {
+      await flush();
+      return undefined;
+    }
+    const extra = mergeExtra(pendingExtra);
+    if (!pending.length && !extra) return undefined;
+    const batch: StoreBatch = { events: pending, state: { ...state }, ...(extra ? { extra } : {}) };
+    pending = [];
+    pendingExtra = {};
+    return batch;
+  };
+  const requeue = (batch: StoreBatch | undefined): void => {
+    if (!batch) return;
+    pending = [...batch.events, ...pending];
+    pendingExtra = mergeExtra(batch.extra, pendingExtra) ?? {};
+  };
+  const defer = async (more: Extra): Promise<void> => {
+    if (!storeWithActivity) return flush(undefined, more);
+    pendingExtra = mergeExtra(pendingExtra, more) ?? {};
   };
   const setStatus = (to: RunStatus): void => {
     if (state.status === to) return;
@@ -132,15 +165,24 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
 
   try {
     await body.run(async () => {
-      // Runs of one session take turns: wait until every earlier run of the session has ended.
+      // Runs of one session take turns: wait until every earlier run of the session has ended. The context is
+      // loaded once this run's turn has come, so that it sees every earlier run of the session.
+      let ctx: RunContext;
       for (;;) {
         turnSignaled = false;
-        if (await store.claimSessionTurn(run_id)) break;
+        if (storeWithActivity) {
+          const begun = await store.beginRun(run_id);
+          if (begun.claimed) {
+            ctx = begun.context;
+            break;
+          }
+        } else if (await store.claimSessionTurn(run_id)) {
+          ctx = await store.loadRunContext(run_id);
+          break;
+        }
         if (pending.length) await flush(); // waiting for the session: clients see run.queued meanwhile
         await condition(() => turnSignaled, SESSION_TURN_RECHECK);
       }
-      // Loaded once this run's turn has come, so that it sees every earlier run of the session.
-      const ctx = await store.loadRunContext(run_id);
       Object.assign(logIds, { workspace_id: ctx.workspace_id, request_id: ctx.request_id });
       transcript.push(...ctx.input);
       timeoutSeconds = Math.min(
@@ -216,18 +258,24 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
       }
       const step = ++state.usage.steps;
       emit('step.started', { step });
-      await flush();
-      const result: ModelCallResult = await modelCall.callModel({
-        workspace_id: ctx.workspace_id,
-        run_id,
-        request_id: ctx.request_id,
-        step,
-        card: ctx.agent.model.card,
-        model: ctx.agent.model.model,
-        instructions: ctx.agent.instructions ?? '',
-        messages: [...ctx.history, ...transcript],
-        tools: allowed.map((n) => toolsByName.get(n)!).map((t) => ({ name: t.name, description: t.description, input_schema: t.input_schema })),
-      });
+      const batch = await handOff();
+      const result: ModelCallResult = await modelCall
+        .callModel({
+          workspace_id: ctx.workspace_id,
+          run_id,
+          request_id: ctx.request_id,
+          step,
+          card: ctx.agent.model.card,
+          model: ctx.agent.model.model,
+          instructions: ctx.agent.instructions ?? '',
+          messages: [...ctx.history, ...transcript],
+          tools: allowed.map((n) => toolsByName.get(n)!).map((t) => ({ name: t.name, description: t.description, input_schema: t.input_schema })),
+          ...(batch ? { store: batch } : {}),
+        })
+        .catch((err: unknown) => {
+          requeue(batch);
+          throw err;
+        });
       state.usage.model_calls += 1;
       state.usage.input_tokens += result.usage.input_tokens;
       state.usage.output_tokens += result.usage.output_tokens;
@@ -280,6 +328,9 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
       emit,
       setStatus,
       flush: (extra) => flush(undefined, extra),
+      handOff,
+      requeue,
+      defer,
       pauseDeadline: () => deadline?.pause(),
       resumeDeadline: () => deadline?.resume(),
     });
@@ -343,6 +394,16 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
     emit('tool_call.completed', { tool_call_id: call.id, name: call.name, output: result.output });
     return toolResult(call, result.output, false);
   }
+}
+
+type Extra = { approvals?: ApprovalRecord[]; client_tool_calls?: ClientToolRecord[] };
+
+/** Records of both in order (a later record of the same id is upserted after the earlier); undefined when none. */
+function mergeExtra(a: Extra | undefined, b?: Extra): Extra | undefined {
+  const approvals = [...(a?.approvals ?? []), ...(b?.approvals ?? [])];
+  const clientToolCalls = [...(a?.client_tool_calls ?? []), ...(b?.client_tool_calls ?? [])];
+  if (!approvals.length && !clientToolCalls.length) return undefined;
+  return { ...(approvals.length ? { approvals } : {}), ...(clientToolCalls.length ? { client_tool_calls: clientToolCalls } : {}) };
 }
 
 /** A timer that can stop and go on: each pause cancels the running sleep and keeps what was left. */

@@ -5,6 +5,7 @@ import { condition, isCancellation, patched, proxyActivities, proxyLocalActiviti
 import type { Activities } from '../activities';
 import type { CheckedToolCall } from '../activities/model';
 import type { ToolCallResult } from '../activities/tools';
+import type { StoreBatch } from '../activities/store';
 import { DEFAULT_APPROVAL, type AgentSpec } from '../src/domain/agent';
 import { isApprovalDecision, type ApprovalDecision, type ApprovalRecord, type ClientToolRecord, type ToolResolution } from '../src/domain/approval';
 import { RUN_ERROR } from '../src/domain/errors';
@@ -59,6 +60,12 @@ export interface GateHost {
   emit(type: EventType, data: Record<string, unknown>): void;
   setStatus(status: RunStatus): void;
   flush(extra?: { approvals?: ApprovalRecord[]; client_tool_calls?: ClientToolRecord[] }): Promise<void>;
+  /** The events (and records) so far, for the next activity to store first; without the patch, flushed now. */
+  handOff(): Promise<StoreBatch | undefined>;
+  /** A batch whose activity failed goes back in front of the pending events (storing is idempotent). */
+  requeue(batch: StoreBatch | undefined): void;
+  /** Records stored with the next batch; without the patch, flushed now. */
+  defer(extra: { approvals?: ApprovalRecord[] }): Promise<void>;
   /** Time spent waiting for a person does not count against the run's timeout. */
   pauseDeadline?(): void;
   resumeDeadline?(): void;
@@ -248,7 +255,8 @@ export function createToolGate(host: GateHost) {
       throw new GateFailure(RUN_ERROR.approval_expired, 'An approval expired and the agent fails runs on approval timeout');
     }
     host.setStatus('running');
-    await host.flush({ approvals: records });
+    // Stored with tool_call.started by the tool's activity (or with the next step's model call).
+    await host.defer({ approvals: records });
   }
 
   /**
@@ -378,7 +386,7 @@ export function createToolGate(host: GateHost) {
       if (again.action === 'deny') return fail(p.call, 'policy_denied', `Denied by policy: ${again.reason}`);
     }
     host.emit('tool_call.started', { tool_call_id: p.call.id, name: p.call.name, ...(args !== p.call.arguments ? { arguments: args } : {}) });
-    await host.flush();
+    const store = await host.handOff();
     let result: ToolCallResult;
     try {
       result = await proxyActivities<Activities>(toolOptions(p.tool!)).executeTool({
@@ -387,8 +395,10 @@ export function createToolGate(host: GateHost) {
         request_id: host.request_id,
         tool_call: { id: p.call.id, name: p.call.name, arguments: args },
         tool: p.tool!,
+        ...(store ? { store } : {}),
       });
     } catch (err) {
+      host.requeue(store);
       if (isCancellation(err)) throw err;
       return fail(p.call, 'tool_error', messageOf(err));
     }

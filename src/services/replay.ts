@@ -74,6 +74,9 @@ export function unapprovedWrites(json: RecordedHistory['json']): ReplayVerdict['
     if (name === 'recordEvents' || name === 'recordAction') {
       record((name === 'recordEvents' ? args[1] : args[2]) as Parameters<typeof record>[0]);
     }
+    // Patch 'store-with-activity-v1': a model or tool call's input carries the events it stores first (a
+    // tool call's own approval.decided among them), so they count before the call is judged.
+    record((args[0] as { store?: { events?: Parameters<typeof record>[0] } } | undefined)?.store?.events);
     if (name === 'executeTool') {
       const input = args[0] as { tool: { name: string; effect: string }; tool_call: { id: string; arguments: unknown }; dry_run?: boolean } | undefined;
       // An encrypted call cannot be checked: it is reported, never assumed fine.
