@@ -84,5 +84,8 @@ describe('docker-compose.yml', () => {
     expect(source).toBe(path.join(ROOT, 'deploy', 'temporal-dynamic-config.yaml'));
     const values = Object.fromEntries([...fs.readFileSync(source!, 'utf8').matchAll(/^([\w.]+):\n\s+- value: (\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
     expect(values).toEqual(DEV_SERVER_TUNING);
+    // The PostgreSQL-backed test server runs with the same values.
+    const tested = fs.readFileSync(path.join(ROOT, 'test', 'temporal-postgres', 'dynamicconfig.yaml'), 'utf8');
+    for (const [key, value] of Object.entries(DEV_SERVER_TUNING)) expect(tested).toMatch(new RegExp(`^${key.replace(/\./g, '\\.')}:\\n\\s+- value: ${value}$`, 'm'));
   });
 });
