@@ -1,6 +1,7 @@
 // A raw Temporal worker and two clients on one server, for the baselines: the same work a run does,
 // without the platform. `eager` shares the worker's NativeConnection, which eager workflow start needs.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -43,6 +44,7 @@ export async function startRawTarget(address: string): Promise<RawTarget> {
 
 /** A dev server (file SQLite in `dir`) with `tuning`, and a raw worker on it. */
 export async function startRawServer(dir: string, name: string, tuning: DevServerOptions['tuning']): Promise<{ server: DevServer; raw: RawTarget; stop(): Promise<void> }> {
+  fs.mkdirSync(dir, { recursive: true });
   const binary = await findTemporalCli(process.env.AP_TEMPORAL_CLI, () => undefined);
   const server = await startDevServer({ binary, namespace: 'default', tuning, dbFile: path.join(dir, `${name}.db`), logFile: path.join(dir, `${name}.log`) });
   try {
