@@ -48,6 +48,28 @@ export async function runWait(c: Ctx, agent: string): Promise<number> {
   return performance.now() - t;
 }
 
+/** Where a `wait: true` run's time went, from its own timestamps (ms resolution, same clock as ours). */
+export interface RunPhases {
+  /** Request sent → the run's row created. */
+  to_created_ms: number;
+  /** Created → the workflow marked it running. */
+  to_started_ms: number;
+  /** Running → completed (model call and the workflow's own work). */
+  to_completed_ms: number;
+  /** Completed → the waiting response arrived. */
+  to_reply_ms: number;
+}
+
+export async function runWaitPhases(c: Ctx, agent: string): Promise<{ ms: number; phases: RunPhases }> {
+  const wall = Date.now();
+  const t = performance.now();
+  const run = await c.developer.must('POST', '/v1/runs', { agent, input: 'hi', wait: true, wait_timeout_seconds: 120 });
+  const took = performance.now() - t;
+  if (run.status !== 'completed') throw new Error(`run ${run.id} ended ${run.status}`);
+  const [created, started, completed] = [run.created_at, run.started_at, run.completed_at].map((v: string) => Date.parse(v)) as [number, number, number];
+  return { ms: took, phases: { to_created_ms: created - wall, to_started_ms: started - created, to_completed_ms: completed - started, to_reply_ms: wall + took - completed } };
+}
+
 export async function rawWait(target: RawTarget, workflow: string, args: unknown[]): Promise<number> {
   const t = performance.now();
   await target.client.workflow.execute(workflow, { taskQueue: target.taskQueue, workflowId: `raw-${crypto.randomUUID()}`, args });

@@ -5,7 +5,7 @@ import type { RawTarget } from './raw-target';
 import { directCall, directSteps } from './provider';
 import { openStream, readFrames } from './platform';
 import { openLoop, pct, rssMiB, sequential, summary, type OpenLoopResult } from './stats';
-import { NA, ms, pair, ratioPair, rawWait, runWait, sequentialEager, type Ctx, type Row } from './common';
+import { NA, ms, pair, ratioPair, rawWait, runWait, runWaitPhases, sequentialEager, type Ctx, type Row, type RunPhases } from './common';
 
 export { serverSettings } from './server-settings';
 export { sessions5Steps } from './sessions';
@@ -21,7 +21,15 @@ export async function oneStep(c: Ctx): Promise<Row> {
     await sequential(3, () => rawWait(t, 'oneActivity', args));
     await sequentialEager(3, t, 'oneActivity', args);
   }
-  const platform = summary(await sequential(n, () => runWait(c, 'one')));
+  const phases: RunPhases[] = [];
+  const platform = summary(
+    await sequential(n, async () => {
+      const r = await runWaitPhases(c, 'one');
+      phases.push(r.phases);
+      return r.ms;
+    }),
+  );
+  const split = Object.fromEntries((Object.keys(phases[0]!) as (keyof RunPhases)[]).map((k) => [k, pct(phases.map((p) => p[k]), 50)])) as unknown as RunPhases;
   const raw = summary(await sequential(n, () => rawWait(c.stack.raw, 'oneActivity', args)));
   const rawEager = await sequentialEager(n, c.stack.raw, 'oneActivity', args);
   const def = summary(await sequential(n, () => rawWait(c.stack.rawDefaults, 'oneActivity', args)));
@@ -34,7 +42,11 @@ export async function oneStep(c: Ctx): Promise<Row> {
     default_raw: pair(def) + eagerNote(defEager),
     direct: pair(direct),
     ratio: ratioPair(platform, raw),
-    data: { platform, raw, raw_eager_start: rawEager, default_raw: def, default_raw_eager_start: defEager, direct },
+    data: { platform, platform_phases_p50: split, raw, raw_eager_start: rawEager, default_raw: def, default_raw_eager_start: defEager, direct },
+    detail: [
+      `1-step run, where the platform's time goes (p50 of each phase, from the run's own timestamps): request → run created ${ms(split.to_created_ms)}; ` +
+        `→ running ${ms(split.to_started_ms)}; → completed ${ms(split.to_completed_ms)}; → \`wait: true\` reply ${ms(split.to_reply_ms)}.`,
+    ],
   };
 }
 
