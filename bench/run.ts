@@ -32,6 +32,7 @@ async function main(): Promise<void> {
   const parkedArg = args.find((a) => a.startsWith('--parked='));
   const parked = parkedArg ? Number(parkedArg.slice(9)) : undefined;
   const started = new Date();
+  const loadAtStart = os.loadavg();
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const runDir = path.resolve(__dirname, '..', '.data', 'bench', stamp);
   const stack = await startStack(runDir);
@@ -64,8 +65,10 @@ async function main(): Promise<void> {
     await stack.stop();
   }
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  // Other jobs on the machine move every figure: say how busy it was.
+  const load = `load average ${loadAtStart.map((l) => l.toFixed(1)).join(' / ')} at start, ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')} at the end (1/5/15 min)`;
   const table = [
-    `Agent Platform benchmark (${quick ? 'quick' : 'full'}), ${started.toISOString()}, ${machine}`,
+    `Agent Platform benchmark (${quick ? 'quick' : 'full'}), ${started.toISOString()}, ${machine}; ${load}`,
     '',
     `RSS at rest, MiB (warmed, before load): ${rssAtRest ? rssLine(rssAtRest) : NA}`,
     `RSS after the run, MiB: ${rssAfter ? rssLine(rssAfter) : NA}`,
@@ -78,7 +81,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${table}\n`);
   const out = path.resolve(__dirname, 'results', `${stamp}${quick ? '-quick' : ''}.json`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify({ started_at: started.toISOString(), quick, machine, rss_at_rest_mib: rssAtRest, rss_after_mib: rssAfter, rows }, null, 2));
+  fs.writeFileSync(out, JSON.stringify({ started_at: started.toISOString(), quick, machine, load, rss_at_rest_mib: rssAtRest, rss_after_mib: rssAfter, rows }, null, 2));
   process.stderr.write(`[bench] wrote ${path.relative(process.cwd(), out)}\n`);
   if (rows.some((r) => r.platform.startsWith('failed'))) process.exitCode = 1;
 }
