@@ -12,7 +12,10 @@ export interface ProviderBehaviour {
   tokens: number;
   /** Delay between chunks. */
   token_delay_ms: number;
-  /** Ask for this many tool calls (one per step) before answering with text; counted per conversation. */
+  /**
+   * Ask for this many tool calls (one per step) before answering with text; counted since the last user
+   * message, so that each run of a session gets them (its context holds the earlier runs' tool results).
+   */
   tool_steps: number;
   tool_name: string;
 }
@@ -31,7 +34,9 @@ export async function startProvider(): Promise<BenchProvider> {
     let raw = '';
     for await (const c of req) raw += c;
     const body = JSON.parse(raw || '{}') as { messages?: { role: string }[]; stream?: boolean };
-    const toolResults = (body.messages ?? []).filter((m) => m.role === 'tool').length;
+    const messages = body.messages ?? [];
+    const lastUser = messages.map((m) => m.role).lastIndexOf('user');
+    const toolResults = messages.slice(lastUser + 1).filter((m) => m.role === 'tool').length;
     const behaviour = b;
     await sleep(behaviour.latency_ms);
     const base = { id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'bench-model' };
@@ -65,6 +70,18 @@ export async function startProvider(): Promise<BenchProvider> {
         server.close(() => r());
       }),
   };
+}
+
+/** The direct floor of a run of `toolCalls + 1` steps: the provider and tool calls one after another, no platform. */
+export async function directSteps(baseUrl: string, toolUrl: string, toolCalls: number): Promise<number> {
+  const started = performance.now();
+  for (let i = 0; i < toolCalls; i++) {
+    await directCall(baseUrl);
+    const res = await fetch(toolUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"q":"x"}' });
+    await res.text();
+  }
+  await directCall(baseUrl);
+  return performance.now() - started;
 }
 
 /** The baselines' direct calls: time to first content token and to the end of a streamed answer. */

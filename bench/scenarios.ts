@@ -1,73 +1,71 @@
-// The benchmark scenarios of issue 7. Each measures the platform and, where one exists, its baseline in
-// the same run, and returns rows for the report.
+// The benchmark scenarios of issues 7 and 18. Each measures the platform and, where they exist, its
+// baselines in the same run (raw on the tuned and on the default-config server, the direct call).
 import crypto from 'node:crypto';
-import type { Stack } from './stack';
-import { directCall, type BenchProvider } from './provider';
-import { Http, openStream, readFrames } from './platform';
-import { openLoop, pct, rssMiB, sequential, summary } from './stats';
+import type { RawTarget } from './raw-target';
+import { directCall, directSteps } from './provider';
+import { openStream, readFrames } from './platform';
+import { openLoop, pct, rssMiB, sequential, summary, type OpenLoopResult } from './stats';
+import { NA, ms, pair, ratioPair, rawWait, runWait, runWaitPhases, sequentialEager, type Ctx, type Row, type RunPhases } from './common';
 
-export interface Ctx {
-  stack: Stack;
-  provider: BenchProvider;
-  admin: Http;
-  developer: Http;
-  toolUrl: string;
-  quick: boolean;
-  /** --parked=N: how many runs the parked scenario parks (default 100 quick, 10,000 full). */
-  parked?: number;
-}
+export { serverSettings } from './server-settings';
+export { sessions5Steps } from './sessions';
 
-export interface Row {
-  scenario: string;
-  platform: string;
-  baseline: string;
-  result: string;
-  data: Record<string, unknown>;
-}
-
-const ms = (v: number) => `${v.toFixed(1)} ms`;
-const pair = (s: { p50: number; p99: number }) => `p50 ${ms(s.p50)} · p99 ${ms(s.p99)}`;
-
-async function runWait(c: Ctx, agent: string): Promise<number> {
-  const t = performance.now();
-  const run = await c.developer.must('POST', '/v1/runs', { agent, input: 'hi', wait: true, wait_timeout_seconds: 120 });
-  if (run.status !== 'completed') throw new Error(`run ${run.id} ended ${run.status}`);
-  return performance.now() - t;
-}
-
-async function rawWait(c: Ctx, workflow: string, args: unknown[]): Promise<number> {
-  const t = performance.now();
-  await c.stack.raw.client.workflow.execute(workflow, { taskQueue: c.stack.raw.taskQueue, workflowId: `raw-${crypto.randomUUID()}`, args });
-  return performance.now() - t;
-}
+const eagerNote = (e: { p50: number; p99: number; n: number; eager: number }) => `; eager start ${pair(e)} (${e.eager}/${e.n} eager)`;
 
 export async function oneStep(c: Ctx): Promise<Row> {
   const n = c.quick ? 15 : 200;
   c.provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: 0 });
+  const args = [c.provider.baseUrl];
   await sequential(3, () => runWait(c, 'one')); // warm-up: connections, caches, JIT
-  await sequential(3, () => rawWait(c, 'oneActivity', [c.provider.baseUrl]));
-  const platform = summary(await sequential(n, () => runWait(c, 'one')));
-  const raw = summary(await sequential(n, () => rawWait(c, 'oneActivity', [c.provider.baseUrl])));
+  for (const t of [c.stack.raw, c.stack.rawDefaults]) {
+    await sequential(3, () => rawWait(t, 'oneActivity', args));
+    await sequentialEager(3, t, 'oneActivity', args);
+  }
+  const phases: RunPhases[] = [];
+  const platform = summary(
+    await sequential(n, async () => {
+      const r = await runWaitPhases(c, 'one');
+      phases.push(r.phases);
+      return r.ms;
+    }),
+  );
+  const split = Object.fromEntries((Object.keys(phases[0]!) as (keyof RunPhases)[]).map((k) => [k, pct(phases.map((p) => p[k]), 50)])) as unknown as RunPhases;
+  const raw = summary(await sequential(n, () => rawWait(c.stack.raw, 'oneActivity', args)));
+  const rawEager = await sequentialEager(n, c.stack.raw, 'oneActivity', args);
+  const def = summary(await sequential(n, () => rawWait(c.stack.rawDefaults, 'oneActivity', args)));
+  const defEager = await sequentialEager(n, c.stack.rawDefaults, 'oneActivity', args);
+  const direct = summary(await sequential(n, async () => (await directCall(c.provider.baseUrl)).total_ms));
   return {
-    scenario: '1-step run, `wait: true`, provider answers at once',
+    scenario: '1-step run, `wait: true`, provider answers at once (raw: one-activity workflow)',
     platform: pair(platform),
-    baseline: `raw one-activity workflow: ${pair(raw)}`,
-    result: `overhead p50 ${ms(platform.p50 - raw.p50)}, p99 ${ms(platform.p99 - raw.p99)}; ratio p50 ${(platform.p50 / raw.p50).toFixed(2)}×`,
-    data: { platform, raw },
+    tuned_raw: pair(raw) + eagerNote(rawEager),
+    default_raw: pair(def) + eagerNote(defEager),
+    direct: pair(direct),
+    ratio: ratioPair(platform, raw),
+    data: { platform, platform_phases_p50: split, raw, raw_eager_start: rawEager, default_raw: def, default_raw_eager_start: defEager, direct },
+    detail: [
+      `1-step run, where the platform's time goes (p50 of each phase, from the run's own timestamps): request → run created ${ms(split.to_created_ms)}; ` +
+        `→ running ${ms(split.to_started_ms)}; → completed ${ms(split.to_completed_ms)}; → \`wait: true\` reply ${ms(split.to_reply_ms)}.`,
+    ],
   };
 }
 
 export async function slowProvider(c: Ctx): Promise<Row> {
   const n = c.quick ? 5 : 40;
   c.provider.set({ latency_ms: 500, tokens: 5, token_delay_ms: 0, tool_steps: 0 });
+  const args = [c.provider.baseUrl];
   const platform = summary(await sequential(n, () => runWait(c, 'one')));
+  const raw = summary(await sequential(n, () => rawWait(c.stack.raw, 'oneActivity', args)));
+  const def = summary(await sequential(n, () => rawWait(c.stack.rawDefaults, 'oneActivity', args)));
   const direct = summary(await sequential(n, async () => (await directCall(c.provider.baseUrl)).total_ms));
   return {
     scenario: 'same, provider latency 500 ms',
     platform: pair(platform),
-    baseline: `direct HTTP call: ${pair(direct)}`,
-    result: `added p50 ${ms(platform.p50 - direct.p50)}, p99 ${ms(platform.p99 - direct.p99)}`,
-    data: { platform, direct },
+    tuned_raw: pair(raw),
+    default_raw: pair(def),
+    direct: pair(direct),
+    ratio: `${ratioPair(platform, raw)} (added to direct: p50 ${ms(platform.p50 - direct.p50)})`,
+    data: { platform, raw, default_raw: def, direct },
   };
 }
 
@@ -106,10 +104,12 @@ export async function streaming(c: Ctx): Promise<Row> {
   const gapP = summary(gaps);
   const gapD = summary(direct.gaps);
   return {
-    scenario: '`stream: true`, provider streams 200 tokens (2 ms apart)',
-    platform: `first token ${pair(p)}; inter-token p50 ${ms(gapP.p50)}, p99 ${ms(gapP.p99)}`,
-    baseline: `direct stream: first token ${pair(d)}; inter-token p50 ${ms(gapD.p50)}, p99 ${ms(gapD.p99)}`,
-    result: `time-to-first-token added p50 ${ms(p.p50 - d.p50)}, p99 ${ms(p.p99 - d.p99)}; inter-token added p50 ${ms(gapP.p50 - gapD.p50)}`,
+    scenario: '`stream: true`, provider streams 200 tokens (2 ms apart): first token; inter-token',
+    platform: `${pair(p)}; ${pair(gapP)}`,
+    tuned_raw: NA,
+    default_raw: NA,
+    direct: `${pair(d)}; ${pair(gapD)}`,
+    ratio: `${NA} (added to direct: first token p50 ${ms(p.p50 - d.p50)}, p99 ${ms(p.p99 - d.p99)}; inter-token p50 ${ms(gapP.p50 - gapD.p50)})`,
     data: { ttft: p, direct_ttft: d, gaps: gapP, direct_gaps: gapD },
   };
 }
@@ -117,16 +117,22 @@ export async function streaming(c: Ctx): Promise<Row> {
 export async function fiveSteps(c: Ctx): Promise<Row> {
   const n = c.quick ? 3 : 40;
   c.provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: 4, tool_name: 'lookup' });
+  const args = [c.provider.baseUrl, `${c.toolUrl}/lookup`, 4];
   await runWait(c, 'steps');
-  await rawWait(c, 'steps', [c.provider.baseUrl, `${c.toolUrl}/lookup`, 4]);
+  await rawWait(c.stack.raw, 'steps', args);
+  await rawWait(c.stack.rawDefaults, 'steps', args);
   const platform = summary(await sequential(n, () => runWait(c, 'steps')));
-  const raw = summary(await sequential(n, () => rawWait(c, 'steps', [c.provider.baseUrl, `${c.toolUrl}/lookup`, 4])));
+  const raw = summary(await sequential(n, () => rawWait(c.stack.raw, 'steps', args)));
+  const def = summary(await sequential(n, () => rawWait(c.stack.rawDefaults, 'steps', args)));
+  const direct = summary(await sequential(n, () => directSteps(c.provider.baseUrl, `${c.toolUrl}/lookup`, 4)));
   return {
-    scenario: '5-step run with 4 read-tool calls',
+    scenario: '5-step run with 4 read-tool calls (raw: the same 9 activities)',
     platform: pair(platform),
-    baseline: `raw workflow, same 9 activities: ${pair(raw)}`,
-    result: `overhead per step p50 ${ms((platform.p50 - raw.p50) / 5)}; ratio p50 ${(platform.p50 / raw.p50).toFixed(2)}×`,
-    data: { platform, raw },
+    tuned_raw: pair(raw),
+    default_raw: pair(def),
+    direct: pair(direct),
+    ratio: `${ratioPair(platform, raw)} (overhead per step p50 ${ms((platform.p50 - raw.p50) / 5)})`,
+    data: { platform, raw, default_raw: def, direct },
   };
 }
 
@@ -160,44 +166,58 @@ export async function approveToStarted(c: Ctx): Promise<Row> {
   c.provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: 1, tool_name: 'act' });
   const platform: number[] = [];
   for (let i = 0; i < n; i++) platform.push(await approveUntil(c, await parked(c), 'tool_call.started'));
-  const handle = await c.stack.raw.client.workflow.start('bare', { taskQueue: c.stack.raw.taskQueue, workflowId: `raw-${crypto.randomUUID()}` });
+  const r = await updateRoundTrips(c.stack.raw, n);
+  const d = await updateRoundTrips(c.stack.rawDefaults, n);
+  const p = summary(platform);
+  return {
+    scenario: 'approve → `tool_call.started` (raw: update round trip of a bare workflow)',
+    platform: pair(p),
+    tuned_raw: pair(r),
+    default_raw: pair(d),
+    direct: NA,
+    ratio: ratioPair(p, r),
+    data: { platform: p, raw: r, default_raw: d },
+  };
+}
+
+async function updateRoundTrips(target: RawTarget, n: number): Promise<ReturnType<typeof summary>> {
+  const handle = await target.client.workflow.start('bare', { taskQueue: target.taskQueue, workflowId: `raw-${crypto.randomUUID()}` });
   const raw = await sequential(n, async () => {
     const t = performance.now();
     await handle.executeUpdate('ping', { args: [1] });
     return performance.now() - t;
   });
   await handle.executeUpdate('ping', { args: [-1] });
-  const p = summary(platform);
-  const r = summary(raw);
-  return {
-    scenario: 'approve → `tool_call.started`',
-    platform: pair(p),
-    baseline: `update round trip of a bare workflow: ${pair(r)}`,
-    result: `ratio p50 ${(p.p50 / r.p50).toFixed(1)}×`,
-    data: { platform: p, raw: r },
-  };
+  return summary(raw);
 }
 
 export async function sustained(c: Ctx): Promise<Row> {
   const seconds = c.quick ? 4 : 60;
   const rates = c.quick ? [5, 10] : [5, 10, 20, 40, 80];
   c.provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: 0 });
+  const args = [c.provider.baseUrl];
   const ok = (r: { errors: number; latencies_ms: number[] }) => r.errors === 0 && pct(r.latencies_ms, 99) < 1000;
+  const brief = (r: OpenLoopResult) => ({ ...summary(r.latencies_ms), errors: r.error_reasons, per_s: r.achieved_per_s });
   const steps: Record<string, unknown>[] = [];
-  const best = { platform: 0, raw: 0 };
+  const best = { platform: 0, raw: 0, default_raw: 0 };
   for (const rate of rates) {
     const p = await openLoop(rate, seconds, () => runWait(c, 'one').then(() => true as const));
-    const r = await openLoop(rate, seconds, () => rawWait(c, 'oneActivity', [c.provider.baseUrl]).then(() => true as const));
-    steps.push({ rate, platform: { ...summary(p.latencies_ms), errors: p.error_reasons, per_s: p.achieved_per_s }, raw: { ...summary(r.latencies_ms), errors: r.error_reasons, per_s: r.achieved_per_s } });
+    const r = await openLoop(rate, seconds, () => rawWait(c.stack.raw, 'oneActivity', args).then(() => true as const));
+    const d = await openLoop(rate, seconds, () => rawWait(c.stack.rawDefaults, 'oneActivity', args).then(() => true as const));
+    steps.push({ rate, platform: brief(p), raw: brief(r), default_raw: brief(d) });
     if (ok(p)) best.platform = rate;
     if (ok(r)) best.raw = rate;
-    if (!ok(p) && !ok(r)) break;
+    if (ok(d)) best.default_raw = rate;
+    if (!ok(p) && !ok(r) && !ok(d)) break;
   }
+  const rate = (v: number) => `${v}/s${v === rates.at(-1) ? ' (not saturated)' : ''}`;
   return {
-    scenario: `sustained 1-step runs/s, ${seconds} s per rate (${rates.join(', ')}/s)`,
-    platform: `max rate with p99 < 1 s: ${best.platform}/s`,
-    baseline: `raw one-activity workflows: ${best.raw}/s`,
-    result: best.raw ? `${Math.round((100 * best.platform) / best.raw)}% of raw${best.raw === rates.at(-1) ? ' (raw not saturated)' : ''}` : 'raw saturated below the lowest rate',
+    scenario: `sustained 1-step runs/s, ${seconds} s per rate (${rates.join(', ')}/s): max rate with p99 < 1 s`,
+    platform: rate(best.platform),
+    tuned_raw: rate(best.raw),
+    default_raw: rate(best.default_raw),
+    direct: NA,
+    ratio: best.raw ? `${Math.round((100 * best.platform) / best.raw)}% of tuned raw` : 'raw saturated below the lowest rate',
     data: { steps, best },
   };
 }
@@ -222,8 +242,10 @@ export async function sseFanOut(c: Ctx): Promise<Row> {
   return {
     scenario: `${clients} concurrent SSE clients on one run stream`,
     platform: `delivery delay ${pair(s)} over ${s.n} deliveries; API RSS ${rss} MiB`,
-    baseline: '—',
-    result: `p99 ${ms(s.p99)}`,
+    tuned_raw: NA,
+    default_raw: NA,
+    direct: NA,
+    ratio: NA,
     data: { clients, delay: s, api_rss_mib: rss },
   };
 }
@@ -268,9 +290,11 @@ export async function parkedMany(c: Ctx): Promise<Row> {
   const done = summary(completions);
   return {
     scenario: `${n} runs parked on approvals, then approve ${picks.length} random ones`,
-    platform: `parked ${pending}/${created.ok}${created.errors ? ` (${created.errors} creates failed: ${JSON.stringify(created.error_reasons)})` : ''}; RSS worker ${rss.worker} MiB, API ${rss.api} MiB, Temporal ${rss.temporal} MiB (before: ${idle.worker}, ${idle.api}, ${idle.temporal}); GET /v1/approvals?status=pending p99 ${ms(list.p99)}`,
-    baseline: '—',
-    result: `approve → completed p50 ${ms(done.p50)}, p99 ${ms(done.p99)}`,
+    platform: `parked ${pending}/${created.ok}${created.errors ? ` (${created.errors} creates failed: ${JSON.stringify(created.error_reasons)})` : ''}; RSS worker ${rss.worker} MiB, API ${rss.api} MiB, Temporal ${rss.temporal} MiB (before: ${idle.worker}, ${idle.api}, ${idle.temporal}); GET /v1/approvals?status=pending p99 ${ms(list.p99)}; approve → completed ${pair(done)}`,
+    tuned_raw: NA,
+    default_raw: NA,
+    direct: NA,
+    ratio: NA,
     data: { n, created: created.ok, create_errors: created.error_reasons, pending, rss_mib: rss, rss_before_mib: idle, list, approve_to_completed: done },
   };
 }

@@ -72,3 +72,31 @@ export function rssMiB(pid: number | undefined): number {
     return NaN;
   }
 }
+
+/**
+ * `workers` loops side by side, each running `each` calls one after another (closed loop: a loop's next
+ * call starts when its last one ends); every call's latency and the calls completed per second.
+ */
+export async function parallelLoops(workers: number, each: number, fn: (worker: number) => Promise<number>): Promise<{ latencies_ms: number[]; per_s: number }> {
+  const latencies: number[] = [];
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      for (let i = 0; i < each; i++) latencies.push(await fn(w));
+    }),
+  );
+  return { latencies_ms: latencies, per_s: latencies.length / ((performance.now() - started) / 1000) };
+}
+
+/** Like parallelLoops, but each loop keeps calling until `seconds` have passed. */
+export async function closedLoop(workers: number, seconds: number, fn: () => Promise<number>): Promise<{ latencies_ms: number[]; per_s: number }> {
+  const latencies: number[] = [];
+  const started = performance.now();
+  const end = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (performance.now() < end) latencies.push(await fn());
+    }),
+  );
+  return { latencies_ms: latencies, per_s: latencies.length / ((performance.now() - started) / 1000) };
+}
