@@ -6,6 +6,7 @@ import { TERMINAL_EVENTS } from '../domain/event';
 import { isTerminal } from '../domain/run';
 import { eventView } from '../services/runs';
 import type { ServiceDeps } from '../services/deps';
+import { createWaker } from '../services/wait';
 
 const KEEPALIVE_MS = 15_000;
 const POLL_MS = 2_000;
@@ -74,9 +75,9 @@ export async function streamRunEvents(deps: ServiceDeps, req: Request, res: Resp
   res.on('close', () => openStreams.delete(res));
   let lastSeq = opts.afterSeq;
   let closed = false;
-  let wake: () => void = () => undefined;
+  const waker = createWaker();
   const unsubscribe = deps.bus.subscribe(runId, {
-    onEvent: () => wake(),
+    onEvent: () => waker.wake(),
     onDelta: opts.includeDeltas
       ? (d) => {
           if (!closed) res.write(`event: message.delta\ndata: ${JSON.stringify({ object: 'run.delta', type: 'message.delta', run_id: runId, data: { step: d.step, attempt: d.attempt, text: d.text } })}\n\n`);
@@ -88,7 +89,7 @@ export async function streamRunEvents(deps: ServiceDeps, req: Request, res: Resp
   }, KEEPALIVE_MS);
   const stop = (): void => {
     closed = true;
-    wake();
+    waker.wake();
   };
   req.on('close', stop);
   res.on('close', stop);
@@ -108,13 +109,7 @@ export async function streamRunEvents(deps: ServiceDeps, req: Request, res: Resp
         const run = await repo.getRun(deps.db, runId);
         if (!run || (isTerminal(run.status) && lastSeq >= run.last_seq)) break;
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, POLL_MS);
-        wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
+      await waker.sleep(POLL_MS);
     }
   } catch (err) {
     req.log.warn({ err, run_id: runId }, 'event stream ended by an error');

@@ -14,6 +14,7 @@ import type { Principal } from '../domain/workspace';
 import { openSse } from '../api/sse';
 import type { ServiceDeps } from './deps';
 import { createRunInNewSession, getRun, waitForRun, type RunView } from './runs';
+import { createWaker } from './wait';
 
 const WAIT_SECONDS = 600;
 
@@ -127,16 +128,16 @@ export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompleti
     void res.write(`event: ${event}\ndata: ${JSON.stringify(chunk([], { agent_event: { type: event, run_id: run.id, ...payload } }))}\n\n`);
 
   let closed = false;
-  let wake: () => void = () => undefined;
+  const waker = createWaker();
   const unsubscribe = deps.bus.subscribe(run.id, {
-    onEvent: () => wake(),
+    onEvent: () => waker.wake(),
     onDelta: (d) => {
       if (!closed) data(chunk([{ index: 0, delta: { content: d.text }, finish_reason: null }]));
     },
   });
   req.on('close', () => {
     closed = true;
-    wake();
+    waker.wake();
   });
   data(chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]));
   named('agent_start', { agent_id: agent.id, agent_name: agent.name });
@@ -167,13 +168,7 @@ export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompleti
         }
         break;
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 1000);
-        wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
+      await waker.sleep(1000);
     }
   } finally {
     unsubscribe();
