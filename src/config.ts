@@ -64,6 +64,9 @@ const envSchema = z.object({
     .regex(/^(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:.]+\])(:\d{1,5})?(,(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:.]+\])(:\d{1,5})?)*$/, 'must be comma-separated IP[:port], e.g. 127.0.0.1:5353')
     .optional(),
   AP_TEMPORAL_CLI: z.string().min(1).optional(),
+  // `ap start` (API and worker in one process) starts run workflows eagerly: the first workflow task comes
+  // back with the start and runs on the local worker, without a trip through matching. false: the normal way.
+  AP_EAGER_WORKFLOW_START: boolish.default(true),
   AP_ADMIN_KEY: z
     .string()
     .regex(/^ap_[A-Za-z0-9_-]{20,}$/, 'must look like ap_ followed by at least 20 characters')
@@ -114,7 +117,7 @@ export interface Config {
   publicUrl: string;
   dataDir: string;
   databaseUrl: string | undefined;
-  temporal: { address: string | undefined; namespace: string; taskQueue: string; cliPath: string | undefined; maxCachedWorkflows: number; workflowsPath: string | undefined; healthFile: string | undefined; security: TemporalSecurity };
+  temporal: { address: string | undefined; namespace: string; taskQueue: string; cliPath: string | undefined; maxCachedWorkflows: number; eagerWorkflowStart: boolean; workflowsPath: string | undefined; healthFile: string | undefined; security: TemporalSecurity };
   masterKey: string | undefined;
   /** Older master keys: they still decrypt secrets and payloads after a rotation. */
   previousMasterKeys: string[];
@@ -204,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       cliPath: e.AP_TEMPORAL_CLI,
       maxCachedWorkflows: e.AP_WORKER_MAX_CACHED_WORKFLOWS,
+      eagerWorkflowStart: e.AP_EAGER_WORKFLOW_START,
       workflowsPath: e.AP_WORKER_WORKFLOWS ? path.resolve(e.AP_WORKER_WORKFLOWS) : undefined,
       healthFile: e.AP_WORKER_HEALTH_FILE ? path.resolve(e.AP_WORKER_HEALTH_FILE) : undefined,
       security,

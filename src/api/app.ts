@@ -64,7 +64,7 @@ export function createApp(deps: ServiceDeps): Express {
       summary: `Prometheus metrics (counts and latencies, no content) of every workspace: an admin or auditor key of the default workspace (Authorization: Bearer), else 401/403. The database figures are refreshed at most every AP_METRICS_CACHE_SECONDS (${deps.config.metricsCacheSeconds} s here); HTTP counts are live, per API process`,
     },
   ];
-  app.get('/metrics', requireApiKey(deps.db), metricsHandler(deps.db, http, deps.config.metricsCacheSeconds));
+  app.get('/metrics', requireApiKey(deps.db), metricsHandler(deps.db, http, deps.config.metricsCacheSeconds, () => deps.runStarts?.lines() ?? []));
   // Built once, when every route is registered (at the end of createApp): it takes tens of milliseconds.
   let openApi: string | undefined;
   app.get('/openapi.json', (_req, res) => {

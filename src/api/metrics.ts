@@ -70,8 +70,11 @@ async function platformLines(db: Db): Promise<string[]> {
   ];
 }
 
-/** Mounted behind requireApiKey. Concurrent scrapes share one read; a failed read is not kept. */
-export function metricsHandler(db: Db, http: HttpMetrics, cacheSeconds: number): RequestHandler {
+/**
+ * Mounted behind requireApiKey. Concurrent scrapes share one read; a failed read is not kept. `local`:
+ * more of this process's own series (the run workflow starts, eager or not), live like the HTTP counts.
+ */
+export function metricsHandler(db: Db, http: HttpMetrics, cacheSeconds: number, local: () => string[] = () => []): RequestHandler {
   let cached: { at: number; lines: Promise<string[]> } | undefined;
   return async (req, res) => {
     const p = req.principal!;
@@ -83,7 +86,7 @@ export function metricsHandler(db: Db, http: HttpMetrics, cacheSeconds: number):
         if (cached === entry) cached = undefined;
       });
     }
-    const lines = [...(await cached.lines), ...http.lines()];
+    const lines = [...(await cached.lines), ...http.lines(), ...local()];
     res.setHeader('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
     res.send(`${lines.join('\n')}\n`);
   };

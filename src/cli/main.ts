@@ -56,8 +56,9 @@ program
     say(`Agent Platform starting (data directory ${cfg.dataDir})`);
     const stack = await openStack(cfg, { embedded: true, migrate: true });
     onShutdown(stack);
-    await runWorkerIn(stack);
-    const { port } = await runApiIn(stack);
+    // The API starts run workflows through this worker's connection, eagerly (AP_EAGER_WORKFLOW_START).
+    const worker = await runWorkerIn(stack);
+    const { port } = await runApiIn(stack, worker);
     const base = `http://localhost:${port}`;
     say(`API:          ${base}/v1`);
     say(`Dashboard:    ${base}/dashboard`);

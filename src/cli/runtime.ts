@@ -15,7 +15,8 @@ import { createSecretBox, type SecretBox } from '../security/secrets';
 import { createEventBus, type EventBus } from '../services/event-bus';
 import { bootstrap } from '../services/workspaces';
 import { purgeEndedRuns } from '../services/retention';
-import { connectClient, startWorker, type RunningWorker } from '../temporal/connection';
+import { clientOn, connectClient, startWorker, type RunningWorker } from '../temporal/connection';
+import { RunStarts } from '../temporal/eager-start';
 import { EncryptionCodec } from '../temporal/codec';
 import { findTemporalCli, startDevServer, stopLeftoverDevServer, type DevServer } from '../temporal/dev-server';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
@@ -164,7 +165,8 @@ async function orStop<T>(stack: Stack, start: () => Promise<T>): Promise<T> {
 }
 
 export const runWorkerIn = (stack: Stack): Promise<RunningWorker> => orStop(stack, () => startWorkerIn(stack));
-export const runApiIn = (stack: Stack): Promise<{ server: http.Server; bus: EventBus; port: number }> => orStop(stack, () => startApiIn(stack));
+/** `worker`: the worker of this process (`ap start`), whose connection then starts run workflows eagerly. */
+export const runApiIn = (stack: Stack, worker?: RunningWorker): Promise<{ server: http.Server; bus: EventBus; port: number }> => orStop(stack, () => startApiIn(stack, worker));
 
 async function startWorkerIn(stack: Stack): Promise<RunningWorker> {
   const w = await startWorker(stack.config, stack.temporalAddress, {
@@ -199,9 +201,22 @@ async function startWorkerIn(stack: Stack): Promise<RunningWorker> {
   return w;
 }
 
-async function startApiIn(stack: Stack): Promise<{ server: http.Server; bus: EventBus; port: number }> {
+/**
+ * Run workflow starts of the API: eager through the worker's NativeConnection when the worker shares the
+ * process (same task queue) and AP_EAGER_WORKFLOW_START is not false. The API stops before the worker
+ * (stoppers run in reverse), and a worker that stopped polling is not asked: the connection outlives its use.
+ */
+function runStartsFor(stack: Stack, log: Logger, worker: RunningWorker | undefined): RunStarts {
+  if (!worker || !stack.config.temporal.eagerWorkflowStart) return new RunStarts(log);
+  const client = clientOn(worker.connection, stack.config.temporal.namespace, masterKeys(stack.config), stack.tracing?.client);
+  return new RunStarts(log, { client, usable: () => worker.worker.getState() === 'RUNNING' });
+}
+
+async function startApiIn(stack: Stack, worker: RunningWorker | undefined): Promise<{ server: http.Server; bus: EventBus; port: number }> {
   const bus = createEventBus(stack.databaseUrl, stack.log);
-  const app = createApp({ db: stack.db, config: stack.config, secrets: stack.secrets, log: stack.log.child({ component: 'api' }), temporal: stack.temporal, bus, codec: new EncryptionCodec(masterKeys(stack.config)) });
+  const log = stack.log.child({ component: 'api' });
+  const runStarts = runStartsFor(stack, log, worker);
+  const app = createApp({ db: stack.db, config: stack.config, secrets: stack.secrets, log, temporal: stack.temporal, bus, codec: new EncryptionCodec(masterKeys(stack.config)), runStarts });
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;
   try {

@@ -6,6 +6,7 @@ import type { Config } from '../config';
 import type { Db } from '../db/pool';
 import type { SecretBox } from '../security/secrets';
 import type { EventBus } from './event-bus';
+import type { RunStarts } from '../temporal/eager-start';
 
 export interface ServiceDeps {
   db: Db;
@@ -16,6 +17,8 @@ export interface ServiceDeps {
   bus: EventBus;
   /** The payload codec, to decode histories for auditors and the Temporal UI. */
   codec: PayloadCodec;
+  /** Run workflow starts, eager under `ap start` (src/temporal/eager-start.ts); unset: through `temporal`. */
+  runStarts?: RunStarts;
 }
 
 export function page<T extends { id: string }>(rows: T[], limit: number): { data: T[]; has_more: boolean; next_cursor: string | null } {

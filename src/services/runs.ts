@@ -226,7 +226,7 @@ export async function createRunInSession(
     });
   });
   await startWorkflowFor(
-    deps.temporal,
+    deps,
     {
       type: RUN_WORKFLOW_TYPE,
       workflowId: row.workflow_id,

@@ -2,8 +2,12 @@
 import { ServiceError, WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { ApiError } from '../domain/errors';
+import { StartPending, type RunStarts } from '../temporal/eager-start';
 
 const UNAVAILABLE = /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|failed to connect|Connection dropped|transport/i;
+
+const temporalUnavailable = (): ApiError =>
+  new ApiError(503, 'temporal_unavailable', 'The workflow engine is not reachable; retry shortly', undefined, { 'Retry-After': '5' });
 
 export async function temporalCall<T>(fn: () => Promise<T>): Promise<T> {
   try {
@@ -11,13 +15,18 @@ export async function temporalCall<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     const text = `${(err as Error)?.message ?? ''} ${String((err as { cause?: unknown })?.cause ?? '')}`;
     if (err instanceof ServiceError || UNAVAILABLE.test(text)) {
-      if (UNAVAILABLE.test(text) || (err as { code?: number }).code === 14) {
-        throw new ApiError(503, 'temporal_unavailable', 'The workflow engine is not reachable; retry shortly', undefined, { 'Retry-After': '5' });
-      }
+      // A NativeConnection's (eager start) says "tcp connect error", with code 14 on the cause.
+      if (UNAVAILABLE.test(text) || (err as { code?: number }).code === 14 || (err as { cause?: { code?: number } }).cause?.code === 14) throw temporalUnavailable();
     }
     throw err;
   }
 }
+
+/**
+ * How a start reaches Temporal: a client, or the services' deps, whose `runStarts` (set by the API under
+ * `ap start`) start eagerly where they can, and else through `temporal`.
+ */
+export type StartVia = Client | { temporal: Client; runStarts?: RunStarts | undefined };
 
 /**
  * Starts the workflow of a row just stored. Already started is success (an idempotent retry). On any
@@ -25,25 +34,38 @@ export async function temporalCall<T>(fn: () => Promise<T>): Promise<T> {
  * out may still have worked; then the error is thrown.
  */
 export async function startWorkflowFor(
-  client: Client,
+  via: StartVia,
   options: { type: string; workflowId: string; taskQueue: string; args: unknown[]; searchAttributes?: SearchAttributePair[] },
   discard: () => Promise<unknown>,
 ): Promise<void> {
+  const { client, starts } = 'workflow' in via ? { client: via, starts: undefined } : { client: via.temporal, starts: via.runStarts };
+  const startOptions = {
+    workflowId: options.workflowId,
+    taskQueue: options.taskQueue,
+    workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    args: options.args,
+    ...(options.searchAttributes ? { typedSearchAttributes: options.searchAttributes } : {}),
+  };
+  /** True when a workflow runs the row after all; else the row is removed. */
+  const startedAfterAll = async (): Promise<boolean> => {
+    const started = await client.workflow.getHandle(options.workflowId).describe().then(() => true, () => false);
+    if (!started) await discard().catch(() => undefined);
+    return started;
+  };
   try {
-    await temporalCall(() =>
-      client.workflow.start(options.type, {
-        workflowId: options.workflowId,
-        taskQueue: options.taskQueue,
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        args: options.args,
-        ...(options.searchAttributes ? { typedSearchAttributes: options.searchAttributes } : {}),
-      }),
-    );
+    await temporalCall(async () => {
+      if (starts) await starts.start(client, options.type, startOptions);
+      else await client.workflow.start(options.type, startOptions);
+    });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return;
-    const started = await client.workflow.getHandle(options.workflowId).describe().then(() => true, () => false);
-    if (started) return;
-    await discard().catch(() => undefined);
+    if (err instanceof StartPending) {
+      // Temporal is down and the eager start is still being retried: 503 now; the row goes only once that
+      // start has failed (it may yet land, if Temporal comes back within seconds, and then the row runs).
+      void err.start.catch((late: unknown) => (late instanceof WorkflowExecutionAlreadyStartedError ? undefined : startedAfterAll()));
+      throw temporalUnavailable();
+    }
+    if (await startedAfterAll()) return;
     throw err;
   }
 }

@@ -1,7 +1,7 @@
 // Temporal client connection and the worker of the run workflow.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type ClientInterceptors, type TLSConfig } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type ClientInterceptors, type ConnectionLike, type TLSConfig } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config, TemporalSecurity } from '../config';
@@ -31,6 +31,14 @@ export function securityOptions(security: TemporalSecurity | undefined): { tls?:
 /** `interceptors` only when tracing is on (src/temporal/tracing.ts); none by default. */
 export async function connectClient(address: string, namespace: string, masterKeys: Buffer[], interceptors?: ClientInterceptors, security?: TemporalSecurity): Promise<Client> {
   const connection = await Connection.connect({ address, interceptors: [makeGrpcRetryInterceptor(API_CALL_RETRY)], ...securityOptions(security) });
+  return clientOn(connection, namespace, masterKeys, interceptors);
+}
+
+/**
+ * A Client on a given connection with the API's data converter (the encryption codec) and interceptors:
+ * the API's own (connectClient), or one on a worker's NativeConnection for eager starts (eager-start.ts).
+ */
+export function clientOn(connection: ConnectionLike, namespace: string, masterKeys: Buffer[], interceptors?: ClientInterceptors): Client {
   return new Client({ connection, namespace, dataConverter: dataConverter(masterKeys), ...(interceptors ? { interceptors } : {}) });
 }
 
@@ -57,6 +65,8 @@ export function workflowBundle(workflowInterceptorModules: string[] = [], workfl
 
 export interface RunningWorker {
   worker: Worker;
+  /** The worker's own connection, closed when it stops; a Client on it can start workflows eagerly. */
+  connection: NativeConnection;
   done: Promise<void>;
   stop(): Promise<void>;
 }
@@ -95,6 +105,7 @@ export async function startWorker(config: Config, address: string, deps: Activit
   const done = worker.run().finally(() => connection.close());
   return {
     worker,
+    connection,
     done,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
