@@ -16,7 +16,7 @@ import { RUN_FEEDBACK_ITEMS } from '../domain/feedback';
 import { RUN_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, runStateQuery, type RunWorkflowInput } from '../../workflows/definitions';
 import { page, type ServiceDeps } from './deps';
 import { startWorkflowFor, temporalCall } from './temporal-errors';
-import { checkRunAdmission } from './limits';
+import { checkRunBudget, tooManyActiveRuns } from './limits';
 import { waitUntil } from './wait';
 import { checkInputFiles } from './files';
 import { resolveEnvironment } from './environments';
@@ -202,13 +202,15 @@ export async function createRunInSession(
   if (existing && existing.status !== 'queued') return runView(existing);
   const input = inputMessages ?? normalizeInput(b.input);
   await checkInputFiles(deps.db, p.workspace_id, input);
+  const cap = existing ? 0 : (await checkRunBudget(deps.db, deps.config, p.workspace_id)).max_active_runs;
   const row = existing ?? await transaction(deps.db, async (c) => {
     if (!(await repo.getSession(c, p.workspace_id, sessionId, true))) throw notFound('session', 'id');
-    await checkRunAdmission(c, deps.config, p.workspace_id);
     if (b.if_busy === 'reject' && (await repo.activeRunOfSession(c, sessionId))) {
       throw new ApiError(409, 'session_busy', 'Another run of this session is active; retry later or pass if_busy: "enqueue"');
     }
-    return repo.insertRun(c, {
+    // The insert admits the run or not; last, so that the workspace's active-run counter it locks stays
+    // locked only until the commit.
+    const inserted = await repo.insertRun(c, {
       id: runId,
       workspace_id: p.workspace_id,
       session_id: sessionId,
@@ -223,7 +225,9 @@ export async function createRunInSession(
       request_id: requestId,
       created_by_key_id: p.key_id,
       tool_mode: extra.tool_mode ?? null,
-    });
+    }, cap);
+    if (!inserted) throw tooManyActiveRuns(cap);
+    return inserted;
   });
   await startWorkflowFor(
     deps.temporal,
