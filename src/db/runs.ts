@@ -107,29 +107,30 @@ export async function activeRunOfSession(q: Queryable, sessionId: string): Promi
   ).rows[0];
 }
 
+/** The SQLSTATE of a commit refused because its run took the workspace past its cap (migration 0022). */
+export const ACTIVE_RUN_CAP_EXCEEDED = 'AP429';
+
 /**
- * Inserts the run unless its workspace already has `maxActiveRuns` active runs (then undefined). The
- * workspace's counter row (kept by triggers, migration 0022) is locked by this statement and stays
- * locked until the transaction ends: make it the transaction's last statement, so that concurrent
- * creates into one workspace wait for each other only for a commit. FOR UPDATE reads the newest count.
+ * Inserts a run. Triggers count it among its workspace's active runs when the transaction commits
+ * (migration 0022), and that commit fails with ACTIVE_RUN_CAP_EXCEEDED when the count, this run
+ * included, exceeds `maxActiveRuns`: concurrent creates into one workspace wait for each other only
+ * while one commits.
  */
 export async function insertRun(
   q: Queryable,
   r: Omit<RunRow, 'created_at' | 'started_at' | 'completed_at' | 'last_seq' | 'output' | 'output_text' | 'error' | 'tool_mode' | 'cancel_reason'> & { tool_mode?: RunRow['tool_mode'] },
   maxActiveRuns: number,
-): Promise<RunRow | undefined> {
+): Promise<RunRow> {
+  await q.query("SELECT set_config('ap.max_active_runs', $1, true)", [String(maxActiveRuns)]);
   return (
     await q.query<RunRow>(
-      `WITH admission AS (SELECT active FROM workspace_active_runs WHERE workspace_id = $2 FOR UPDATE)
-       INSERT INTO runs (id, workspace_id, session_id, agent_id, agent_version, workflow_id, status, input, constraints, usage, metadata,
+      `INSERT INTO runs (id, workspace_id, session_id, agent_id, agent_version, workflow_id, status, input, constraints, usage, metadata,
                          request_id, created_by_key_id, tool_mode)
-       SELECT $1::text, $2::text, $3::text, $4::text, $5::int, $6::text, $7::text, $8::jsonb, $9::jsonb, $10::jsonb, $11::jsonb,
-              $12::text, $13::text, $14::text
-        WHERE COALESCE((SELECT active FROM admission), 0) < $15 RETURNING *`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`,
       [r.id, r.workspace_id, r.session_id, r.agent_id, r.agent_version, r.workflow_id, r.status, JSON.stringify(r.input),
-        r.constraints, r.usage, r.metadata, r.request_id, r.created_by_key_id, r.tool_mode ?? null, maxActiveRuns],
+        r.constraints, r.usage, r.metadata, r.request_id, r.created_by_key_id, r.tool_mode ?? null],
     )
-  ).rows[0];
+  ).rows[0]!;
 }
 
 export async function getRunByWorkflowId(q: Queryable, workflowId: string): Promise<RunRow | undefined> {

@@ -114,7 +114,7 @@ export async function checkRunBudget(q: Queryable, config: Config, workspaceId: 
   return { max_active_runs: l.max_active_runs ?? config.limits.maxActiveRuns };
 }
 
-/** The create's refusal at the cap (the insert, src/db/runs.ts insertRun, admits or not). */
+/** The create's refusal at the cap (its commit refuses: src/db/runs.ts insertRun). */
 export const tooManyActiveRuns = (cap: number): ApiError =>
   new ApiError(429, 'too_many_active_runs', `The workspace already has ${cap} active runs`, undefined, { 'Retry-After': '5' });
 

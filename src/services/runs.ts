@@ -208,9 +208,8 @@ export async function createRunInSession(
     if (b.if_busy === 'reject' && (await repo.activeRunOfSession(c, sessionId))) {
       throw new ApiError(409, 'session_busy', 'Another run of this session is active; retry later or pass if_busy: "enqueue"');
     }
-    // The insert admits the run or not; last, so that the workspace's active-run counter it locks stays
-    // locked only until the commit.
-    const inserted = await repo.insertRun(c, {
+    // Admitted or refused by the commit (repo.insertRun).
+    return repo.insertRun(c, {
       id: runId,
       workspace_id: p.workspace_id,
       session_id: sessionId,
@@ -226,8 +225,8 @@ export async function createRunInSession(
       created_by_key_id: p.key_id,
       tool_mode: extra.tool_mode ?? null,
     }, cap);
-    if (!inserted) throw tooManyActiveRuns(cap);
-    return inserted;
+  }).catch((err: unknown) => {
+    throw (err as { code?: string }).code === repo.ACTIVE_RUN_CAP_EXCEEDED ? tooManyActiveRuns(cap) : err;
   });
   await startWorkflowFor(
     deps.temporal,
