@@ -1,7 +1,7 @@
 // The audit log's hash chain: hash = HMAC-SHA256(key, prev_hash + canonical JSON of the record), the key
 // derived from AP_MASTER_KEY (SecretBox.audit), so that someone who can write the database but does not
 // hold the master key cannot recompute a valid chain after an edit. Appends to one workspace's chain are
-// serialized with an advisory lock.
+// serialized with an advisory lock, and batched in each process (appendAudit).
 //
 // Records written before the chain was keyed (key_id NULL) keep their plain SHA-256 hashes: the log is
 // append-only, so instead of re-chaining it the migrator appends one keyed `audit.chain_keyed` record to
@@ -47,22 +47,79 @@ const hashInput = (r: Omit<AuditRecord, 'hash'>): string => {
 /** The unkeyed hash of records written before the chain was keyed. */
 export const legacyHash = (r: Omit<AuditRecord, 'hash'>): string => crypto.createHash('sha256').update(hashInput(r)).digest('hex');
 
-export async function appendAudit(db: Db, mac: KeyedMac, e: AuditEntry): Promise<AuditRecord> {
-  return transaction(db, (c) => appendOn(c, mac, e));
+interface Waiting {
+  entry: AuditEntry;
+  mac: KeyedMac;
+  resolve: (r: AuditRecord) => void;
+  reject: (err: unknown) => void;
 }
 
-async function appendOn(c: pg.PoolClient, mac: KeyedMac, e: AuditEntry): Promise<AuditRecord> {
-  await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`audit:${e.workspace_id}`]);
-  const prev = await c.query<{ hash: string }>('SELECT hash FROM audit_log WHERE workspace_id = $1 ORDER BY seq DESC LIMIT 1', [e.workspace_id]);
-  const seq = Number((await c.query<{ n: string }>("SELECT nextval('audit_log_seq_seq') AS n")).rows[0]!.n);
-  const record: Omit<AuditRecord, 'hash'> = { seq, ...e, at: new Date().toISOString(), prev_hash: prev.rows[0]?.hash ?? GENESIS };
-  const hash = mac.mac(hashInput(record))!;
+/** The entries waiting for their workspace's chain, per pool and workspace (present while an append runs). */
+const waiting = new WeakMap<Db, Map<string, Waiting[]>>();
+const BATCH = 100;
+
+/**
+ * Appends to one workspace's chain wait in this process's memory, not on pooled connections: one
+ * transaction at a time per workspace holds the chain (the advisory lock still orders processes) and
+ * appends every entry that arrived meanwhile. At 100 run creates/s into one workspace, one append
+ * transaction per request had most of the pool waiting on that lock and the API shedding creates.
+ */
+export function appendAudit(db: Db, mac: KeyedMac, entry: AuditEntry): Promise<AuditRecord> {
+  let byWorkspace = waiting.get(db);
+  if (!byWorkspace) waiting.set(db, (byWorkspace = new Map()));
+  const queue = byWorkspace.get(entry.workspace_id);
+  return new Promise((resolve, reject) => {
+    if (queue) queue.push({ entry, mac, resolve, reject });
+    else {
+      byWorkspace.set(entry.workspace_id, [{ entry, mac, resolve, reject }]);
+      void drain(db, byWorkspace, entry.workspace_id);
+    }
+  });
+}
+
+async function drain(db: Db, byWorkspace: Map<string, Waiting[]>, ws: string): Promise<void> {
+  const queue = byWorkspace.get(ws)!;
+  try {
+    while (queue.length) {
+      const batch = queue.splice(0, BATCH);
+      try {
+        const records = await transaction(db, (c) => appendOn(c, batch));
+        batch.forEach((w, i) => w.resolve(records[i]!));
+      } catch (err) {
+        // One entry the database refuses must not fail the others: alone, each fails only for itself.
+        if (batch.length === 1) batch[0]!.reject(err);
+        else for (const w of batch) await transaction(db, (c) => appendOn(c, [w])).then((r) => w.resolve(r[0]!), w.reject);
+      }
+    }
+  } finally {
+    byWorkspace.delete(ws);
+    for (const w of queue.splice(0)) w.reject(new Error('audit append abandoned'));
+  }
+}
+
+async function appendOn(c: pg.PoolClient, batch: Pick<Waiting, 'entry' | 'mac'>[]): Promise<AuditRecord[]> {
+  const ws = batch[0]!.entry.workspace_id;
+  await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`audit:${ws}`]);
+  const prev = await c.query<{ hash: string }>('SELECT hash FROM audit_log WHERE workspace_id = $1 ORDER BY seq DESC LIMIT 1', [ws]);
+  const seqs = (await c.query<{ n: string }>("SELECT nextval('audit_log_seq_seq') AS n FROM generate_series(1, $1)", [batch.length])).rows
+    .map((r) => Number(r.n))
+    .sort((a, b) => a - b);
+  let prevHash = prev.rows[0]?.hash ?? GENESIS;
+  const records = batch.map(({ entry, mac }, i) => {
+    const record: Omit<AuditRecord, 'hash'> = { seq: seqs[i]!, ...entry, at: new Date().toISOString(), prev_hash: prevHash };
+    prevHash = mac.mac(hashInput(record))!;
+    return { ...record, hash: prevHash, key_id: mac.currentId };
+  });
   await c.query(
-    `INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, request_id, data, prev_hash, hash, key_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-    [seq, e.workspace_id, record.at, e.actor, e.action, e.target, e.request_id, e.data, record.prev_hash, hash, mac.currentId],
+    `INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, request_id, data, prev_hash, hash, key_id)
+     SELECT r.seq, r.workspace_id, r.at, r.actor, r.action, r.target, r.request_id, r.data, r.prev_hash, r.hash, r.key_id
+       FROM jsonb_to_recordset($1::jsonb) AS r(seq bigint, workspace_id text, at timestamptz, actor jsonb, action text, target text,
+                                                request_id text, data jsonb, prev_hash text, hash text, key_id text)`,
+    [JSON.stringify(records)],
   );
-  await c.query('UPDATE workspaces SET audit_head_seq = $2, audit_head_hash = $3 WHERE id = $1', [e.workspace_id, seq, hash]);
-  return { ...record, hash };
+  const head = records[records.length - 1]!;
+  await c.query('UPDATE workspaces SET audit_head_seq = $2, audit_head_hash = $3 WHERE id = $1', [ws, head.seq, head.hash]);
+  return records.map(({ key_id: _k, ...r }) => r);
 }
 
 /**
@@ -76,14 +133,15 @@ export async function anchorLegacyChains(c: pg.PoolClient, mac: KeyedMac | undef
   );
   if (open.rows.length && !mac) throw new Error('The audit log has unkeyed chains: keying them needs the master key (AP_MASTER_KEY)');
   for (const r of open.rows) {
-    await appendOn(c, mac!, {
+    const entry: AuditEntry = {
       workspace_id: r.workspace_id,
       actor: { key_id: null, name: 'migration', roles: [] },
       action: 'audit.chain_keyed',
       target: null,
       request_id: null,
       data: { legacy_head_seq: Number(r.seq), legacy_head_hash: r.hash },
-    });
+    };
+    await appendOn(c, [{ entry, mac: mac! }]);
   }
   return open.rows.length;
 }

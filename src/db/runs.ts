@@ -107,10 +107,21 @@ export async function activeRunOfSession(q: Queryable, sessionId: string): Promi
   ).rows[0];
 }
 
+/** The SQLSTATE of a commit refused because its run took the workspace past its cap (migration 0022). */
+export const ACTIVE_RUN_CAP_EXCEEDED = 'AP429';
+
+/**
+ * Inserts a run. Triggers count it among its workspace's active runs when the transaction commits
+ * (migration 0022), and that commit fails with ACTIVE_RUN_CAP_EXCEEDED when the count, this run
+ * included, exceeds `maxActiveRuns`: concurrent creates into one workspace wait for each other only
+ * while one commits.
+ */
 export async function insertRun(
   q: Queryable,
   r: Omit<RunRow, 'created_at' | 'started_at' | 'completed_at' | 'last_seq' | 'output' | 'output_text' | 'error' | 'tool_mode' | 'cancel_reason'> & { tool_mode?: RunRow['tool_mode'] },
+  maxActiveRuns: number,
 ): Promise<RunRow> {
+  await q.query("SELECT set_config('ap.max_active_runs', $1, true)", [String(maxActiveRuns)]);
   return (
     await q.query<RunRow>(
       `INSERT INTO runs (id, workspace_id, session_id, agent_id, agent_version, workflow_id, status, input, constraints, usage, metadata,

@@ -92,34 +92,31 @@ async function tokensThisMonth(q: Queryable, workspaceId: string): Promise<numbe
   return Number(r.rows[0]?.used ?? 0);
 }
 
-/** Remaining monthly tokens, or undefined when the workspace has no budget. */
-export async function remainingTokens(q: Queryable, config: Config, workspaceId: string): Promise<number | undefined> {
-  const l = await limitsOf(q, workspaceId);
+/** Remaining monthly tokens, or undefined when the workspace has no budget (then nothing is summed). */
+export async function remainingTokens(q: Queryable, config: Config, workspaceId: string, limits?: WorkspaceLimits): Promise<number | undefined> {
+  const l = limits ?? (await limitsOf(q, workspaceId));
   const budget = l.token_budget !== null ? Number(l.token_budget) : config.limits.tokenBudget;
   if (budget === undefined) return undefined;
   return Math.max(0, budget - (await tokensThisMonth(q, workspaceId)));
 }
 
-/** Checked when a run is created (inside its transaction). */
-export async function checkRunAdmission(q: Queryable, config: Config, workspaceId: string): Promise<void> {
-  // Serializes run admission per workspace: concurrent creates cannot all pass the same count. An advisory
-  // lock, not FOR UPDATE on the workspace row: that row is updated by every audit append and key-share
-  // locked by every insert that references it, and the row lock deadlocked under load (issue 7 bench).
-  await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`admission:${workspaceId}`]);
-  const remaining = await remainingTokens(q, config, workspaceId);
+/**
+ * Checked before a run's create transaction: 402 when the monthly token budget is used up. Not
+ * serialised with other creates (tokens are spent by runs later, so a lock here bought nothing), and
+ * outside the transaction so that no pooled connection waits in it. Returns the active-run cap.
+ */
+export async function checkRunBudget(q: Queryable, config: Config, workspaceId: string): Promise<{ max_active_runs: number }> {
+  const l = await limitsOf(q, workspaceId);
+  const remaining = await remainingTokens(q, config, workspaceId, l);
   if (remaining !== undefined && remaining <= 0) {
     throw new ApiError(402, 'budget_exceeded', "The workspace's monthly token budget is used up");
   }
-  const l = await limitsOf(q, workspaceId);
-  const cap = l.max_active_runs ?? config.limits.maxActiveRuns;
-  const active = await q.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM runs WHERE workspace_id = $1 AND status NOT IN ('completed', 'failed', 'canceled')`,
-    [workspaceId],
-  );
-  if (active.rows[0]!.n >= cap) {
-    throw new ApiError(429, 'too_many_active_runs', `The workspace already has ${cap} active runs`, undefined, { 'Retry-After': '5' });
-  }
+  return { max_active_runs: l.max_active_runs ?? config.limits.maxActiveRuns };
 }
+
+/** The create's refusal at the cap (its commit refuses: src/db/runs.ts insertRun). */
+export const tooManyActiveRuns = (cap: number): ApiError =>
+  new ApiError(429, 'too_many_active_runs', `The workspace already has ${cap} active runs`, undefined, { 'Retry-After': '5' });
 
 export async function setWorkspaceLimits(db: Db, workspaceId: string, l: { token_budget?: number | null; rate_limit_per_minute?: number | null; max_active_runs?: number | null }) {
   await db.query(

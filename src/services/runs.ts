@@ -16,7 +16,7 @@ import { RUN_FEEDBACK_ITEMS } from '../domain/feedback';
 import { RUN_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, runStateQuery, type RunWorkflowInput } from '../../workflows/definitions';
 import { page, type ServiceDeps } from './deps';
 import { startWorkflowFor, temporalCall } from './temporal-errors';
-import { checkRunAdmission } from './limits';
+import { checkRunBudget, tooManyActiveRuns } from './limits';
 import { waitUntil } from './wait';
 import { checkInputFiles } from './files';
 import { resolveEnvironment } from './environments';
@@ -202,12 +202,13 @@ export async function createRunInSession(
   if (existing && existing.status !== 'queued') return runView(existing);
   const input = inputMessages ?? normalizeInput(b.input);
   await checkInputFiles(deps.db, p.workspace_id, input);
+  const cap = existing ? 0 : (await checkRunBudget(deps.db, deps.config, p.workspace_id)).max_active_runs;
   const row = existing ?? await transaction(deps.db, async (c) => {
     if (!(await repo.getSession(c, p.workspace_id, sessionId, true))) throw notFound('session', 'id');
-    await checkRunAdmission(c, deps.config, p.workspace_id);
     if (b.if_busy === 'reject' && (await repo.activeRunOfSession(c, sessionId))) {
       throw new ApiError(409, 'session_busy', 'Another run of this session is active; retry later or pass if_busy: "enqueue"');
     }
+    // Admitted or refused by the commit (repo.insertRun).
     return repo.insertRun(c, {
       id: runId,
       workspace_id: p.workspace_id,
@@ -223,7 +224,9 @@ export async function createRunInSession(
       request_id: requestId,
       created_by_key_id: p.key_id,
       tool_mode: extra.tool_mode ?? null,
-    });
+    }, cap);
+  }).catch((err: unknown) => {
+    throw (err as { code?: string }).code === repo.ACTIVE_RUN_CAP_EXCEEDED ? tooManyActiveRuns(cap) : err;
   });
   await startWorkflowFor(
     deps,
