@@ -69,6 +69,9 @@ async function main(): Promise<void> {
     // With 'store-with-activity-v1': beginRun, and the events before each model or tool call stored by that activity.
     ['approval-granted-store-with-activity', { approve: {} }],
     ['approval-denied-store-with-activity', { deny: { reason: 'no' } }],
+    // With 'run-patches-current-v1': one marker for every patch of the run workflow.
+    ['approval-granted-current-patches', { approve: {} }],
+    ['approval-denied-current-patches', { deny: { reason: 'no' } }],
   ] as const;
   for (const [name, decision] of scenarios) {
     llm.reply({ tool_calls: [{ name: 'ticket', arguments: { title: 'x' } }] }, { text: 'ok' });
@@ -130,6 +133,12 @@ async function main(): Promise<void> {
   await call('POST', `/v1/runs/${slowTool.id}/cancel`, {});
   await until(slowTool.id, ['canceled']);
   runs['canceled-during-tool-store-with-activity'] = slowTool.id;
+  // With 'run-patches-current-v1': a plain answer, and read tools with a policy rule that `matches` (RE2).
+  llm.reply({ text: 'Hello.' });
+  runs['plain-answer-current-patches'] = (await call('POST', '/v1/runs', { agent: 'a', input: 'hello', wait: true })).id;
+  await call('POST', '/v1/agents', { name: 'ruled', model: { card: 'fake' }, tools: ['weather'], policy: { rules: [{ id: 'no-x', match: { tool: 'weather', arguments: { city: { matches: '^X' } } }, action: 'deny' }] } });
+  llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'Xanadu' } }] }, { tool_calls: [{ name: 'weather', arguments: { city: 'B' } }] }, { text: 'Mild.' });
+  runs['policy-matches-current-patches'] = (await call('POST', '/v1/runs', { agent: 'ruled', input: 'two steps', wait: true })).id;
   // Failed by each cap, and an expired approval that the agent answers with a denial.
   await call('POST', '/v1/agents', { name: 'capped', model: { card: 'fake' }, tools: ['weather', 'ticket'], limits: { max_tool_calls: 1, max_tokens: 1000, timeout_seconds: 2 }, approval: { timeout_seconds: 1, on_timeout: 'deny' } });
   llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'A' } }, { name: 'weather', arguments: { city: 'B' } }] });

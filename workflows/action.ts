@@ -1,6 +1,6 @@
 // The action-invocation workflow (API.md 5): one tool call without a model, through the same gate as a
 // run's tool calls (validation, policy, dry-run preview, approval, execution exactly once).
-import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ActionState } from '../src/domain/action';
 import type { ApprovalRecord } from '../src/domain/approval';
@@ -48,6 +48,7 @@ export async function actionWorkflow({ action_id }: ActionWorkflowInput): Promis
       emit,
       setStatus,
       flush: (extra) => flush(extra?.approvals),
+      has: patched,
       // An action's events are stored by recordAction, never by the tool's activity (that stores runs' events).
       handOff: async () => void (await flush()),
       requeue: () => undefined,

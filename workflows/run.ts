@@ -49,6 +49,15 @@ const LOCAL_STORE_PATCH = 'local-store-activities-v1';
  * with them. A batch whose activity fails is stored again with the next one (storing is idempotent).
  */
 const STORE_WITH_ACTIVITY_PATCH = 'store-with-activity-v1';
+/**
+ * Patch: every patch of this file, the tool gate's and the policy engine's applies, under this one marker.
+ * A patched() call of a new execution records a marker and upserts TemporalChangeVersion: a 1-step run had
+ * four of each in its first workflow task, each a history event and the upserts a visibility write on the
+ * server (issue 18). Histories without this marker call the individual patches as before. A new patch
+ * still goes behind its own patched() (CURRENT_PATCH runs do not have it either), until the next
+ * consolidation, which adds a new CURRENT_PATCH covering it.
+ */
+const CURRENT_PATCH = 'run-patches-current-v1';
 
 // Activity options, one set per kind of activity, named for why.
 // Platform data must not be lost: keep retrying through a database outage.
@@ -86,9 +95,12 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
     pending_tool_calls: [],
     pending_authorizations: [],
   };
-  const fastStore = patched(LOCAL_STORE_PATCH);
+  const current = patched(CURRENT_PATCH);
+  /** Whether a patch applies: all of them under CURRENT_PATCH, else as each one's marker says. */
+  const has = (patch: string): boolean => current || patched(patch);
+  const fastStore = has(LOCAL_STORE_PATCH);
   const store = fastStore ? localStore : remoteStore;
-  const storeWithActivity = patched(STORE_WITH_ACTIVITY_PATCH);
+  const storeWithActivity = has(STORE_WITH_ACTIVITY_PATCH);
   let seq = 0;
   let pending: PendingEvent[] = [];
   // Records to store with the next batch (STORE_WITH_ACTIVITY_PATCH only; else always empty).
@@ -151,7 +163,7 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
     const from = state.status;
     state.status = to;
     emit('run.status_changed', { from, to });
-    if (patched(SEARCH_ATTRIBUTES_PATCH)) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.runStatus, value: to }]);
+    if (has(SEARCH_ATTRIBUTES_PATCH)) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.runStatus, value: to }]);
   };
 
   emit('run.queued', {});
@@ -193,7 +205,7 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
         timedOut = true;
         body.cancel();
       };
-      if (patched(PAUSABLE_TIMEOUT_PATCH)) {
+      if (has(PAUSABLE_TIMEOUT_PATCH)) {
         deadline = pausableDeadline(timeoutSeconds * 1000, expire);
       } else {
         sleep(timeoutSeconds * 1000).then(expire).catch(() => undefined);
@@ -301,7 +313,7 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
         }
         state.usage.tool_calls += 1;
       };
-      if (patched(GOVERNANCE_PATCH)) {
+      if (has(GOVERNANCE_PATCH)) {
         gate ??= createGate(ctx, toolsByName, allowed);
         transcript.push(...(await gate.processStep(result.tool_calls, countCall)));
       } else {
@@ -328,6 +340,7 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
       emit,
       setStatus,
       flush: (extra) => flush(undefined, extra),
+      has,
       handOff,
       requeue,
       defer,
@@ -358,7 +371,7 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
     const key = `${call.name}:${canonicalJson(call.arguments)}`;
     const earlier = callCounts.get(key) ?? 0;
     callCounts.set(key, earlier + 1);
-    const decision = decidePolicy([ctx.agent.policy?.rules ?? [], ctx.constraints.rules ?? []], {
+    const decision = decidePolicy([ctx.agent.policy?.rules ?? [], ctx.constraints.rules ?? []], patched, {
       tool: call.name,
       effect: tool?.effect,
       arguments: call.arguments,

@@ -1,7 +1,7 @@
 // The gated tool-call path shared by runs (and, later, action invocations): validation result → policy
 // decision → optional dry-run preview → human approval (durable timer) → client resolution or execution.
 // Every step is an event; nothing is executed unless the policy allowed it or a human approved it.
-import { condition, isCancellation, patched, proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
+import { condition, isCancellation, proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CheckedToolCall } from '../activities/model';
 import type { ToolCallResult } from '../activities/tools';
@@ -60,6 +60,8 @@ export interface GateHost {
   emit(type: EventType, data: Record<string, unknown>): void;
   setStatus(status: RunStatus): void;
   flush(extra?: { approvals?: ApprovalRecord[]; client_tool_calls?: ClientToolRecord[] }): Promise<void>;
+  /** Whether a patch applies (the run's CURRENT_PATCH covers the gate's; an action asks patched()). */
+  has(patch: string): boolean;
   /** The events (and records) so far, for the next activity to store first; without the patch, flushed now. */
   handOff(): Promise<StoreBatch | undefined>;
   /** A batch whose activity failed goes back in front of the pending events (storing is idempotent). */
@@ -134,7 +136,7 @@ export function createToolGate(host: GateHost) {
     const key = `${call.name}:${canonicalJson(call.arguments)}`;
     const earlier = callCounts.get(key) ?? 0;
     callCounts.set(key, earlier + 1);
-    const decision = decidePolicy([host.agent.policy?.rules ?? [], host.constraints.rules ?? []], {
+    const decision = decidePolicy([host.agent.policy?.rules ?? [], host.constraints.rules ?? []], host.has, {
       tool: call.name,
       effect: tool?.effect,
       arguments: call.arguments,
@@ -147,7 +149,7 @@ export function createToolGate(host: GateHost) {
     if (decision.action === 'deny') {
       return { call, tool, result: fail(call, decision.rule_id === 'loop_detected' ? 'loop_detected' : 'policy_denied', `Denied by policy: ${decision.reason}`) };
     }
-    if (host.tool_mode === 'dry_run' && patched(EVAL_DRY_RUN_PATCH)) {
+    if (host.tool_mode === 'dry_run' && host.has(EVAL_DRY_RUN_PATCH)) {
       const settled = await settleWithoutEffect(call, tool!, decision.action === 'require_approval');
       if (settled) return { call, tool, result: settled };
     }
@@ -217,7 +219,7 @@ export function createToolGate(host: GateHost) {
       live.set(a.id, a);
       host.emit('approval.requested', { approval: a });
       const early = earlyDecisions.get(a.id);
-      if (early && patched(EARLY_SIGNALS_PATCH)) candidates.set(a.id, [...early]);
+      if (early && host.has(EARLY_SIGNALS_PATCH)) candidates.set(a.id, [...early]);
     }
     host.state.pending_approvals = records.map((a) => ({ id: a.id, tool_call: a.tool_call }));
     host.setStatus('waiting_approval');
@@ -226,7 +228,7 @@ export function createToolGate(host: GateHost) {
     const deadline = Date.now() + timeoutMs;
     host.pauseDeadline?.();
     await condition(() => records.every((a) => candidates.has(a.id)), timeoutMs);
-    if (patched(DECISION_PROOF_PATCH)) {
+    if (host.has(DECISION_PROOF_PATCH)) {
       await acceptProven(records, deadline);
     } else {
       for (const a of records) if (candidates.has(a.id)) decisions.set(a.id, candidates.get(a.id)![0]!);
@@ -343,7 +345,7 @@ export function createToolGate(host: GateHost) {
       liveClient.set(r.id, r);
       host.emit('tool_call.required', { tool_call_id: r.id, name: r.name, arguments: r.arguments, expires_at: r.expires_at });
       const early = earlyResolutions.get(r.id);
-      if (early && patched(EARLY_SIGNALS_PATCH)) resolutions.set(r.id, early);
+      if (early && host.has(EARLY_SIGNALS_PATCH)) resolutions.set(r.id, early);
       return r;
     });
     host.state.pending_tool_calls = records.map((r) => ({ id: r.id, name: r.name, arguments: r.arguments }));
@@ -378,7 +380,7 @@ export function createToolGate(host: GateHost) {
     const args = p.approval?.decision?.arguments ?? p.call.arguments;
     if (args !== p.call.arguments) {
       // Arguments an approver edited are decided again: a rule may deny them (approval is already given).
-      const again = decidePolicy([host.agent.policy?.rules ?? [], host.constraints.rules ?? []], {
+      const again = decidePolicy([host.agent.policy?.rules ?? [], host.constraints.rules ?? []], host.has, {
         tool: p.call.name, effect: p.tool?.effect, arguments: args, allowed_tools: host.allowed, identical_earlier_calls: 0,
         require_approval_for: host.constraints.require_approval_for ?? [], now: new Date(),
       });
@@ -404,8 +406,8 @@ export function createToolGate(host: GateHost) {
     }
     if (!result.ok) return fail(p.call, result.error.code, result.error.message);
     host.emit('tool_call.completed', { tool_call_id: p.call.id, name: p.call.name, output: result.output });
-    // patched() only on this path: histories without a load_skill call never meet the marker.
-    if (p.tool!.executor.type === 'builtin' && p.tool!.executor.name === LOAD_SKILL_TOOL && patched(SKILL_LOADED_PATCH)) {
+    // Asked only on this path: histories without a load_skill call never meet the marker.
+    if (p.tool!.executor.type === 'builtin' && p.tool!.executor.name === LOAD_SKILL_TOOL && host.has(SKILL_LOADED_PATCH)) {
       const loaded = result.output as { skill_id: string; files: { name: string }[] };
       host.emit('skill.loaded', { tool_call_id: p.call.id, skill_id: loaded.skill_id, files: loaded.files.map((f) => f.name) });
     }
@@ -430,9 +432,9 @@ export function createToolGate(host: GateHost) {
         const argumentsError = editedArgumentErrors.get(a.id);
         if (a.status === 'approved' && argumentsError) p.result = fail(p.call, 'invalid_tool_arguments', `The approved arguments do not match the tool's input schema: ${argumentsError}`);
       }
-      // patched() only when a tool declares auth: no recorded history has one.
+      // Asked only when a tool declares auth: no recorded history has one.
       const needAuth = prepared.filter((p) => !p.result && p.tool?.auth && p.tool.executor.type === 'http');
-      if (needAuth.length && patched(OAUTH_PATCH)) await awaitAuthorizations(needAuth);
+      if (needAuth.length && host.has(OAUTH_PATCH)) await awaitAuthorizations(needAuth);
       const clients = prepared.filter((p) => !p.result && p.client);
       if (clients.length) await awaitClients(clients);
       const out: ToolResultMessage[] = [];

@@ -191,14 +191,15 @@ describe('skills', () => {
       files: [{ name: 'SKILL.md', text: REFUNDS_MD }, { name: 'checklist.txt', text: CHECKLIST }],
     });
 
-    // The new event is behind a patch: the run's history carries the marker and replays against this build.
+    // The new event is behind a patch: the run's history carries the marker of the patches it was run with
+    // (one for all of them since issue 18) and replays against this build.
     const history = await a.api.get(`/v1/runs/${run.body.id}/history`);
     expect(history.status).toBe(200);
     type Marker = { markerRecordedEventAttributes?: { markerName: string; details: { 'patch-data'?: { payloads: { data: string }[] } } } };
     const patches = (history.body.events as Marker[])
       .flatMap((e) => (e.markerRecordedEventAttributes?.markerName === 'core_patch' ? e.markerRecordedEventAttributes.details['patch-data']!.payloads : []))
       .map((pl) => (JSON.parse(Buffer.from(pl.data, 'base64').toString('utf8')) as { id: string }).id);
-    expect(patches).toContain('skill-loaded-event-v1');
+    expect(patches).toEqual(['run-patches-current-v1']);
     const [verdict] = await replayHistories([{ id: run.body.id, json: history.body }]);
     expect(verdict).toMatchObject({ id: run.body.id, verdict: 'ok' });
   });
