@@ -4,7 +4,8 @@ import { ApplicationFailure, CancellationScope, isCancellation, patched, proxyAc
 import type { Activities } from '../activities';
 import type { ActionState } from '../src/domain/action';
 import type { ApprovalRecord } from '../src/domain/approval';
-import { emptyUsage, type RunState, type RunStatus } from '../src/domain/run';
+import type { RunState, RunStatus } from '../src/domain/run';
+import { emptyUsage } from '../src/domain/usage';
 import type { EventType, PendingEvent } from '../src/domain/event';
 import { approvalDecisionSignal, type ActionWorkflowInput } from './definitions';
 import { createToolGate, GateFailure, messageOf } from './tool-gate';

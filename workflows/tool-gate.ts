@@ -6,8 +6,10 @@ import type { Activities } from '../activities';
 import type { CheckedToolCall } from '../activities/model';
 import type { ToolCallResult } from '../activities/tools';
 import type { StoreBatch } from '../activities/store';
-import { DEFAULT_APPROVAL, type AgentSpec } from '../src/domain/agent';
-import { isApprovalDecision, type ApprovalDecision, type ApprovalRecord, type ClientToolRecord, type ToolResolution } from '../src/domain/approval';
+import type { AgentSpec } from '../src/domain/agent';
+import { DEFAULT_APPROVAL } from '../src/domain/defaults';
+import type { ApprovalDecision, ApprovalRecord, ClientToolRecord, ToolResolution } from '../src/domain/approval';
+import { isApprovalDecision } from '../src/domain/approval-decision';
 import { RUN_ERROR } from '../src/domain/errors';
 import type { EventType } from '../src/domain/event';
 import type { ToolResultMessage } from '../src/domain/message';
@@ -15,7 +17,7 @@ import { canonicalJson } from '../src/domain/policy';
 import { decidePolicy } from './policy-engine';
 import type { Constraints, PendingAuthorization, RunState, RunStatus } from '../src/domain/run';
 import type { ToolSpec } from '../src/domain/tool';
-import { LOAD_SKILL_TOOL } from '../src/domain/skill';
+import { LOAD_SKILL_TOOL } from '../src/domain/skill-tool';
 
 /** Patch: a completed `load_skill` call is followed by a `skill.loaded` event (API.md 11). */
 const SKILL_LOADED_PATCH = 'skill-loaded-event-v1';

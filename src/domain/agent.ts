@@ -3,8 +3,7 @@ import { z } from 'zod';
 import { nameSchema, regexSchema } from './common';
 import { agentMemorySchema } from './memory';
 
-export const DEFAULT_LIMITS = { max_steps: 16, max_tool_calls: 32, timeout_seconds: 3600 } as const;
-export const DEFAULT_APPROVAL = { timeout_seconds: 86_400, on_timeout: 'deny' } as const;
+export { DEFAULT_APPROVAL, DEFAULT_LIMITS } from './defaults';
 
 export const limitsSchema = z.strictObject({
   max_steps: z.number().int().min(1).max(1000).optional(),

@@ -49,11 +49,7 @@ export interface ApprovalDecision {
   proof?: string;
 }
 
-/** Whether a signal's value has the shape of a decision (a refused payload arrives as `undefined`). */
-export function isApprovalDecision(d: unknown): d is ApprovalDecision {
-  const v = d as Partial<ApprovalDecision> | null | undefined;
-  return !!v && typeof v === 'object' && typeof v.approval_id === 'string' && (v.decision === 'approve' || v.decision === 'deny');
-}
+export { isApprovalDecision } from './approval-decision';
 
 /**
  * What the proof covers: the workflow and approval it is for, the decision, the decided arguments (as a

@@ -5,6 +5,7 @@ import { limitsSchema, policyRuleSchema } from './agent';
 import type { Message, UserMessage } from './message';
 import type { RunErrorCode } from './errors';
 import { filePartSchema } from './file';
+import type { Usage } from './usage';
 
 export const RUN_STATUSES = [
   'queued',
@@ -80,23 +81,7 @@ export function normalizeInput(input: z.infer<typeof runInputSchema>): UserMessa
   }));
 }
 
-export interface Usage {
-  input_tokens: number;
-  output_tokens: number;
-  model_calls: number;
-  tool_calls: number;
-  steps: number;
-  cost_usd: number;
-}
-
-export const emptyUsage = (): Usage => ({
-  input_tokens: 0,
-  output_tokens: 0,
-  model_calls: 0,
-  tool_calls: 0,
-  steps: 0,
-  cost_usd: 0,
-});
+export { emptyUsage, type Usage } from './usage';
 
 export interface RunError {
   code: RunErrorCode | 'canceled';

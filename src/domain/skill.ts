@@ -4,13 +4,14 @@
 import { z } from 'zod';
 import { nameSchema } from './common';
 import type { ToolSpec } from './tool';
+import { LOAD_SKILL_TOOL } from './skill-tool';
 
 /** One skill file: instruction text, not data. */
 export const MAX_SKILL_FILE_BYTES = 1024 * 1024;
 export const MAX_SKILL_FILES = 20;
 /** All files of one skill together: `load_skill` puts them whole into the model's next input. */
 export const MAX_SKILL_BYTES = 4 * 1024 * 1024;
-export const LOAD_SKILL_TOOL = 'load_skill';
+export { LOAD_SKILL_TOOL };
 
 /** A flat file name: no directories, no leading dot, so `../x` or `a/b` can never name another file. */
 export const skillFilenameSchema = z
