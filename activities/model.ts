@@ -16,7 +16,7 @@ import { guardedFetch, privateNetworkCause } from '../src/security/network-guard
 import { validateArguments } from '../src/services/json-schema';
 import { withStrictDefaults } from '../src/domain/tool';
 import type { ActivityDeps } from './deps';
-import { storeRunBatch, type StoreBatch } from './store';
+import { storeHandedBatch, type StoreBatch } from './store';
 import { DELTAS_CHANNEL } from './store';
 import { startHeartbeat } from './heartbeat';
 import { redactor, type Redactor } from './tools';
@@ -89,7 +89,7 @@ export function createModelActivities(deps: ActivityDeps) {
       const [primary, pinned] = await Promise.all([
         catalog.getModelCard(db, input.workspace_id, input.card),
         catalog.modelOfRun(db, input.run_id),
-        input.store ? storeRunBatch(deps, input.run_id, input.store) : undefined,
+        input.store ? storeHandedBatch(deps, input.run_id, input.store) : undefined,
       ]);
       if (!primary) throw ApplicationFailure.nonRetryable(`Model card ${input.card} does not exist`, RUN_ERROR.model_error);
       // The workflow passes the primary only; the fallbacks belong to the primary they were saved with.

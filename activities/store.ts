@@ -1,5 +1,5 @@
 // Activities that read and write the run's platform data: its context, its events, its end.
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { transaction } from '../src/db/pool';
 import * as catalog from '../src/db/catalog';
 import * as runs from '../src/db/runs';
@@ -176,6 +176,30 @@ export function createStoreActivities(deps: ActivityDeps) {
 }
 
 const GOVERNANCE_EVENTS = new Set(['policy.decided', 'approval.requested', 'approval.decided']);
+
+/**
+ * storeRunBatch for a batch handed to a model or tool activity, which stores it before it calls out:
+ * retried here through a database (or Temporal) outage for as long as it takes, with heartbeats, until
+ * the activity is canceled. Under the caller's retry policy a blip would fail a non-idempotent write
+ * tool (one attempt) that never ran, or a run after the model call's four attempts.
+ */
+export async function storeHandedBatch(deps: ActivityDeps, runId: string, batch: StoreBatch): Promise<void> {
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat(), 300);
+  try {
+    for (let wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
+      try {
+        return await storeRunBatch(deps, runId, batch);
+      } catch (err) {
+        if (err instanceof ApplicationFailure && err.nonRetryable) throw err;
+        activityLog(deps.log, { run_id: runId }).warn({ err: (err as Error).message, retry_in_ms: wait }, 'could not store the run events handed to this activity; retrying');
+        await ctx.sleep(wait); // throws once the activity is canceled
+      }
+    }
+  } finally {
+    clearInterval(beat);
+  }
+}
 
 /**
  * Stores a batch in one transaction (events, the run's state, approval and client-tool records, the

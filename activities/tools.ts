@@ -24,7 +24,7 @@ import { cell } from '../src/db/secret-cells';
 import { SecretError } from '../src/security/secrets';
 import { BODY_LIMITS, BodyTooLargeError, describeBytes, readBoundedText } from '../src/security/bounded-body';
 import type { ActivityDeps } from './deps';
-import { storeRunBatch, type StoreBatch } from './store';
+import { storeHandedBatch, type StoreBatch } from './store';
 import { startHeartbeat } from './heartbeat';
 import { activityLog } from './log';
 
@@ -260,7 +260,7 @@ export function createToolActivities(deps: ActivityDeps) {
         effect: input.tool.effect,
         dry_run: Boolean(input.dry_run),
       });
-      if (input.store) await storeRunBatch(deps, input.run_id, input.store);
+      if (input.store) await storeHandedBatch(deps, input.run_id, input.store);
       const started = Date.now();
       const stop = startHeartbeat();
       try {

@@ -66,10 +66,8 @@ async function main(): Promise<void> {
     // With 'approval-decision-proof-v1': the decision's proof is checked by a local activity.
     ['approval-granted-proof', { approve: {} }],
     ['approval-denied-proof', { deny: { reason: 'no' } }],
-    // With 'store-with-activity-v1': beginRun, and the events before each model or tool call stored by that activity.
-    ['approval-granted-store-with-activity', { approve: {} }],
-    ['approval-denied-store-with-activity', { deny: { reason: 'no' } }],
-    // With 'run-patches-current-v1': one marker for every patch of the run workflow.
+    // With 'run-patches-current-v1': one marker for every patch of the run workflow, 'store-with-activity-v1'
+    // among them (beginRun; the events before a model or tool call stored by that activity).
     ['approval-granted-current-patches', { approve: {} }],
     ['approval-denied-current-patches', { deny: { reason: 'no' } }],
   ] as const;
@@ -124,15 +122,15 @@ async function main(): Promise<void> {
   await call('POST', `/v1/runs/${client.id}/tools/resolve`, { tool_call_id: client.pending_tool_calls[0].id, output: { y: 2 } });
   await until(client.id, ['completed']);
   runs['client-tool'] = client.id;
-  // With 'store-with-activity-v1' too: two steps of read tools, and a cancel while a tool runs (its batch stored by the final flush).
+  // With 'run-patches-current-v1' too: two steps of read tools, and a cancel while a tool runs (its batch stored by the final flush).
   llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'A' } }] }, { tool_calls: [{ name: 'weather', arguments: { city: 'B' } }] }, { text: 'Mild.' });
-  runs['read-tools-store-with-activity'] = (await call('POST', '/v1/runs', { agent: 'a', input: 'two steps', wait: true })).id;
+  runs['read-tools-current-patches'] = (await call('POST', '/v1/runs', { agent: 'a', input: 'two steps', wait: true })).id;
   llm.reply({ tool_calls: [{ name: 'slow', arguments: { city: 'A' } }] });
   const slowTool = await call('POST', '/v1/runs', { agent: 'a', input: 'cancel me' });
   for (let evs: { type: string }[] = []; !evs.some((ev) => ev.type === 'tool_call.started'); await new Promise((r) => setTimeout(r, 100))) evs = (await call('GET', `/v1/runs/${slowTool.id}/events`)).data;
   await call('POST', `/v1/runs/${slowTool.id}/cancel`, {});
   await until(slowTool.id, ['canceled']);
-  runs['canceled-during-tool-store-with-activity'] = slowTool.id;
+  runs['canceled-during-tool-current-patches'] = slowTool.id;
   // With 'run-patches-current-v1': a plain answer, and read tools with a policy rule that `matches` (RE2).
   llm.reply({ text: 'Hello.' });
   runs['plain-answer-current-patches'] = (await call('POST', '/v1/runs', { agent: 'a', input: 'hello', wait: true })).id;

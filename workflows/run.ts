@@ -46,8 +46,9 @@ const LOCAL_STORE_PATCH = 'local-store-activities-v1';
 /**
  * Patch: fewer local activities on the hot path (issue 18). The start claims the session's turn and loads
  * the run's context in one (beginRun); the events before a model call or a tool call are handed to that
- * activity, which stores them first, instead of a recordEvents of their own; decided approvals are stored
- * with them. A batch whose activity fails is stored again with the next one (storing is idempotent).
+ * activity, which stores them first (retrying through outages), instead of a recordEvents of their own,
+ * unless they carry approval or client-tool records or are large. Decided approvals wait for the next
+ * batch (defer). A batch whose activity fails is stored again with the next one (storing is idempotent).
  */
 const STORE_WITH_ACTIVITY_PATCH = 'store-with-activity-v1';
 /**
@@ -59,6 +60,8 @@ const STORE_WITH_ACTIVITY_PATCH = 'store-with-activity-v1';
  * consolidation, which adds a new CURRENT_PATCH covering it.
  */
 const CURRENT_PATCH = 'run-patches-current-v1';
+/** The largest batch (as JSON) handed to a model or tool call to store; a larger one is flushed first. */
+const HAND_OFF_MAX_CHARS = 64 * 1024;
 
 // Activity options, one set per kind of activity, named for why.
 // Platform data must not be lost: keep retrying through a database outage.
@@ -143,11 +146,16 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
       await flush();
       return undefined;
     }
-    const extra = mergeExtra(pendingExtra);
-    if (!pending.length && !extra) return undefined;
-    const batch: StoreBatch = { events: pending, state: { ...state }, ...(extra ? { extra } : {}) };
+    if (!pending.length && !mergeExtra(pendingExtra)) return undefined;
+    // Stored here instead: approval and client-tool records (an approvals list must not show a decided or
+    // expired approval as pending while the next activity waits for a slot), and large batches (a tool's
+    // output, already in the model call's messages, would count twice against the payload limit).
+    if (mergeExtra(pendingExtra) || JSON.stringify(pending).length > HAND_OFF_MAX_CHARS) {
+      await flush();
+      return undefined;
+    }
+    const batch: StoreBatch = { events: pending, state: { ...state } };
     pending = [];
-    pendingExtra = {};
     return batch;
   };
   const requeue = (batch: StoreBatch | undefined): void => {

@@ -259,7 +259,7 @@ export function createToolGate(host: GateHost) {
       throw new GateFailure(RUN_ERROR.approval_expired, 'An approval expired and the agent fails runs on approval timeout');
     }
     host.setStatus('running');
-    // Stored with tool_call.started by the tool's activity (or with the next step's model call).
+    // Stored with the next batch: with tool_call.started, or the next step's start.
     await host.defer({ approvals: records });
   }
 

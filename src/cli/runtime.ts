@@ -206,16 +206,16 @@ async function startWorkerIn(stack: Stack): Promise<RunningWorker> {
  * process (same task queue) and AP_EAGER_WORKFLOW_START is not false. The API stops before the worker
  * (stoppers run in reverse), and a worker that stopped polling is not asked: the connection outlives its use.
  */
-function runStartsFor(stack: Stack, log: Logger, worker: RunningWorker | undefined): RunStarts {
-  if (!worker || !stack.config.temporal.eagerWorkflowStart) return new RunStarts(log);
+function runStartsFor(stack: Stack, worker: RunningWorker | undefined): RunStarts {
+  if (!worker || !stack.config.temporal.eagerWorkflowStart) return new RunStarts();
   const client = clientOn(worker.connection, stack.config.temporal.namespace, masterKeys(stack.config), stack.tracing?.client);
-  return new RunStarts(log, { client, usable: () => worker.worker.getState() === 'RUNNING' });
+  return new RunStarts({ client, usable: () => worker.worker.getState() === 'RUNNING' });
 }
 
 async function startApiIn(stack: Stack, worker: RunningWorker | undefined): Promise<{ server: http.Server; bus: EventBus; port: number }> {
   const bus = createEventBus(stack.databaseUrl, stack.log);
   const log = stack.log.child({ component: 'api' });
-  const runStarts = runStartsFor(stack, log, worker);
+  const runStarts = runStartsFor(stack, worker);
   const app = createApp({ db: stack.db, config: stack.config, secrets: stack.secrets, log, temporal: stack.temporal, bus, codec: new EncryptionCodec(masterKeys(stack.config)), runStarts });
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;

@@ -86,8 +86,10 @@ async function drain(db: Db, byWorkspace: Map<string, Waiting[]>, ws: string): P
         const records = await transaction(db, (c) => appendOn(c, batch));
         batch.forEach((w, i) => w.resolve(records[i]!));
       } catch (err) {
-        // One entry the database refuses must not fail the others: alone, each fails only for itself.
-        if (batch.length === 1) batch[0]!.reject(err);
+        // One entry the database refuses (a data error) must not fail the others: alone, each fails only
+        // for itself. Any other failure (the connection, the commit) fails the batch: retried one by one,
+        // a commit that did land would be appended twice, and each would wait out the pool's timeout.
+        if (batch.length === 1 || !isDataError(err)) for (const w of batch) w.reject(err);
         else for (const w of batch) await transaction(db, (c) => appendOn(c, [w])).then((r) => w.resolve(r[0]!), w.reject);
       }
     }
@@ -96,6 +98,9 @@ async function drain(db: Db, byWorkspace: Map<string, Waiting[]>, ws: string): P
     for (const w of queue.splice(0)) w.reject(new Error('audit append abandoned'));
   }
 }
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation): the entry's own fault. */
+const isDataError = (err: unknown): boolean => /^2[23]/.test(String((err as { code?: unknown })?.code ?? ''));
 
 async function appendOn(c: pg.PoolClient, batch: Pick<Waiting, 'entry' | 'mac'>[]): Promise<AuditRecord[]> {
   const ws = batch[0]!.entry.workspace_id;

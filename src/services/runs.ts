@@ -240,6 +240,7 @@ export async function createRunInSession(
         { key: SEARCH_ATTRIBUTES.agentId, value: row.agent_id },
         { key: SEARCH_ATTRIBUTES.runStatus, value: 'queued' },
       ],
+      keepLateStart: idempotencyKey !== undefined,
     },
     // Nothing runs this row: remove it so that the session is not left busy (a retry's existing row is kept).
     () => (existing ? Promise.resolve() : deps.db.query('DELETE FROM runs WHERE id = $1', [row.id])),

@@ -35,7 +35,18 @@ export type StartVia = Client | { temporal: Client; runStarts?: RunStarts | unde
  */
 export async function startWorkflowFor(
   via: StartVia,
-  options: { type: string; workflowId: string; taskQueue: string; args: unknown[]; searchAttributes?: SearchAttributePair[] },
+  options: {
+    type: string;
+    workflowId: string;
+    taskQueue: string;
+    args: unknown[];
+    searchAttributes?: SearchAttributePair[];
+    /**
+     * An eager start that lands after the API answered 503: kept when a retry will find it (the request had
+     * an Idempotency-Key), else canceled, so that the client's retry does not leave a twin running.
+     */
+    keepLateStart?: boolean;
+  },
   discard: () => Promise<unknown>,
 ): Promise<void> {
   const { client, starts } = 'workflow' in via ? { client: via, starts: undefined } : { client: via.temporal, starts: via.runStarts };
@@ -60,9 +71,16 @@ export async function startWorkflowFor(
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return;
     if (err instanceof StartPending) {
-      // Temporal is down and the eager start is still being retried: 503 now; the row goes only once that
-      // start has failed (it may yet land, if Temporal comes back within seconds, and then the row runs).
-      void err.start.catch((late: unknown) => (late instanceof WorkflowExecutionAlreadyStartedError ? undefined : startedAfterAll()));
+      // Temporal is down and the eager start is still being retried: 503 now; the row goes once that start
+      // has failed; if it lands after all (Temporal back within seconds), the run is canceled (keepLateStart).
+      void err.start.then(
+        async () => {
+          if (options.keepLateStart) return;
+          // Canceled, not terminated: the run ends `canceled` through its own cleanup (events, session, counter).
+          await client.workflow.getHandle(options.workflowId).cancel().catch(() => undefined);
+        },
+        (late: unknown) => (late instanceof WorkflowExecutionAlreadyStartedError ? undefined : startedAfterAll()),
+      );
       throw temporalUnavailable();
     }
     if (await startedAfterAll()) return;

@@ -5,7 +5,6 @@
 // (`system.enableEagerWorkflowStart=false`; or no free slot, and then the SDK does not ask): the task then
 // goes the normal way and the start counts as not eager. Separate `ap api` processes start the normal way.
 import type { Client, WorkflowStartOptions } from '@temporalio/client';
-import type { Logger } from 'pino';
 
 /**
  * A healthy start answers in milliseconds. One still pending after this long asks the API's own client
@@ -36,14 +35,13 @@ export interface EagerClient {
 export class RunStarts {
   private readonly counts = { eager: 0, normal: 0 };
 
-  constructor(private readonly log: Logger, private readonly eager?: EagerClient) {}
+  constructor(private readonly eager?: EagerClient) {}
 
   /** Starts a workflow through `client`, or eagerly when a usable worker shares the process. */
   async start(client: Client, type: string, options: WorkflowStartOptions): Promise<void> {
     const eager = this.eager?.usable() ? this.eager.client : undefined;
     const handle = eager ? await this.startEagerly(client, eager, type, options) : await client.workflow.start(type, options);
     this.counts[handle.eagerlyStarted ? 'eager' : 'normal'] += 1;
-    this.log.debug({ workflow_id: options.workflowId, eager: handle.eagerlyStarted, asked: Boolean(eager) }, 'run workflow started');
   }
 
   private async startEagerly(client: Client, eager: Client, type: string, options: WorkflowStartOptions) {

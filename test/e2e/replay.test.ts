@@ -32,8 +32,8 @@ describe('ap replay', () => {
   }, 120_000);
 
   // The second history stores its events through local activities: the approvals are read from their results;
-  // the third hands them to the tool's activity: the decision is read from that activity's input.
-  it.each(['approval-granted.json', 'approval-granted-local-store.json', 'approval-granted-store-with-activity.json'])('finds a write-tool call whose executed arguments were never approved (%s)', async (recorded) => {
+  // the third runs under one marker for every patch: the decision is stored with tool_call.started, in one local activity.
+  it.each(['approval-granted.json', 'approval-granted-local-store.json', 'approval-granted-current-patches.json'])('finds a write-tool call whose executed arguments were never approved (%s)', async (recorded) => {
     const untouched = await ap(['--file', path.join(HISTORIES, recorded)]);
     expect(untouched.stdout).toContain(`${recorded}\tok`);
     expect(untouched.stdout).not.toContain('unapproved-write');

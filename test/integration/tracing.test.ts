@@ -74,14 +74,14 @@ describe('OpenTelemetry tracing', () => {
 
     // Spans leave in batches (every few seconds): wait for the last of the run's.
     const byName = (name: string) => collector.spans.filter((sp) => sp.name === name);
-    await waitFor(async () => byName('RunActivity:recordEvents').length >= 2 && byName('RunWorkflow:runWorkflow').length > 0, 'the run spans to be exported', 45_000);
+    await waitFor(async () => byName('RunActivity:recordEvents').length >= 1 && byName('RunWorkflow:runWorkflow').length > 0, 'the run spans to be exported', 45_000);
     expect(collector.requests.every((r) => r.path === '/v1/traces' && r.contentType?.startsWith('application/json'))).toBe(true);
 
     const [start] = byName('StartWorkflow:runWorkflow');
     expect(start).toMatchObject({ service: 'ap-test-api' });
     const trace = collector.spans.filter((sp) => sp.traceId === start!.traceId);
     const names = new Set(trace.map((sp) => sp.name));
-    for (const name of ['StartWorkflow:runWorkflow', 'RunWorkflow:runWorkflow', 'StartActivity:loadRunContext', 'RunActivity:loadRunContext', 'StartActivity:callModel', 'RunActivity:callModel', 'RunActivity:recordEvents']) {
+    for (const name of ['StartWorkflow:runWorkflow', 'RunWorkflow:runWorkflow', 'StartActivity:beginRun', 'RunActivity:beginRun', 'StartActivity:callModel', 'RunActivity:callModel', 'RunActivity:recordEvents']) {
       expect(names, name).toContain(name);
     }
     // Parents follow the calls: the workflow run under the API's start, an activity's execution under its schedule.
