@@ -24,6 +24,7 @@ import { remainingTokens } from '../src/services/limits';
 import { runView } from '../src/services/runs';
 import { enqueueWebhooks, messageIdFor, startDeliveries, type WebhookEvent } from './webhooks';
 import { activityLog, runIds } from './log';
+import { startHeartbeat } from './heartbeat';
 
 export const EVENTS_CHANNEL = 'ap_events';
 export const DELTAS_CHANNEL = 'ap_deltas';
@@ -50,15 +51,15 @@ export interface RunContext {
 }
 
 /**
- * A batch of numbered run events (and approval or client-tool records) with the run's state: stored by
- * recordEvents, or by the model or tool activity it was handed to, before that activity does its work
- * (patch 'store-with-activity-v1': one local activity fewer on each step's path).
+ * A batch of numbered run events with the run's state, handed to a model or tool activity that stores it
+ * before it does its work (patch 'store-with-activity-v1': one local activity fewer on each step's path).
  */
 export interface StoreBatch {
   events: PendingEvent[];
   state: RunState;
-  extra?: { approvals?: ApprovalRecord[]; client_tool_calls?: ClientToolRecord[] };
 }
+
+type StoreExtra = { approvals?: ApprovalRecord[]; client_tool_calls?: ClientToolRecord[] };
 
 const PAUSED_EVENT: Record<string, WebhookEventType | undefined> = { waiting_approval: 'run.waiting_approval', tool_required: 'run.tool_required', waiting_auth: 'run.waiting_auth' };
 
@@ -156,9 +157,9 @@ export function createStoreActivities(deps: ActivityDeps) {
       events: PendingEvent[],
       state: RunState,
       messages?: Message[],
-      extra?: { approvals?: ApprovalRecord[]; client_tool_calls?: ClientToolRecord[] },
+      extra?: StoreExtra,
     ): Promise<PendingEvent[]> {
-      await storeRunBatch(deps, runId, { events, state, ...(extra ? { extra } : {}) }, messages);
+      await storeRunBatch(deps, runId, { events, state }, messages, extra);
       return events.filter((e) => GOVERNANCE_EVENTS.has(e.type));
     },
   };
@@ -185,7 +186,7 @@ const GOVERNANCE_EVENTS = new Set(['policy.decided', 'approval.requested', 'appr
  */
 export async function storeHandedBatch(deps: ActivityDeps, runId: string, batch: StoreBatch): Promise<void> {
   const ctx = Context.current();
-  const beat = setInterval(() => ctx.heartbeat(), 300);
+  const stopHeartbeat = startHeartbeat();
   try {
     for (let wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
       try {
@@ -197,7 +198,7 @@ export async function storeHandedBatch(deps: ActivityDeps, runId: string, batch:
       }
     }
   } finally {
-    clearInterval(beat);
+    stopHeartbeat();
   }
 }
 
@@ -206,8 +207,13 @@ export async function storeHandedBatch(deps: ActivityDeps, runId: string, batch:
  * webhooks it causes; with `messages`, the run's transcript), wakes live subscribers, then starts the
  * webhook deliveries and signals the session's next queued run. Idempotent: a retry stores nothing twice.
  */
-export async function storeRunBatch({ db, temporal, log, config }: ActivityDeps, runId: string, batch: StoreBatch, messages?: Message[]): Promise<void> {
-  const { events, state, extra } = batch;
+export async function storeRunBatch(
+  { db, temporal, log, config }: ActivityDeps,
+  runId: string,
+  { events, state }: StoreBatch,
+  messages?: Message[],
+  extra?: StoreExtra,
+): Promise<void> {
   const lastSeq = events.length ? events[events.length - 1]!.seq : 0;
   let next: string | undefined;
   let deliveries: string[] = [];

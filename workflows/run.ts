@@ -146,7 +146,6 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
       await flush();
       return undefined;
     }
-    if (!pending.length && !mergeExtra(pendingExtra)) return undefined;
     // Stored here instead: approval and client-tool records (an approvals list must not show a decided or
     // expired approval as pending while the next activity waits for a slot), and large batches (a tool's
     // output, already in the model call's messages, would count twice against the payload limit).
@@ -154,6 +153,7 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
       await flush();
       return undefined;
     }
+    if (!pending.length) return undefined;
     const batch: StoreBatch = { events: pending, state: { ...state } };
     pending = [];
     return batch;
@@ -161,7 +161,6 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
   const requeue = (batch: StoreBatch | undefined): void => {
     if (!batch) return;
     pending = [...batch.events, ...pending];
-    pendingExtra = mergeExtra(batch.extra, pendingExtra) ?? {};
   };
   const defer = async (more: Extra): Promise<void> => {
     if (!storeWithActivity) return flush(undefined, more);

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEV_SERVER_SQLITE_PRAGMAS, DEV_SERVER_TUNING, freePort, stablePort, startDevServer, type DevServer, type DevServerTuning } from '../../src/temporal/dev-server';
+import { DEV_SERVER_SQLITE_PRAGMAS, DEV_SERVER_TUNING, freePort, type DevServerTuning } from '../../src/temporal/dev-server';
+import { ownTemporal, type OwnTemporal } from '../support/own-temporal';
 import { startFakeLlm, type FakeLlm } from '../fixtures/fake-llm';
 import { Api, env, waitFor } from '../support/api';
 import { canary } from '../support/canaries';
@@ -18,40 +19,15 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
 
-interface OwnTemporal {
-  address: string;
-  client: Client;
-  kill(): Promise<void>;
-  restart(): Promise<void>;
-}
+/** A dev server of the test's own (killed and restarted by the outage test) and a client on it. */
+type TemporalWithClient = OwnTemporal & { client: Client };
 
-/** A dev server on a port below the ephemeral range (a restart must find it free) and a SQLite file. */
-async function ownTemporal(name: string, tuning: DevServerTuning): Promise<OwnTemporal> {
-  const port = await stablePort();
-  const opts = {
-    binary: env().temporalCli, namespace: 'default', port, uiPort: await stablePort(), tuning,
-    dbFile: path.join(env().runDir, `${name}-temporal.db`), logFile: path.join(env().logDir, `${name}-temporal.log`),
-  };
-  let server: DevServer = await startDevServer(opts);
+async function ownTemporalWithClient(name: string, tuning: DevServerTuning): Promise<TemporalWithClient> {
+  const server = await ownTemporal(name, tuning);
   cleanups.push(() => server.stop());
-  const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+  const connection = await Connection.connect({ address: server.address });
   cleanups.push(() => connection.close());
-  const kill = async (): Promise<void> => {
-    const child = server.process;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGKILL');
-    await exited;
-  };
-  return {
-    address: `127.0.0.1:${port}`,
-    client: new Client({ connection }),
-    kill,
-    async restart() {
-      await kill();
-      server = await startDevServer(opts);
-    },
-  };
+  return { ...server, client: new Client({ connection }) };
 }
 
 /** `ap start` on that Temporal server, with an agent whose model (a fake OpenAI) answers at once. */
@@ -95,7 +71,7 @@ async function starts(api: Api): Promise<{ eager: number; normal: number }> {
  * is stamped in history with the poller's worker version (its build id) and the history size; the one
  * handed back with an eager start is written with the start itself, before any poll, and has neither.
  */
-async function firstTaskPolled(temporal: OwnTemporal, workflowId: string): Promise<boolean> {
+async function firstTaskPolled(temporal: TemporalWithClient, workflowId: string): Promise<boolean> {
   const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
   const started = history.events!.find((e) => e.workflowTaskStartedEventAttributes)!.workflowTaskStartedEventAttributes!;
   return Boolean(started.workerVersion?.buildId);
@@ -103,7 +79,7 @@ async function firstTaskPolled(temporal: OwnTemporal, workflowId: string): Promi
 
 describe('eager workflow start under ap start', () => {
   it('runs start eagerly (the first workflow task skips matching), and an outage of Temporal is still a quick 503', async () => {
-    const temporal = await ownTemporal('eager-on', { dynamicConfig: DEV_SERVER_TUNING, sqlitePragmas: DEV_SERVER_SQLITE_PRAGMAS });
+    const temporal = await ownTemporalWithClient('eager-on', { dynamicConfig: DEV_SERVER_TUNING, sqlitePragmas: DEV_SERVER_SQLITE_PRAGMAS });
     const { api } = await startPlatform('eager-on', temporal.address);
     const ids = await completedRuns(api, 3);
     expect(await starts(api)).toEqual({ eager: 3, normal: 0 });
@@ -134,7 +110,7 @@ describe('eager workflow start under ap start', () => {
   });
 
   it('a server that declines eager starts gets normal ones, and runs complete', async () => {
-    const temporal = await ownTemporal('eager-declined', {
+    const temporal = await ownTemporalWithClient('eager-declined', {
       dynamicConfig: { ...DEV_SERVER_TUNING, 'system.enableEagerWorkflowStart': 'false' },
       sqlitePragmas: DEV_SERVER_SQLITE_PRAGMAS,
     });

@@ -4,45 +4,12 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { stablePort, startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { startFakeLlm, type FakeLlm } from '../fixtures/fake-llm';
 import { allEvents, Api, env, type Res } from '../support/api';
 import { canary } from '../support/canaries';
 import { findTemporalServer, startPostgresTemporal, type MtlsFiles, type PostgresTemporal } from '../support/temporal-postgres';
 
-export interface OwnTemporal {
-  address: string;
-  /** SIGKILL: no shutdown of any kind. */
-  kill(): Promise<void>;
-  /** Starts it again on the same port and the same SQLite file. */
-  restart(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-export async function ownTemporal(name: string): Promise<OwnTemporal> {
-  const e = env();
-  // Below the ephemeral range: a restart on the same ports must not find them taken by an outgoing connection.
-  const port = await stablePort();
-  const uiPort = await stablePort();
-  const opts = { binary: e.temporalCli, namespace: 'default', port, uiPort, dbFile: path.join(e.runDir, `${name}-temporal.db`), logFile: path.join(e.logDir, `${name}-temporal.log`) };
-  let server: DevServer = await startDevServer(opts);
-  const kill = async () => {
-    const child = server.process;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGKILL');
-    await exited;
-  };
-  return {
-    address: `127.0.0.1:${port}`,
-    kill,
-    async restart() {
-      await kill();
-      server = await startDevServer(opts);
-    },
-    stop: () => server.stop(),
-  };
-}
+export { ownTemporal, type OwnTemporal } from '../support/own-temporal';
 
 export { startEffectServer, type EffectServer } from '../fixtures/tool-server';
 
