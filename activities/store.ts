@@ -13,14 +13,10 @@ import type { ToolSpec } from '../src/domain/tool';
 import type { WebhookEventType } from '../src/domain/webhook';
 import { sessionTurnSignal } from '../workflows/definitions';
 import * as governance from '../src/db/governance';
-import { environmentOfRun } from '../src/db/environments';
-import { narrowTools } from '../src/domain/environment';
-import { instructionsWithSkills, LOAD_SKILL_TOOL, loadSkillTool } from '../src/domain/skill';
-import { skillsOf } from '../src/services/skills';
-import { memoryToolsFor } from '../src/services/memory';
 import type { ApprovalRecord, ClientToolRecord } from '../src/domain/approval';
 import type { ActivityDeps } from './deps';
-import { remainingTokens } from '../src/services/limits';
+import { loadRunContext, RunContextError } from '../src/services/run-context';
+import type { RunContext } from '../src/domain/run-context';
 import { runView } from '../src/services/runs';
 import { enqueueWebhooks, messageIdFor, startDeliveries, type WebhookEvent } from './webhooks';
 import { activityLog, runIds } from './log';
@@ -29,26 +25,7 @@ import { startHeartbeat } from './heartbeat';
 export const EVENTS_CHANNEL = 'ap_events';
 export const DELTAS_CHANNEL = 'ap_deltas';
 
-export interface RunContext {
-  workspace_id: string;
-  session_id: string;
-  request_id: string | null;
-  agent: AgentSpec;
-  tools: ToolSpec[];
-  /** The session's earlier messages, then this run's input. */
-  history: Message[];
-  input: Message[];
-  constraints: Constraints;
-  /**
-   * The session's environment (API.md 11), by reference only: `tools` is already narrowed to its
-   * allowed_tools, and its overrides and variables are applied inside the tool activity at call time.
-   */
-  environment_id?: string;
-  /** The workspace's remaining monthly token budget when the run started; absent = no budget. */
-  tokens_remaining?: number;
-  /** A case of a dry-run eval (API.md 10): write tools are answered from their dry run, never executed. */
-  tool_mode?: 'dry_run';
-}
+export type { RunContext } from '../src/domain/run-context';
 
 /**
  * A batch of numbered run events with the run's state, handed to a model or tool activity that stores it
@@ -78,73 +55,41 @@ function webhookEventsOf(runId: string, events: PendingEvent[]): (Omit<WebhookEv
 
 export function createStoreActivities(deps: ActivityDeps) {
   const { db, log, config } = deps;
+  /** The run's row and whether its session's turn is its own (every earlier run of the session has ended). */
+  async function claimTurn(runId: string): Promise<{ claimed: boolean; run: runs.RunRow }> {
+    return transaction(db, async (c) => {
+      const run = await runs.getRunLockingSession(c, runId);
+      if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} does not exist`, RUN_ERROR.internal_error);
+      const claimed = (await runs.earlierUnfinishedRun(c, run.session_id, runId)) === undefined;
+      activityLog(log, runIds(run)).debug({ claimed }, claimed ? 'session turn claimed' : 'waiting for an earlier run of the session');
+      return { claimed, run };
+    });
+  }
+
+  async function runRow(runId: string): Promise<runs.RunRow> {
+    const run = await runs.getRun(db, runId);
+    if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} does not exist`, RUN_ERROR.internal_error);
+    return run;
+  }
+
+  async function contextOf(run: runs.RunRow): Promise<RunContext> {
+    try {
+      const ctx = await loadRunContext(db, config, run);
+      activityLog(log, runIds(run)).debug({ agent_id: run.agent_id, agent_version: run.agent_version, tools: ctx.tools.length, environment_id: ctx.environment_id ?? null }, 'run context loaded');
+      return ctx;
+    } catch (err) {
+      throw err instanceof RunContextError ? ApplicationFailure.nonRetryable(err.message, RUN_ERROR.internal_error) : err;
+    }
+  }
+
   const activities = {
     async loadRunContext(runId: string): Promise<RunContext> {
-      const run = await runs.getRun(db, runId);
-      if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} does not exist`, RUN_ERROR.internal_error);
-      // Independent reads in parallel (on separate pooled connections): this is on every run's start path.
-      const [version, messages, remaining, environment] = await Promise.all([
-        catalog.getAgentVersion(db, run.agent_id, run.agent_version),
-        runs.sessionMessages(db, run.session_id),
-        remainingTokens(db, config, run.workspace_id),
-        environmentOfRun(db, run.workspace_id, runId),
-      ]);
-      if (!version) throw ApplicationFailure.nonRetryable(`Agent version missing for run ${runId}`, RUN_ERROR.internal_error);
-      const spec = version.spec as AgentSpec;
-      const [toolRows, skills, memoryTools] = await Promise.all([
-        catalog.getToolsByName(db, run.workspace_id, spec.tools ?? []),
-        skillsOf(db, run.workspace_id, spec.skills ?? []),
-        memoryToolsFor(db, run.workspace_id, spec.memory),
-      ]);
-      // A tool outside the environment's allowed_tools is not the agent's tool in this run: the model is not
-      // offered it, and the workflow's "not on the agent's list" rule denies a call to it (API.md 2.2).
-      let tools = narrowTools(toolRows.map((t) => ({ name: t.name, ...(t.spec as Omit<ToolSpec, 'name'>) })), environment?.allowed_tools);
-      let agent = spec;
-      if (skills.length) {
-        // Skills (API.md 11) are given to the run here, not in the workflow: the model is told each skill's
-        // title and description in the instructions, and `load_skill` joins the agent's tools (replacing a
-        // workspace tool of that name). The context is an activity result, so replays see the same.
-        tools = [...tools.filter((t) => t.name !== LOAD_SKILL_TOOL), loadSkillTool(skills)];
-        agent = {
-          ...spec,
-          instructions: instructionsWithSkills(spec.instructions ?? '', skills),
-          tools: [...(spec.tools ?? []).filter((t) => t !== LOAD_SKILL_TOOL), LOAD_SKILL_TOOL],
-        };
-      }
-      if (memoryTools.length) {
-        // Memory (API.md 11), like skills: `memory_search` (and `memory_write` with `write: true`) join the
-        // agent's tools, replacing workspace tools of those names; the store is looked up again at call time.
-        const names = memoryTools.map((t) => t.name);
-        tools = [...tools.filter((t) => !names.includes(t.name)), ...memoryTools];
-        agent = { ...agent, tools: [...(agent.tools ?? []).filter((t) => !names.includes(t)), ...names] };
-      }
-      const history = messages.filter((m) => m.run_id !== runId).map((m) => m.message);
-      activityLog(log, runIds(run)).debug({ agent_id: run.agent_id, agent_version: run.agent_version, tools: tools.length, skills: skills.length, environment_id: environment?.id ?? null }, 'run context loaded');
-      return {
-        ...(remaining !== undefined ? { tokens_remaining: remaining } : {}),
-        ...(environment ? { environment_id: environment.id } : {}),
-        ...(run.tool_mode ? { tool_mode: run.tool_mode } : {}),
-        workspace_id: run.workspace_id,
-        session_id: run.session_id,
-        request_id: run.request_id,
-        agent,
-        tools,
-        history,
-        input: run.input,
-        constraints: run.constraints as Constraints,
-      };
+      return contextOf(await runRow(runId));
     },
 
     /** True when no earlier run of the session is unfinished, so this run may start now. */
     async claimSessionTurn(runId: string): Promise<boolean> {
-      return transaction(db, async (c) => {
-        const run = await runs.getRun(c, runId);
-        if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} does not exist`, RUN_ERROR.internal_error);
-        await c.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [run.session_id]);
-        const claimed = (await runs.earlierUnfinishedRun(c, run.session_id, runId)) === undefined;
-        activityLog(log, runIds(run)).debug({ claimed }, claimed ? 'session turn claimed' : 'waiting for an earlier run of the session');
-        return claimed;
-      });
+      return (await claimTurn(runId)).claimed;
     },
 
     /**
@@ -170,8 +115,8 @@ export function createStoreActivities(deps: ActivityDeps) {
      * of every run paid a workflow activation for each (patch 'store-with-activity-v1').
      */
     async beginRun(runId: string): Promise<{ claimed: false } | { claimed: true; context: RunContext }> {
-      if (!(await activities.claimSessionTurn(runId))) return { claimed: false };
-      return { claimed: true, context: await activities.loadRunContext(runId) };
+      const { claimed, run } = await claimTurn(runId);
+      return claimed ? { claimed, context: await contextOf(run) } : { claimed };
     },
   };
 }

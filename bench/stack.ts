@@ -76,8 +76,10 @@ export async function startStack(runDir: string): Promise<Stack> {
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
       ...(process.env.AP_WORKER_MAX_CACHED_WORKFLOWS ? { AP_WORKER_MAX_CACHED_WORKFLOWS: process.env.AP_WORKER_MAX_CACHED_WORKFLOWS } : {}),
     };
-    const worker = spawnAp(['worker'], env, path.join(runDir, 'worker.log'));
-    const api = spawnAp(['api'], { ...env, AP_PORT: String(port) }, path.join(runDir, 'api.log'));
+    // e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`: a CPU profile of the API and the worker (docs/performance.md).
+    const nodeArgs = process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+    const worker = spawnAp(['worker'], env, path.join(runDir, 'worker.log'), nodeArgs);
+    const api = spawnAp(['api'], { ...env, AP_PORT: String(port) }, path.join(runDir, 'api.log'), nodeArgs);
     stoppers.unshift(() => api.kill('SIGTERM'), () => worker.kill('SIGTERM'));
     await Promise.all([worker.ready, api.ready]);
 

@@ -70,6 +70,8 @@ async function main(): Promise<void> {
     // among them (beginRun; the events before a model or tool call stored by that activity).
     ['approval-granted-current-patches', { approve: {} }],
     ['approval-denied-current-patches', { deny: { reason: 'no' } }],
+    // With the run's context in the workflow's input (its session idle at create): no beginRun.
+    ['approval-granted-context-in-input', { approve: {} }],
   ] as const;
   for (const [name, decision] of scenarios) {
     llm.reply({ tool_calls: [{ name: 'ticket', arguments: { title: 'x' } }] }, { text: 'ok' });
@@ -134,6 +136,20 @@ async function main(): Promise<void> {
   // With 'run-patches-current-v1': a plain answer, and read tools with a policy rule that `matches` (RE2).
   llm.reply({ text: 'Hello.' });
   runs['plain-answer-current-patches'] = (await call('POST', '/v1/runs', { agent: 'a', input: 'hello', wait: true })).id;
+  // The context in the input (an idle session at create), and a second run of a session queued behind the
+  // first: beginRun finds the turn taken, the run waits for the session's signal, then beginRun again.
+  llm.reply({ text: 'Hello.' });
+  runs['plain-answer-context-in-input'] = (await call('POST', '/v1/runs', { agent: 'a', input: 'hello', wait: true })).id;
+  tools.route('/held', { delay_ms: 1500, body: { ok: true } });
+  await call('POST', '/v1/tools', { name: 'held', effect: 'read', input_schema: schema, executor: { type: 'http', url: `${tools.url}/held` } });
+  await call('POST', '/v1/agents', { name: 'holder', model: { card: 'fake' }, tools: ['held'] });
+  const turnSession = await call('POST', '/v1/sessions', { agent: 'holder' });
+  llm.reply({ tool_calls: [{ name: 'held', arguments: { city: 'A' } }] }, { text: 'First.' }, { text: 'Second.' });
+  const firstOfSession = await call('POST', `/v1/sessions/${turnSession.id}/runs`, { input: 'first' });
+  const queued = await call('POST', `/v1/sessions/${turnSession.id}/runs`, { input: 'second', if_busy: 'enqueue' });
+  await until(firstOfSession.id, ['completed']);
+  await until(queued.id, ['completed']);
+  runs['queued-behind-session-run'] = queued.id;
   await call('POST', '/v1/agents', { name: 'ruled', model: { card: 'fake' }, tools: ['weather'], policy: { rules: [{ id: 'no-x', match: { tool: 'weather', arguments: { city: { matches: '^X' } } }, action: 'deny' }] } });
   llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'Xanadu' } }] }, { tool_calls: [{ name: 'weather', arguments: { city: 'B' } }] }, { text: 'Mild.' });
   runs['policy-matches-current-patches'] = (await call('POST', '/v1/runs', { agent: 'ruled', input: 'two steps', wait: true })).id;

@@ -2,6 +2,7 @@
 // the services. Their string names are part of recorded histories: never rename them.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { RunState } from '../src/domain/run';
+import type { RunContext } from '../src/domain/run-context';
 import type { ApprovalDecision, ToolResolution } from '../src/domain/approval';
 
 export const runStateQuery = defineQuery<RunState>('runState');
@@ -19,6 +20,14 @@ export interface ActionWorkflowInput {
 
 export interface RunWorkflowInput {
   run_id: string;
+  /**
+   * Given by the API when the run's turn in its session was its own at create (no earlier run of the session
+   * unfinished): its context, loaded then, and the run starts without the beginRun activity (issue 18: one
+   * local activity and one workflow activation fewer before the first model call). Absent (a run that waits
+   * for its session, an idempotent retry's start, every history recorded before): beginRun claims the turn
+   * and loads it. The branch follows the input, which the history holds, so replays take the same one.
+   */
+  context?: RunContext;
 }
 
 /** A human decided an approval (API: POST /v1/approvals/:id/approve|deny). A signal, not an update:

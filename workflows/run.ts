@@ -16,7 +16,8 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CheckedToolCall, ModelCallResult } from '../activities/model';
-import type { RunContext, StoreBatch } from '../activities/store';
+import type { StoreBatch } from '../activities/store';
+import type { RunContext } from '../src/domain/run-context';
 import type { ToolCallResult } from '../activities/tools';
 import { DEFAULT_LIMITS } from '../src/domain/defaults';
 import { RUN_ERROR, type RunErrorCode } from '../src/domain/errors';
@@ -86,7 +87,7 @@ class RunFailure extends Error {
 
 const SESSION_TURN_RECHECK = '30s';
 
-export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunState> {
+export async function runWorkflow({ run_id, context: given }: RunWorkflowInput): Promise<RunState> {
   const state: RunState = {
     status: 'queued',
     started_at: null,
@@ -186,9 +187,10 @@ export async function runWorkflow({ run_id }: RunWorkflowInput): Promise<RunStat
   try {
     await body.run(async () => {
       // Runs of one session take turns: wait until every earlier run of the session has ended. The context is
-      // loaded once this run's turn has come, so that it sees every earlier run of the session.
-      let ctx: RunContext;
-      for (;;) {
+      // loaded once this run's turn has come, so that it sees every earlier run of the session (by the API at
+      // create, in the input, when the turn was the run's at once).
+      let ctx: RunContext | undefined = given;
+      while (!ctx) {
         turnSignaled = false;
         if (storeWithActivity) {
           const begun = await store.beginRun(run_id);

@@ -121,14 +121,15 @@ export async function insertRun(
   r: Omit<RunRow, 'created_at' | 'started_at' | 'completed_at' | 'last_seq' | 'output' | 'output_text' | 'error' | 'tool_mode' | 'cancel_reason'> & { tool_mode?: RunRow['tool_mode'] },
   maxActiveRuns: number,
 ): Promise<RunRow> {
-  await q.query("SELECT set_config('ap.max_active_runs', $1, true)", [String(maxActiveRuns)]);
+  // The cap is set for the commit's check in the same statement (one round trip on every create's path).
   return (
     await q.query<RunRow>(
       `INSERT INTO runs (id, workspace_id, session_id, agent_id, agent_version, workflow_id, status, input, constraints, usage, metadata,
                          request_id, created_by_key_id, tool_mode)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`,
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 FROM (SELECT set_config('ap.max_active_runs', $15, true)) cap
+       RETURNING *`,
       [r.id, r.workspace_id, r.session_id, r.agent_id, r.agent_version, r.workflow_id, r.status, JSON.stringify(r.input),
-        r.constraints, r.usage, r.metadata, r.request_id, r.created_by_key_id, r.tool_mode ?? null],
+        r.constraints, r.usage, r.metadata, r.request_id, r.created_by_key_id, r.tool_mode ?? null, String(maxActiveRuns)],
     )
   ).rows[0]!;
 }
@@ -220,6 +221,11 @@ export async function sessionMessages(q: Queryable, sessionId: string): Promise<
 }
 
 /** The oldest run of the session that is not terminal and is older than `runId`: the one `runId` queues behind. */
+/** The run, with its session's row locked until the transaction ends (a session's runs take turns). */
+export async function getRunLockingSession(q: Queryable, runId: string): Promise<RunRow | undefined> {
+  return (await q.query<RunRow>('SELECT r.* FROM runs r JOIN sessions s ON s.id = r.session_id WHERE r.id = $1 FOR UPDATE OF s', [runId])).rows[0];
+}
+
 export async function earlierUnfinishedRun(q: Queryable, sessionId: string, runId: string): Promise<RunRow | undefined> {
   return (
     await q.query<RunRow>(

@@ -3,6 +3,8 @@ import crypto from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { transaction } from '../db/pool';
 import * as catalog from '../db/catalog';
+import { loadRunContext } from './run-context';
+import type { RunContext } from '../domain/run-context';
 import * as repo from '../db/runs';
 import { newId } from '../db/ids';
 import { ApiError, notFound } from '../domain/errors';
@@ -39,11 +41,21 @@ export const sessionView = (s: repo.SessionRow) => ({
 });
 
 export async function createSession(deps: ServiceDeps, p: Principal, b: SessionCreate): Promise<{ created: boolean; session: ReturnType<typeof sessionView> }> {
-  const { agent } = await resolveEnabledAgent(deps, p, b.agent);
+  const { created, row } = await createSessionRow(deps, p, b);
+  return { created, session: sessionView(row) };
+}
+
+/** The session and, when it was created now, its agent's version (a run created in it at once needs both). */
+async function createSessionRow(
+  deps: ServiceDeps,
+  p: Principal,
+  b: SessionCreate,
+): Promise<{ created: true; row: repo.SessionRow; version: catalog.AgentVersionRow } | { created: false; row: repo.SessionRow }> {
+  const { agent, version } = await resolveEnabledAgent(deps, p, b.agent);
   const environment = b.environment === undefined ? undefined : await resolveEnvironment(deps.db, p.workspace_id, b.environment, 'environment');
   if (b.session_reference) {
     const existing = await repo.getSessionByReference(deps.db, p.workspace_id, b.session_reference);
-    if (existing) return { created: false, session: sessionView(checkOwner(existing, b.user_reference)) };
+    if (existing) return { created: false, row: checkOwner(existing, b.user_reference) };
   }
   const row = await repo.insertSession(deps.db, {
     id: newId('ses'),
@@ -56,10 +68,10 @@ export async function createSession(deps: ServiceDeps, p: Principal, b: SessionC
     user_reference: b.user_reference ?? null,
     environment_id: environment?.id ?? null,
   });
-  if (row) return { created: true, session: sessionView(row) };
+  if (row) return { created: true, row, version };
   // Lost a race with a concurrent create of the same reference: return the winner.
   const winner = await repo.getSessionByReference(deps.db, p.workspace_id, b.session_reference!);
-  return { created: false, session: sessionView(checkOwner(winner!, b.user_reference)) };
+  return { created: false, row: checkOwner(winner!, b.user_reference) };
 }
 
 /**
@@ -189,11 +201,15 @@ export async function createRunInSession(
   idempotencyKey?: string,
   /** A whole conversation as input (the OpenAI-compatible endpoint); else `b.input`. */
   inputMessages?: Message[],
-  /** Set only by evals (API.md 10): a dry-run eval's runs never execute a write tool. */
-  extra: { tool_mode?: 'dry_run' } = {},
+  extra: {
+    /** Set only by evals (API.md 10): a dry-run eval's runs never execute a write tool. */
+    tool_mode?: 'dry_run';
+    /** A session created for this run a moment ago, with its agent's version: not read again. */
+    created?: { session: repo.SessionRow; version: catalog.AgentVersionRow };
+  } = {},
 ) {
-  const session = await getSessionRow(deps, p, sessionId);
-  const version = await catalog.getAgentVersion(deps.db, session.agent_id, session.agent_version);
+  const session = extra.created?.session ?? (await getSessionRow(deps, p, sessionId));
+  const version = extra.created?.version ?? (await catalog.getAgentVersion(deps.db, session.agent_id, session.agent_version));
   if ((version?.spec as AgentSpec | undefined)?.enabled === false) throw new ApiError(403, 'agent_disabled', 'The agent of this session is disabled', 'agent');
   const runId = newId('run');
   const workflowId = idempotencyKey ? workflowIdFor(p.workspace_id, idempotencyKey) : runId;
@@ -201,15 +217,22 @@ export async function createRunInSession(
   // An idempotent retry of a run that already got past `queued` needs nothing started.
   if (existing && existing.status !== 'queued') return runView(existing);
   const input = inputMessages ?? normalizeInput(b.input);
-  await checkInputFiles(deps.db, p.workspace_id, input);
-  const cap = existing ? 0 : (await checkRunBudget(deps.db, deps.config, p.workspace_id)).max_active_runs;
+  // Both checks at once (each a query on every create's path); a bad file is reported before the budget.
+  const [files, budget] = await Promise.allSettled([
+    checkInputFiles(deps.db, p.workspace_id, input),
+    existing ? Promise.resolve({ max_active_runs: 0 }) : checkRunBudget(deps.db, deps.config, p.workspace_id),
+  ]);
+  if (files.status === 'rejected') throw files.reason;
+  if (budget.status === 'rejected') throw budget.reason;
+  const cap = budget.value.max_active_runs;
+  let turnIsOwn = false;
   const row = existing ?? await transaction(deps.db, async (c) => {
     if (!(await repo.getSession(c, p.workspace_id, sessionId, true))) throw notFound('session', 'id');
     if (b.if_busy === 'reject' && (await repo.activeRunOfSession(c, sessionId))) {
       throw new ApiError(409, 'session_busy', 'Another run of this session is active; retry later or pass if_busy: "enqueue"');
     }
     // Admitted or refused by the commit (repo.insertRun).
-    return repo.insertRun(c, {
+    const inserted = await repo.insertRun(c, {
       id: runId,
       workspace_id: p.workspace_id,
       session_id: sessionId,
@@ -225,16 +248,28 @@ export async function createRunInSession(
       created_by_key_id: p.key_id,
       tool_mode: extra.tool_mode ?? null,
     }, cap);
+    // Under the session's lock: no earlier run can end unseen or begin meanwhile.
+    turnIsOwn = (await repo.earlierUnfinishedRun(c, sessionId, runId)) === undefined;
+    return inserted;
   }).catch((err: unknown) => {
     throw (err as { code?: string }).code === repo.ACTIVE_RUN_CAP_EXCEEDED ? tooManyActiveRuns(cap) : err;
   });
+  // When the run need not wait for its session, its context goes with the start (the workflow then skips
+  // beginRun); if it cannot be read now, the workflow reads it.
+  let context: RunContext | undefined;
+  if (turnIsOwn) {
+    context = await loadRunContext(deps.db, deps.config, row).catch((err: unknown) => {
+      deps.log.debug({ err, run_id: row.id }, 'run context not loaded at create; the workflow loads it');
+      return undefined;
+    });
+  }
   await startWorkflowFor(
     deps,
     {
       type: RUN_WORKFLOW_TYPE,
       workflowId: row.workflow_id,
       taskQueue: deps.config.temporal.taskQueue,
-      args: [{ run_id: row.id } satisfies RunWorkflowInput],
+      args: [{ run_id: row.id, ...(context ? { context } : {}) } satisfies RunWorkflowInput],
       searchAttributes: [
         { key: SEARCH_ATTRIBUTES.workspaceId, value: row.workspace_id },
         { key: SEARCH_ATTRIBUTES.agentId, value: row.agent_id },
@@ -260,11 +295,12 @@ export async function createRunInNewSession(deps: ServiceDeps, p: Principal, s: 
     const existing = await repo.getRunByWorkflowId(deps.db, workflowIdFor(p.workspace_id, idempotencyKey));
     if (existing) return createRunInSession(deps, p, existing.session_id, b, requestId, idempotencyKey, inputMessages);
   }
-  const { created, session } = await createSession(deps, p, s);
+  const made = await createSessionRow(deps, p, s);
+  const session = made.row;
   try {
-    return await createRunInSession(deps, p, session.id, b, requestId, idempotencyKey, inputMessages);
+    return await createRunInSession(deps, p, session.id, b, requestId, idempotencyKey, inputMessages, made.created ? { created: { session, version: made.version } } : {});
   } catch (err) {
-    if (created) await repo.deleteSessionWithoutRuns(deps.db, session.id).catch((e: unknown) => deps.log.warn({ err: e, session_id: session.id }, 'could not remove the session of a refused run'));
+    if (made.created) await repo.deleteSessionWithoutRuns(deps.db, session.id).catch((e: unknown) => deps.log.warn({ err: e, session_id: session.id }, 'could not remove the session of a refused run'));
     throw err;
   }
 }

@@ -14,10 +14,11 @@ export interface ApProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function spawnAp(args: string[], env: Record<string, string>, logFile: string): ApProcess {
+/** `nodeArgs`: options for node itself, before the script (the bench's `--cpu-prof`, which NODE_OPTIONS refuses). */
+export function spawnAp(args: string[], env: Record<string, string>, logFile: string, nodeArgs: string[] = []): ApProcess {
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const log = fs.createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/ap.js'), ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin/ap.js'), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,89 @@
+// `npx tsx bench/timeline.ts [one|steps] [N]`: where the wall time of a run goes. Runs N sequential runs
+// of agent `one` or `steps` through the API (`wait: true`) and prints, per phase, the p50 of the time from
+// the request to each Temporal history event of the run's workflow and to each stored run event
+// (`created_at`), next to the raw workflow's events on the same server (docs/performance.md).
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { startStack } from './stack';
+import { startProvider } from './provider';
+import { Http, define, startToolTarget } from './platform';
+
+const p50 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+interface Mark { label: string; at: number }
+
+function table(title: string, runs: Mark[][]): string {
+  const labels = runs[0]!.map((m) => m.label);
+  const rows = labels.map((label, i) => {
+    const at = runs.map((r) => r[i]?.at ?? NaN).filter((x) => !Number.isNaN(x));
+    const gap = runs.map((r) => (r[i] && i > 0 ? r[i]!.at - r[i - 1]!.at : NaN)).filter((x) => !Number.isNaN(x));
+    return `| ${label} | ${p50(at).toFixed(1)} | ${i ? p50(gap).toFixed(1) : ''} |`;
+  });
+  return [`${title} (p50 over ${runs.length} runs; ms from the request)`, '', '| event | at | since previous |', '|---|---|---|', ...rows, ''].join('\n');
+}
+
+function eventLabel(e: { eventType?: unknown; [k: string]: unknown }): string {
+  const type = String(e.eventType ?? '').replace(/^EVENT_TYPE_/, '');
+  for (const [k, v] of Object.entries(e)) {
+    if (!k.endsWith('Attributes') || !v || typeof v !== 'object') continue;
+    const a = v as { activityType?: { name?: string }; markerName?: string; searchAttributes?: { indexedFields?: Record<string, unknown> } };
+    if (a.activityType?.name) return `${type} ${a.activityType.name}`;
+    if (a.markerName) return `${type} ${a.markerName}`;
+    if (a.searchAttributes?.indexedFields) return `${type} ${Object.keys(a.searchAttributes.indexedFields).join(',')}`;
+  }
+  return type;
+}
+
+const ms = (t: { seconds?: unknown; nanos?: number } | null | undefined): number => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+
+async function main(): Promise<void> {
+  const agent = process.argv[2] === 'steps' ? 'steps' : 'one';
+  const n = Number(process.argv[3] ?? 30);
+  const stack = await startStack(path.resolve(__dirname, '..', '.data', 'bench-timeline', new Date().toISOString().replace(/[:.]/g, '-')));
+  const provider = await startProvider();
+  const tools = await startToolTarget();
+  try {
+    const admin = new Http(stack.apiUrl, stack.adminKey);
+    const { developer } = await define(admin, provider.baseUrl, tools.url);
+    provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: agent === 'steps' ? 4 : 0, tool_name: 'lookup' });
+    const history = async (workflowId: string, t0: number): Promise<Mark[]> => {
+      const h = await stack.raw.client.workflow.getHandle(workflowId).fetchHistory();
+      return (h.events ?? []).map((e) => ({ label: eventLabel(e as never), at: ms(e.eventTime as never) - t0 }));
+    };
+    const platformRuns: Mark[][] = [];
+    const eventRuns: Mark[][] = [];
+    for (let i = 0; i < n + 5; i++) {
+      const t0 = Date.now();
+      const run = (await developer.must('POST', '/v1/runs', { agent, input: 'hi', wait: true, wait_timeout_seconds: 120 })) as { id: string; workflow_id?: string };
+      const replied = Date.now() - t0;
+      if (i < 5) continue;
+      const marks = await history(run.workflow_id ?? run.id, t0);
+      platformRuns.push([{ label: 'request sent', at: 0 }, ...marks, { label: 'reply received', at: replied }]);
+      const events = (await developer.must('GET', `/v1/runs/${run.id}/events?limit=100`)) as { data: { type: string; created_at: string }[] };
+      eventRuns.push(events.data.map((e) => ({ label: e.type, at: Date.parse(e.created_at) - t0 })));
+    }
+    const rawRuns: Mark[][] = [];
+    for (let i = 0; i < n + 5; i++) {
+      const workflowId = `raw-${crypto.randomUUID()}`;
+      const t0 = Date.now();
+      if (agent === 'steps') {
+        await stack.raw.client.workflow.execute('steps', { taskQueue: stack.raw.taskQueue, workflowId, args: [provider.baseUrl, `${tools.url}/lookup`, 4] });
+      } else {
+        await stack.raw.client.workflow.execute('oneActivity', { taskQueue: stack.raw.taskQueue, workflowId, args: [provider.baseUrl] });
+      }
+      const done = Date.now() - t0;
+      if (i < 5) continue;
+      rawRuns.push([{ label: 'start sent', at: 0 }, ...(await history(workflowId, t0)), { label: 'result received', at: done }]);
+    }
+    process.stdout.write(`${table('platform: Temporal history', platformRuns)}\n${table('platform: stored run events (created_at = its transaction start)', eventRuns)}\n${table('raw workflow', rawRuns)}`);
+  } finally {
+    await tools.close();
+    await provider.close();
+    await stack.stop();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
