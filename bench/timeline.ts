@@ -1,12 +1,14 @@
-// `npx tsx bench/timeline.ts [one|steps] [N]`: where the wall time of a run goes. Runs N sequential runs
-// of agent `one` or `steps` through the API (`wait: true`) and prints, per phase, the p50 of the time from
-// the request to each Temporal history event of the run's workflow and to each stored run event
-// (`created_at`), next to the raw workflow's events on the same server (docs/performance.md).
+// `npx tsx bench/timeline.ts [one|steps|approve] [N]`: where the wall time of a run goes. Runs N sequential
+// runs of agent `one` or `steps` through the API (`wait: true`) and prints, per phase, the p50 of the time
+// from the request to each Temporal history event of the run's workflow and to each stored run event
+// (`created_at`), next to the raw workflow's events on the same server. `approve`: runs parked on an
+// approval, timed from the approve request to each history event after it, each stored event and the
+// arrival of `tool_call.started` on the run's stream (docs/performance.md).
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { startStack } from './stack';
 import { startProvider } from './provider';
-import { Http, define, startToolTarget } from './platform';
+import { Http, define, openStream, readFrames, startToolTarget } from './platform';
 
 const p50 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
@@ -37,7 +39,8 @@ function eventLabel(e: { eventType?: unknown; [k: string]: unknown }): string {
 const ms = (t: { seconds?: unknown; nanos?: number } | null | undefined): number => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
 
 async function main(): Promise<void> {
-  const agent = process.argv[2] === 'steps' ? 'steps' : 'one';
+  const mode = process.argv[2] ?? 'one';
+  const agent = mode === 'steps' ? 'steps' : 'one';
   const n = Number(process.argv[3] ?? 30);
   const stack = await startStack(path.resolve(__dirname, '..', '.data', 'bench-timeline', new Date().toISOString().replace(/[:.]/g, '-')));
   const provider = await startProvider();
@@ -50,6 +53,33 @@ async function main(): Promise<void> {
       const h = await stack.raw.client.workflow.getHandle(workflowId).fetchHistory();
       return (h.events ?? []).map((e) => ({ label: eventLabel(e as never), at: ms(e.eventTime as never) - t0 }));
     };
+    if (mode === 'approve') {
+      provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: 1, tool_name: 'act' });
+      const approveRuns: Mark[][] = [];
+      const stored: Mark[][] = [];
+      for (let i = 0; i < n + 5; i++) {
+        const run = (await developer.must('POST', '/v1/runs', { agent: 'approve', input: 'do it', wait: true, wait_timeout_seconds: 120 })) as { id: string; pending_approvals: { id: string }[] };
+        const before = (await developer.must('GET', `/v1/runs/${run.id}/events?limit=100`)) as { data: { seq: number }[] };
+        const res = await openStream(developer, run.id, before.data.at(-1)!.seq);
+        let arrived = NaN;
+        let t0 = 0;
+        const done = readFrames(res, (f) => {
+          if (f.event === 'tool_call.started') arrived = Date.now() - t0;
+          return f.event === 'run.completed' || f.event === 'run.failed';
+        });
+        t0 = Date.now();
+        await admin.must('POST', `/v1/approvals/${run.pending_approvals[0]!.id}/approve`, {});
+        const replied = Date.now() - t0;
+        await done;
+        if (i < 5) continue;
+        const marks = (await history(run.id, t0)).filter((m) => m.at >= -1);
+        approveRuns.push([{ label: 'approve sent', at: 0 }, { label: 'approve answered', at: replied }, ...marks.slice(0, 8), { label: 'tool_call.started on the stream', at: arrived }]);
+        const events = (await developer.must('GET', `/v1/runs/${run.id}/events?limit=100`)) as { data: { seq: number; type: string; created_at: string }[] };
+        stored.push(events.data.filter((e) => e.seq > before.data.at(-1)!.seq).slice(0, 4).map((e) => ({ label: e.type, at: Date.parse(e.created_at) - t0 })));
+      }
+      process.stdout.write(`${table('approve: Temporal history after the approve request', approveRuns)}\n${table('approve: stored run events (created_at = its transaction start)', stored)}`);
+      return;
+    }
     const platformRuns: Mark[][] = [];
     const eventRuns: Mark[][] = [];
     for (let i = 0; i < n + 5; i++) {

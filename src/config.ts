@@ -94,6 +94,8 @@ const envSchema = z.object({
     .regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, 'must be comma-separated seconds, e.g. 5,300,1800')
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // `pretty`: one readable line per entry; `json`: one JSON object per line. Default: pretty on a terminal.
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   // Tracing is off unless an OTLP/HTTP collector is named (the standard OpenTelemetry variables).
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().regex(/^https?:\/\//, 'must be an http(s) URL').optional(),
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
@@ -130,6 +132,8 @@ export interface Config {
   dnsServers: string[] | undefined;
   adminKey: string | undefined;
   logLevel: Env['LOG_LEVEL'];
+  /** Undefined: pretty when stderr is a terminal, JSON otherwise. */
+  logFormat: Env['LOG_FORMAT'];
   /** OpenTelemetry tracing through Temporal's interceptors; endpoint undefined = off (no interceptors). */
   tracing: { endpoint: string | undefined; serviceName: string | undefined };
   /** Defaults for workspaces whose operator set no limit of their own. */
@@ -220,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dnsServers,
     adminKey: e.AP_ADMIN_KEY,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     webhookRetrySchedule: e.AP_WEBHOOK_RETRY_SCHEDULE?.split(',').map(Number),
     limits: {

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
 import type { Config } from '../config';
 import { createApp } from '../api/app';
 import { endAllStreams } from '../api/sse';
@@ -18,6 +19,7 @@ import { purgeEndedRuns } from '../services/retention';
 import { clientOn, connectClient, startWorker, type RunningWorker } from '../temporal/connection';
 import { RunStarts } from '../temporal/eager-start';
 import { EncryptionCodec } from '../temporal/codec';
+import { createProgress } from '../process/progress';
 import { findTemporalCli, startDevServer, stopLeftoverDevServer, type DevServer } from '../temporal/dev-server';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { startTracing, type Tracing } from '../temporal/tracing';
@@ -25,9 +27,17 @@ import type { Client } from '@temporalio/client';
 
 export const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
-export function createLogger(config: Config): Logger {
-  // Logs go to stderr as JSON; stdout is kept for the lines a person reads (URLs, the admin key, Ready).
-  return pino({ level: config.logLevel, base: { pid: process.pid }, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] }, pino.destination(2));
+/**
+ * Logs go to stderr; stdout is kept for the lines a person reads (URLs, the admin key, Ready). On a
+ * terminal each entry is one readable line (pino-pretty), elsewhere a JSON object per line, unless
+ * LOG_FORMAT says which. Redaction happens before either.
+ */
+export function createLogger(config: Pick<Config, 'logLevel' | 'logFormat'>, out: { isTTY?: boolean; fd?: number; stream?: NodeJS.WritableStream } = { isTTY: process.stderr.isTTY }): Logger {
+  const options = { level: config.logLevel, base: { pid: process.pid }, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] };
+  const pretty = config.logFormat ? config.logFormat === 'pretty' : out.isTTY === true;
+  const destination = out.stream ?? out.fd ?? 2;
+  if (pretty) return pino(options, pinoPretty({ destination, sync: true, colorize: out.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+  return pino(options, typeof destination === 'number' ? pino.destination(destination) : destination);
 }
 
 /** The current master key first, then the previous ones (they still decrypt). */
@@ -129,7 +139,7 @@ async function assemble(config: Config, opts: { embedded: boolean; migrate: bool
   let temporalUi: string | undefined;
   if (!temporalAddress) {
     if (!opts.embedded) throw new Error('TEMPORAL_ADDRESS is required for this command (only `ap start` embeds Temporal)');
-    const binary = await findTemporalCli(config.temporal.cliPath, say);
+    const binary = await findTemporalCli(config.temporal.cliPath, say, createProgress(process.stdout));
     fs.mkdirSync(config.dataDir, { recursive: true });
     const dbFile = path.join(config.dataDir, 'temporal.db');
     await stopLeftoverDevServer(dbFile, say);

@@ -1,5 +1,6 @@
 // The embedded Temporal dev server (`temporal server start-dev`), and where its binary comes from:
-// AP_TEMPORAL_CLI, `temporal` on PATH, our cache, a `go install` build, in that order (OPERATIONS.md).
+// AP_TEMPORAL_CLI, `temporal` on PATH, our cache, the official release archive (checked against its
+// pinned SHA-256), a `go install` build, in that order (OPERATIONS.md, issue 19).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -7,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { devServerSearchAttributeArgs } from './search-attributes';
 import { spawnWatched, stopLeftover } from '../process/watchdog';
+import { cliArchive, downloadTemporalCli } from './cli-download';
+import { createProgress, elapsed, type Progress } from '../process/progress';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 export const cacheDir = (): string => path.join(os.homedir(), '.cache', 'agent-platform', `temporal-${TEMPORAL_CLI_VERSION}`);
@@ -26,7 +29,11 @@ function onPath(bin: string): string | undefined {
   return undefined;
 }
 
-export async function findTemporalCli(explicit: string | undefined, say: Say): Promise<string> {
+/**
+ * `progress` shows the build's and the download's state (a line rewritten in place on a terminal); by
+ * default a line through `say` at most every 15 s.
+ */
+export async function findTemporalCli(explicit: string | undefined, say: Say, progress: Progress = createProgress({ write: (s) => say(s.replace(/\n$/, '')) })): Promise<string> {
   if (explicit) {
     if (!fs.existsSync(explicit)) throw new Error(`AP_TEMPORAL_CLI points to ${explicit}, which does not exist`);
     say(`Temporal CLI: using AP_TEMPORAL_CLI (${explicit})`);
@@ -42,28 +49,43 @@ export async function findTemporalCli(explicit: string | undefined, say: Say): P
     say(`Temporal CLI: using cached ${cached}`);
     return cached;
   }
+  let downloadFailure: string | undefined;
+  const archive = process.env.AP_TEMPORAL_CLI_DOWNLOAD === 'off' ? undefined : cliArchive(TEMPORAL_CLI_VERSION);
+  if (archive) {
+    say(`Temporal CLI: downloading ${archive.url}...`);
+    try {
+      return await downloadTemporalCli(archive, cacheDir(), progress);
+    } catch (err) {
+      downloadFailure = `${(err as Error).message}${(err as { cause?: { code?: string } }).cause?.code ? ` (${(err as { cause: { code: string } }).cause.code})` : ''}`;
+      say(`Temporal CLI: download failed: ${downloadFailure}`);
+    }
+  }
   const go = onPath('go');
   if (!go) {
     throw new Error(
-      'No Temporal CLI found: set AP_TEMPORAL_CLI, put `temporal` on PATH, install Go so that it can be built, ' +
+      `No Temporal CLI found${downloadFailure ? ` (the download failed: ${downloadFailure})` : ''}: set AP_TEMPORAL_CLI, put \`temporal\` on PATH, ` +
+        'allow the download from github.com (or a mirror: AP_TEMPORAL_CLI_URL and AP_TEMPORAL_CLI_SHA256), install Go so that it can be built, ' +
         'or set TEMPORAL_ADDRESS to use an existing Temporal server',
     );
   }
-  await buildWithGo(go, say);
+  await buildWithGo(go, say, progress);
   return cached;
 }
 
-async function buildWithGo(go: string, say: Say): Promise<void> {
+async function buildWithGo(go: string, say: Say, progress: Progress): Promise<void> {
   fs.mkdirSync(cacheDir(), { recursive: true });
   say(`Temporal CLI: building github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION} with Go (a first build takes several minutes)...`);
   const started = Date.now();
+  let modules = 0;
+  const show = (): void => progress.update(`Temporal CLI: building with Go: ${modules} module(s) downloaded, ${elapsed(Date.now() - started)} so far`);
   await new Promise<void>((resolve, reject) => {
     const child = spawn(go, ['install', `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}`], {
       env: { ...process.env, GOBIN: cacheDir() },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let tail = '';
-    const ticker = setInterval(() => say(`Temporal CLI: still building (${Math.round((Date.now() - started) / 1000)}s)...`), 30_000);
+    // The elapsed time moves on even while Go says nothing (compiling).
+    const ticker = setInterval(show, 1000);
     const collect = (b: Buffer): void => {
       tail = (tail + b.toString()).slice(-4000);
     };
@@ -71,16 +93,25 @@ async function buildWithGo(go: string, say: Say): Promise<void> {
     child.stderr.on('data', (b: Buffer) => {
       collect(b);
       const downloads = b.toString().match(/go: downloading \S+/g);
-      if (downloads) say(`Temporal CLI: ${downloads.length} module(s) downloaded, building...`);
+      if (downloads) {
+        modules += downloads.length;
+        show();
+      }
     });
-    child.on('error', reject);
+    child.on('error', (err) => {
+      clearInterval(ticker);
+      reject(err);
+    });
     child.on('close', (code) => {
       clearInterval(ticker);
       if (code === 0) resolve();
-      else reject(new Error(`go install of the Temporal CLI failed (exit ${code}): ${tail.trim().split('\n').slice(-5).join(' | ')}`));
+      else {
+        progress.done(`Temporal CLI: the Go build failed after ${elapsed(Date.now() - started)}`);
+        reject(new Error(`go install of the Temporal CLI failed (exit ${code}): ${tail.trim().split('\n').slice(-5).join(' | ')}`));
+      }
     });
   });
-  say(`Temporal CLI: built in ${Math.round((Date.now() - started) / 1000)}s into ${cacheDir()}`);
+  progress.done(`Temporal CLI: built in ${elapsed(Date.now() - started)} (${modules} module(s) downloaded) into ${cacheDir()}`);
 }
 
 export async function freePort(): Promise<number> {

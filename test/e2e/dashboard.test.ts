@@ -1,7 +1,6 @@
-// The dashboard in a real browser (Debian's Chromium driven by playwright-core) against the real stack:
+// The dashboard in a real browser (Chromium driven by playwright-core: test/support/browser.ts) against the real stack:
 // sign-in, a live runs list and run timeline, approve with edited arguments, deny, cancel, an auditor's
 // read-only view, and a forged cross-site POST. Screenshots go to test-artifacts/screenshots/.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,17 +9,9 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startToolServer, type ToolServer } from '../fixtures/tool-server';
 import { Api, env, setupAgent, waitFor, waitForStatus, type AgentSetup } from '../support/api';
+import { CHROMIUM_ARGS, chromiumExecutable } from '../support/browser';
 
 const SHOTS = path.resolve(__dirname, '../../test-artifacts/screenshots');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
-
-function chromiumPath(): string {
-  try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error('Chromium is required for the dashboard tests: apt-get install chromium (.ci/run does)');
-  }
-}
 
 let browser: Browser;
 let s: AgentSetup;
@@ -30,7 +21,9 @@ let approverKey: string;
 const base = () => env().apiUrl;
 
 beforeAll(async () => {
-  browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
+  const executable = await chromiumExecutable();
+  process.stdout.write(`[dashboard] Chromium from ${executable.source}: ${executable.path}\n`);
+  browser = await chromium.launch({ executablePath: executable.path, args: CHROMIUM_ARGS });
   tools = await startToolServer();
   tools.route('/tickets', { body: (r: { headers: Record<string, unknown>; body: unknown }) => (r.headers['x-dry-run'] ? { would_create: r.body } : { ticket: 'T-1', got: r.body }) });
   s = await setupAgent();
