@@ -11,6 +11,7 @@ import type { AssistantMessage, Message, ToolCall } from '../src/domain/message'
 import { callAnthropic } from '../src/providers/anthropic';
 import { classifyModelFailure, deltaAttempt } from '../src/providers/failover';
 import { callOpenAI } from '../src/providers/openai';
+import { callEcho } from '../src/providers/echo';
 import { ProviderError, type ModelAdapter, type ModelResult, type ModelTool } from '../src/providers/types';
 import { guardedFetch, privateNetworkCause } from '../src/security/network-guard';
 import { validateArguments } from '../src/services/json-schema';
@@ -25,7 +26,7 @@ import { resolveInputFiles } from '../src/services/files';
 import { cell } from '../src/db/secret-cells';
 import { SecretError } from '../src/security/secrets';
 
-const ADAPTERS: Record<string, ModelAdapter> = { openai: callOpenAI, anthropic: callAnthropic };
+const ADAPTERS: Record<string, ModelAdapter> = { openai: callOpenAI, anthropic: callAnthropic, echo: callEcho };
 // Token text goes out at once when nothing went out for DELTA_FLUSH_MS, else with the next tick: the first
 // token is not delayed, and a fast stream costs at most one NOTIFY per tick (issue 7 measured 40 ms ticks
 // as the whole of the added inter-token delay).

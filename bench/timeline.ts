@@ -6,6 +6,7 @@
 // arrival of `tool_call.started` on the run's stream (docs/performance.md).
 import path from 'node:path';
 import crypto from 'node:crypto';
+import { temporal } from '@temporalio/proto';
 import { startStack } from './stack';
 import { startProvider } from './provider';
 import { Http, define, openStream, readFrames, startToolTarget } from './platform';
@@ -25,7 +26,8 @@ function table(title: string, runs: Mark[][]): string {
 }
 
 function eventLabel(e: { eventType?: unknown; [k: string]: unknown }): string {
-  const type = String(e.eventType ?? '').replace(/^EVENT_TYPE_/, '');
+  const code = e.eventType;
+  const type = String((typeof code === 'number' ? temporal.api.enums.v1.EventType[code] : code) ?? '').replace(/^EVENT_TYPE_/, '');
   for (const [k, v] of Object.entries(e)) {
     if (!k.endsWith('Attributes') || !v || typeof v !== 'object') continue;
     const a = v as { activityType?: { name?: string }; markerName?: string; searchAttributes?: { indexedFields?: Record<string, unknown> } };
@@ -50,7 +52,10 @@ async function main(): Promise<void> {
     const { developer } = await define(admin, provider.baseUrl, tools.url);
     provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: agent === 'steps' ? 4 : 0, tool_name: 'lookup' });
     const history = async (workflowId: string, t0: number): Promise<Mark[]> => {
-      const h = await stack.raw.client.workflow.getHandle(workflowId).fetchHistory();
+      // Once closed: a reply can come before the workflow task that completes the run is recorded.
+      const handle = stack.raw.client.workflow.getHandle(workflowId);
+      await handle.result().catch(() => undefined);
+      const h = await handle.fetchHistory();
       return (h.events ?? []).map((e) => ({ label: eventLabel(e as never), at: ms(e.eventTime as never) - t0 }));
     };
     if (mode === 'approve') {

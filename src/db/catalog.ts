@@ -1,11 +1,12 @@
 // Model cards, agents (with versions), tools and vault secrets: the definitions runs are made of.
+import type { Provider } from '../domain/model-card';
 import type { Queryable } from './pool';
 import type { ModelRef } from '../domain/agent';
 
 export interface ModelCardRow {
   workspace_id: string;
   id: string;
-  provider: 'openai' | 'anthropic';
+  provider: Provider;
   base_url: string;
   api_key_enc: string;
   api_key_preview: string;

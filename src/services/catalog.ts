@@ -60,14 +60,15 @@ export async function checkOutbound(url: string, allowPrivate: boolean, param: s
 }
 
 export async function createModelCard(db: Db, secrets: SecretBox, p: Principal, b: ModelCardCreate, allowPrivate: boolean) {
-  await checkOutbound(b.base_url ?? DEFAULT_BASE_URL[b.provider], allowPrivate, 'base_url');
+  if (b.provider !== 'echo') await checkOutbound(b.base_url ?? DEFAULT_BASE_URL[b.provider], allowPrivate, 'base_url');
+  const apiKey = b.api_key ?? '';
   const row = await repo.insertModelCard(db, {
     workspace_id: p.workspace_id,
     id: b.id,
     provider: b.provider,
     base_url: (b.base_url ?? DEFAULT_BASE_URL[b.provider]).replace(/\/+$/, ''),
-    api_key_enc: secrets.encrypt(b.api_key, cell.modelCard({ workspace_id: p.workspace_id, id: b.id }, 'api_key')),
-    api_key_preview: preview(b.api_key),
+    api_key_enc: secrets.encrypt(apiKey, cell.modelCard({ workspace_id: p.workspace_id, id: b.id }, 'api_key')),
+    api_key_preview: apiKey ? preview(apiKey) : '',
     headers_enc: b.headers ? secrets.encrypt(JSON.stringify(b.headers), cell.modelCard({ workspace_id: p.workspace_id, id: b.id }, 'headers')) : null,
     default_model: b.default_model,
     pricing: b.pricing ?? null,
@@ -92,6 +93,10 @@ export async function updateModelCard(db: Db, secrets: SecretBox, p: Principal, 
   return transaction(db, async (c) => {
     const row = await repo.getModelCard(c, p.workspace_id, id);
     if (!row) throw notFound('model card', 'id');
+    if (row.provider === 'echo') {
+      const given = (['base_url', 'api_key', 'headers'] as const).find((f) => b[f] !== undefined);
+      if (given) throw new ApiError(400, 'validation_failed', `${given}: an echo card has no ${given}`, given);
+    }
     const updated = await repo.updateModelCard(c, {
       ...row,
       base_url: b.base_url ? b.base_url.replace(/\/+$/, '') : row.base_url,

@@ -211,7 +211,7 @@ export interface DevServer {
 /**
  * The dev server's dynamic config as we run it (issue 18). Its defaults throttle the transfer queue to
  * 20 reads a second per shard, and the dev server has one shard: every task (workflow task, activity)
- * waited 30–45 ms between "scheduled" and "started". These are the values docker-compose.yml and README
+ * waited 30–45 ms between "scheduled" and "started". These are the values docker-compose.yml and docs/operations.md
  * "Running in production" give a cluster too; docs/performance.md has what each one saved here.
  */
 export const DEV_SERVER_TUNING: Readonly<Record<string, string>> = {
