@@ -5,11 +5,8 @@
 // this process (which hosts the raw worker and client). On a 2-core box the processes of one run compete
 // for the cores, so CPU per run is what bounds both latency and throughput (docs/performance.md).
 import fs from 'node:fs';
-import path from 'node:path';
 import crypto from 'node:crypto';
-import { startStack } from './stack';
-import { startProvider } from './provider';
-import { Http, define, startToolTarget } from './platform';
+import { benchScript } from './script';
 
 const TICK_MS = 1000 / 100; // USER_HZ
 
@@ -59,52 +56,36 @@ function isChildOfEmbedded(pid: number, runDir: string): boolean {
   }
 }
 
-async function main(): Promise<void> {
+benchScript('bench-cpu', async ({ stack, provider, tools, developer }) => {
   const agent = process.argv[2] === 'steps' ? 'steps' : 'one';
   const n = Number(process.argv[3] ?? 50);
-  const stack = await startStack(path.resolve(__dirname, '..', '.data', 'bench-cpu', new Date().toISOString().replace(/[:.]/g, '-')));
-  const provider = await startProvider();
-  const tools = await startToolTarget();
-  try {
-    const admin = new Http(stack.apiUrl, stack.adminKey);
-    const { developer } = await define(admin, provider.baseUrl, tools.url);
-    provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: agent === 'steps' ? 4 : 0, tool_name: 'lookup' });
-    const platform = () => developer.must('POST', '/v1/runs', { agent, input: 'hi', wait: true, wait_timeout_seconds: 120 });
-    const raw = () =>
-      agent === 'steps'
-        ? stack.raw.client.workflow.execute('steps', { taskQueue: stack.raw.taskQueue, workflowId: `raw-${crypto.randomUUID()}`, args: [provider.baseUrl, `${tools.url}/lookup`, 4] })
-        : stack.raw.client.workflow.execute('oneActivity', { taskQueue: stack.raw.taskQueue, workflowId: `raw-${crypto.randomUUID()}`, args: [provider.baseUrl] });
-    for (let i = 0; i < 10; i++) await platform();
-    for (let i = 0; i < 10; i++) await raw();
-    const groups = {
-      api: tree(stack.api.child.pid),
-      worker: tree(stack.worker.child.pid),
-      temporal: tree(stack.temporalPid),
-      postgres: postgresPids(stack.runDir),
-      bench: [process.pid],
-    };
-    const snapshot = () => Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, pids.reduce((a, p) => a + cpuMs(p), 0)]));
-    const rows: string[] = [];
-    for (const [name, fn] of [['platform', platform], ['raw', raw]] as const) {
-      const before = snapshot();
-      const t = performance.now();
-      for (let i = 0; i < n; i++) await fn();
-      const wall = (performance.now() - t) / n;
-      const after = snapshot();
-      const cpu = Object.keys(groups).map((k) => `${((after[k]! - before[k]!) / n).toFixed(1)}`);
-      rows.push(`| ${name} | ${wall.toFixed(1)} | ${cpu.join(' | ')} |`);
-    }
-    process.stdout.write(
-      [`${n} sequential ${agent === 'steps' ? '5-step' : '1-step'} runs, per run (ms; CPU = user + system, ${TICK_MS} ms ticks):`, '', `| | wall | ${Object.keys(groups).map((k) => `CPU ${k}`).join(' | ')} |`, `|---|---|${Object.keys(groups).map(() => '---').join('|')}|`, ...rows, ''].join('\n'),
-    );
-  } finally {
-    await tools.close();
-    await provider.close();
-    await stack.stop();
+  provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: agent === 'steps' ? 4 : 0, tool_name: 'lookup' });
+  const platform = () => developer.must('POST', '/v1/runs', { agent, input: 'hi', wait: true, wait_timeout_seconds: 120 });
+  const raw = () =>
+    agent === 'steps'
+      ? stack.raw.client.workflow.execute('steps', { taskQueue: stack.raw.taskQueue, workflowId: `raw-${crypto.randomUUID()}`, args: [provider.baseUrl, `${tools.url}/lookup`, 4] })
+      : stack.raw.client.workflow.execute('oneActivity', { taskQueue: stack.raw.taskQueue, workflowId: `raw-${crypto.randomUUID()}`, args: [provider.baseUrl] });
+  for (let i = 0; i < 10; i++) await platform();
+  for (let i = 0; i < 10; i++) await raw();
+  const groups = {
+    api: tree(stack.api.child.pid),
+    worker: tree(stack.worker.child.pid),
+    temporal: tree(stack.temporalPid),
+    postgres: postgresPids(stack.runDir),
+    bench: [process.pid],
+  };
+  const snapshot = () => Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, pids.reduce((a, p) => a + cpuMs(p), 0)]));
+  const rows: string[] = [];
+  for (const [name, fn] of [['platform', platform], ['raw', raw]] as const) {
+    const before = snapshot();
+    const t = performance.now();
+    for (let i = 0; i < n; i++) await fn();
+    const wall = (performance.now() - t) / n;
+    const after = snapshot();
+    const cpu = Object.keys(groups).map((k) => `${((after[k]! - before[k]!) / n).toFixed(1)}`);
+    rows.push(`| ${name} | ${wall.toFixed(1)} | ${cpu.join(' | ')} |`);
   }
-}
-
-main().catch((err) => {
-  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
+  process.stdout.write(
+    [`${n} sequential ${agent === 'steps' ? '5-step' : '1-step'} runs, per run (ms; CPU = user + system, ${TICK_MS} ms ticks):`, '', `| | wall | ${Object.keys(groups).map((k) => `CPU ${k}`).join(' | ')} |`, `|---|---|${Object.keys(groups).map(() => '---').join('|')}|`, ...rows, ''].join('\n'),
+  );
 });

@@ -4,12 +4,10 @@
 // (`created_at`), next to the raw workflow's events on the same server. `approve`: runs parked on an
 // approval, timed from the approve request to each history event after it, each stored event and the
 // arrival of `tool_call.started` on the run's stream (docs/performance.md).
-import path from 'node:path';
 import crypto from 'node:crypto';
 import { temporal } from '@temporalio/proto';
-import { startStack } from './stack';
-import { startProvider } from './provider';
-import { Http, define, openStream, readFrames, startToolTarget } from './platform';
+import { openStream, readFrames } from './platform';
+import { benchScript } from './script';
 
 const p50 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
@@ -40,85 +38,69 @@ function eventLabel(e: { eventType?: unknown; [k: string]: unknown }): string {
 
 const ms = (t: { seconds?: unknown; nanos?: number } | null | undefined): number => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
 
-async function main(): Promise<void> {
+benchScript('bench-timeline', async ({ stack, provider, tools, admin, developer }) => {
   const mode = process.argv[2] ?? 'one';
   const agent = mode === 'steps' ? 'steps' : 'one';
   const n = Number(process.argv[3] ?? 30);
-  const stack = await startStack(path.resolve(__dirname, '..', '.data', 'bench-timeline', new Date().toISOString().replace(/[:.]/g, '-')));
-  const provider = await startProvider();
-  const tools = await startToolTarget();
-  try {
-    const admin = new Http(stack.apiUrl, stack.adminKey);
-    const { developer } = await define(admin, provider.baseUrl, tools.url);
-    provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: agent === 'steps' ? 4 : 0, tool_name: 'lookup' });
-    const history = async (workflowId: string, t0: number): Promise<Mark[]> => {
-      // Once closed: a reply can come before the workflow task that completes the run is recorded.
-      const handle = stack.raw.client.workflow.getHandle(workflowId);
-      await handle.result().catch(() => undefined);
-      const h = await handle.fetchHistory();
-      return (h.events ?? []).map((e) => ({ label: eventLabel(e as never), at: ms(e.eventTime as never) - t0 }));
-    };
-    if (mode === 'approve') {
-      provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: 1, tool_name: 'act' });
-      const approveRuns: Mark[][] = [];
-      const stored: Mark[][] = [];
-      for (let i = 0; i < n + 5; i++) {
-        const run = (await developer.must('POST', '/v1/runs', { agent: 'approve', input: 'do it', wait: true, wait_timeout_seconds: 120 })) as { id: string; pending_approvals: { id: string }[] };
-        const before = (await developer.must('GET', `/v1/runs/${run.id}/events?limit=100`)) as { data: { seq: number }[] };
-        const res = await openStream(developer, run.id, before.data.at(-1)!.seq);
-        let arrived = NaN;
-        let t0 = 0;
-        const done = readFrames(res, (f) => {
-          if (f.event === 'tool_call.started') arrived = Date.now() - t0;
-          return f.event === 'run.completed' || f.event === 'run.failed';
-        });
-        t0 = Date.now();
-        await admin.must('POST', `/v1/approvals/${run.pending_approvals[0]!.id}/approve`, {});
-        const replied = Date.now() - t0;
-        await done;
-        if (i < 5) continue;
-        const marks = (await history(run.id, t0)).filter((m) => m.at >= -1);
-        approveRuns.push([{ label: 'approve sent', at: 0 }, { label: 'approve answered', at: replied }, ...marks.slice(0, 8), { label: 'tool_call.started on the stream', at: arrived }]);
-        const events = (await developer.must('GET', `/v1/runs/${run.id}/events?limit=100`)) as { data: { seq: number; type: string; created_at: string }[] };
-        stored.push(events.data.filter((e) => e.seq > before.data.at(-1)!.seq).slice(0, 4).map((e) => ({ label: e.type, at: Date.parse(e.created_at) - t0 })));
-      }
-      process.stdout.write(`${table('approve: Temporal history after the approve request', approveRuns)}\n${table('approve: stored run events (created_at = its transaction start)', stored)}`);
-      return;
-    }
-    const platformRuns: Mark[][] = [];
-    const eventRuns: Mark[][] = [];
+  provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: agent === 'steps' ? 4 : 0, tool_name: 'lookup' });
+  const history = async (workflowId: string, t0: number): Promise<Mark[]> => {
+    // Once closed: a reply can come before the workflow task that completes the run is recorded.
+    const handle = stack.raw.client.workflow.getHandle(workflowId);
+    await handle.result().catch(() => undefined);
+    const h = await handle.fetchHistory();
+    return (h.events ?? []).map((e) => ({ label: eventLabel(e as never), at: ms(e.eventTime as never) - t0 }));
+  };
+  if (mode === 'approve') {
+    provider.set({ latency_ms: 0, tokens: 5, token_delay_ms: 0, tool_steps: 1, tool_name: 'act' });
+    const approveRuns: Mark[][] = [];
+    const stored: Mark[][] = [];
     for (let i = 0; i < n + 5; i++) {
-      const t0 = Date.now();
-      const run = (await developer.must('POST', '/v1/runs', { agent, input: 'hi', wait: true, wait_timeout_seconds: 120 })) as { id: string; workflow_id?: string };
+      const run = (await developer.must('POST', '/v1/runs', { agent: 'approve', input: 'do it', wait: true, wait_timeout_seconds: 120 })) as { id: string; pending_approvals: { id: string }[] };
+      const before = (await developer.must('GET', `/v1/runs/${run.id}/events?limit=100`)) as { data: { seq: number }[] };
+      const res = await openStream(developer, run.id, before.data.at(-1)!.seq);
+      let arrived = NaN;
+      let t0 = 0;
+      const done = readFrames(res, (f) => {
+        if (f.event === 'tool_call.started') arrived = Date.now() - t0;
+        return f.event === 'run.completed' || f.event === 'run.failed';
+      });
+      t0 = Date.now();
+      await admin.must('POST', `/v1/approvals/${run.pending_approvals[0]!.id}/approve`, {});
       const replied = Date.now() - t0;
+      await done;
       if (i < 5) continue;
-      const marks = await history(run.workflow_id ?? run.id, t0);
-      platformRuns.push([{ label: 'request sent', at: 0 }, ...marks, { label: 'reply received', at: replied }]);
-      const events = (await developer.must('GET', `/v1/runs/${run.id}/events?limit=100`)) as { data: { type: string; created_at: string }[] };
-      eventRuns.push(events.data.map((e) => ({ label: e.type, at: Date.parse(e.created_at) - t0 })));
+      const marks = (await history(run.id, t0)).filter((m) => m.at >= -1);
+      approveRuns.push([{ label: 'approve sent', at: 0 }, { label: 'approve answered', at: replied }, ...marks.slice(0, 8), { label: 'tool_call.started on the stream', at: arrived }]);
+      const events = (await developer.must('GET', `/v1/runs/${run.id}/events?limit=100`)) as { data: { seq: number; type: string; created_at: string }[] };
+      stored.push(events.data.filter((e) => e.seq > before.data.at(-1)!.seq).slice(0, 4).map((e) => ({ label: e.type, at: Date.parse(e.created_at) - t0 })));
     }
-    const rawRuns: Mark[][] = [];
-    for (let i = 0; i < n + 5; i++) {
-      const workflowId = `raw-${crypto.randomUUID()}`;
-      const t0 = Date.now();
-      if (agent === 'steps') {
-        await stack.raw.client.workflow.execute('steps', { taskQueue: stack.raw.taskQueue, workflowId, args: [provider.baseUrl, `${tools.url}/lookup`, 4] });
-      } else {
-        await stack.raw.client.workflow.execute('oneActivity', { taskQueue: stack.raw.taskQueue, workflowId, args: [provider.baseUrl] });
-      }
-      const done = Date.now() - t0;
-      if (i < 5) continue;
-      rawRuns.push([{ label: 'start sent', at: 0 }, ...(await history(workflowId, t0)), { label: 'result received', at: done }]);
-    }
-    process.stdout.write(`${table('platform: Temporal history', platformRuns)}\n${table('platform: stored run events (created_at = its transaction start)', eventRuns)}\n${table('raw workflow', rawRuns)}`);
-  } finally {
-    await tools.close();
-    await provider.close();
-    await stack.stop();
+    process.stdout.write(`${table('approve: Temporal history after the approve request', approveRuns)}\n${table('approve: stored run events (created_at = its transaction start)', stored)}`);
+    return;
   }
-}
-
-main().catch((err) => {
-  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
+  const platformRuns: Mark[][] = [];
+  const eventRuns: Mark[][] = [];
+  for (let i = 0; i < n + 5; i++) {
+    const t0 = Date.now();
+    const run = (await developer.must('POST', '/v1/runs', { agent, input: 'hi', wait: true, wait_timeout_seconds: 120 })) as { id: string; workflow_id?: string };
+    const replied = Date.now() - t0;
+    if (i < 5) continue;
+    const marks = await history(run.workflow_id ?? run.id, t0);
+    platformRuns.push([{ label: 'request sent', at: 0 }, ...marks, { label: 'reply received', at: replied }]);
+    const events = (await developer.must('GET', `/v1/runs/${run.id}/events?limit=100`)) as { data: { type: string; created_at: string }[] };
+    eventRuns.push(events.data.map((e) => ({ label: e.type, at: Date.parse(e.created_at) - t0 })));
+  }
+  const rawRuns: Mark[][] = [];
+  for (let i = 0; i < n + 5; i++) {
+    const workflowId = `raw-${crypto.randomUUID()}`;
+    const t0 = Date.now();
+    if (agent === 'steps') {
+      await stack.raw.client.workflow.execute('steps', { taskQueue: stack.raw.taskQueue, workflowId, args: [provider.baseUrl, `${tools.url}/lookup`, 4] });
+    } else {
+      await stack.raw.client.workflow.execute('oneActivity', { taskQueue: stack.raw.taskQueue, workflowId, args: [provider.baseUrl] });
+    }
+    const done = Date.now() - t0;
+    if (i < 5) continue;
+    rawRuns.push([{ label: 'start sent', at: 0 }, ...(await history(workflowId, t0)), { label: 'result received', at: done }]);
+  }
+  process.stdout.write(`${table('platform: Temporal history', platformRuns)}\n${table('platform: stored run events (created_at = its transaction start)', eventRuns)}\n${table('raw workflow', rawRuns)}`);
 });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startToolServer, type ToolServer } from '../fixtures/tool-server';
 import { anotherApi } from '../support/pair';
 import type { ApProcess } from '../support/processes';
-import { adminApi, allEvents, Api, expectError, httpTool, newWorkspace, setupAgent, type AgentSetup } from '../support/api';
+import { adminApi, type AgentSetup, allEvents, Api, expectError, historyText, httpTool, newWorkspace, setupAgent } from '../support/api';
 
 let s: AgentSetup;
 let tools: ToolServer;
@@ -155,9 +155,7 @@ describe('sessions in an environment', () => {
     expect(prod.requests[0]!.headers['x-env']).toBe('base');
 
     // The workflow history names the environment only; the resolved URL and variable are not in it.
-    // Payloads come base64-encoded as Temporal stores them: decode each to read what it carries.
-    const raw = JSON.stringify((await s.api.get(`/v1/runs/${st.run.id}/history`)).body);
-    const history = raw.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_m, b64: string) => Buffer.from(b64, 'base64').toString('utf8'));
+    const history = await historyText(s.api, st.run.id);
     expect(history).toContain(staging.id);
     expect(history).not.toContain(`${tools.url}/staging`);
     expect(history).not.toContain('stage-7f3e');

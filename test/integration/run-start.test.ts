@@ -3,13 +3,7 @@
 // without the beginRun local activity; a run that has to wait for its session loads its context when
 // its turn comes, and then sees what the earlier run said.
 import { describe, expect, it } from 'vitest';
-import { setupAgent, waitFor, waitForStatus, type Api } from '../support/api';
-
-/** The run's Temporal history as text, its payloads decoded (they come base64-encoded as Temporal stores them). */
-async function historyText(api: Api, runId: string): Promise<string> {
-  const raw = JSON.stringify((await api.get(`/v1/runs/${runId}/history`)).body);
-  return raw.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_m, b64: string) => Buffer.from(b64, 'base64').toString('utf8'));
-}
+import { historyText, setupAgent, waitFor, waitForStatus } from '../support/api';
 
 const userTexts = (body: Record<string, unknown>): string[] =>
   (body.messages as { role: string; content: unknown }[]).filter((m) => m.role === 'user').map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content)));

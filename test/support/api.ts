@@ -77,6 +77,12 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false>, what:
   throw new Error(`Timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
+/** A run's Temporal history (`GET /v1/runs/:id/history`) as text, its payloads decoded from the base64 Temporal stores them in. */
+export async function historyText(api: Api, runId: string): Promise<string> {
+  const raw = JSON.stringify((await api.get(`/v1/runs/${runId}/history`)).body);
+  return raw.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_m, b64: string) => Buffer.from(b64, 'base64').toString('utf8'));
+}
+
 export const waitForStatus = (api: Api, runId: string, statuses: string[], timeoutMs?: number) =>
   waitFor(async () => {
     const r = await api.get(`/v1/runs/${runId}`);
