@@ -33,7 +33,7 @@ describe('ap replay', () => {
 
   // The second history stores its events through local activities: the approvals are read from their results;
   // the third runs under one marker for every patch: the decision is stored with tool_call.started, in one local activity.
-  it.each(['approval-granted.json', 'approval-granted-local-store.json', 'approval-granted-current-patches.json'])('finds a write-tool call whose executed arguments were never approved (%s)', async (recorded) => {
+  it.each(['approval-granted.json', 'approval-granted-local-store.json', 'approval-granted-current-patches.json', 'approval-granted-context-in-input.json'])('finds a write-tool call whose executed arguments were never approved (%s)', async (recorded) => {
     const untouched = await ap(['--file', path.join(HISTORIES, recorded)]);
     expect(untouched.stdout).toContain(`${recorded}\tok`);
     expect(untouched.stdout).not.toContain('unapproved-write');
