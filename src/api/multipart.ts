@@ -1,6 +1,7 @@
-// A small streaming multipart/form-data parser (RFC 7578) for uploads: no dependency, bounded memory.
-// A file part's bytes are handed on as they arrive (never collected); other parts are small fields.
+// multipart/form-data uploads (RFC 7578) as a stream of form events, parsed by busboy with bounded memory:
+// a file part's bytes are handed on as they arrive (never collected); other parts are small fields.
 import { isUtf8 } from 'node:buffer';
+import busboy from 'busboy';
 import { ApiError, validationFailed } from '../domain/errors';
 
 export type FormEvent =
@@ -10,18 +11,13 @@ export type FormEvent =
   | { type: 'file_end' };
 
 export interface FormLimits {
-  /** Parts in one form. */
+  /** Parts in one form. (A part's header block is bounded by busboy: 16 KiB.) */
   parts: number;
-  /** One part's header block. */
-  headerBytes: number;
   /** One non-file field's value. */
   fieldBytes: number;
 }
 
-const DEFAULT_LIMITS: FormLimits = { parts: 10, headerBytes: 8 * 1024, fieldBytes: 1024 };
-const CRLF = Buffer.from('\r\n');
-const HEADER_END = Buffer.from('\r\n\r\n');
-const MAX_PREAMBLE = 16 * 1024;
+const DEFAULT_LIMITS: FormLimits = { parts: 10, fieldBytes: 1024 };
 
 const bad = (message: string): ApiError => validationFailed(`The multipart body is malformed: ${message}`);
 
@@ -38,162 +34,138 @@ export function boundaryOf(contentType: string | undefined): string {
   throw bad('the Content-Type has no valid boundary');
 }
 
-/** `form-data; name="file"; filename="a.txt"` → its parameters (quoted strings unescaped). */
-function dispositionParams(value: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const re = /;\s*([A-Za-z0-9_*-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))/g;
-  for (const m of value.matchAll(re)) out.set(m[1]!.toLowerCase(), m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!);
-  const extended = out.get('filename*');
-  if (extended) {
-    // RFC 5987: UTF-8''percent-encoded
-    const m = /^UTF-8''(.*)$/i.exec(extended);
-    try {
-      if (m) out.set('filename', decodeURIComponent(m[1]!));
-    } catch {
-      throw bad('filename* is not validly percent-encoded');
+/**
+ * The form events of a request body (RFC 7578, parsed by busboy), pulled as the consumer is ready for
+ * them: the next chunk of the body is parsed only once every event of the one before has been taken, so a
+ * consumer that awaits (a database write per file chunk) holds at most one chunk's events in memory. A
+ * part is a file when it has a filename; its bytes are handed on as they arrive, never collected. Throws
+ * ApiError 400 on a malformed body or one past `limits`.
+ */
+export async function* formEvents(body: AsyncIterable<Buffer>, contentType: string | undefined, limits: Partial<FormLimits> = {}): AsyncGenerator<FormEvent> {
+  boundaryOf(contentType); // 415, or 400 without a boundary, before anything is parsed
+  const l = { ...DEFAULT_LIMITS, ...limits };
+  const parser = busboy({
+    headers: { 'content-type': contentType! },
+    // Fields arrive as latin1 (one char per byte) so that their UTF-8 can be checked here, not replaced.
+    defCharset: 'latin1',
+    defParamCharset: 'utf8',
+    // The filename as sent: the service decides what a name may be (a path is refused there, not cut).
+    preservePath: true,
+    limits: { parts: l.parts, fields: l.parts, files: l.parts, fieldSize: l.fieldBytes, headerPairs: 64 },
+  });
+  // In the order busboy parsed them: fields, and files whose data their streams deliver on later ticks
+  // (a file's events are handed on before anything parsed after it, even if that came in the same chunk).
+  type Item = { field: FormEvent; complete: boolean } | { file: FormEvent; data: Buffer[]; ended: boolean; announced: boolean };
+  const queue: Item[] = [];
+  let failure: ApiError | undefined;
+  let closed = false;
+  let wake: (() => void) | undefined;
+  const poke = (): void => wake?.();
+  const fail = (err: ApiError): void => {
+    failure ??= err;
+    poke();
+  };
+  const field = (name: string, value: string): void => {
+    const checked = fieldValue(name, value);
+    if (checked instanceof ApiError) fail(checked);
+    else queue.push({ field: { type: 'field', name, value: checked }, complete: true });
+    poke();
+  };
+  parser.on('field', (name, value, info) => {
+    if (info.valueTruncated) return fail(validationFailed(`${name} exceeds ${l.fieldBytes} bytes`, name));
+    field(name, value);
+  });
+  parser.on('file', (name, stream, info) => {
+    // A file cut short fails its stream too; the parser's own error says why.
+    stream.on('error', () => undefined);
+    if (info.filename === undefined) {
+      // busboy takes an application/octet-stream part without a filename for a file: here it is a field.
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      const slot = { field: { type: 'field', name, value: '' } as FormEvent, complete: false };
+      queue.push(slot);
+      stream.on('data', (d: Buffer) => {
+        bytes += d.length;
+        if (bytes > l.fieldBytes) fail(validationFailed(`${name} exceeds ${l.fieldBytes} bytes`, name));
+        else chunks.push(d);
+      });
+      stream.on('end', () => {
+        const checked = fieldValue(name, Buffer.concat(chunks).toString('latin1'));
+        if (checked instanceof ApiError) fail(checked);
+        else (slot.field as { value: string }).value = checked;
+        slot.complete = true;
+        poke();
+      });
+      return;
     }
-  }
-  return out;
-}
-
-/** Turns body chunks into form events; `write` and `end` throw ApiError on a malformed body. */
-export class MultipartParser {
-  // A CRLF before the first boundary makes every delimiter the same: CRLF "--" boundary.
-  private buf: Buffer = CRLF;
-  private state: 'preamble' | 'after_boundary' | 'headers' | 'body' | 'done' = 'preamble';
-  private readonly delimiter: Buffer;
-  private parts = 0;
-  private preamble = 0;
-  private field: { name: string; chunks: Buffer[]; bytes: number } | undefined;
-  private readonly limits: FormLimits;
-
-  constructor(boundary: string, limits: Partial<FormLimits> = {}) {
-    this.delimiter = Buffer.from(`\r\n--${boundary}`);
-    this.limits = { ...DEFAULT_LIMITS, ...limits };
-  }
-
-  write(chunk: Buffer): FormEvent[] {
-    const out: FormEvent[] = [];
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    const item = { file: { type: 'file', name, filename: info.filename, content_type: info.mimeType } as FormEvent, data: [] as Buffer[], ended: false, announced: false };
+    queue.push(item);
+    stream.on('data', (d: Buffer) => {
+      item.data.push(d);
+      poke();
+    });
+    stream.on('end', () => {
+      item.ended = true;
+      poke();
+    });
+  });
+  parser.on('partsLimit', () => fail(bad(`more than ${l.parts} parts`)));
+  parser.on('error', (err: Error) => fail(bad(/Unexpected end of form/i.test(err.message) ? 'the body ended before the closing boundary' : err.message)));
+  parser.on('close', () => {
+    closed = true;
+    poke();
+  });
+  const settled = (): Promise<void> => new Promise<void>((resolve) => (wake = resolve)).finally(() => (wake = undefined));
+  /** Every event that can be handed on now; stops at a file whose end has not come yet. */
+  const ready = function* (): Generator<FormEvent> {
+    while (queue.length) {
+      if (failure) throw failure;
+      const head = queue[0]!;
+      if ('field' in head) {
+        if (!head.complete) return;
+        queue.shift();
+        yield head.field;
+        continue;
+      }
+      if (!head.announced) {
+        head.announced = true;
+        yield head.file;
+      }
+      while (head.data.length) yield { type: 'data', data: head.data.shift()! };
+      if (!head.ended) return;
+      queue.shift();
+      yield { type: 'file_end' };
+    }
+    if (failure) throw failure;
+  };
+  try {
+    for await (const chunk of body) {
+      await new Promise<void>((resolve) => parser.write(chunk, () => resolve()));
+      // A file part's data is pushed to its stream, which emits it on a later tick: let it come.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      yield* ready();
+    }
+    parser.end();
     for (;;) {
-      if (this.state === 'done') {
-        this.buf = Buffer.alloc(0); // the epilogue is ignored
-        return out;
+      yield* ready();
+      if (closed && !queue.length) break;
+      // Once the parser has closed, every part has ended: a wait past that would be a part that never does.
+      if (closed && !(await Promise.race([settled().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref())]))) {
+        throw bad('a part did not end');
       }
-      if (!this.step(out)) return out;
+      if (!closed) await settled();
     }
-  }
-
-  end(): void {
-    if (this.state !== 'done') throw bad('the body ended before the closing boundary');
-  }
-
-  /** One transition; false when more input is needed. */
-  private step(out: FormEvent[]): boolean {
-    const keep = this.delimiter.length - 1;
-    switch (this.state) {
-      case 'preamble': {
-        const i = this.buf.indexOf(this.delimiter);
-        if (i < 0) {
-          this.preamble += Math.max(0, this.buf.length - keep);
-          if (this.preamble > MAX_PREAMBLE) throw bad('no boundary found');
-          this.buf = this.buf.subarray(Math.max(0, this.buf.length - keep));
-          return false;
-        }
-        this.buf = this.buf.subarray(i + this.delimiter.length);
-        this.state = 'after_boundary';
-        return true;
-      }
-      case 'after_boundary': {
-        if (this.buf.length < 2) return false;
-        const two = this.buf.subarray(0, 2).toString('latin1');
-        this.buf = this.buf.subarray(2);
-        if (two === '--') this.state = 'done';
-        else if (two === '\r\n') this.state = 'headers';
-        else throw bad('a boundary is followed by neither CRLF nor --');
-        return true;
-      }
-      case 'headers': {
-        // An empty header block is CRLF at once; else it ends with CRLF CRLF.
-        const i = this.buf.subarray(0, 2).equals(CRLF) ? -2 : this.buf.indexOf(HEADER_END);
-        if (i === -1) {
-          if (this.buf.length > this.limits.headerBytes) throw bad(`a part's headers exceed ${this.limits.headerBytes} bytes`);
-          return false;
-        }
-        if (i > this.limits.headerBytes) throw bad(`a part's headers exceed ${this.limits.headerBytes} bytes`);
-        const block = i < 0 ? Buffer.alloc(0) : this.buf.subarray(0, i);
-        this.buf = this.buf.subarray(i < 0 ? 2 : i + 4);
-        if (++this.parts > this.limits.parts) throw bad(`more than ${this.limits.parts} parts`);
-        out.push(...this.startPart(block));
-        this.state = 'body';
-        return true;
-      }
-      case 'body': {
-        const i = this.buf.indexOf(this.delimiter);
-        const end = i < 0 ? Math.max(0, this.buf.length - keep) : i;
-        if (end > 0) this.data(this.buf.subarray(0, end), out);
-        if (i < 0) {
-          this.buf = this.buf.subarray(end);
-          return false;
-        }
-        this.buf = this.buf.subarray(i + this.delimiter.length);
-        this.endPart(out);
-        this.state = 'after_boundary';
-        return true;
-      }
-      default:
-        return false;
-    }
-  }
-
-  private startPart(block: Buffer): FormEvent[] {
-    if (!isUtf8(block)) throw bad("a part's headers are not valid UTF-8");
-    const headers = new Map<string, string>();
-    for (const line of block.toString('utf8').split('\r\n')) {
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw bad(`a part has a malformed header line`);
-      headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
-    }
-    const disposition = headers.get('content-disposition') ?? '';
-    if (!/^form-data\s*(;|$)/i.test(disposition)) throw bad('a part has no Content-Disposition: form-data');
-    const params = dispositionParams(disposition);
-    const name = params.get('name');
-    if (!name) throw bad('a part has no name');
-    const filename = params.get('filename');
-    if (filename === undefined) {
-      this.field = { name, chunks: [], bytes: 0 };
-      return [];
-    }
-    this.field = undefined;
-    return [{ type: 'file', name, filename, content_type: headers.get('content-type') }];
-  }
-
-  private data(data: Buffer, out: FormEvent[]): void {
-    if (!this.field) {
-      // Copied: the parser's buffer is a view that later chunks are appended to.
-      out.push({ type: 'data', data: Buffer.from(data) });
-      return;
-    }
-    this.field.bytes += data.length;
-    if (this.field.bytes > this.limits.fieldBytes) throw validationFailed(`${this.field.name} exceeds ${this.limits.fieldBytes} bytes`, this.field.name);
-    this.field.chunks.push(Buffer.from(data));
-  }
-
-  private endPart(out: FormEvent[]): void {
-    if (!this.field) {
-      out.push({ type: 'file_end' });
-      return;
-    }
-    const value = Buffer.concat(this.field.chunks);
-    if (!isUtf8(value)) throw validationFailed(`${this.field.name} is not valid UTF-8`, this.field.name);
-    out.push({ type: 'field', name: this.field.name, value: value.toString('utf8') });
-    this.field = undefined;
+  } finally {
+    parser.removeAllListeners();
+    parser.on('error', () => undefined);
+    parser.destroy();
   }
 }
 
-/** The form events of a request body, pulled as the consumer is ready for them (backpressure). */
-export async function* formEvents(body: AsyncIterable<Buffer>, contentType: string | undefined, limits?: Partial<FormLimits>): AsyncGenerator<FormEvent> {
-  const parser = new MultipartParser(boundaryOf(contentType), limits);
-  for await (const chunk of body) yield* parser.write(chunk);
-  parser.end();
+/** A field's value, checked as UTF-8: latin1 text is its bytes; text a part's own charset decoded is taken as it is. */
+function fieldValue(name: string, value: string): string | ApiError {
+  // Above U+00FF: decoded by the charset the part declared, and a replacement character is a byte it could not read.
+  if (/[^\u0000-\u00ff]/.test(value)) return value.includes('\ufffd') ? validationFailed(`${name} is not valid UTF-8`, name) : value;
+  const bytes = Buffer.from(value, 'latin1');
+  return isUtf8(bytes) ? bytes.toString('utf8') : validationFailed(`${name} is not valid UTF-8`, name);
 }
