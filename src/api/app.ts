@@ -5,7 +5,7 @@ import { ApiError } from '../domain/errors';
 import type { ServiceDeps } from '../services/deps';
 import { requireApiKey } from './middleware/auth';
 import { buildOpenApi } from './openapi';
-import { HttpMetrics, metricsHandler } from './metrics';
+import { PlatformMetrics } from './metrics';
 import { codecRouter } from './codec-server';
 import { appendAudit, type AuditEntry } from '../db/audit';
 import { auditRoutes } from './routes/audit';
@@ -37,8 +37,8 @@ export function createApp(deps: ServiceDeps): Express {
   // req.secure and req.ip believe X-Forwarded-* only from the proxies the operator named (AP_TRUST_PROXY).
   app.set('trust proxy', deps.config.trustProxy);
   app.locals.audit = (entry: AuditEntry) => appendAudit(deps.db, deps.secrets.audit, entry);
-  const http = new HttpMetrics();
-  app.use(requestContext(deps.log, http));
+  const metrics = new PlatformMetrics(deps.db, deps.config.metricsCacheSeconds, deps.runStarts);
+  app.use(requestContext(deps.log, metrics));
   // body-parser replaces invalid UTF-8 with U+FFFD; such a body is refused instead of silently altered.
   const utf8Only = (_req: unknown, _res: unknown, buf: Buffer): void => {
     if (!isUtf8(buf)) throw new ApiError(400, 'invalid_json', 'The request body is not valid UTF-8');
@@ -64,7 +64,7 @@ export function createApp(deps: ServiceDeps): Express {
       summary: `Prometheus metrics (counts and latencies, no content) of every workspace: an admin or auditor key of the default workspace (Authorization: Bearer), else 401/403. The database figures are refreshed at most every AP_METRICS_CACHE_SECONDS (${deps.config.metricsCacheSeconds} s here); HTTP counts are live, per API process`,
     },
   ];
-  app.get('/metrics', requireApiKey(deps.db), metricsHandler(deps.db, http, deps.config.metricsCacheSeconds, () => deps.runStarts?.lines() ?? []));
+  app.get('/metrics', requireApiKey(deps.db), metrics.handler());
   // Built once, when every route is registered (at the end of createApp): it takes tens of milliseconds.
   let openApi: string | undefined;
   app.get('/openapi.json', (_req, res) => {

@@ -33,7 +33,7 @@ export interface EagerClient {
 
 /** The run workflow starts of this API process, eager where it shares the process with a worker. */
 export class RunStarts {
-  private readonly counts = { eager: 0, normal: 0 };
+  private readonly started = { eager: 0, normal: 0 };
 
   constructor(private readonly eager?: EagerClient) {}
 
@@ -41,7 +41,7 @@ export class RunStarts {
   async start(client: Client, type: string, options: WorkflowStartOptions): Promise<void> {
     const eager = this.eager?.usable() ? this.eager.client : undefined;
     const handle = eager ? await this.startEagerly(client, eager, type, options) : await client.workflow.start(type, options);
-    this.counts[handle.eagerlyStarted ? 'eager' : 'normal'] += 1;
+    this.started[handle.eagerlyStarted ? 'eager' : 'normal'] += 1;
   }
 
   private async startEagerly(client: Client, eager: Client, type: string, options: WorkflowStartOptions) {
@@ -61,13 +61,8 @@ export class RunStarts {
     return start;
   }
 
-  /** Prometheus text lines (API.md 9): this process's counts, like the HTTP ones. */
-  lines(): string[] {
-    return [
-      '# HELP ap_run_workflow_starts_total Run workflows this API process started, by whether the first workflow task came back with the start (eager start, `ap start` only).',
-      '# TYPE ap_run_workflow_starts_total counter',
-      `ap_run_workflow_starts_total{eager="true"} ${this.counts.eager}`,
-      `ap_run_workflow_starts_total{eager="false"} ${this.counts.normal}`,
-    ];
+  /** This process's starts so far, eager or not (the API's /metrics: ap_run_workflow_starts_total). */
+  counts(): { eager: number; normal: number } {
+    return { ...this.started };
   }
 }

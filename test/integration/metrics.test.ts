@@ -33,20 +33,43 @@ function parseExposition(text: string): Map<string, Family> {
       expect(seen.has(labels), `${f.name}${labels} appears once`).toBe(false);
       seen.add(labels);
       for (const name of Object.keys(m.labels ?? {})) expect(name).toMatch(LABEL_NAME);
-      if (f.type !== 'HISTOGRAM') {
-        expect(isNumber(m.value), `${f.name}${labels} = ${m.value}`).toBe(true);
-        continue;
-      }
-      const buckets = Object.entries(m.buckets ?? {}).map(([le, n]) => [le === '+Inf' ? Infinity : Number(le), Number(n)] as const);
-      expect(buckets.every(([le, n]) => !Number.isNaN(le) && Number.isInteger(n)), `${f.name} buckets are numbers`).toBe(true);
-      const sorted = [...buckets].sort((a, b) => a[0] - b[0]);
-      expect(sorted.map(([, n]) => n), `${f.name} buckets are cumulative`).toEqual([...sorted.map(([, n]) => n)].sort((a, b) => a - b));
-      expect(sorted.at(-1)?.[0], `${f.name} ends with le="+Inf"`).toBe(Infinity);
-      expect(sorted.at(-1)?.[1], `${f.name} +Inf bucket = count`).toBe(Number(m.count));
-      expect(isNumber(m.sum)).toBe(true);
+      if (f.type !== 'HISTOGRAM') expect(isNumber(m.value), `${f.name}${labels} = ${m.value}`).toBe(true);
     }
+    if (f.type === 'HISTOGRAM') checkHistogram(text, f.name);
   }
   return byName;
+}
+
+/**
+ * A histogram's rules, from the text itself: the parser folds every series of a labelled histogram (Node's
+ * GC durations by kind) into one. Per label set: numeric cumulative buckets ending in le="+Inf", which
+ * equals _count, and a numeric _sum.
+ */
+function checkHistogram(text: string, name: string): void {
+  const sample = (line: string) => /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
+  const labelsOf = (body: string | undefined) => Object.fromEntries([...(body ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
+  const series = new Map<string, { buckets: [number, number][]; count?: number; sum?: string }>();
+  for (const line of text.split('\n')) {
+    const m = sample(line);
+    if (!m || !m[1]!.startsWith(`${name}_`)) continue;
+    const { le, ...rest } = labelsOf(m[2]);
+    const key = JSON.stringify(Object.entries(rest).sort());
+    const s = series.get(key) ?? { buckets: [] };
+    series.set(key, s);
+    if (m[1] === `${name}_bucket`) {
+      expect(le, `${name}${key} bucket has le`).toBeDefined();
+      s.buckets.push([le === '+Inf' ? Infinity : Number(le), Number(m[3])]);
+    } else if (m[1] === `${name}_count`) s.count = Number(m[3]);
+    else if (m[1] === `${name}_sum`) s.sum = m[3];
+  }
+  for (const [key, s] of series) {
+    expect(s.buckets.every(([le, n]) => !Number.isNaN(le) && Number.isInteger(n)), `${name}${key} buckets are numbers`).toBe(true);
+    const sorted = [...s.buckets].sort((a, b) => a[0] - b[0]);
+    expect(sorted.map(([, n]) => n), `${name}${key} buckets are cumulative`).toEqual([...sorted.map(([, n]) => n)].sort((a, b) => a - b));
+    expect(sorted.at(-1)?.[0], `${name}${key} ends with le="+Inf"`).toBe(Infinity);
+    expect(sorted.at(-1)?.[1], `${name}${key} +Inf bucket = count`).toBe(s.count);
+    expect(isNumber(s.sum), `${name}${key} has a numeric _sum`).toBe(true);
+  }
 }
 
 /** The operator's scrape: the default workspace's admin key. */
@@ -141,6 +164,11 @@ describe('/metrics', () => {
       for (const type of ['ap_runs gauge', 'ap_run_duration_seconds histogram', 'ap_model_latency_seconds histogram', 'ap_tool_latency_seconds histogram', 'ap_approvals_pending gauge', 'ap_webhook_deliveries gauge', 'ap_http_requests_total counter']) {
         expect(text).toContain(`# TYPE ${type}`);
       }
+      // The API process's own health, as prom-client reports it: CPU, memory, event-loop lag, heap.
+      for (const type of ['process_cpu_user_seconds_total counter', 'process_resident_memory_bytes gauge', 'nodejs_eventloop_lag_seconds gauge', 'nodejs_heap_size_used_bytes gauge']) {
+        expect(text).toContain(`# TYPE ${type}`);
+      }
+      expect(value(text, 'process_resident_memory_bytes')).toBeGreaterThan(10 * 1024 * 1024);
       await waitFor(async () => value(await scrapeText(), 'ap_runs{status="completed"}') >= 1, 'a completed run in ap_runs', 25_000);
       await expectMoves(
         async () => {
