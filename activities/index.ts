@@ -1,7 +1,7 @@
 // All activities of the worker, built from their dependencies (no module-level connections).
 import type { ActivityDeps } from './deps';
 import { createModelActivities } from './model';
-import { createStoreActivities } from './store';
+import { createRunLogActivities } from './run-log';
 import { createToolActivities } from './tools';
 import { createActionActivities } from './actions';
 import { createWebhookActivities } from './webhooks';
@@ -11,7 +11,7 @@ import { createApprovalActivities } from './approvals';
 
 export function createActivities(deps: ActivityDeps) {
   return {
-    ...createStoreActivities(deps),
+    ...createRunLogActivities(deps),
     ...createModelActivities(deps),
     ...createToolActivities(deps),
     ...createActionActivities(deps),

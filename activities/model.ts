@@ -17,8 +17,8 @@ import { guardedFetch, privateNetworkCause } from '../src/security/network-guard
 import { validateArguments } from '../src/services/json-schema';
 import { withStrictDefaults } from '../src/domain/tool';
 import type { ActivityDeps } from './deps';
-import { storeHandedBatch, type StoreBatch } from './store';
-import { DELTAS_CHANNEL } from './store';
+import { writeHandedBatch, type EventBatch } from './run-log';
+import { DELTAS_CHANNEL } from './run-log';
 import { startHeartbeat } from './heartbeat';
 import { redactor, type Redactor } from './tools';
 import { activityLog } from './log';
@@ -48,7 +48,7 @@ export interface ModelCallInput {
   tools: ModelTool[];
   max_output_tokens?: number;
   /** The run's events so far, stored before the provider is called (patch 'store-with-activity-v1'). */
-  store?: StoreBatch;
+  store?: EventBatch;
 }
 
 export interface CheckedToolCall extends ToolCall {
@@ -90,7 +90,7 @@ export function createModelActivities(deps: ActivityDeps) {
       const [primary, pinned] = await Promise.all([
         catalog.getModelCard(db, input.workspace_id, input.card),
         catalog.modelOfRun(db, input.run_id),
-        input.store ? storeHandedBatch(deps, input.run_id, input.store) : undefined,
+        input.store ? writeHandedBatch(deps, input.run_id, input.store) : undefined,
       ]);
       if (!primary) throw ApplicationFailure.nonRetryable(`Model card ${input.card} does not exist`, RUN_ERROR.model_error);
       // The workflow passes the primary only; the fallbacks belong to the primary they were saved with.

@@ -24,7 +24,7 @@ import { cell } from '../src/db/secret-cells';
 import { SecretError } from '../src/security/secrets';
 import { BODY_LIMITS, BodyTooLargeError, describeBytes, readBoundedText } from '../src/security/bounded-body';
 import type { ActivityDeps } from './deps';
-import { storeHandedBatch, type StoreBatch } from './store';
+import { writeHandedBatch, type EventBatch } from './run-log';
 import { startHeartbeat } from './heartbeat';
 import { activityLog } from './log';
 
@@ -37,7 +37,7 @@ export interface ToolCallInput {
   /** Ask the tool for a preview (X-Dry-Run: true); its answer becomes the approval's `preview`. */
   dry_run?: boolean;
   /** The run's events so far (`tool_call.started` last), stored before the tool is called (patch 'store-with-activity-v1'). */
-  store?: StoreBatch;
+  store?: EventBatch;
 }
 
 export type ToolCallResult =
@@ -260,7 +260,7 @@ export function createToolActivities(deps: ActivityDeps) {
         effect: input.tool.effect,
         dry_run: Boolean(input.dry_run),
       });
-      if (input.store) await storeHandedBatch(deps, input.run_id, input.store);
+      if (input.store) await writeHandedBatch(deps, input.run_id, input.store);
       const started = Date.now();
       const stop = startHeartbeat();
       try {

@@ -16,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CheckedToolCall, ModelCallResult } from '../activities/model';
-import type { StoreBatch } from '../activities/store';
+import type { EventBatch } from '../activities/run-log';
 import type { RunContext } from '../src/domain/run-context';
 import type { ToolCallResult } from '../activities/tools';
 import { DEFAULT_LIMITS } from '../src/domain/defaults';
@@ -67,10 +67,10 @@ const HAND_OFF_MAX_CHARS = 64 * 1024;
 // Activity options, one set per kind of activity, named for why.
 // Platform data must not be lost: keep retrying through a database outage.
 const STORE_RETRY = { initialInterval: '500ms', maximumInterval: '10s', backoffCoefficient: 2 } as const;
-const remoteStore = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: STORE_RETRY });
+const remoteRunLog = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: STORE_RETRY });
 // Past localRetryThreshold a failing local activity backs off on a workflow timer, so a long database
 // outage does not hold the workflow task.
-const localStore = proxyLocalActivities<Activities>({ startToCloseTimeout: '30s', localRetryThreshold: '5s', retry: STORE_RETRY });
+const localRunLog = proxyLocalActivities<Activities>({ startToCloseTimeout: '30s', localRetryThreshold: '5s', retry: STORE_RETRY });
 const modelCall = proxyActivities<Activities>({
   startToCloseTimeout: '10m',
   heartbeatTimeout: '10s',
@@ -104,7 +104,7 @@ export async function runWorkflow({ run_id, context: given }: RunWorkflowInput):
   /** Whether a patch applies: all of them under CURRENT_PATCH, else as each one's marker says. */
   const has = (patch: string): boolean => current || patched(patch);
   const fastStore = has(LOCAL_STORE_PATCH);
-  const store = fastStore ? localStore : remoteStore;
+  const runLog = fastStore ? localRunLog : remoteRunLog;
   const storeWithActivity = has(STORE_WITH_ACTIVITY_PATCH);
   let seq = 0;
   let pending: PendingEvent[] = [];
@@ -139,10 +139,10 @@ export async function runWorkflow({ run_id, context: given }: RunWorkflowInput):
     pending = [];
     pendingExtra = {};
     await CancellationScope.nonCancellable(() =>
-      extra ? store.recordEvents(run_id, batch, { ...state }, messages, extra) : store.recordEvents(run_id, batch, { ...state }, messages),
+      extra ? runLog.recordEvents(run_id, batch, { ...state }, messages, extra) : runLog.recordEvents(run_id, batch, { ...state }, messages),
     );
   };
-  const handOff = async (): Promise<StoreBatch | undefined> => {
+  const handOff = async (): Promise<EventBatch | undefined> => {
     if (!storeWithActivity) {
       await flush();
       return undefined;
@@ -155,11 +155,11 @@ export async function runWorkflow({ run_id, context: given }: RunWorkflowInput):
       return undefined;
     }
     if (!pending.length) return undefined;
-    const batch: StoreBatch = { events: pending, state: { ...state } };
+    const batch: EventBatch = { events: pending, state: { ...state } };
     pending = [];
     return batch;
   };
-  const requeue = (batch: StoreBatch | undefined): void => {
+  const requeue = (batch: EventBatch | undefined): void => {
     if (!batch) return;
     pending = [...batch.events, ...pending];
   };
@@ -193,13 +193,13 @@ export async function runWorkflow({ run_id, context: given }: RunWorkflowInput):
       while (!ctx) {
         turnSignaled = false;
         if (storeWithActivity) {
-          const begun = await store.beginRun(run_id);
+          const begun = await runLog.beginRun(run_id);
           if (begun.claimed) {
             ctx = begun.context;
             break;
           }
-        } else if (await store.claimSessionTurn(run_id)) {
-          ctx = await store.loadRunContext(run_id);
+        } else if (await runLog.claimSessionTurn(run_id)) {
+          ctx = await runLog.loadRunContext(run_id);
           break;
         }
         if (pending.length) await flush(); // waiting for the session: clients see run.queued meanwhile

@@ -5,7 +5,7 @@ import { condition, isCancellation, proxyActivities, proxyLocalActivities, type 
 import type { Activities } from '../activities';
 import type { CheckedToolCall } from '../activities/model';
 import type { ToolCallResult } from '../activities/tools';
-import type { StoreBatch } from '../activities/store';
+import type { EventBatch } from '../activities/run-log';
 import type { AgentSpec } from '../src/domain/agent';
 import { DEFAULT_APPROVAL } from '../src/domain/defaults';
 import type { ApprovalDecision, ApprovalRecord, ClientToolRecord, ToolResolution } from '../src/domain/approval';
@@ -65,9 +65,9 @@ export interface GateHost {
   /** Whether a patch applies (the run's CURRENT_PATCH covers the gate's; an action asks patched()). */
   has(patch: string): boolean;
   /** The events (and records) so far, for the next activity to store first; without the patch, flushed now. */
-  handOff(): Promise<StoreBatch | undefined>;
+  handOff(): Promise<EventBatch | undefined>;
   /** A batch whose activity failed goes back in front of the pending events (storing is idempotent). */
-  requeue(batch: StoreBatch | undefined): void;
+  requeue(batch: EventBatch | undefined): void;
   /** Records stored with the next batch; without the patch, flushed now. */
   defer(extra: { approvals?: ApprovalRecord[] }): Promise<void>;
   /** Time spent waiting for a person does not count against the run's timeout. */
@@ -390,7 +390,7 @@ export function createToolGate(host: GateHost) {
       if (again.action === 'deny') return fail(p.call, 'policy_denied', `Denied by policy: ${again.reason}`);
     }
     host.emit('tool_call.started', { tool_call_id: p.call.id, name: p.call.name, ...(args !== p.call.arguments ? { arguments: args } : {}) });
-    const store = await host.handOff();
+    const batch = await host.handOff();
     let result: ToolCallResult;
     try {
       result = await proxyActivities<Activities>(toolOptions(p.tool!)).executeTool({
@@ -399,10 +399,10 @@ export function createToolGate(host: GateHost) {
         request_id: host.request_id,
         tool_call: { id: p.call.id, name: p.call.name, arguments: args },
         tool: p.tool!,
-        ...(store ? { store } : {}),
+        ...(batch ? { store: batch } : {}),
       });
     } catch (err) {
-      host.requeue(store);
+      host.requeue(batch);
       if (isCancellation(err)) throw err;
       return fail(p.call, 'tool_error', messageOf(err));
     }

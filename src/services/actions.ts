@@ -16,7 +16,8 @@ import { validateArguments } from './json-schema';
 import * as approvals from '../db/governance';
 import { approvalView } from './approvals';
 import type { ServiceDeps } from './deps';
-import { startWorkflowFor, temporalCall } from './temporal-errors';
+import { temporalCall } from './temporal-errors';
+import { startWorkflowFor } from './workflow-start';
 import { waitUntil } from './wait';
 
 async function actionView(deps: ServiceDeps, a: actions.ActionRow) {

@@ -31,7 +31,7 @@ export type { RunContext } from '../src/domain/run-context';
  * A batch of numbered run events with the run's state, handed to a model or tool activity that stores it
  * before it does its work (patch 'store-with-activity-v1': one local activity fewer on each step's path).
  */
-export interface StoreBatch {
+export interface EventBatch {
   events: PendingEvent[];
   state: RunState;
 }
@@ -53,7 +53,7 @@ function webhookEventsOf(runId: string, events: PendingEvent[]): (Omit<WebhookEv
   return out;
 }
 
-export function createStoreActivities(deps: ActivityDeps) {
+export function createRunLogActivities(deps: ActivityDeps) {
   const { db, log, config } = deps;
   /** The run's row and whether its session's turn is its own (every earlier run of the session has ended). */
   async function claimTurn(runId: string): Promise<{ claimed: boolean; run: runs.RunRow }> {
@@ -104,7 +104,7 @@ export function createStoreActivities(deps: ActivityDeps) {
       messages?: Message[],
       extra?: StoreExtra,
     ): Promise<PendingEvent[]> {
-      await storeRunBatch(deps, runId, { events, state }, messages, extra);
+      await writeRunBatch(deps, runId, { events, state }, messages, extra);
       return events.filter((e) => GOVERNANCE_EVENTS.has(e.type));
     },
   };
@@ -124,18 +124,18 @@ export function createStoreActivities(deps: ActivityDeps) {
 const GOVERNANCE_EVENTS = new Set(['policy.decided', 'approval.requested', 'approval.decided']);
 
 /**
- * storeRunBatch for a batch handed to a model or tool activity, which stores it before it calls out:
+ * writeRunBatch for a batch handed to a model or tool activity, which stores it before it calls out:
  * retried here through a database (or Temporal) outage for as long as it takes, with heartbeats, until
  * the activity is canceled. Under the caller's retry policy a blip would fail a non-idempotent write
  * tool (one attempt) that never ran, or a run after the model call's four attempts.
  */
-export async function storeHandedBatch(deps: ActivityDeps, runId: string, batch: StoreBatch): Promise<void> {
+export async function writeHandedBatch(deps: ActivityDeps, runId: string, batch: EventBatch): Promise<void> {
   const ctx = Context.current();
   const stopHeartbeat = startHeartbeat();
   try {
     for (let wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
       try {
-        return await storeRunBatch(deps, runId, batch);
+        return await writeRunBatch(deps, runId, batch);
       } catch (err) {
         if (err instanceof ApplicationFailure && err.nonRetryable) throw err;
         activityLog(deps.log, { run_id: runId }).warn({ err: (err as Error).message, retry_in_ms: wait }, 'could not store the run events handed to this activity; retrying');
@@ -152,10 +152,10 @@ export async function storeHandedBatch(deps: ActivityDeps, runId: string, batch:
  * webhooks it causes; with `messages`, the run's transcript), wakes live subscribers, then starts the
  * webhook deliveries and signals the session's next queued run. Idempotent: a retry stores nothing twice.
  */
-export async function storeRunBatch(
+export async function writeRunBatch(
   { db, temporal, log, config }: ActivityDeps,
   runId: string,
-  { events, state }: StoreBatch,
+  { events, state }: EventBatch,
   messages?: Message[],
   extra?: StoreExtra,
 ): Promise<void> {
