@@ -18,18 +18,17 @@ import type { Activities } from '../activities';
 import type { CheckedToolCall, ModelCallResult } from '../activities/model';
 import type { EventBatch } from '../activities/run-log';
 import type { RunContext } from '../src/domain/run-context';
-import type { ToolCallResult } from '../activities/tools';
 import { DEFAULT_LIMITS } from '../src/domain/defaults';
 import { RUN_ERROR, type RunErrorCode } from '../src/domain/errors';
 import type { EventType, PendingEvent } from '../src/domain/event';
 import type { Message, ToolResultMessage } from '../src/domain/message';
-import { canonicalJson } from '../src/domain/policy';
-import { decidePolicy } from './policy-engine';
 import type { RunState, RunStatus } from '../src/domain/run';
 import { emptyUsage } from '../src/domain/usage';
 import type { ToolSpec } from '../src/domain/tool';
 import { approvalDecisionSignal, authorizationCompletedSignal, runStateQuery, SEARCH_ATTRIBUTES, sessionTurnSignal, toolResolutionSignal, type RunWorkflowInput } from './definitions';
-import { createToolGate, GateFailure, messageOf, toolOptions } from './tool-gate';
+import { createToolGate, GateFailure, messageOf } from './tool-gate';
+import { legacyToolCall } from './legacy-tool-call';
+import { toolResult } from './tool-result';
 import type { ApprovalDecision, ApprovalRecord, ClientToolRecord, ToolResolution } from '../src/domain/approval';
 
 /** Patch: tool calls go through the approval/client-tool gate (before: write tools refused outright). */
@@ -329,7 +328,7 @@ export async function runWorkflow({ run_id, context: given }: RunWorkflowInput):
       } else {
         for (const call of result.tool_calls) {
           countCall(call);
-          transcript.push(await handleToolCall(ctx, call, toolsByName.get(call.name), allowed, callCounts));
+          transcript.push(await legacyToolCall({ run_id, emit, flush: () => flush() }, ctx, call, toolsByName.get(call.name), allowed, callCounts));
         }
       }
       emit('step.completed', { step });
@@ -361,61 +360,6 @@ export async function runWorkflow({ run_id, context: given }: RunWorkflowInput):
     for (const r of earlyResolutions.splice(0)) g.onResolution(r);
     for (const c of earlyAuthorizations.splice(0)) g.onAuthorized(c);
     return g;
-  }
-
-  /** Before GOVERNANCE_PATCH: kept so that histories recorded before it still replay. */
-  async function handleToolCall(
-    ctx: RunContext,
-    call: CheckedToolCall,
-    tool: ToolSpec | undefined,
-    allowed: string[],
-    callCounts: Map<string, number>,
-  ): Promise<ToolResultMessage> {
-    const fail = (code: string, message: string): ToolResultMessage => {
-      emit('tool_call.failed', { tool_call_id: call.id, name: call.name, error: { code, message } });
-      return toolResult(call, { error: { code, message } }, true);
-    };
-    if (call.arguments_error && tool && allowed.includes(call.name)) {
-      return fail('invalid_tool_arguments', `Invalid arguments for ${call.name}: ${call.arguments_error}`);
-    }
-    const key = `${call.name}:${canonicalJson(call.arguments)}`;
-    const earlier = callCounts.get(key) ?? 0;
-    callCounts.set(key, earlier + 1);
-    const decision = decidePolicy([ctx.agent.policy?.rules ?? [], ctx.constraints.rules ?? []], patched, {
-      tool: call.name,
-      effect: tool?.effect,
-      arguments: call.arguments,
-      allowed_tools: allowed,
-      identical_earlier_calls: earlier,
-      require_approval_for: ctx.constraints.require_approval_for ?? [],
-      now: new Date(),
-    });
-    emit('policy.decided', { tool_call_id: call.id, name: call.name, action: decision.action, rule_id: decision.rule_id, reason: decision.reason });
-    if (decision.action === 'deny') return fail(decision.rule_id === 'loop_detected' ? 'loop_detected' : 'policy_denied', `Denied by policy: ${decision.reason}`);
-    if (decision.action === 'require_approval') {
-      return fail('approval_unavailable', `Tool ${call.name} needs human approval, and approvals are not available on this server yet`);
-    }
-    if (tool!.executor.type === 'client') {
-      return fail('unsupported_executor', `Client-executed tool ${call.name} is not supported on this server yet`);
-    }
-    emit('tool_call.started', { tool_call_id: call.id, name: call.name });
-    await flush();
-    let result: ToolCallResult;
-    try {
-      result = await proxyActivities<Activities>(toolOptions(tool!)).executeTool({
-        workspace_id: ctx.workspace_id,
-        run_id,
-        request_id: ctx.request_id,
-        tool_call: { id: call.id, name: call.name, arguments: call.arguments },
-        tool: tool!,
-      });
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      return fail('tool_error', messageOf(err));
-    }
-    if (!result.ok) return fail(result.error.code, result.error.message);
-    emit('tool_call.completed', { tool_call_id: call.id, name: call.name, output: result.output });
-    return toolResult(call, result.output, false);
   }
 }
 
@@ -466,10 +410,6 @@ const publicCall = (c: CheckedToolCall) => ({
   ...(c.arguments_error ? { arguments_error: c.arguments_error } : {}),
 });
 
-function toolResult(call: CheckedToolCall, output: unknown, isError: boolean): ToolResultMessage {
-  const text = typeof output === 'string' ? output : JSON.stringify(output);
-  return { role: 'tool', tool_call_id: call.id, name: call.name, content: [{ type: 'output_text', text }], is_error: isError };
-}
 
 /** Drops a trailing assistant tool request whose results are incomplete, so the next run's context is valid. */
 function completeExchanges(messages: Message[]): Message[] {
