@@ -1,15 +1,13 @@
 // SSE of a run's events (API.md 3.2): replay after Last-Event-ID / after_seq, then follow live through
 // the event bus, `: keepalive` every 15 s, close after the terminal event. Deltas only with include=deltas.
 import type { Request, Response } from 'express';
-import * as repo from '../db/runs';
-import { TERMINAL_EVENTS } from '../domain/event';
-import { isTerminal } from '../domain/run';
-import { eventView } from '../services/runs';
+import { eventPage, runProgress } from '../services/runs';
 import type { ServiceDeps } from '../services/deps';
-import { createWaker } from '../services/wait';
+import { followRun, type RunFollower } from '../services/follow-run';
 
 const KEEPALIVE_MS = 15_000;
 const POLL_MS = 2_000;
+const PAGE = 200;
 
 export interface StreamOptions {
   afterSeq: number;
@@ -40,7 +38,7 @@ export function endAllStreams(): void {
   openStreams.clear();
 }
 
-interface Frame {
+export interface Frame {
   seq: number;
   type: string;
   text: string;
@@ -56,9 +54,8 @@ function framesAfter(deps: ServiceDeps, runId: string, afterSeq: number): Promis
   const key = `${runId}:${afterSeq}`;
   let frames = inflight.get(key);
   if (!frames) {
-    frames = repo.listEvents(deps.db, runId, afterSeq, 200).then((rows) =>
-      rows.map((row) => {
-        const ev = eventView(row);
+    frames = eventPage(deps, runId, afterSeq, PAGE).then((events) =>
+      events.map((ev) => {
         return { seq: ev.seq, type: ev.type, text: `id: ${ev.seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n` };
       }),
     );
@@ -69,56 +66,72 @@ function framesAfter(deps: ServiceDeps, runId: string, afterSeq: number): Promis
   return frames;
 }
 
-export async function streamRunEvents(deps: ServiceDeps, req: Request, res: Response, runId: string, opts: StreamOptions): Promise<void> {
+/** A follower of one run as an SSE stream reads it: frames shared with the run's other streams. */
+export function followForSse(deps: ServiceDeps, runId: string, opts: StreamOptions & { catchUp?: boolean }): RunFollower<Frame> {
+  return followRun<Frame>({
+    bus: deps.bus,
+    runId,
+    afterSeq: opts.afterSeq,
+    deltas: opts.includeDeltas,
+    readPage: (afterSeq) => framesAfter(deps, runId, afterSeq),
+    pageSize: PAGE,
+    readRun: () => runProgress(deps, runId),
+    pollMs: POLL_MS,
+    ...(opts.catchUp === false ? { catchUp: false } : {}),
+  });
+}
+
+/**
+ * Streams a run's events; with `follower`, one made earlier (before the run started, so that no delta
+ * is missed), else one made now.
+ */
+export async function streamRunEvents(deps: ServiceDeps, req: Request, res: Response, runId: string, opts: StreamOptions, follower?: RunFollower<Frame>): Promise<void> {
+  const follow = follower ?? followForSse(deps, runId, opts);
   if (!res.headersSent) openSse(res);
   openStreams.add(res);
-  res.on('close', () => openStreams.delete(res));
-  let lastSeq = opts.afterSeq;
-  let closed = false;
-  const waker = createWaker();
-  const unsubscribe = deps.bus.subscribe(runId, {
-    onEvent: () => waker.wake(),
-    onDelta: opts.includeDeltas
-      ? (d) => {
-          if (!closed) res.write(`event: message.delta\ndata: ${JSON.stringify({ object: 'run.delta', type: 'message.delta', run_id: runId, data: { step: d.step, attempt: d.attempt, text: d.text } })}\n\n`);
-        }
-      : undefined,
-  });
-  const keepalive = setInterval(() => {
-    if (!closed) res.write(': keepalive\n\n');
-  }, KEEPALIVE_MS);
-  const stop = (): void => {
-    closed = true;
-    waker.wake();
-  };
+  const keepalive = setInterval(() => void res.write(': keepalive\n\n'), KEEPALIVE_MS);
+  const stop = (): void => follow.close();
   req.on('close', stop);
-  res.on('close', stop);
+  res.on('close', () => {
+    openStreams.delete(res);
+    stop();
+  });
   try {
-    while (!closed) {
-      const rows = await framesAfter(deps, runId, lastSeq);
-      let terminal = false;
-      for (const frame of rows) {
-        res.write(frame.text);
-        lastSeq = frame.seq;
-        if (TERMINAL_EVENTS.includes(frame.type as (typeof TERMINAL_EVENTS)[number])) terminal = true;
+    for await (const item of follow) {
+      if (res.writableEnded) break;
+      if (item.kind === 'event') res.write(item.event.text);
+      else {
+        const d = item.delta;
+        res.write(`event: message.delta\ndata: ${JSON.stringify({ object: 'run.delta', type: 'message.delta', run_id: runId, data: { step: d.step, attempt: d.attempt, text: d.text } })}\n\n`);
       }
-      if (terminal) break;
-      if (rows.length === 200) continue;
-      if (rows.length === 0) {
-        // Resumed at or past the terminal event: nothing more will come.
-        const run = await repo.getRun(deps.db, runId);
-        if (!run || (isTerminal(run.status) && lastSeq >= run.last_seq)) break;
-      }
-      await waker.sleep(POLL_MS);
     }
   } catch (err) {
     req.log.warn({ err, run_id: runId }, 'event stream ended by an error');
   } finally {
     clearInterval(keepalive);
-    unsubscribe();
+    follow.close();
     openStreams.delete(res);
     if (!res.writableEnded) res.end();
   }
+}
+
+/**
+ * For a create that answers with the run's stream: the follower is made as the run's id is chosen,
+ * before its workflow starts, so that a fast model's first deltas are not sent before anyone listens.
+ */
+export function streamFromCreate(deps: ServiceDeps) {
+  let made: { runId: string; follower: RunFollower<Frame> } | undefined;
+  return {
+    hooks: {
+      beforeStart: (runId: string) => {
+        made?.follower.close();
+        made = { runId, follower: followForSse(deps, runId, { afterSeq: 0, includeDeltas: true, catchUp: false }) };
+      },
+    },
+    /** The follower made for this run; none for an idempotent retry of an existing run. */
+    take: (runId: string): RunFollower<Frame> | undefined => (made?.runId === runId ? made.follower : undefined),
+    close: (): void => made?.follower.close(),
+  };
 }
 
 export function parseLastEventId(req: Request, afterSeqQuery: unknown): number {

@@ -3,7 +3,6 @@
 // frames; the named agent events carry chunk-shaped data with empty `choices`, so that SDK clients that
 // read every frame as a chunk keep working while a raw SSE reader sees the event names.
 import * as catalog from '../db/catalog';
-import * as repo from '../db/runs';
 import { ApiError } from '../domain/errors';
 import type { AgentSpec } from '../domain/agent';
 import { contentText, type ChatCompletionRequest } from '../domain/chat';
@@ -11,8 +10,11 @@ import type { Message } from '../domain/message';
 import { isPaused, isTerminal, type RunCreate } from '../domain/run';
 import type { Principal } from '../domain/workspace';
 import type { ServiceDeps } from './deps';
-import { createRunInNewSession, getRun, waitForRun, type RunView } from './runs';
-import { createWaker } from './wait';
+import { followRun, type RunFollower } from './follow-run';
+import { createRunInNewSession, eventPage, getRun, runProgress, waitForRun, type RunStartHooks, type RunView } from './runs';
+
+type RunEventView = Awaited<ReturnType<typeof eventPage>>[number];
+const PAGE = 200;
 
 const WAIT_SECONDS = 600;
 
@@ -38,12 +40,12 @@ function toMessages(body: ChatCompletionRequest): Message[] {
 /** Called with the run id as soon as the run exists: the audit record is written at creation. */
 type OnCreated = (runId: string) => Promise<void>;
 
-async function startRun(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, requestId: string, idempotencyKey?: string, onCreated?: OnCreated) {
+async function startRun(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, requestId: string, idempotencyKey?: string, onCreated?: OnCreated, hooks: RunStartHooks = {}) {
   const agent = await resolveModel(deps, p, body.model);
   const create: RunCreate = { input: 'chat', wait: false, stream: false, wait_timeout_seconds: 60, constraints: {}, metadata: { via: 'chat.completions' }, if_busy: 'reject' };
   // A refused run removes the session made for it (createRunInNewSession).
   const session = { agent: agent.id, ...(body.user ? { user_reference: body.user } : {}) };
-  const run = await createRunInNewSession(deps, p, session, create, requestId, idempotencyKey, toMessages(body));
+  const run = await createRunInNewSession(deps, p, session, create, requestId, idempotencyKey, toMessages(body), hooks);
   await onCreated?.(run.id);
   return { agent, run, started: Date.now() };
 }
@@ -126,59 +128,85 @@ export interface ChatStreamSink {
 }
 
 export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, requestId: string, res: ChatStreamSink, idempotencyKey?: string, onCreated?: OnCreated): Promise<void> {
-  const { agent, run, started } = await startRun(deps, p, body, requestId, idempotencyKey, onCreated);
+  // Made as the run's id is chosen, before its workflow starts: a fast model's first deltas are kept.
+  let early: { runId: string; follower: RunFollower<RunEventView> } | undefined;
+  const follow = (runId: string, catchUp: boolean): RunFollower<RunEventView> =>
+    followRun<RunEventView>({
+      bus: deps.bus,
+      runId,
+      afterSeq: 0,
+      deltas: true,
+      readPage: (afterSeq) => eventPage(deps, runId, afterSeq, PAGE),
+      pageSize: PAGE,
+      readRun: () => runProgress(deps, runId),
+      pollMs: 1000,
+      catchUp,
+    });
+  let started: Awaited<ReturnType<typeof startRun>>;
+  try {
+    started = await startRun(deps, p, body, requestId, idempotencyKey, onCreated, {
+      beforeStart: (runId) => {
+        early?.follower.close();
+        early = { runId, follower: follow(runId, false) };
+      },
+    });
+  } catch (err) {
+    early?.follower.close();
+    throw err;
+  }
+  const { agent, run, started: startedAt } = started;
+  // An idempotent retry of an existing run follows it from its stored events.
+  let follower: RunFollower<RunEventView>;
+  if (early?.runId === run.id) follower = early.follower;
+  else {
+    early?.follower.close();
+    follower = follow(run.id, true);
+  }
   res.open();
-  const created = Math.floor(started / 1000);
+  const created = Math.floor(startedAt / 1000);
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({ id: `chatcmpl-${run.id}`, object: 'chat.completion.chunk', created, model: body.model, choices, ...extra });
   const data = (obj: unknown): void => void res.write(`data: ${JSON.stringify(obj)}\n\n`);
   const named = (event: string, payload: Record<string, unknown>): void =>
     void res.write(`event: ${event}\ndata: ${JSON.stringify(chunk([], { agent_event: { type: event, run_id: run.id, ...payload } }))}\n\n`);
 
   let closed = false;
-  const waker = createWaker();
-  const unsubscribe = deps.bus.subscribe(run.id, {
-    onEvent: () => waker.wake(),
-    onDelta: (d) => {
-      if (!closed) data(chunk([{ index: 0, delta: { content: d.text }, finish_reason: null }]));
-    },
-  });
   res.onClose(() => {
     closed = true;
-    waker.wake();
+    follower.close();
   });
   data(chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]));
   named('agent_start', { agent_id: agent.id, agent_name: agent.name });
-  let lastSeq = 0;
   try {
-    while (!closed) {
-      let end = false;
-      // The status the run paused in, as its event said: by the time the run is read it may have moved on.
-      let pausedIn: string | undefined;
-      for (const e of await repo.listEvents(deps.db, run.id, lastSeq, 200)) {
-        lastSeq = e.seq;
-        const name = NAMED[e.type];
-        if (name) named(name, e.data);
-        if (e.type === 'run.status_changed' && isPaused(String(e.data.to))) {
-          end = true;
-          pausedIn = String(e.data.to);
-        }
-        if (isTerminal(e.type.replace('run.', ''))) end = true;
+    // The status the run paused in, as its event said: by the time the run is read it may have moved on.
+    let pausedIn: string | undefined;
+    let end = false;
+    for await (const item of follower) {
+      if (item.kind === 'delta') {
+        data(chunk([{ index: 0, delta: { content: item.delta.text }, finish_reason: null }]));
+        continue;
       }
-      if (end) {
-        const final = await getRun(deps, p, run.id);
-        if (final.status === 'failed' || final.status === 'canceled') {
-          const err = failure(final);
-          data({ error: { type: err.type, code: err.code, message: err.message } });
-        } else {
-          data(chunk([{ index: 0, delta: {}, finish_reason: finishReason(isTerminal(final.status) ? final.status : (pausedIn ?? final.status)) }], { usage: usageOf(final) }));
-          named('agent_complete', { agent_metadata: metadata(agent, final, started) });
-        }
-        break;
+      const e = item.event;
+      const name = NAMED[e.type];
+      if (name) named(name, e.data);
+      if (e.type === 'run.status_changed' && isPaused(String(e.data.to))) {
+        end = true;
+        pausedIn = String(e.data.to);
       }
-      await waker.sleep(1000);
+      if (isTerminal(e.type.replace('run.', ''))) end = true;
+      if (end) break;
+    }
+    if (end && !closed) {
+      const final = await getRun(deps, p, run.id);
+      if (final.status === 'failed' || final.status === 'canceled') {
+        const err = failure(final);
+        data({ error: { type: err.type, code: err.code, message: err.message } });
+      } else {
+        data(chunk([{ index: 0, delta: {}, finish_reason: finishReason(isTerminal(final.status) ? final.status : (pausedIn ?? final.status)) }], { usage: usageOf(final) }));
+        named('agent_complete', { agent_metadata: metadata(agent, final, startedAt) });
+      }
     }
   } finally {
-    unsubscribe();
+    follower.close();
     if (!closed) res.write('data: [DONE]\n\n');
     res.end();
   }

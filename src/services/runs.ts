@@ -207,7 +207,7 @@ export async function createRunInSession(
     tool_mode?: 'dry_run';
     /** A session created for this run a moment ago, with its agent's version: not read again. */
     created?: { session: repo.SessionRow; version: catalog.AgentVersionRow };
-  } = {},
+  } & RunStartHooks = {},
 ) {
   const session = extra.created?.session ?? (await getSessionRow(deps, p, sessionId));
   const version = extra.created?.version ?? (await catalog.getAgentVersion(deps.db, session.agent_id, session.agent_version));
@@ -217,6 +217,7 @@ export async function createRunInSession(
   const existing = idempotencyKey ? await repo.getRunByWorkflowId(deps.db, workflowId) : undefined;
   // An idempotent retry of a run that already got past `queued` needs nothing started.
   if (existing && existing.status !== 'queued') return runView(existing);
+  if (!existing) extra.beforeStart?.(runId);
   const input = inputMessages ?? normalizeInput(b.input);
   // Both checks at once (each a query on every create's path); a bad file is reported before the budget.
   const [files, budget] = await Promise.allSettled([
@@ -284,22 +285,40 @@ export async function createRunInSession(
   return runView(row);
 }
 
-export const createOneOffRun = (deps: ServiceDeps, p: Principal, agent: string, b: RunCreate, requestId: string, idempotencyKey?: string) =>
-  createRunInNewSession(deps, p, { agent }, b, requestId, idempotencyKey);
+/** What a caller of a create may do on the way. */
+export interface RunStartHooks {
+  /**
+   * Called with a new run's id before anything of it is stored or started (not for an idempotent retry
+   * of a run that exists): a stream subscribes here, so that it sees the run's first deltas.
+   */
+  beforeStart?: (runId: string) => void;
+}
+
+export const createOneOffRun = (deps: ServiceDeps, p: Principal, agent: string, b: RunCreate, requestId: string, idempotencyKey?: string, hooks: RunStartHooks = {}) =>
+  createRunInNewSession(deps, p, { agent }, b, requestId, idempotencyKey, undefined, hooks);
 
 /**
  * A run in a session of its own. A create that is refused (429 at the active-run cap, 402, 503) removes
  * the session it made: under overload every shed create left an empty session behind (issue 8, item 12).
  */
-export async function createRunInNewSession(deps: ServiceDeps, p: Principal, s: SessionCreate, b: RunCreate, requestId: string, idempotencyKey?: string, inputMessages?: Message[]) {
+export async function createRunInNewSession(
+  deps: ServiceDeps,
+  p: Principal,
+  s: SessionCreate,
+  b: RunCreate,
+  requestId: string,
+  idempotencyKey?: string,
+  inputMessages?: Message[],
+  hooks: RunStartHooks = {},
+) {
   if (idempotencyKey) {
     const existing = await repo.getRunByWorkflowId(deps.db, workflowIdFor(p.workspace_id, idempotencyKey));
-    if (existing) return createRunInSession(deps, p, existing.session_id, b, requestId, idempotencyKey, inputMessages);
+    if (existing) return createRunInSession(deps, p, existing.session_id, b, requestId, idempotencyKey, inputMessages, hooks);
   }
   const made = await createSessionRow(deps, p, s);
   const session = made.row;
   try {
-    return await createRunInSession(deps, p, session.id, b, requestId, idempotencyKey, inputMessages, made.created ? { created: { session, version: made.version } } : {});
+    return await createRunInSession(deps, p, session.id, b, requestId, idempotencyKey, inputMessages, made.created ? { ...hooks, created: { session, version: made.version } } : hooks);
   } catch (err) {
     if (made.created) await repo.deleteSessionWithoutRuns(deps.db, session.id).catch((e: unknown) => deps.log.warn({ err: e, session_id: session.id }, 'could not remove the session of a refused run'));
     throw err;
@@ -386,6 +405,16 @@ export async function listEvents(deps: ServiceDeps, p: Principal, id: string, af
   const data = (has_more ? rows.slice(0, limit) : rows).map(eventView);
   return { object: 'list' as const, data, has_more, next_after_seq: data.length ? data[data.length - 1]!.seq : afterSeq };
 }
+
+/** A page of a run's stored events after a seq, for a follower (the caller has checked the run is theirs). */
+export const eventPage = async (deps: ServiceDeps, runId: string, afterSeq: number, limit: number) =>
+  (await repo.listEvents(deps.db, runId, afterSeq, limit)).map(eventView);
+
+/** Where a followed run stands: its status and the seq of its last event. */
+export const runProgress = async (deps: ServiceDeps, runId: string): Promise<{ status: string; last_seq: number } | undefined> => {
+  const row = await repo.getRun(deps.db, runId);
+  return row && { status: row.status, last_seq: row.last_seq };
+};
 
 export const eventView = (e: repo.EventRow) => ({
   id: e.id,

@@ -3,6 +3,7 @@ import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startToolServer } from '../fixtures/tool-server';
 import { allEvents, env, httpTool, readSse, setupAgent } from '../support/api';
+import { holdAuditWrites } from '../support/hold-api';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -67,6 +68,30 @@ describe('POST /v1/chat/completions', () => {
     const frames = await readSse(raw);
     const names = frames.map((f) => f.event).filter(Boolean);
     expect(names).toEqual(['agent_start', 'step_start', 'step_complete', 'agent_complete']);
+    expect(frames[frames.length - 1]!.data).toBe('[DONE]');
+  });
+
+  it('a streamed answer keeps its first tokens when the model answers before the API has replied', async () => {
+    // Hostile timing (as in runs.test.ts): the API is held at its audit write after starting the run,
+    // while the run streams its whole answer and ends; deltas are never stored.
+    const { api, llm, agent } = await setupAgent();
+    cleanups.push(() => llm.close());
+    llm.reply({ text: 'one two three four five' });
+    const hold = await holdAuditWrites(env().databaseUrl);
+    cleanups.push(() => hold.release());
+    const answer = fetch(`${env().apiUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'assistant', messages: [{ role: 'user', content: 'count' }], stream: true }),
+    });
+    await hold.runReaches(agent.id, 'completed');
+    await hold.release();
+    const frames = await readSse(await answer);
+    const text = frames
+      .filter((f) => !f.event && f.data !== '[DONE]')
+      .map((f) => (JSON.parse(f.data) as { choices: { delta?: { content?: string } }[] }).choices[0]?.delta?.content ?? '')
+      .join('');
+    expect(text).toBe('one two three four five');
     expect(frames[frames.length - 1]!.data).toBe('[DONE]');
   });
 

@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startToolServer, type ToolServer } from '../fixtures/tool-server';
 import { canary } from '../support/canaries';
+import { holdAuditWrites } from '../support/hold-api';
 import { allEvents, env, expectError, httpTool, readSse, setupAgent, waitForStatus, type AgentSetup } from '../support/api';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -146,6 +147,34 @@ describe('creating runs', () => {
     const stored = messages.filter((m) => m.id !== undefined);
     expect(stored.map((m) => Number(m.id))).toEqual(stored.map((_, i) => i + 1));
     expect(stored[stored.length - 1]!.event).toBe('run.completed');
+  });
+
+  it('stream: true keeps the first token deltas of a model that answers before the API has replied to the create', async () => {
+    // Hostile timing: the API is held after it started the run (its audit write waits on a lock) while the
+    // run streams its whole answer and ends. Deltas are never stored: a stream that subscribed only after the
+    // create returned lost them (seen as 'two three four five' on a fast machine).
+    const { api, llm, agent } = await setupAgent();
+    cleanups.push(() => llm.close());
+    llm.reply({ text: 'one two three four five' });
+    const hold = await holdAuditWrites(env().databaseUrl);
+    cleanups.push(() => hold.release());
+    const answer = fetch(`${env().apiUrl}/v1/runs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ agent: 'assistant', input: 'count', stream: true }),
+    });
+    await hold.runReaches(agent.id, 'completed');
+    await hold.release();
+    const res = await answer;
+    expect(res.status).toBe(200);
+    const messages = await readSse(res);
+    const deltas = messages.filter((m) => m.event === 'message.delta').map((m) => JSON.parse(m.data).data.text).join('');
+    expect(deltas).toBe('one two three four five');
+    // Each delta comes after the step it belongs to started, and before its message is stored.
+    const order = messages.map((m) => m.event);
+    expect(order.indexOf('step.started')).toBeLessThan(order.indexOf('message.delta'));
+    expect(order.lastIndexOf('message.delta')).toBeLessThan(order.indexOf('message.completed'));
+    expect(order[order.length - 1]).toBe('run.completed');
   });
 
   it('a session with an active run rejects another run with 409 session_busy; enqueue runs it afterwards', async () => {

@@ -11,7 +11,8 @@ import * as feedback from '../../services/feedback';
 import { feedbackCreateSchema, feedbackListQuerySchema, RUN_FEEDBACK_ITEMS } from '../../domain/feedback';
 import type { ServiceDeps } from '../../services/deps';
 import { defineRoutes, type RouteDoc, READ_ALL } from '../route';
-import { openSse, parseLastEventId, streamRunEvents } from '../sse';
+import { openSse, parseLastEventId, streamFromCreate, streamRunEvents, type Frame } from '../sse';
+import type { RunFollower } from '../../services/follow-run';
 import { bindRunId } from '../middleware/request';
 import type { Request } from 'express';
 
@@ -35,17 +36,27 @@ export function runRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
   r.delete('/sessions/:id', { audit: 'session.delete', roles: ['developer'] }, ({ p, params }) => svc.deleteSession(deps, p, params.id!));
 
   r.post('/sessions/:id/runs', { audit: 'run.create', roles: ['developer'], body: runCreateSchema }, async ({ req, res, p, params, body, audit }) => {
-    const run = await svc.createRunInSession(deps, p, params.id!, body, req.id, res.locals.idempotencyKey as string | undefined);
-    bindRunId(req, run.id);
-    await audit(run.id);
-    return respondToCreate(deps, req, res, p, run, body);
+    const early = body.stream ? streamFromCreate(deps) : undefined;
+    try {
+      const run = await svc.createRunInSession(deps, p, params.id!, body, req.id, res.locals.idempotencyKey as string | undefined, undefined, early?.hooks);
+      bindRunId(req, run.id);
+      await audit(run.id);
+      return await respondToCreate(deps, req, res, p, run, body, early?.take(run.id));
+    } finally {
+      early?.close();
+    }
   });
   r.post('/runs', { audit: 'run.create', roles: ['developer'], body: oneOffRunCreateSchema }, async ({ req, res, p, body, audit }) => {
     const { agent, ...rest } = body;
-    const run = await svc.createOneOffRun(deps, p, agent, rest, req.id, res.locals.idempotencyKey as string | undefined);
-    bindRunId(req, run.id);
-    await audit(run.id);
-    return respondToCreate(deps, req, res, p, run, rest);
+    const early = body.stream ? streamFromCreate(deps) : undefined;
+    try {
+      const run = await svc.createOneOffRun(deps, p, agent, rest, req.id, res.locals.idempotencyKey as string | undefined, early?.hooks);
+      bindRunId(req, run.id);
+      await audit(run.id);
+      return await respondToCreate(deps, req, res, p, run, rest, early?.take(run.id));
+    } finally {
+      early?.close();
+    }
   });
   r.get('/runs', { roles: READ_ALL, query: runListQuerySchema, summary: 'Runs, newest first; each carries its feedback counts `feedback: {count, up, down}` (no items)' }, ({ p, query }) => svc.listRuns(deps, p, query));
   r.get('/runs/:id/history', { roles: ['auditor'], summary: 'The Temporal event history of the run (replayable with ap replay)' }, ({ p, params }) => history.runHistory(deps, p, params.id!));
@@ -81,14 +92,14 @@ export function runRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
   return r.router;
 }
 
-async function respondToCreate(deps: ServiceDeps, req: Request, res: Response, p: Principal, run: svc.RunView, body: RunCreate) {
+async function respondToCreate(deps: ServiceDeps, req: Request, res: Response, p: Principal, run: svc.RunView, body: RunCreate, follower?: RunFollower<Frame>) {
   res.setHeader('Location', `/v1/runs/${run.id}`);
   if (body.stream) {
     // A replay of this request streams the same run again.
     const store = res.locals.idempotencyStore as ((status: number, body: unknown) => Promise<void>) | undefined;
     await store?.(200, { stream_run_id: run.id });
     openSse(res);
-    await streamRunEvents(deps, req, res, run.id, { afterSeq: 0, includeDeltas: true });
+    await streamRunEvents(deps, req, res, run.id, { afterSeq: 0, includeDeltas: true }, follower);
     return undefined;
   }
   if (body.wait) {
