@@ -6,9 +6,10 @@ import type { ActionState } from '../src/domain/action';
 import type { ApprovalRecord } from '../src/domain/approval';
 import type { RunState, RunStatus } from '../src/domain/run';
 import { emptyUsage } from '../src/domain/usage';
-import type { EventType, PendingEvent } from '../src/domain/event';
+import type { PendingEvent } from '../src/domain/event';
 import { approvalDecisionSignal, type ActionWorkflowInput } from './definitions';
 import { createToolGate, GateFailure, messageOf } from './tool-gate';
+import type { Emit } from '../src/domain/run-event';
 
 const store = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -22,7 +23,7 @@ export async function actionWorkflow({ action_id }: ActionWorkflowInput): Promis
   const shadow: RunState = { status: 'queued', started_at: null, completed_at: null, output: [], output_text: null, usage: emptyUsage(), error: null, pending_approvals: [], pending_tool_calls: [] };
   let seq = 0;
   let pending: PendingEvent[] = [];
-  const emit = (type: EventType, data: Record<string, unknown>): void => void pending.push({ seq: ++seq, type, data });
+  const emit: Emit = (type, data) => void pending.push({ seq: ++seq, type, data });
   const flush = async (approvals?: ApprovalRecord[]): Promise<void> => {
     const batch = pending;
     pending = [];

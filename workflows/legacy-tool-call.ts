@@ -5,7 +5,6 @@ import { isCancellation, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CheckedToolCall } from '../activities/model';
 import type { ToolCallResult } from '../activities/tools';
-import type { EventType } from '../src/domain/event';
 import type { ToolResultMessage } from '../src/domain/message';
 import { canonicalJson } from '../src/domain/policy';
 import type { RunContext } from '../src/domain/run-context';
@@ -13,9 +12,10 @@ import type { ToolSpec } from '../src/domain/tool';
 import { decidePolicy } from './policy-engine';
 import { toolResult } from './tool-result';
 import { messageOf, toolOptions } from './tool-gate';
+import type { Emit } from '../src/domain/run-event';
 
 export async function legacyToolCall(
-host: { run_id: string; emit: (type: EventType, data: Record<string, unknown>) => void; flush: () => Promise<void> },
+host: { run_id: string; emit: Emit; flush: () => Promise<void> },
   ctx: RunContext,
   call: CheckedToolCall,
   tool: ToolSpec | undefined,

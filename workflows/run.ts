@@ -20,7 +20,7 @@ import type { EventBatch } from '../activities/run-log';
 import type { RunContext } from '../src/domain/run-context';
 import { DEFAULT_LIMITS } from '../src/domain/defaults';
 import { RUN_ERROR, type RunErrorCode } from '../src/domain/errors';
-import type { EventType, PendingEvent } from '../src/domain/event';
+import type { PendingEvent } from '../src/domain/event';
 import type { Message, ToolResultMessage } from '../src/domain/message';
 import type { RunState, RunStatus } from '../src/domain/run';
 import { emptyUsage } from '../src/domain/usage';
@@ -30,6 +30,7 @@ import { createToolGate, GateFailure, messageOf } from './tool-gate';
 import { legacyToolCall } from './legacy-tool-call';
 import { toolResult } from './tool-result';
 import type { ApprovalDecision, ApprovalRecord, ClientToolRecord, ToolResolution } from '../src/domain/approval';
+import type { Emit } from '../src/domain/run-event';
 
 /** Patch: tool calls go through the approval/client-tool gate (before: write tools refused outright). */
 const GOVERNANCE_PATCH = 'governance-v1';
@@ -128,7 +129,7 @@ export async function runWorkflow({ run_id, context: given }: RunWorkflowInput):
     else earlyAuthorizations.push(connection);
   });
 
-  const emit = (type: EventType, data: Record<string, unknown>): void => {
+  const emit: Emit = (type, data) => {
     pending.push({ seq: ++seq, type, data });
   };
   // A flush is never canceled: a batch that was numbered must be stored, or the log would have a gap.

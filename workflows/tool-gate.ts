@@ -11,13 +11,13 @@ import { DEFAULT_APPROVAL } from '../src/domain/defaults';
 import type { ApprovalDecision, ApprovalRecord, ClientToolRecord, ToolResolution } from '../src/domain/approval';
 import { isApprovalDecision } from '../src/domain/approval-decision';
 import { RUN_ERROR } from '../src/domain/errors';
-import type { EventType } from '../src/domain/event';
 import type { ToolResultMessage } from '../src/domain/message';
 import { canonicalJson } from '../src/domain/policy';
 import { decidePolicy } from './policy-engine';
 import type { Constraints, PendingAuthorization, RunState, RunStatus } from '../src/domain/run';
 import type { ToolSpec } from '../src/domain/tool';
 import { LOAD_SKILL_TOOL } from '../src/domain/skill-tool';
+import type { Emit } from '../src/domain/run-event';
 
 /** Patch: a completed `load_skill` call is followed by a `skill.loaded` event (API.md 11). */
 const SKILL_LOADED_PATCH = 'skill-loaded-event-v1';
@@ -59,7 +59,7 @@ export interface GateHost {
   /** `dry_run`: a case of a dry-run eval, which must never cause a side effect or ask a person. */
   tool_mode?: 'dry_run';
   state: RunState;
-  emit(type: EventType, data: Record<string, unknown>): void;
+  emit: Emit;
   setStatus(status: RunStatus): void;
   flush(extra?: { approvals?: ApprovalRecord[]; client_tool_calls?: ClientToolRecord[] }): Promise<void>;
   /** Whether a patch applies (the run's CURRENT_PATCH covers the gate's; an action asks patched()). */

@@ -11,6 +11,7 @@ import { spawnAp, type ApProcess } from './processes';
 import { findTemporalServer, startPostgresTemporal } from './temporal-postgres';
 import { freshDatabase } from './fresh-database';
 import { CANARY_PREFIX, scanForCanaries } from './canaries';
+import { eventsOffCatalogue } from './event-catalogue';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -118,11 +119,13 @@ export default async function setup(project: TestProject) {
     await Promise.all(processes.map((p) => p.kill('SIGTERM')));
     // The last word on secrets: no canary value in any log line, stored event or Temporal history.
     const leaks = await scanForCanaries(testEnv);
+    const events = await eventsOffCatalogue(testEnv.databaseUrl);
     await temporal.stop();
     if (embedded) await embedded.stop();
     // vitest reports an error thrown here but still exits 0, so the verdict also goes to a file that
     // `npm test` checks after vitest (test/support/verify-secret-scan.js).
-    fs.writeFileSync(SCAN_RESULT, JSON.stringify({ finished_at: new Date().toISOString(), run_dir: runDir, leaks }));
+    fs.writeFileSync(SCAN_RESULT, JSON.stringify({ finished_at: new Date().toISOString(), run_dir: runDir, leaks, events }));
+    if (events.issues.length) throw new Error(`Stored run events off the catalogue (src/domain/run-event.ts): ${events.issues.join('; ')}`);
     if (leaks.length) throw new Error(`Secret canaries (${CANARY_PREFIX}...) leaked into: ${leaks.join('; ')}`);
   };
 }
