@@ -2,7 +2,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { transaction } from '../src/db/pool';
 import * as actions from '../src/db/actions';
-import * as catalog from '../src/db/catalog';
+import { getTool } from '../src/db/tools';
 import * as governance from '../src/db/governance';
 import { RUN_ERROR } from '../src/domain/errors';
 import type { ActionState } from '../src/domain/action';
@@ -27,7 +27,7 @@ export function createActionActivities({ db, temporal, config, log }: ActivityDe
     async loadActionContext(actionId: string): Promise<ActionContext> {
       const a = await actions.getAction(db, actionId);
       if (!a) throw ApplicationFailure.nonRetryable(`Action invocation ${actionId} does not exist`, RUN_ERROR.internal_error);
-      const row = await catalog.getTool(db, a.workspace_id, a.tool);
+      const row = await getTool(db, a.workspace_id, a.tool);
       activityLog(log, { action_id: a.id, workspace_id: a.workspace_id, request_id: a.request_id }).debug({ tool: a.tool, dry_run: a.dry_run }, 'action context loaded');
       return {
         workspace_id: a.workspace_id,

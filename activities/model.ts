@@ -2,7 +2,8 @@
 // the provider may be the problem (API.md 12). Token deltas go straight to live subscribers through
 // PostgreSQL NOTIFY (never through workflow history); the result is the whole message.
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import * as catalog from '../src/db/catalog';
+import { modelOfRun } from '../src/db/agents';
+import { getModelCard, type ModelCardRow } from '../src/db/model-cards';
 import type { Db } from '../src/db/pool';
 import { newId } from '../src/db/ids';
 import type { CardRef } from '../src/domain/agent';
@@ -70,7 +71,7 @@ export function createModelActivities(deps: ActivityDeps) {
   const { db, config, secrets, log } = deps;
   // The private-network guard runs in each connection's own lookup (no separate check to rebind around).
   const fetch = guardedFetch(config.allowPrivateNetwork);
-  const open = (card: catalog.ModelCardRow) => {
+  const open = (card: ModelCardRow) => {
     let api_key: string, headers: Record<string, string>;
     try {
       api_key = secrets.decrypt(card.api_key_enc, cell.modelCard(card, 'api_key'));
@@ -88,8 +89,8 @@ export function createModelActivities(deps: ActivityDeps) {
       const stepLog = activityLog(log, { run_id: input.run_id, workspace_id: input.workspace_id, request_id: input.request_id }).child({ step: input.step });
       // The batch is stored (on its own pooled connection) while the card is read: both come before the first token.
       const [primary, pinned] = await Promise.all([
-        catalog.getModelCard(db, input.workspace_id, input.card),
-        catalog.modelOfRun(db, input.run_id),
+        getModelCard(db, input.workspace_id, input.card),
+        modelOfRun(db, input.run_id),
         input.store ? writeHandedBatch(deps, input.run_id, input.store) : undefined,
       ]);
       if (!primary) throw ApplicationFailure.nonRetryable(`Model card ${input.card} does not exist`, RUN_ERROR.model_error);
@@ -104,7 +105,7 @@ export function createModelActivities(deps: ActivityDeps) {
         const messages = await resolveInputFiles(db, input.workspace_id, input.messages);
         for (const [i, ref] of chain.entries()) {
           // A fallback card deleted since the agent was saved is passed over, like a card that failed.
-          const card = i === 0 ? primary : await catalog.getModelCard(db, input.workspace_id, ref.card);
+          const card = i === 0 ? primary : await getModelCard(db, input.workspace_id, ref.card);
           if (!card) {
             stepLog.warn({ card: ref.card }, 'fallback model card does not exist: skipped');
             continue;
@@ -206,7 +207,7 @@ function deltaWriter(db: Db, input: ModelCallInput, attempt: number, redact: Red
 interface Answerer {
   card: string;
   model: string;
-  pricing: catalog.ModelCardRow['pricing'];
+  pricing: ModelCardRow['pricing'];
   redact: Redactor;
   tools: ModelTool[];
 }

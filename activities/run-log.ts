@@ -1,7 +1,6 @@
 // Activities that read and write the run's platform data: its context, its events, its end.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { transaction } from '../src/db/pool';
-import * as catalog from '../src/db/catalog';
 import * as runs from '../src/db/runs';
 import { newId } from '../src/db/ids';
 import { RUN_ERROR } from '../src/domain/errors';

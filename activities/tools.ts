@@ -2,7 +2,7 @@
 // resolved here, at call time) and built-ins. The result goes back to the model; secrets never leave
 // this activity, and the workflow history carries the tool as defined, never resolved values.
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import * as catalog from '../src/db/catalog';
+import { getVaultSecrets, type VaultRow } from '../src/db/vault';
 import { appendAudit } from '../src/db/audit';
 import { VAULT_REF } from '../src/domain/vault';
 import { environmentOfRun } from '../src/db/environments';
@@ -49,7 +49,7 @@ export function createToolActivities(deps: ActivityDeps) {
   // The private-network guard runs in each connection's own lookup; redirects are never followed.
   const fetch = guardedFetch(config.allowPrivateNetwork);
   /** A value that cannot be read here (copied from another row, say) fails the tool call, not the activity: retrying cannot help. */
-  function openVault(ws: string, r: catalog.VaultRow): string {
+  function openVault(ws: string, r: VaultRow): string {
     try {
       return secrets.decrypt(r.value_enc, cell.vault(ws, r.name));
     } catch (err) {
@@ -60,7 +60,7 @@ export function createToolActivities(deps: ActivityDeps) {
   async function resolveVault(ws: string, templates: Record<string, string>, input: ToolCallInput): Promise<{ headers: Record<string, string>; values: string[] }> {
     const names = new Set<string>();
     for (const v of Object.values(templates)) for (const m of v.matchAll(VAULT_REF)) names.add(m[1]!);
-    const rows = names.size ? await catalog.getVaultSecrets(db, ws, [...names]) : [];
+    const rows = names.size ? await getVaultSecrets(db, ws, [...names]) : [];
     const values = new Map(rows.map((r) => [r.name, openVault(ws, r)]));
     const missing = [...names].find((n) => !values.has(n));
     if (missing) throw new ToolError('vault_secret_missing', `Vault secret ${missing} does not exist`);

@@ -37,6 +37,9 @@ export const notFound = (what: string, param?: string): ApiError =>
 export const validationFailed = (message: string, param?: string): ApiError =>
   new ApiError(400, 'validation_failed', message, param);
 
+export const alreadyExists = (what: string, param: string): ApiError =>
+  new ApiError(409, 'already_exists', `${what} already exists`, param);
+
 /** Codes a run can end `failed` with; also the ApplicationFailure types thrown by workflow and activities. */
 export const RUN_ERROR = {
   max_steps_exceeded: 'max_steps_exceeded',

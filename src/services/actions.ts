@@ -3,7 +3,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import crypto from 'node:crypto';
 import * as actions from '../db/actions';
-import * as catalog from '../db/catalog';
+import { getTool } from '../db/tools';
 import { newId } from '../db/ids';
 import { ApiError, notFound } from '../domain/errors';
 import { isoDate } from '../domain/common';
@@ -48,7 +48,7 @@ export async function createAction(
   /** Called with the action id as soon as it exists: the audit record is written at creation. */
   onCreated?: (id: string) => Promise<void>,
 ) {
-  const toolRow = await catalog.getTool(deps.db, p.workspace_id, b.tool);
+  const toolRow = await getTool(deps.db, p.workspace_id, b.tool);
   if (!toolRow) throw new ApiError(400, 'unknown_tool', `Tool ${b.tool} does not exist`, 'tool');
   const tool = toolRow.spec as Omit<ToolSpec, 'name'>;
   if (tool.executor.type === 'client') throw new ApiError(400, 'validation_failed', 'A client-executed tool cannot be invoked by the server', 'tool');

@@ -4,7 +4,8 @@
 // the API's proof (src/security/approval-proof.ts): the workflow ignores a decision without it.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { transaction } from '../db/pool';
-import * as catalog from '../db/catalog';
+import { findAgent } from '../db/agents';
+import { getTool } from '../db/tools';
 import * as repo from '../db/governance';
 import * as runs from '../db/runs';
 import * as actions from '../db/actions';
@@ -52,7 +53,7 @@ export const approvalView = (a: repo.ApprovalRow) => ({
 export async function listApprovals(deps: ServiceDeps, p: Principal, q: { limit: number; after?: string; status?: string; run_id?: string; agent?: string }) {
   let agentId: string | undefined;
   if (q.agent) {
-    const agent = await catalog.findAgent(deps.db, p.workspace_id, q.agent);
+    const agent = await findAgent(deps.db, p.workspace_id, q.agent);
     if (!agent) return { object: 'list' as const, data: [], has_more: false, next_cursor: null };
     agentId = agent.id;
   }
@@ -86,7 +87,7 @@ export async function decide(
     throw new ApiError(403, 'self_approval_forbidden', 'The key that created the run cannot decide its approvals');
   }
   if (body.decision === 'approve' && body.arguments) {
-    const tool = await catalog.getTool(deps.db, p.workspace_id, before.tool_call.name);
+    const tool = await getTool(deps.db, p.workspace_id, before.tool_call.name);
     const error = tool ? validateArguments((tool.spec as { input_schema: Record<string, unknown> }).input_schema, body.arguments) : 'the tool no longer exists';
     if (error) throw new ApiError(400, 'invalid_tool_arguments', `arguments do not match the tool's input schema: ${error}`, 'arguments');
   }

@@ -2,7 +2,7 @@
 // run in a new session (same workflow, same events). Streaming sends standard chat.completion.chunk
 // frames; the named agent events carry chunk-shaped data with empty `choices`, so that SDK clients that
 // read every frame as a chunk keep working while a raw SSE reader sees the event names.
-import * as catalog from '../db/catalog';
+import * as catalog from '../db/agents';
 import { ApiError } from '../domain/errors';
 import type { AgentSpec } from '../domain/agent';
 import { contentText, type ChatCompletionRequest } from '../domain/chat';

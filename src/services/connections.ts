@@ -18,7 +18,7 @@ import { BODY_LIMITS, BodyTooLargeError, describeBytes, readBoundedText } from '
 import type { SecretBox } from '../security/secrets';
 import { cell } from '../db/secret-cells';
 import { authorizationCompletedSignal } from '../../workflows/definitions';
-import { checkOutbound } from './catalog';
+import { checkOutbound } from './outbound-urls';
 import { page, type ServiceDeps } from './deps';
 
 /** What the flow needs, in the API (callback) and in the worker (check, token for a tool call). */

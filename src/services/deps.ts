@@ -26,3 +26,9 @@ export function page<T extends { id: string }>(rows: T[], limit: number): { data
   const data = has_more ? rows.slice(0, limit) : rows;
   return { data, has_more, next_cursor: has_more ? (data[data.length - 1]?.id ?? null) : null };
 }
+
+/** A list object (`object: 'list'`, a cursor page) of the rows' views. */
+export function list<R extends { id: string }, V>(rows: R[], limit: number, view: (r: R) => V) {
+  const p = page(rows, limit);
+  return { object: 'list' as const, ...p, data: p.data.map(view) };
+}

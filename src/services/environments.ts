@@ -3,13 +3,13 @@
 import type { Db } from '../db/pool';
 import { transaction } from '../db/pool';
 import * as repo from '../db/environments';
-import * as catalog from '../db/catalog';
+import { getToolsByName } from '../db/tools';
 import { newId } from '../db/ids';
 import { ApiError, notFound } from '../domain/errors';
 import { isoDate, type ListQuery } from '../domain/common';
 import type { EnvironmentCreate, EnvironmentUpdate } from '../domain/environment';
 import type { Principal } from '../domain/workspace';
-import { checkOutbound } from './catalog';
+import { checkOutbound } from './outbound-urls';
 import { page } from './deps';
 
 export const environmentView = (e: repo.EnvironmentRow) => ({
@@ -28,7 +28,7 @@ const taken = (name: string) => new ApiError(409, 'already_exists', `Environment
 /** Override keys and allowed_tools name tools of the workspace; override URLs pass the private-network guard. */
 async function checkRefs(db: Db, ws: string, f: repo.EnvironmentFields, allowPrivate: boolean): Promise<void> {
   const named = [...new Set([...Object.keys(f.tools), ...(f.allowed_tools ?? [])])];
-  const found = new Set(named.length ? (await catalog.getToolsByName(db, ws, named)).map((t) => t.name) : []);
+  const found = new Set(named.length ? (await getToolsByName(db, ws, named)).map((t) => t.name) : []);
   const unknownOverride = Object.keys(f.tools).find((t) => !found.has(t));
   if (unknownOverride) throw new ApiError(400, 'unknown_tool', `Tool ${unknownOverride} does not exist`, `tools.${unknownOverride}`);
   const unknownAllowed = (f.allowed_tools ?? []).findIndex((t) => !found.has(t));

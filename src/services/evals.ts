@@ -3,7 +3,7 @@
 import type { Db } from '../db/pool';
 import { transaction } from '../db/pool';
 import * as repo from '../db/evals';
-import * as catalog from '../db/catalog';
+import { findAgent, getAgentVersion } from '../db/agents';
 import * as runRepo from '../db/runs';
 import { newId } from '../db/ids';
 import { ApiError, notFound } from '../domain/errors';
@@ -117,10 +117,10 @@ export async function createEval(deps: ServiceDeps, p: Principal, b: EvalCreate,
   const setVersion = b.eval_set_version ?? set.current_version;
   const cases = await repo.getEvalSetVersion(deps.db, set.id, setVersion);
   if (!cases) throw notFound('eval set version', 'eval_set_version');
-  const agent = await catalog.findAgent(deps.db, p.workspace_id, b.agent);
+  const agent = await findAgent(deps.db, p.workspace_id, b.agent);
   if (!agent || agent.archived_at) throw notFound('agent', 'agent');
   const agentVersion = b.agent_version ?? agent.current_version;
-  if (!(await catalog.getAgentVersion(deps.db, agent.id, agentVersion))) throw notFound('agent version', 'agent_version');
+  if (!(await getAgentVersion(deps.db, agent.id, agentVersion))) throw notFound('agent version', 'agent_version');
   const row = await transaction(deps.db, async (c) => {
     if (!(await repo.shareLockEvalSet(c, set.id))) throw notFound('eval set', 'eval_set');
     return repo.insertEval(

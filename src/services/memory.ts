@@ -4,7 +4,7 @@
 // call); the ranking is cosine similarity, with pgvector where it is installed. A store without one
 // ranks by PostgreSQL full text, and entries that do not match are not returned.
 import { transaction, type Queryable } from '../db/pool';
-import * as catalog from '../db/catalog';
+import { getModelCard } from '../db/model-cards';
 import * as repo from '../db/memory';
 import { newId } from '../db/ids';
 import { isoDate, type ListQuery } from '../domain/common';
@@ -50,7 +50,7 @@ export async function createStore(deps: MemoryDeps, p: Principal, b: MemoryStore
   return transaction(deps.db, async (c) => {
     if (b.embedding) {
       // Locked for share: a delete of the card under way is waited for, or waits and then sees this store.
-      const card = await catalog.getModelCard(c, p.workspace_id, b.embedding.card, 'share');
+      const card = await getModelCard(c, p.workspace_id, b.embedding.card, 'share');
       if (!card) throw validationFailed(`Model card ${b.embedding.card} does not exist`, 'embedding.card');
       if (card.provider !== 'openai') throw validationFailed(`Model card ${card.id} is not an OpenAI-wire card (provider openai): embeddings use POST /embeddings`, 'embedding.card');
     }
@@ -171,7 +171,7 @@ const fetcher = (allowPrivate: boolean): GuardedFetch => {
  * error messages name the card and the HTTP status, never what the provider sent back.
  */
 async function embed(deps: MemoryDeps, ws: string, store: repo.MemoryStoreRow, text: string, signal?: AbortSignal): Promise<number[]> {
-  const card = await catalog.getModelCard(deps.db, ws, store.embedding_card!);
+  const card = await getModelCard(deps.db, ws, store.embedding_card!);
   if (!card) throw new ApiError(409, 'embedding_card_missing', `Model card ${store.embedding_card} of memory store ${store.name} no longer exists`, 'embedding.card');
   const endpoint = {
     base_url: card.base_url,
@@ -196,7 +196,7 @@ async function embed(deps: MemoryDeps, ws: string, store: repo.MemoryStoreRow, t
 
 // ---------- agents and runs
 
-/** For agent validation (catalog.ts): the store an agent names must exist in the workspace. */
+/** For agent validation (agents.ts): the store an agent names must exist in the workspace. */
 export async function memoryStoreExists(db: Queryable, ws: string, memory: AgentMemory): Promise<boolean> {
   return (await repo.findStore(db, ws, memory.store)) !== undefined;
 }

@@ -5,7 +5,8 @@
 // without a beginRun activity, issue 18), else by beginRun once the turn has come.
 import type { Config } from '../config';
 import type { Queryable } from '../db/pool';
-import * as catalog from '../db/catalog';
+import { getAgentVersion } from '../db/agents';
+import { getToolsByName } from '../db/tools';
 import * as runs from '../db/runs';
 import { environmentOfRun } from '../db/environments';
 import type { AgentSpec } from '../domain/agent';
@@ -25,7 +26,7 @@ export async function loadRunContext(db: Queryable, config: Config, run: runs.Ru
   const runId = run.id;
   // Independent reads in parallel (on separate pooled connections): this is on every run's start path.
   const [version, messages, remaining, environment] = await Promise.all([
-    catalog.getAgentVersion(db, run.agent_id, run.agent_version),
+    getAgentVersion(db, run.agent_id, run.agent_version),
     runs.sessionMessages(db, run.session_id),
     remainingTokens(db, config, run.workspace_id),
     environmentOfRun(db, run.workspace_id, runId),
@@ -33,7 +34,7 @@ export async function loadRunContext(db: Queryable, config: Config, run: runs.Ru
   if (!version) throw new RunContextError(`Agent version missing for run ${runId}`);
   const spec = version.spec as AgentSpec;
   const [toolRows, skills, memoryTools] = await Promise.all([
-    catalog.getToolsByName(db, run.workspace_id, spec.tools ?? []),
+    getToolsByName(db, run.workspace_id, spec.tools ?? []),
     skillsOf(db, run.workspace_id, spec.skills ?? []),
     memoryToolsFor(db, run.workspace_id, spec.memory),
   ]);

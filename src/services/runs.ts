@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { transaction } from '../db/pool';
-import * as catalog from '../db/catalog';
+import * as catalog from '../db/agents';
 import { loadRunContext } from './run-context';
 import type { RunContext } from '../domain/run-context';
 import * as repo from '../db/runs';

@@ -7,7 +7,7 @@ import { isoDate, type ListQuery } from '../domain/common';
 import type { WebhookCreate } from '../domain/webhook';
 import type { Principal } from '../domain/workspace';
 import { cell } from '../db/secret-cells';
-import { checkOutbound } from './catalog';
+import { checkOutbound } from './outbound-urls';
 import { newWebhookSecret } from '../security/webhook-signing';
 import { page, type ServiceDeps } from './deps';
 

@@ -1,0 +1,84 @@
+// Workspace tools: the input schema must compile as JSON Schema, an http executor's URL is checked as an
+// outbound URL, and a PATCH re-validates the merged tool as a whole.
+import type { Db, Queryable } from '../db/pool';
+import { transaction } from '../db/pool';
+import * as repo from '../db/tools';
+import { getConnection } from '../db/connections';
+import { newId } from '../db/ids';
+import { alreadyExists, ApiError, notFound } from '../domain/errors';
+import { isoDate, type ListQuery } from '../domain/common';
+import { toolCreateSchema, type ToolCreate, type toolUpdateSchema } from '../domain/tool';
+import type { Principal } from '../domain/workspace';
+import { checkSchema, schemaProblem } from './json-schema';
+import { checkOutbound } from './outbound-urls';
+import { list } from './deps';
+import type { z } from 'zod';
+
+const toolView = (t: repo.ToolRow) => ({
+  id: t.id,
+  object: 'tool' as const,
+  name: t.name,
+  ...(t.spec as Omit<ToolCreate, 'name'>),
+  created_at: isoDate(t.created_at),
+  updated_at: isoDate(t.updated_at),
+});
+
+function checkInputSchema(schema: Record<string, unknown>): void {
+  const problem = schemaProblem(schema);
+  if (problem) throw new ApiError(400, 'validation_failed', `input_schema${problem.path ? `.${problem.path}` : ''} ${problem.message}`, `input_schema${problem.path ? `.${problem.path}` : ''}`);
+  try {
+    checkSchema(schema);
+  } catch (err) {
+    throw new ApiError(400, 'validation_failed', `input_schema is not a valid JSON Schema: ${(err as Error).message}`, 'input_schema');
+  }
+}
+
+/** `auth` (API.md 12): only http tools send a user's token, and the connection must be the workspace's. */
+async function checkAuth(db: Queryable, ws: string, t: Pick<ToolCreate, 'auth' | 'executor'>): Promise<void> {
+  if (!t.auth) return;
+  if (t.executor.type !== 'http') throw new ApiError(400, 'validation_failed', 'Only http tools can declare auth', 'auth');
+  if (!(await getConnection(db, ws, t.auth.connection))) throw new ApiError(400, 'unknown_connection', `Connection ${t.auth.connection} does not exist`, 'auth.connection');
+}
+
+export async function createTool(db: Db, p: Principal, b: ToolCreate, allowPrivate: boolean) {
+  if (b.executor.type === 'http') await checkOutbound(b.executor.url, allowPrivate, 'executor.url');
+  checkInputSchema(b.input_schema);
+  await checkAuth(db, p.workspace_id, b);
+  const { name, ...spec } = b;
+  const row = await repo.insertTool(db, newId('tool'), p.workspace_id, name, spec);
+  if (!row) throw alreadyExists(`Tool ${name}`, 'name');
+  return toolView(row);
+}
+
+export async function getTool(db: Db, p: Principal, name: string) {
+  const row = await repo.getTool(db, p.workspace_id, name);
+  if (!row) throw notFound('tool', 'name');
+  return toolView(row);
+}
+
+export async function listTools(db: Db, p: Principal, q: ListQuery) {
+  return list(await repo.listTools(db, p.workspace_id, q.limit, q.after), q.limit, toolView);
+}
+
+export async function updateTool(db: Db, p: Principal, name: string, patch: z.infer<typeof toolUpdateSchema>, allowPrivate: boolean) {
+  const { auth, ...rest } = patch;
+  const b: Partial<Omit<ToolCreate, 'name'>> = { ...rest, ...(auth ? { auth } : {}) };
+  if (b.executor?.type === 'http') await checkOutbound(b.executor.url, allowPrivate, 'executor.url');
+  return transaction(db, async (c) => {
+    const row = await repo.getTool(c, p.workspace_id, name);
+    if (!row) throw notFound('tool', 'name');
+    // Re-validate the merged definition as a whole, so a partial update cannot produce an invalid tool.
+    const current: Record<string, unknown> = { ...row.spec };
+    if (auth === null) delete current.auth;
+    const merged = toolCreateSchema.parse({ name, ...current, ...b });
+    checkInputSchema(merged.input_schema);
+    await checkAuth(c, p.workspace_id, merged);
+    const { name: _n, ...spec } = merged;
+    return toolView(await repo.updateTool(c, row.id, spec));
+  });
+}
+
+export async function deleteTool(db: Db, p: Principal, name: string) {
+  if (!(await repo.deleteTool(db, p.workspace_id, name))) throw notFound('tool', 'name');
+  return { name, object: 'tool' as const, deleted: true };
+}
