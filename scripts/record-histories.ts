@@ -9,8 +9,10 @@ import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import setup, { type TestEnv } from '../test/support/global-setup';
 import { dataConverter, decodeAllPayloads, EncryptionCodec } from '../src/temporal/codec';
+import type { ApprovalDecision } from '../src/domain/approval';
+import { signDecision } from '../src/security/approval-proof';
 import { startFakeLlm } from '../test/fixtures/fake-llm';
-import { startToolServer } from '../test/fixtures/tool-server';
+import { startToolServer, type ToolRequest } from '../test/fixtures/tool-server';
 import { startOAuthServer } from '../test/fixtures/oauth-server';
 
 const OUT = path.resolve(__dirname, '../test/histories');
@@ -36,7 +38,8 @@ async function main(): Promise<void> {
   await call('POST', '/v1/tools', { name: 'client_calc', effect: 'read', input_schema: { type: 'object', properties: { x: { type: 'number' } } }, executor: { type: 'client' } });
   await call('POST', '/v1/agents', { name: 'a', model: { card: 'fake' }, tools: ['weather', 'slow', 'ticket', 'client_calc'], limits: { max_steps: 3 }, approval: { timeout_seconds: 3600 } });
   await call('POST', '/v1/agents', { name: 'b', model: { card: 'fake' }, tools: ['ticket'], approval: { timeout_seconds: 1, on_timeout: 'fail' } });
-  const approver = (await call('POST', '/v1/api_keys', { name: 'approver', roles: ['approver'] })).key as string;
+  const approverKey = (await call('POST', '/v1/api_keys', { name: 'approver', roles: ['approver'] })) as { id: string; key: string };
+  const approver = approverKey.key;
   const decide = async (path: string, body: unknown) =>
     fetch(`${e.apiUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${approver}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const until = async (id: string, statuses: string[], kind = 'runs') => {
@@ -172,6 +175,37 @@ async function main(): Promise<void> {
   await decide(`/v1/approvals/${action.approval.id}/approve`, {});
   await until(action.id, ['completed'], 'action_invocations');
   runs['action-invocation-approved'] = (await call('GET', `/v1/action_invocations/${action.id}`)).id;
+
+  // With 'early-decisions-kept-v1' (an action asks it through patched(), so it leaves its own marker; a run
+  // under 'run-patches-current-v1' does not): a decision that reaches the workflow before its approval is
+  // requested is kept and applied then. On a run, a replaying worker meets it when the decision and the
+  // model's answer come in one activation (docs/reliability.md); here the decision, with the API's proof,
+  // is signaled while the tool's preview runs, so the action needs no later decision to complete.
+  {
+    tools.route('/previewed', { delay_ms: 3000, body: (req: ToolRequest) => (req.headers['x-dry-run'] ? { would_file: 'early' } : { ticket: 'T-2' }) });
+    await call('POST', '/v1/tools', { name: 'previewed_ticket', effect: 'write', supports_dry_run: true, input_schema: { type: 'object', properties: { title: { type: 'string' } } }, executor: { type: 'http', url: `${tools.url}/previewed` } });
+    const early = await call('POST', '/v1/action_invocations', { tool: 'previewed_ticket', arguments: { title: 'early' }, wait: false });
+    for (; !tools.requests.some((r) => r.path === '/previewed' && r.headers['x-dry-run']); await new Promise((x) => setTimeout(x, 50)));
+    const db = new pg.Client({ connectionString: e.databaseUrl });
+    await db.connect();
+    const row = (await db.query<{ workflow_id: string; tool_call_id: string }>('SELECT workflow_id, tool_call_id FROM action_invocations WHERE id = $1', [early.id])).rows[0]!;
+    await db.end();
+    // The approval's id as the tool gate derives it from the tool call's (workflows/tool-gate.ts).
+    const decision: ApprovalDecision = { approval_id: `apr_${row.tool_call_id.replace(/^tc_/, '')}`, decision: 'approve', decided_by: { key_id: approverKey.id, name: 'approver' } };
+    decision.proof = signDecision({ masterKey: e.masterKey, previousMasterKeys: [], dataDir: '' }, row.workflow_id, decision);
+    const connection = await Connection.connect({ address: e.temporalAddress });
+    const codec = new EncryptionCodec([Buffer.from(e.masterKey, 'base64')]);
+    const handle = new Client({ connection, namespace: e.namespace, dataConverter: dataConverter([Buffer.from(e.masterKey, 'base64')]) }).workflow.getHandle(row.workflow_id);
+    await handle.signal('approvalDecision', decision);
+    await until(early.id, ['completed'], 'action_invocations');
+    // Only a decision that came before its approval leaves the marker: a slow signal would record another path.
+    const markers = (await decodeAllPayloads(await handle.fetchHistory(), codec)).events?.flatMap((ev) =>
+      ev.markerRecordedEventAttributes?.markerName === 'core_patch' ? [JSON.parse(Buffer.from(ev.markerRecordedEventAttributes.details!['patch-data']!.payloads![0]!.data!).toString('utf8')).id as string] : [],
+    );
+    if (!markers?.includes('early-decisions-kept-v1')) throw new Error(`the decision did not arrive before its approval (markers: ${markers?.join(', ')})`);
+    await connection.close();
+    runs['action-invocation-early-decision-kept'] = row.workflow_id;
+  }
 
   // With 'skill-loaded-event-v1': a load_skill call followed by skill.loaded.
   const form = new FormData();

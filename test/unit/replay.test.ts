@@ -11,7 +11,50 @@ import { workflowBundle } from '../../src/temporal/connection';
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const DIR = path.resolve(__dirname, '../histories');
+const WORKFLOWS = path.resolve(__dirname, '../../workflows');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+
+type HistoryJson = { events: Record<string, any>[] };
+const readHistory = (f: string): HistoryJson => JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8')) as HistoryJson;
+const decoded = (p: { data?: string } | undefined): any => (p?.data ? JSON.parse(Buffer.from(p.data, 'base64').toString('utf8')) : undefined);
+
+/** The patch ids of a history's markers, in order. */
+const patchMarkers = (h: HistoryJson): string[] =>
+  h.events.flatMap((e) => (e.markerRecordedEventAttributes?.markerName === 'core_patch' ? [decoded(e.markerRecordedEventAttributes.details['patch-data'].payloads[0]).id as string] : []));
+
+/** The run events a model or tool call was handed to store first (patch store-with-activity-v1). */
+const storedEvents = (h: HistoryJson): { type: string; data: Record<string, unknown> }[] =>
+  h.events.flatMap((e) => decoded(e.activityTaskScheduledEventAttributes?.input?.payloads?.[0])?.store?.events ?? []);
+
+/**
+ * Every patch id of workflows/*.ts: its `*_PATCH` constants and the literals given to patched(); and the
+ * names asked as a patch that the file does not declare (they would escape the list: none may exist).
+ */
+function declaredPatches(): { ids: Set<string>; undeclared: string[] } {
+  const ids = new Set<string>();
+  const undeclared: string[] = [];
+  for (const f of fs.readdirSync(WORKFLOWS).filter((n) => n.endsWith('.ts'))) {
+    const src = fs.readFileSync(path.join(WORKFLOWS, f), 'utf8');
+    const consts = new Map([...src.matchAll(/\bconst\s+([A-Z][A-Z0-9_]*_PATCH)\s*=\s*'([^']+)'/g)].map((m) => [m[1]!, m[2]!]));
+    for (const id of consts.values()) ids.add(id);
+    for (const m of src.matchAll(/\b(?:patched|deprecatePatch)\(\s*'([^']+)'/g)) ids.add(m[1]!);
+    for (const m of src.matchAll(/\b(?:patched|deprecatePatch|has)\(\s*([A-Z][A-Z0-9_]*)\s*\)/g)) if (!consts.has(m[1]!)) undeclared.push(`${f}: ${m[1]}`);
+  }
+  return { ids, undeclared };
+}
+
+/**
+ * Patches that only a new run can take, and a run's run-patches-current-v1 answers them without a marker of
+ * their own (store-with-activity-v1 is the run's; the RE2 patch is asked only when a rule has `matches`, and
+ * an action has no rules). No run was recorded between them and that patch, so no history can hold their
+ * markers: each names a history under run-patches-current-v1 and what shows that it took the new path.
+ */
+const UNDER_CURRENT_PATCH: Record<string, { history: string; takes: (h: HistoryJson) => boolean }> = {
+  // The events before a model or tool call are stored by that activity.
+  'store-with-activity-v1': { history: 'approval-granted-current-patches.json', takes: (h) => storedEvents(h).length > 0 },
+  // A rule with `matches` decided a call (the RE2 patch is asked only then).
+  'policy-matches-re2-v1': { history: 'policy-matches-current-patches.json', takes: (h) => storedEvents(h).some((ev) => ev.type === 'policy.decided' && ev.data.rule_id === 'no-x') },
+};
 
 describe('recorded histories', () => {
   it('cover the representative runs', () => {
@@ -31,8 +74,24 @@ describe('recorded histories', () => {
         'oauth-authorization-completed.json',
         // with approval-decision-proof-v1 (a decision counts only with the API's proof; edited arguments re-validated)
         'approval-granted-proof.json', 'approval-denied-proof.json', 'approval-forged-refused-then-granted.json', 'approval-edited-invalid-arguments.json',
+        // with early-decisions-kept-v1 (a decision signaled before its approval was requested is kept and applied)
+        'action-invocation-early-decision-kept.json',
       ]),
     );
+  });
+
+  // A patched() branch that no history takes is never checked by the replay below (issue 19, item 2).
+  it('take the new path of every patch in workflows/: each patch id is the id of a marker in some history', () => {
+    const { ids, undeclared } = declaredPatches();
+    expect(undeclared).toEqual([]);
+    expect([...ids]).toEqual(expect.arrayContaining(['run-patches-current-v1', ...Object.keys(UNDER_CURRENT_PATCH)]));
+    const marked = new Set(files.flatMap((f) => patchMarkers(readHistory(f))));
+    expect([...ids].filter((id) => !marked.has(id) && !UNDER_CURRENT_PATCH[id])).toEqual([]);
+    for (const [id, { history, takes }] of Object.entries(UNDER_CURRENT_PATCH)) {
+      const h = readHistory(history);
+      expect(patchMarkers(h), id).toContain('run-patches-current-v1');
+      expect(takes(h), id).toBe(true);
+    }
   });
 
   it('all replay without nondeterminism against this build', async () => {
