@@ -162,6 +162,9 @@ export const READ_ALL: Role[] = ['developer', 'approver', 'auditor'];
 export const READ_DEFINITIONS: Role[] = ['developer', 'auditor'];
 export const ADMIN_ONLY: Role[] = [];
 
+/** A documented success body: one object, or a list envelope of them (`{object: "list", data, ...}`). */
+export type ResponseDoc = { object: z.ZodType } | { list: z.ZodType };
+
 /** What /openapi.json is generated from: every route, with the zod schemas that validate it. */
 export interface RouteDoc {
   method: 'get' | 'post' | 'patch' | 'delete';
@@ -177,6 +180,8 @@ export interface RouteDoc {
   sse?: boolean;
   /** A multipart/form-data body (the route reads the stream itself), documented by this schema. */
   multipart?: z.ZodType;
+  /** The success body, for /openapi.json: an object schema with a meta id, or a list of such objects. */
+  response?: ResponseDoc;
   /** Called without an API key (a browser redirect back from an OAuth authorization server). */
   public?: boolean;
 }
@@ -188,10 +193,10 @@ export function defineRoutes(registry: RouteDoc[], prefix = '/v1') {
     (method: RouteDoc['method']) =>
     <B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType = z.ZodUnknown>(
       path: string,
-      opts: Options<B, Q> & { summary?: string; operator?: boolean; multipart?: z.ZodType },
+      opts: Options<B, Q> & { summary?: string; operator?: boolean; multipart?: z.ZodType; response?: ResponseDoc },
       fn: (ctx: HandlerContext<z.infer<B>, z.infer<Q>>) => Promise<unknown>,
     ): void => {
-      registry.push({ method, path: `${prefix}${path}`, roles: opts.roles, body: opts.body, query: opts.query, status: opts.status, summary: opts.summary, sse: opts.sse, operator: opts.operator, multipart: opts.multipart });
+      registry.push({ method, path: `${prefix}${path}`, roles: opts.roles, body: opts.body, query: opts.query, status: opts.status, summary: opts.summary, sse: opts.sse, operator: opts.operator, multipart: opts.multipart, response: opts.response });
       router[method](path, handle(opts, fn));
     };
   return { router, get: add('get'), post: add('post'), patch: add('patch'), delete: add('delete') };

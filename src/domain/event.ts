@@ -33,16 +33,6 @@ export interface PendingEvent {
   data: Record<string, unknown>;
 }
 
-export interface RunEvent {
-  id: string;
-  object: 'run.event';
-  run_id: string;
-  seq: number;
-  type: string;
-  created_at: string;
-  data: Record<string, unknown>;
-}
-
 /** A token delta; published to live subscribers only, never stored and never in workflow history. */
 export interface DeltaNotice {
   run_id: string;

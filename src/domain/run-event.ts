@@ -14,7 +14,7 @@ import { EVENT_TYPES } from './event';
 
 const toolCall = z.object({ id: z.string(), name: z.string(), arguments: z.record(z.string(), z.unknown()) }).meta({ id: 'ToolCall' });
 const decider = z.object({ key_id: z.string(), name: z.string() });
-const usage = z
+export const usageSchema = z
   .object({
     input_tokens: z.number(),
     output_tokens: z.number(),
@@ -94,16 +94,16 @@ export const RUN_EVENT_DATA = {
   'run.status_changed': z.object({ from: runStatus, to: runStatus }),
   'run.completed': z.object({
     output_text: z.string().nullable().optional(),
-    usage: usage.optional(),
+    usage: usageSchema.optional(),
     result: z.unknown().optional().describe('An action invocation: its result'),
     error: z.unknown().optional().describe('An action invocation: null'),
   }),
   'run.failed': z.object({
     error: error.nullable(),
-    usage: usage.optional(),
+    usage: usageSchema.optional(),
     result: z.unknown().optional().describe('An action invocation: null'),
   }),
-  'run.canceled': z.object({ usage: usage.optional() }),
+  'run.canceled': z.object({ usage: usageSchema.optional() }),
 } satisfies Record<Exclude<(typeof EVENT_TYPES)[number], 'message.delta'>, z.ZodType>;
 
 export type StoredEventType = keyof typeof RUN_EVENT_DATA;

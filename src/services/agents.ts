@@ -15,8 +15,9 @@ import { list } from './deps';
 import { missingSkill } from './skills';
 import { memoryStoreExists } from './memory';
 import type { z } from 'zod';
+import type { AgentObject } from '../domain/api-objects';
 
-export function agentView(a: repo.AgentRow, v: repo.AgentVersionRow) {
+export function agentView(a: repo.AgentRow, v: repo.AgentVersionRow): AgentObject {
   return {
     id: a.id,
     object: 'agent' as const,

@@ -18,6 +18,8 @@ import { signDecision } from '../security/approval-proof';
 import { validateArguments } from './json-schema';
 import { page, type ServiceDeps } from './deps';
 import { temporalCall } from './temporal-errors';
+import type { ApprovalObject } from '../domain/api-objects';
+import type { ApprovalStatus } from '../domain/approval';
 
 /** A workflow that has ended (terminated, or raced to its end) cannot take a decision: 409, not 500. */
 async function signalOrConflict(send: () => Promise<void>): Promise<void> {
@@ -29,7 +31,7 @@ async function signalOrConflict(send: () => Promise<void>): Promise<void> {
   }
 }
 
-export const approvalView = (a: repo.ApprovalRow) => ({
+export const approvalView = (a: repo.ApprovalRow): ApprovalObject => ({
   id: a.id,
   object: 'approval' as const,
   run_id: a.run_id,
@@ -41,7 +43,7 @@ export const approvalView = (a: repo.ApprovalRow) => ({
   policy_rule_id: a.policy_rule_id,
   reason: a.reason,
   preview: a.preview ?? null,
-  status: a.status,
+  status: a.status as ApprovalStatus,
   requested_at: isoDate(a.requested_at),
   expires_at: isoDate(a.expires_at),
   decided_at: isoDate(a.decided_at),

@@ -11,7 +11,7 @@ import { ApiError, notFound } from '../domain/errors';
 import { isoDate } from '../domain/common';
 import type { AgentSpec } from '../domain/agent';
 import { hasRole, type Principal } from '../domain/workspace';
-import { emptyUsage, isPaused, isTerminal, normalizeInput, type RunCreate, type RunState } from '../domain/run';
+import { emptyUsage, isPaused, isTerminal, normalizeInput, type RunCreate, type RunState, type RunStatus } from '../domain/run';
 import type { SessionCreate, SessionListQuery } from '../domain/session';
 import type { Message } from '../domain/message';
 import { RUN_FEEDBACK_ITEMS } from '../domain/feedback';
@@ -24,10 +24,12 @@ import { waitUntil } from './wait';
 import { checkInputFiles } from './files';
 import { resolveEnvironment } from './environments';
 import { feedbackCounts, runFeedback } from './feedback';
+import type { RunObject, SessionObject } from '../domain/api-objects';
+import type { RunEvent } from '../domain/run-event';
 
 // ---------- sessions
 
-export const sessionView = (s: repo.SessionRow) => ({
+export const sessionView = (s: repo.SessionRow): SessionObject => ({
   id: s.id,
   object: 'session' as const,
   agent_id: s.agent_id,
@@ -142,7 +144,7 @@ export async function deleteSession(deps: ServiceDeps, p: Principal, id: string)
 
 export type RunView = ReturnType<typeof runView>;
 
-export function runView(r: repo.RunRow, live?: RunState) {
+export function runView(r: repo.RunRow, live?: RunState): RunObject {
   const s = live ?? {
     status: r.status,
     started_at: isoDate(r.started_at),
@@ -161,7 +163,7 @@ export function runView(r: repo.RunRow, live?: RunState) {
     session_id: r.session_id,
     agent_id: r.agent_id,
     agent_version: r.agent_version,
-    status: s.status,
+    status: s.status as RunStatus,
     created_at: isoDate(r.created_at),
     started_at: s.started_at,
     completed_at: s.completed_at,
@@ -416,14 +418,16 @@ export const runProgress = async (deps: ServiceDeps, runId: string): Promise<{ s
   return row && { status: row.status, last_seq: row.last_seq };
 };
 
-export const eventView = (e: repo.EventRow) => ({
-  id: e.id,
-  object: 'run.event' as const,
-  run_id: e.run_id,
-  seq: e.seq,
-  type: e.type,
-  created_at: isoDate(e.created_at)!,
-  data: e.data,
-});
+/** A stored event as the API shows it: typed by the catalogue (src/domain/run-event.ts), which the event store checks. */
+export const eventView = (e: repo.EventRow): RunEvent =>
+  ({
+    id: e.id,
+    object: 'run.event' as const,
+    run_id: e.run_id,
+    seq: e.seq,
+    type: e.type,
+    created_at: isoDate(e.created_at)!,
+    data: e.data,
+  }) as RunEvent;
 
 export { getRunRow };

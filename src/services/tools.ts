@@ -13,8 +13,9 @@ import { checkSchema, schemaProblem } from './json-schema';
 import { checkOutbound } from './outbound-urls';
 import { list } from './deps';
 import type { z } from 'zod';
+import type { ToolObject } from '../domain/api-objects';
 
-const toolView = (t: repo.ToolRow) => ({
+const toolView = (t: repo.ToolRow): ToolObject => ({
   id: t.id,
   object: 'tool' as const,
   name: t.name,

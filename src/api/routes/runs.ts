@@ -15,6 +15,8 @@ import { openSse, parseLastEventId, streamFromCreate, streamRunEvents, type Fram
 import type { RunFollower } from '../../services/follow-run';
 import { bindRunId } from '../middleware/request';
 import type { Request } from 'express';
+import { runObjectSchema, sessionObjectSchema } from '../../domain/api-objects';
+import { runEventSchema } from '../../domain/run-event';
 
 const eventsQuerySchema = z.object({
   after_seq: z.coerce.number().int().min(0).default(0),
@@ -25,17 +27,17 @@ const eventsQuerySchema = z.object({
 export function runRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
   const r = defineRoutes(registry);
 
-  r.post('/sessions', { roles: ['developer'], body: sessionCreateSchema }, async ({ p, body, res }) => {
+  r.post('/sessions', { roles: ['developer'], body: sessionCreateSchema, response: { object: sessionObjectSchema } }, async ({ p, body, res }) => {
     const { created, session } = await svc.createSession(deps, p, body);
     res.status(created ? 201 : 200);
     return session;
   });
-  r.get('/sessions', { roles: READ_ALL, query: sessionListQuerySchema }, ({ p, query }) => svc.listSessions(deps, p, query));
-  r.get('/sessions/:id', { roles: READ_ALL }, ({ p, params }) => svc.getSession(deps, p, params.id!));
+  r.get('/sessions', { roles: READ_ALL, query: sessionListQuerySchema, response: { list: sessionObjectSchema } }, ({ p, query }) => svc.listSessions(deps, p, query));
+  r.get('/sessions/:id', { roles: READ_ALL, response: { object: sessionObjectSchema } }, ({ p, params }) => svc.getSession(deps, p, params.id!));
   r.get('/sessions/:id/messages', { roles: READ_ALL }, ({ p, params }) => svc.sessionMessages(deps, p, params.id!));
   r.delete('/sessions/:id', { audit: 'session.delete', roles: ['developer'] }, ({ p, params }) => svc.deleteSession(deps, p, params.id!));
 
-  r.post('/sessions/:id/runs', { audit: 'run.create', roles: ['developer'], body: runCreateSchema }, async ({ req, res, p, params, body, audit }) => {
+  r.post('/sessions/:id/runs', { audit: 'run.create', roles: ['developer'], body: runCreateSchema, response: { object: runObjectSchema } }, async ({ req, res, p, params, body, audit }) => {
     const early = body.stream ? streamFromCreate(deps) : undefined;
     try {
       const run = await svc.createRunInSession(deps, p, params.id!, body, req.id, res.locals.idempotencyKey as string | undefined, undefined, early?.hooks);
@@ -46,7 +48,7 @@ export function runRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
       early?.close();
     }
   });
-  r.post('/runs', { audit: 'run.create', roles: ['developer'], body: oneOffRunCreateSchema }, async ({ req, res, p, body, audit }) => {
+  r.post('/runs', { audit: 'run.create', roles: ['developer'], body: oneOffRunCreateSchema, response: { object: runObjectSchema } }, async ({ req, res, p, body, audit }) => {
     const { agent, ...rest } = body;
     const early = body.stream ? streamFromCreate(deps) : undefined;
     try {
@@ -58,10 +60,10 @@ export function runRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
       early?.close();
     }
   });
-  r.get('/runs', { roles: READ_ALL, query: runListQuerySchema, summary: 'Runs, newest first; each carries its feedback counts `feedback: {count, up, down}` (no items)' }, ({ p, query }) => svc.listRuns(deps, p, query));
+  r.get('/runs', { roles: READ_ALL, query: runListQuerySchema, response: { list: runObjectSchema }, summary: 'Runs, newest first; each carries its feedback counts `feedback: {count, up, down}` (no items)' }, ({ p, query }) => svc.listRuns(deps, p, query));
   r.get('/runs/:id/history', { roles: ['auditor'], summary: 'The Temporal event history of the run (replayable with ap replay)' }, ({ p, params }) => history.runHistory(deps, p, params.id!));
   // With the request's logger, so that the service's lines carry the request and the run.
-  r.get('/runs/:id', { roles: READ_ALL, summary: `A run; \`feedback\` is {count, up, down, items}: the counts and the ${RUN_FEEDBACK_ITEMS} newest feedback objects` }, ({ req, p, params }) => svc.getRun({ ...deps, log: req.log }, p, params.id!));
+  r.get('/runs/:id', { roles: READ_ALL, response: { object: runObjectSchema }, summary: `A run; \`feedback\` is {count, up, down, items}: the counts and the ${RUN_FEEDBACK_ITEMS} newest feedback objects` }, ({ req, p, params }) => svc.getRun({ ...deps, log: req.log }, p, params.id!));
   r.post(
     '/runs/:id/feedback',
     {
@@ -78,10 +80,10 @@ export function runRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
     },
   );
   r.get('/runs/:id/feedback', { roles: READ_ALL, query: feedbackListQuerySchema, summary: "The run's feedback objects, newest first (by first creation: a replacement keeps its place)" }, ({ p, params, query }) => feedback.listFeedback(deps.db, p, params.id!, query));
-  r.post('/runs/:id/cancel', { audit: 'run.cancel', roles: ['developer'], body: cancelSchema, status: 202 }, ({ p, params, body }) => svc.cancelRun(deps, p, params.id!, body.reason));
+  r.post('/runs/:id/cancel', { audit: 'run.cancel', roles: ['developer'], body: cancelSchema, status: 202, response: { object: runObjectSchema } }, ({ p, params, body }) => svc.cancelRun(deps, p, params.id!, body.reason));
 
   for (const [path, forceSse] of [['/runs/:id/events', false], ['/runs/:id/events/stream', true]] as const) {
-    r.get(path, { roles: READ_ALL, query: eventsQuerySchema, sse: true }, async ({ req, res, p, params, query }) => {
+    r.get(path, { roles: READ_ALL, query: eventsQuerySchema, sse: true, response: { list: runEventSchema } }, async ({ req, res, p, params, query }) => {
       const wantsSse = forceSse || (req.header('accept') ?? '').includes('text/event-stream');
       if (!wantsSse) return svc.listEvents(deps, p, params.id!, query.after_seq, query.limit);
       await svc.getRunRow(deps, p, params.id!);

@@ -5,14 +5,15 @@ import { toolCreateSchema, toolUpdateSchema } from '../../domain/tool';
 import * as svc from '../../services/tools';
 import type { ServiceDeps } from '../../services/deps';
 import { ADMIN_ONLY, defineRoutes, type RouteDoc, READ_DEFINITIONS } from '../route';
+import { toolObjectSchema } from '../../domain/api-objects';
 
 export function toolRoutes({ db, config }: ServiceDeps, registry: RouteDoc[]): Router {
   const open = config.allowPrivateNetwork;
   const r = defineRoutes(registry);
-  r.post('/tools', { audit: 'tool.create', roles: ADMIN_ONLY, body: toolCreateSchema, status: 201 }, ({ p, body }) => svc.createTool(db, p, body, open));
-  r.get('/tools', { roles: READ_DEFINITIONS, query: listQuerySchema }, ({ p, query }) => svc.listTools(db, p, query));
-  r.get('/tools/:name', { roles: READ_DEFINITIONS }, ({ p, params }) => svc.getTool(db, p, params.name!));
-  r.patch('/tools/:name', { audit: 'tool.update', roles: ADMIN_ONLY, body: toolUpdateSchema }, ({ p, params, body }) => svc.updateTool(db, p, params.name!, body, open));
+  r.post('/tools', { audit: 'tool.create', roles: ADMIN_ONLY, body: toolCreateSchema, status: 201, response: { object: toolObjectSchema } }, ({ p, body }) => svc.createTool(db, p, body, open));
+  r.get('/tools', { roles: READ_DEFINITIONS, query: listQuerySchema, response: { list: toolObjectSchema } }, ({ p, query }) => svc.listTools(db, p, query));
+  r.get('/tools/:name', { roles: READ_DEFINITIONS, response: { object: toolObjectSchema } }, ({ p, params }) => svc.getTool(db, p, params.name!));
+  r.patch('/tools/:name', { audit: 'tool.update', roles: ADMIN_ONLY, body: toolUpdateSchema, response: { object: toolObjectSchema } }, ({ p, params, body }) => svc.updateTool(db, p, params.name!, body, open));
   r.delete('/tools/:name', { audit: 'tool.delete', roles: ADMIN_ONLY }, ({ p, params }) => svc.deleteTool(db, p, params.name!));
   return r.router;
 }

@@ -1,18 +1,13 @@
 // Following a run's events over SSE (API.md 3.2), resuming with Last-Event-ID after a dropped
 // connection so that each stored event is yielded exactly once and in order.
-import type { DeltaNotice, RunEvent } from '../../domain/event';
+import type { RunDelta, RunEvent } from '../../domain/run-event';
 import { TERMINAL_EVENTS } from '../../domain/event';
 import { isTerminal } from '../../domain/run';
 import { decodeSse } from '../../providers/sse-decoder';
 import { ApiClient, isRetriable } from './http';
 
 /** A `message.delta` frame: token text of one model call attempt; not stored, so it has no seq. */
-export interface DeltaFrame {
-  object: 'run.delta';
-  type: 'message.delta';
-  run_id: string;
-  data: Omit<DeltaNotice, 'run_id'>;
-}
+export type DeltaFrame = RunDelta;
 
 export type StreamItem = RunEvent | DeltaFrame;
 

@@ -1,60 +1,66 @@
 // How a run's live events read in a terminal: token deltas as running text, every other event as one
 // `[type] ...` line, and the progress line `ap runs create --wait` keeps on stderr.
-import type { RunEvent } from '../../domain/event';
-import { textOf, type TextPart } from '../../domain/message';
+import type { RunEvent } from '../../domain/run-event';
+import { textOf } from '../../domain/message';
 import { isStored, type StreamItem } from './events';
 import { abbreviate, compact, errorLine, time, usageLine } from './format';
 
 const ARGS_MAX = 200;
 const OUTPUT_MAX = 300;
 
-type Data = Record<string, any>;
-
 /** One line per stored event (without its `[type] ` prefix), or undefined for events shown otherwise. */
 export function describe(ev: RunEvent): string | undefined {
-  const d = ev.data as Data;
   const call = (name: unknown, args: unknown) => `${String(name)} ${abbreviate(compact(args ?? {}), ARGS_MAX)}`;
   const rule = (id: unknown, reason: unknown) => `rule ${String(id)}${reason ? `: ${String(reason)}` : ''}`;
   switch (ev.type) {
     case 'run.queued':
       return ev.run_id;
     case 'run.started':
+      return '';
     case 'step.completed':
-      return d.step === undefined ? '' : `step ${d.step}`;
     case 'step.started':
-      return `step ${d.step}`;
-    case 'tool_call.requested':
-      return `${call(d.tool_call?.name, d.tool_call?.arguments)} (${d.tool_call?.id})${d.tool_call?.arguments_error ? ` invalid arguments: ${d.tool_call.arguments_error}` : ''}`;
-    case 'policy.decided':
+      return `step ${ev.data.step}`;
+    case 'tool_call.requested': {
+      const tc = ev.data.tool_call as typeof ev.data.tool_call & { arguments_error?: string };
+      return `${call(tc.name, tc.arguments)} (${tc.id})${tc.arguments_error ? ` invalid arguments: ${tc.arguments_error}` : ''}`;
+    }
+    case 'policy.decided': {
+      const d = ev.data;
       return `${d.name}: ${d.action} (${rule(d.rule_id, d.reason)})${d.edited_arguments ? ' after edited arguments' : ''}`;
+    }
     case 'approval.requested': {
-      const a = d.approval ?? {};
-      return `${a.id}: ${call(a.tool_call?.name, a.tool_call?.arguments)} needs approval (${rule(a.policy_rule_id, a.reason)}), expires ${time(a.expires_at)}; decide with \`ap approvals approve ${a.id}\` or \`ap approvals deny ${a.id} --reason ...\``;
+      const a = ev.data.approval;
+      return `${a.id}: ${call(a.tool_call.name, a.tool_call.arguments)} needs approval (${rule(a.policy_rule_id, a.reason)}), expires ${time(a.expires_at)}; decide with \`ap approvals approve ${a.id}\` or \`ap approvals deny ${a.id} --reason ...\``;
     }
     case 'approval.decided': {
+      const d = ev.data;
       const by = d.decided_by?.name ? ` by ${d.decided_by.name}` : '';
       const extra = [d.reason && `reason: ${d.reason}`, d.comment && `comment: ${d.comment}`, d.arguments && `edited arguments ${abbreviate(compact(d.arguments), ARGS_MAX)}`].filter(Boolean);
       return `${d.approval_id}: ${d.status}${by}${extra.length ? ` (${extra.join('; ')})` : ''}`;
     }
     case 'tool_call.required':
-      return `${call(d.name, d.arguments)} (${d.tool_call_id}) must be executed by the caller (POST /v1/runs/${ev.run_id}/tools/resolve)`;
+      return `${call(ev.data.name, ev.data.arguments)} (${ev.data.tool_call_id}) must be executed by the caller (POST /v1/runs/${ev.run_id}/tools/resolve)`;
+    case 'auth.required':
+      return `${ev.data.name} needs the user's authorization of ${ev.data.connection}: ${ev.data.authorization_url} (until ${time(ev.data.expires_at)})`;
     case 'tool_call.started':
-      return d.arguments ? `${call(d.name, d.arguments)} (edited arguments)` : String(d.name);
+      return ev.data.arguments ? `${call(ev.data.name, ev.data.arguments)} (edited arguments)` : ev.data.name;
     case 'tool_call.completed':
-      return `${d.name} → ${abbreviate(compact(d.output), OUTPUT_MAX)}`;
+      return `${ev.data.name} → ${abbreviate(compact(ev.data.output), OUTPUT_MAX)}`;
+    case 'skill.loaded':
+      return `${ev.data.skill_id} (${ev.data.files.join(', ')})`;
     case 'tool_call.failed':
-      return `${d.name}: ${errorLine(d.error)}`;
+      return `${ev.data.name}: ${errorLine(ev.data.error)}`;
     case 'run.status_changed':
-      return `${d.from} → ${d.to}`;
+      return `${ev.data.from} → ${ev.data.to}`;
     case 'run.completed':
     case 'run.canceled':
-      return `usage: ${usageLine(d.usage)}`;
+      return `usage: ${usageLine(ev.data.usage)}`;
     case 'run.failed':
-      return `${errorLine(d.error)}; usage: ${usageLine(d.usage)}`;
+      return `${errorLine(ev.data.error)}; usage: ${usageLine(ev.data.usage)}`;
     case 'message.completed':
       return undefined;
     default:
-      return abbreviate(compact(d), OUTPUT_MAX);
+      return abbreviate(compact((ev as { data: unknown }).data), OUTPUT_MAX);
   }
 }
 
@@ -73,7 +79,7 @@ export class EventPrinter {
 
   print(item: StreamItem): void {
     if (!isStored(item)) return this.delta(item.data);
-    if (item.type === 'message.completed') return this.completed(item.data as Data);
+    if (item.type === 'message.completed') return this.completed(item.data);
     const line = describe(item);
     if (line !== undefined) this.line(`[${item.type}]${line ? ` ${line}` : ''}`);
   }
@@ -100,8 +106,8 @@ export class EventPrinter {
     this.midLine = !d.text.endsWith('\n');
   }
 
-  private completed(d: Data): void {
-    const text = textOf({ content: (d.message?.content ?? []) as TextPart[] });
+  private completed(d: Extract<RunEvent, { type: 'message.completed' }>['data']): void {
+    const text = textOf({ content: d.message.content });
     const sameStep = d.step === this.step;
     const shown = sameStep ? this.shown : '';
     this.step = -1;
@@ -142,17 +148,16 @@ export class StatusLine {
   }
 
   update(ev: RunEvent): void {
-    const d = ev.data as Data;
     if (ev.type === 'run.status_changed') {
-      this.status = String(d.to);
+      this.status = ev.data.to;
       const paused = PAUSED_ACTIVITY[this.status];
       // A pause keeps "waiting for approval apr_..." of the approval.requested just before it.
       if (!paused) this.activity = '';
       else if (!this.activity.startsWith(paused)) this.activity = paused;
     } else if (ev.type === 'run.started') this.status = 'running';
-    else if (ev.type === 'step.started') [this.step, this.activity] = [Number(d.step), 'calling the model'];
-    else if (ev.type === 'tool_call.started') this.activity = `running tool ${d.name}`;
-    else if (ev.type === 'approval.requested') this.activity = `waiting for approval ${d.approval?.id}`;
+    else if (ev.type === 'step.started') [this.step, this.activity] = [ev.data.step, 'calling the model'];
+    else if (ev.type === 'tool_call.started') this.activity = `running tool ${ev.data.name}`;
+    else if (ev.type === 'approval.requested') this.activity = `waiting for approval ${ev.data.approval.id}`;
     else if (ev.type.startsWith('run.')) [this.status, this.activity] = [ev.type.slice(4), ''];
     this.render();
   }
