@@ -13,7 +13,7 @@ import { toolCreateSchema, type ToolCreate, type toolUpdateSchema } from '../dom
 import type { Principal } from '../domain/workspace';
 import { cell } from '../db/secret-cells';
 import { preview, type SecretBox } from '../security/secrets';
-import { checkSchema, schemaProblem } from './json-schema';
+import { checkSchema, schemaProblem } from '../core/json-schema';
 import { assertPublicUrl, PrivateNetworkError } from '../security/network-guard';
 import { outboundUrlProblem } from '../domain/url';
 import { page } from './deps';
