@@ -20,7 +20,9 @@ export default tseslint.config(
     ignores: ['src/cli/**'],
     rules: { 'no-console': 'error' },
   },
-  // The layers' arrows point down (issue 19): api/cli/dashboard -> services -> engine, db, providers -> domain.
+  // The layers' arrows point down (issue 19): api/cli/dashboard -> services -> engine (workflows, activities,
+  // src/temporal) -> db, providers -> domain; src/core, what services and activities share (memory, skills,
+  // OAuth tokens, input files, budgets, a run's context), sits below both and above db.
   // Type-only imports are allowed, as in ../shared/tools/arrows.py. test/unit/lint-arrows.test.ts shows each
   // rule firing on a deliberate violation.
   {
@@ -48,13 +50,48 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/api/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../db', '../db/**', '../../db', '../../db/**'], allowTypeImports: true, message: 'The API reaches the database only through src/services.' }] },
+      ],
+    },
+  },
+  {
+    files: ['activities/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../src/services', '../src/services/**', '../src/api', '../src/api/**'], allowTypeImports: true, message: 'Activities sit below services and the API: use src/core, or a function passed in ActivityDeps.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../services', '../services/**', '../api', '../api/**', '../cli', '../cli/**', '../dashboard', '../dashboard/**', '../../activities', '../../activities/**'], allowTypeImports: true, message: 'src/core sits below services, the API and activities: both services and activities use it.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/db/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['../temporal', '../temporal/**', '../services', '../services/**', '../api', '../api/**', '../../activities/**', '../../workflows/**'], allowTypeImports: true, message: 'src/db sits below services, Temporal and the API.' },
+            { group: ['../temporal', '../temporal/**', '../services', '../services/**', '../api', '../api/**', '../core', '../core/**', '../../activities/**', '../../workflows/**'], allowTypeImports: true, message: 'src/db sits below services, src/core, Temporal and the API.' },
           ],
         },
       ],

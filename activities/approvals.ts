@@ -5,7 +5,7 @@ import { Context } from '@temporalio/activity';
 import { appendAudit } from '../src/db/audit';
 import type { ApprovalDecision } from '../src/domain/approval';
 import { verifyDecision } from '../src/security/approval-proof';
-import { validateArguments } from '../src/services/json-schema';
+import { validateArguments } from '../src/core/json-schema';
 import type { ActivityDeps } from './deps';
 import { activityLog } from './log';
 

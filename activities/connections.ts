@@ -6,7 +6,7 @@
 import * as runs from '../src/db/runs';
 import { getConnection } from '../src/db/connections';
 import { scopesFor, type AuthorizationCheck, type ToolAuth } from '../src/domain/connection';
-import { authorizationLinkEndpoint, usableToken } from '../src/services/connections';
+import { authorizationLinkEndpoint, usableToken } from '../src/core/oauth';
 import type { ActivityDeps } from './deps';
 import { activityLog } from './log';
 

@@ -7,7 +7,6 @@ import * as runs from '../src/db/runs';
 import { ApiError, RUN_ERROR } from '../src/domain/errors';
 import { judge, summarize, type EvalSummary, type Observed } from '../src/domain/eval';
 import { isTerminal, runCreateSchema } from '../src/domain/run';
-import { startCaseRun } from '../src/services/evals';
 import type { ActivityDeps } from './deps';
 import { activityLog } from './log';
 
@@ -54,7 +53,7 @@ export function createEvalActivities(deps: ActivityDeps) {
       if (!c) throw ApplicationFailure.nonRetryable(`Case ${caseId} is not in eval set ${e.eval_set_id} v${e.eval_set_version}`, RUN_ERROR.internal_error);
       const body = runCreateSchema.parse({ input: c.input, metadata: { eval_id: e.id, eval_case_id: c.id } });
       try {
-        const run = await startCaseRun(deps, e, caseId, body, e.id);
+        const run = await deps.startCaseRun(deps, e, caseId, body, e.id);
         await evals.setCaseRun(db, evalId, caseId, run.id);
         // Canceled meanwhile (this activity is not waited for once the eval is canceled): its run goes too.
         if ((await loadEval(evalId)).status === 'canceled') await cancelRunOf(run.id);

@@ -15,7 +15,7 @@ import { callOpenAI } from '../src/providers/openai';
 import { callEcho } from '../src/providers/echo';
 import { ProviderError, type ModelAdapter, type ModelResult, type ModelTool } from '../src/providers/types';
 import { guardedFetch, privateNetworkCause } from '../src/security/network-guard';
-import { validateArguments } from '../src/services/json-schema';
+import { validateArguments } from '../src/core/json-schema';
 import { withStrictDefaults } from '../src/domain/tool';
 import type { ActivityDeps } from './deps';
 import { writeHandedBatch, type EventBatch } from './run-log';
@@ -23,7 +23,7 @@ import { DELTAS_CHANNEL } from './run-log';
 import { startHeartbeat } from './heartbeat';
 import { redactor, type Redactor } from './tools';
 import { activityLog } from './log';
-import { resolveInputFiles } from '../src/services/files';
+import { resolveInputFiles } from '../src/core/input-files';
 import { cell } from '../src/db/secret-cells';
 import { SecretError } from '../src/security/secrets';
 

@@ -7,7 +7,7 @@ import { requireApiKey } from './middleware/auth';
 import { buildOpenApi } from './openapi';
 import { PlatformMetrics } from './metrics';
 import { codecRouter } from './codec-server';
-import { appendAudit, type AuditEntry } from '../db/audit';
+import { recordAudit, type AuditEntry } from '../services/audit';
 import { auditRoutes } from './routes/audit';
 import { fileRoutes } from './routes/files';
 import { environmentRoutes } from './routes/environments';
@@ -39,7 +39,7 @@ export function createApp(deps: ServiceDeps): Express {
   app.set('query parser', 'simple');
   // req.secure and req.ip believe X-Forwarded-* only from the proxies the operator named (AP_TRUST_PROXY).
   app.set('trust proxy', deps.config.trustProxy);
-  app.locals.audit = (entry: AuditEntry) => appendAudit(deps.db, deps.secrets.audit, entry);
+  app.locals.audit = (entry: AuditEntry) => recordAudit(deps, entry);
   const metrics = new PlatformMetrics(deps.db, deps.config.metricsCacheSeconds, deps.runStarts);
   app.use(requestContext(deps.log, metrics));
   // body-parser replaces invalid UTF-8 with U+FFFD; such a body is refused instead of silently altered.

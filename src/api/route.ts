@@ -2,11 +2,10 @@
 // send its result. Handlers never see raw req.body.
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { z } from 'zod';
-import { ApiError } from '../domain/errors';
+import { ApiError, isConnectionError } from '../domain/errors';
 import { hasRole, type Principal, type Role } from '../domain/workspace';
 import { fromZod } from './middleware/errors';
 import { checkInput } from './input';
-import { isConnectionError } from '../db/pool';
 import { bindRunId } from './middleware/request';
 import type { Idempotency } from './middleware/idempotency';
 import type { KeySlots } from '../services/limits';

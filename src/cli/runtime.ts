@@ -16,6 +16,7 @@ import { createSecretBox, type SecretBox } from '../security/secrets';
 import { createEventBus, type EventBus } from '../services/event-bus';
 import { bootstrap } from '../services/workspaces';
 import { purgeEndedRuns } from '../services/retention';
+import { startCaseRun } from '../services/evals';
 import { clientOn, connectClient, startWorker, type RunningWorker } from '../temporal/connection';
 import { RunStarts } from '../temporal/eager-start';
 import { EncryptionCodec } from '../temporal/codec';
@@ -185,6 +186,7 @@ async function startWorkerIn(stack: Stack): Promise<RunningWorker> {
     secrets: stack.secrets,
     log: stack.log.child({ component: 'worker' }),
     temporal: stack.temporal,
+    startCaseRun,
   }, masterKeys(stack.config), stack.tracing);
   stack.stoppers.unshift(() => w.stop());
   const healthFile = stack.config.temporal.healthFile;

@@ -1,5 +1,6 @@
 // The PostgreSQL pool and a transaction helper. Connections are made by the caller, never on import.
 import pg from 'pg';
+import { isConnectionError } from '../domain/errors';
 
 export type Db = pg.Pool;
 export type Queryable = pg.Pool | pg.PoolClient;
@@ -36,14 +37,4 @@ export async function transaction<T>(db: Db, fn: (client: pg.PoolClient) => Prom
     client.off('error', onError);
     client.release(broken);
   }
-}
-
-/** True for errors that mean "PostgreSQL is not reachable right now" (API answers 503). */
-export function isConnectionError(err: unknown): boolean {
-  const code = (err as { code?: string } | null)?.code ?? '';
-  const message = err instanceof Error ? err.message : '';
-  return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001'].includes(code) ||
-    /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(message)
-  );
 }

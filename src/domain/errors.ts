@@ -40,6 +40,16 @@ export const validationFailed = (message: string, param?: string): ApiError =>
 export const alreadyExists = (what: string, param: string): ApiError =>
   new ApiError(409, 'already_exists', `${what} already exists`, param);
 
+/** True for errors that mean "PostgreSQL is not reachable right now" (API answers 503). */
+export function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code ?? '';
+  const message = err instanceof Error ? err.message : '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001'].includes(code) ||
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(message)
+  );
+}
+
 /** Codes a run can end `failed` with; also the ApplicationFailure types thrown by workflow and activities. */
 export const RUN_ERROR = {
   max_steps_exceeded: 'max_steps_exceeded',

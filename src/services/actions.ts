@@ -12,7 +12,7 @@ import { isTerminal } from '../domain/run';
 import type { ToolSpec } from '../domain/tool';
 import { hasRole, type Principal } from '../domain/workspace';
 import { ACTION_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, type ActionWorkflowInput } from '../../workflows/definitions';
-import { validateArguments } from './json-schema';
+import { validateArguments } from '../core/json-schema';
 import * as approvals from '../db/governance';
 import { approvalView } from './approvals';
 import type { ServiceDeps } from './deps';

@@ -15,7 +15,7 @@ import type { Principal } from '../domain/workspace';
 import type { ApprovalDecision, ToolResolution } from '../domain/approval';
 import { approvalDecisionSignal, toolResolutionSignal } from '../../workflows/definitions';
 import { signDecision } from '../security/approval-proof';
-import { validateArguments } from './json-schema';
+import { validateArguments } from '../core/json-schema';
 import { page, type ServiceDeps } from './deps';
 import { temporalCall } from './temporal-errors';
 import type { ApprovalObject } from '../domain/api-objects';

@@ -1,7 +1,7 @@
 // Files (API.md 11): an upload, already read whole by the route (src/api/upload.ts: a slow client never
 // holds the transaction), streams through a size counter and a SHA-256 into PostgreSQL inside one
 // transaction (a refused upload stores nothing); downloads are read piece by piece; a run's `input_file`
-// parts are checked when the run is created and read by the model call activity.
+// parts are checked when the run is created and read by the model call activity (src/core/input-files.ts).
 import crypto from 'node:crypto';
 import { TextDecoder } from 'node:util';
 import { transaction } from '../db/pool';
@@ -11,9 +11,10 @@ import { newId } from '../db/ids';
 import { isoDate } from '../domain/common';
 import { ApiError, notFound, validationFailed } from '../domain/errors';
 import { fileFieldsSchema, inputKind, MAX_INPUT_FILES, MAX_TEXT_FILE_BYTES, normalizeContentType, type FileListQuery } from '../domain/file';
-import type { Message, UserMessage } from '../domain/message';
+import type { Message } from '../domain/message';
 import type { Principal } from '../domain/workspace';
 import type { FormEvent } from '../api/multipart';
+import { fileParts } from '../core/input-files';
 import { page, type ServiceDeps } from './deps';
 
 /** Content is stored in pieces of this size: an upload never holds more than one in memory. */
@@ -147,13 +148,6 @@ export async function openContent(deps: ServiceDeps, p: Principal, id: string) {
 
 // ---------- run input
 
-/** Every `input_file` part of messages, with where it is (`input[i].content[j]`). */
-function fileParts(messages: Message[]): { file_id: string; param: string }[] {
-  return messages.flatMap((m, i) =>
-    m.role !== 'user' ? [] : m.content.flatMap((part, j) => (part.type === 'input_file' ? [{ file_id: part.file_id, param: `input[${i}].content[${j}].file_id` }] : [])),
-  );
-}
-
 /** At run creation: every named file exists in the workspace and is text or an image (API.md 11). */
 export async function checkInputFiles(db: Queryable, workspaceId: string, messages: Message[]): Promise<void> {
   const parts = fileParts(messages);
@@ -166,36 +160,4 @@ export async function checkInputFiles(db: Queryable, workspaceId: string, messag
     const kind = inputKind({ ...f, bytes: Number(f.bytes) });
     if (kind.kind === 'unsupported') throw new ApiError(400, 'unsupported_file', `File ${f.id} cannot be model input: ${kind.reason}`, part.param);
   }
-}
-
-/**
- * In the model call: each `input_file` part becomes its text (headed by the filename) or its image. A
- * file deleted since the run was created (a later run of the session still lists it) becomes a note.
- */
-export async function resolveInputFiles(db: Queryable, workspaceId: string, messages: Message[]): Promise<Message[]> {
-  const ids = [...new Set(fileParts(messages).map((x) => x.file_id))];
-  if (ids.length === 0) return messages;
-  const rows = await repo.getFiles(db, workspaceId, ids);
-  const resolved = new Map<string, UserMessage['content'][number]>();
-  for (const f of rows) {
-    const kind = inputKind({ ...f, bytes: Number(f.bytes) }).kind;
-    if (kind === 'unsupported') continue;
-    const content = await repo.getContent(db, f.id);
-    resolved.set(
-      f.id,
-      kind === 'image'
-        ? { type: 'input_image', media_type: f.content_type, data: content.toString('base64') }
-        : { type: 'input_text', text: `\n<file name=${JSON.stringify(f.filename)} id="${f.id}">\n${content.toString('utf8')}\n</file>\n` },
-    );
-  }
-  return messages.map((m) =>
-    m.role !== 'user'
-      ? m
-      : {
-          ...m,
-          content: m.content.map((part) =>
-            part.type !== 'input_file' ? part : (resolved.get(part.file_id) ?? { type: 'input_text', text: `\n[file ${part.file_id} is no longer available]\n` }),
-          ),
-        },
-  );
 }

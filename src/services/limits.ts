@@ -1,19 +1,11 @@
 // Budgets and rate limits: a request rate per API key and per workspace (fixed one-minute windows in
 // PostgreSQL, so every API process counts together), a cap on the long-lived requests one key holds
-// open (per API process), a per-workspace cap on active runs, and a per-workspace monthly token budget.
+// open (per API process), a per-workspace cap on active runs, and a per-workspace monthly token budget
+// (counted in src/core/budgets.ts, which a run's context reads too).
 import type { Config } from '../config';
 import type { Db, Queryable } from '../db/pool';
 import { ApiError } from '../domain/errors';
-
-interface WorkspaceLimits {
-  token_budget: string | null;
-  rate_limit_per_minute: number | null;
-  max_active_runs: number | null;
-}
-
-async function limitsOf(q: Queryable, workspaceId: string): Promise<WorkspaceLimits> {
-  return (await q.query<WorkspaceLimits>('SELECT token_budget, rate_limit_per_minute, max_active_runs FROM workspaces WHERE id = $1', [workspaceId])).rows[0]!;
-}
+import { limitsOf, remainingTokens } from '../core/budgets';
 
 /**
  * Counts the request in its key's window and in its workspace's (an admin could otherwise multiply the
@@ -81,24 +73,6 @@ export class KeySlots {
 
 export const longRequestSlots = (cap: number): KeySlots =>
   new KeySlots(cap, (n) => `This API key already holds ${n} long-lived requests (event streams, wait: true, chat completions) open on this server; retry when one has ended`);
-
-/** Tokens of the workspace's runs this calendar month (UTC). */
-async function tokensThisMonth(q: Queryable, workspaceId: string): Promise<number> {
-  const r = await q.query<{ used: string | null }>(
-    `SELECT SUM((usage->>'input_tokens')::bigint + (usage->>'output_tokens')::bigint) AS used FROM runs
-      WHERE workspace_id = $1 AND created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`,
-    [workspaceId],
-  );
-  return Number(r.rows[0]?.used ?? 0);
-}
-
-/** Remaining monthly tokens, or undefined when the workspace has no budget (then nothing is summed). */
-export async function remainingTokens(q: Queryable, config: Config, workspaceId: string, limits?: WorkspaceLimits): Promise<number | undefined> {
-  const l = limits ?? (await limitsOf(q, workspaceId));
-  const budget = l.token_budget !== null ? Number(l.token_budget) : config.limits.tokenBudget;
-  if (budget === undefined) return undefined;
-  return Math.max(0, budget - (await tokensThisMonth(q, workspaceId)));
-}
 
 /**
  * Checked before a run's create transaction: 402 when the monthly token budget is used up. Not

@@ -3,7 +3,8 @@ import crypto from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { transaction } from '../db/pool';
 import * as catalog from '../db/agents';
-import { loadRunContext } from './run-context';
+import { loadRunContext } from '../core/run-context';
+import { runView, type RunView } from '../core/run-view';
 import type { RunContext } from '../domain/run-context';
 import * as repo from '../db/runs';
 import { newId } from '../db/ids';
@@ -11,7 +12,7 @@ import { ApiError, notFound } from '../domain/errors';
 import { isoDate } from '../domain/common';
 import type { AgentSpec } from '../domain/agent';
 import { hasRole, type Principal } from '../domain/workspace';
-import { emptyUsage, isPaused, isTerminal, normalizeInput, type RunCreate, type RunState, type RunStatus } from '../domain/run';
+import { emptyUsage, isPaused, isTerminal, normalizeInput, type RunCreate } from '../domain/run';
 import type { SessionCreate, SessionListQuery } from '../domain/session';
 import type { Message } from '../domain/message';
 import { RUN_FEEDBACK_ITEMS } from '../domain/feedback';
@@ -24,7 +25,7 @@ import { waitUntil } from './wait';
 import { checkInputFiles } from './files';
 import { resolveEnvironment } from './environments';
 import { feedbackCounts, runFeedback } from './feedback';
-import type { RunObject, SessionObject } from '../domain/api-objects';
+import type { SessionObject } from '../domain/api-objects';
 import type { RunEvent } from '../domain/run-event';
 
 // ---------- sessions
@@ -142,48 +143,7 @@ export async function deleteSession(deps: ServiceDeps, p: Principal, id: string)
 
 // ---------- runs
 
-export type RunView = ReturnType<typeof runView>;
-
-export function runView(r: repo.RunRow, live?: RunState): RunObject {
-  const s = live ?? {
-    status: r.status,
-    started_at: isoDate(r.started_at),
-    completed_at: isoDate(r.completed_at),
-    output: r.output,
-    output_text: r.output_text,
-    usage: r.usage,
-    error: r.error,
-    pending_approvals: [],
-    pending_tool_calls: [],
-    pending_authorizations: [],
-  };
-  return {
-    id: r.id,
-    object: 'run' as const,
-    session_id: r.session_id,
-    agent_id: r.agent_id,
-    agent_version: r.agent_version,
-    status: s.status as RunStatus,
-    created_at: isoDate(r.created_at),
-    started_at: s.started_at,
-    completed_at: s.completed_at,
-    input: r.input,
-    output: s.output,
-    output_text: s.output_text,
-    pending_approvals: s.pending_approvals,
-    pending_tool_calls: s.pending_tool_calls,
-    /** While `waiting_auth`: who is asked to authorize which connection, at which URL (API.md 12). */
-    pending_authorizations: s.pending_authorizations ?? [],
-    usage: s.usage,
-    error: s.error,
-    metadata: r.metadata,
-    /** `dry_run` for the runs of a dry-run eval (API.md 10), else `live`. */
-    tool_mode: r.tool_mode ?? 'live',
-    /** The reason of the first cancel request that gave one (`POST /v1/runs/:id/cancel {reason}`), else null. */
-    cancel_reason: r.cancel_reason ?? null,
-    request_id: r.request_id,
-  };
-}
+export type { RunView };
 
 /**
  * With an Idempotency-Key the workflow id is derived from it: a retry after a crash finds the same run.

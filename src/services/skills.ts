@@ -1,6 +1,7 @@
 // Skills (API.md 11): an upload is read whole (it is small: at most 20 text files of 1 MiB, 4 MiB
 // together), checked, and only then stored in one transaction, so a refused upload stores nothing. The
-// built-in skills (src/domain/skill.ts) are listed in every workspace, readable, and never deleted.
+// built-in skills (src/domain/skill.ts) are listed in every workspace, readable, and never deleted. What a
+// run uses of them (the model's list, `load_skill`) is src/core/skills.ts.
 import crypto from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { transaction, type Queryable } from '../db/pool';
@@ -17,7 +18,6 @@ import {
   skillFieldsSchema,
   skillFilenameSchema,
   type BuiltinSkill,
-  type SkillFields,
 } from '../domain/skill';
 import type { Principal } from '../domain/workspace';
 import type { FormEvent } from '../api/multipart';
@@ -163,24 +163,4 @@ export async function missingSkill(db: Queryable, ws: string, ids: string[]): Pr
   const custom = ids.filter((id) => !builtinSkill(id));
   const found = new Set(custom.length ? (await repo.getSkills(db, ws, custom)).map((s) => s.id) : []);
   return custom.find((id) => !found.has(id));
-}
-
-/** The agent's skills as the model is told about them, in the agent's order; deleted ones are left out. */
-export async function skillsOf(db: Queryable, ws: string, ids: string[]): Promise<SkillFields[]> {
-  if (ids.length === 0) return [];
-  const rows = new Map((await repo.getSkills(db, ws, ids.filter((id) => !builtinSkill(id)))).map((s) => [s.id, s]));
-  return ids.flatMap((id) => {
-    const s = builtinSkill(id) ?? rows.get(id);
-    return s ? [{ id: s.id, display_title: s.display_title, description: s.description }] : [];
-  });
-}
-
-/** What `load_skill` returns: the skill's files with their text; undefined for an unknown skill. */
-export async function loadSkill(db: Queryable, ws: string, id: string) {
-  const b = builtinSkill(id);
-  if (b) return { skill_id: b.id, display_title: b.display_title, files: b.files.map((f) => ({ name: f.filename, text: f.content })) };
-  const row = await repo.getSkill(db, ws, id);
-  if (!row) return undefined;
-  const files = await repo.skillContents(db, ws, id);
-  return { skill_id: row.id, display_title: row.display_title, files: files.map((f) => ({ name: f.filename, text: f.content.toString('utf8') })) };
 }

@@ -9,7 +9,7 @@ import { alreadyExists, ApiError, notFound } from '../domain/errors';
 import { isoDate, type ListQuery } from '../domain/common';
 import { toolCreateSchema, type ToolCreate, type toolUpdateSchema } from '../domain/tool';
 import type { Principal } from '../domain/workspace';
-import { checkSchema, schemaProblem } from './json-schema';
+import { checkSchema, schemaProblem } from '../core/json-schema';
 import { checkOutbound } from './outbound-urls';
 import { list } from './deps';
 import type { z } from 'zod';

@@ -1,7 +1,7 @@
 // Tenant JSON Schemas: RE2 patterns, bounded uniqueItems and depth, no shared `$id` namespace, and a
 // bounded cache of compiled validators.
 import { describe, expect, it } from 'vitest';
-import { checkSchema, compileSchema, MAX_CACHED_VALIDATORS, schemaProblem, validateArguments, validatorCacheSize } from '../../src/services/json-schema';
+import { checkSchema, compileSchema, MAX_CACHED_VALIDATORS, schemaProblem, validateArguments, validatorCacheSize } from '../../src/core/json-schema';
 import { regexProblem, regexTest } from '../../src/domain/regex';
 import { judge } from '../../src/domain/eval';
 

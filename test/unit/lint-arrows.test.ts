@@ -30,6 +30,14 @@ describe('layering lint', () => {
     ['src/domain/x.ts', "import { Pool } from 'pg';\nexport const f = Pool;\n", /no I\/O libraries/],
     ['src/domain/x.ts', "import { pool } from '../db/pool';\nexport const f = pool;\n", /imports only src\/domain/],
     ['workflows/x.ts', "import { getRun } from '../src/db/runs';\nexport const f = getRun;\n", /may import only src\/domain/],
+    ['src/api/x.ts', "import { isConnectionError } from '../db/pool';\nexport const f = isConnectionError;\n", /only through src\/services/],
+    ['src/api/routes/x.ts', "import { listAudit } from '../../db/audit';\nexport const f = listAudit;\n", /only through src\/services/],
+    ['activities/x.ts', "import { startCaseRun } from '../src/services/evals';\nexport const f = startCaseRun;\n", /Activities sit below services/],
+    ['activities/x.ts', "import { openSse } from '../src/api/sse';\nexport const f = openSse;\n", /Activities sit below services/],
+    ['src/core/x.ts', "import { getRun } from '../services/runs';\nexport const f = getRun;\n", /src\/core sits below/],
+    ['src/core/x.ts', "import { createApp } from '../api/app';\nexport const f = createApp;\n", /src\/core sits below/],
+    ['src/core/x.ts', "import { createActivities } from '../../activities';\nexport const f = createActivities;\n", /src\/core sits below/],
+    ['src/db/x.ts', "import { loadSkill } from '../core/skills';\nexport const f = loadSkill;\n", /src\/db sits below/],
   ])('%s: %s is refused', async (file, code, why) => {
     const found = await messages(file, code);
     expect(found.some((m) => why.test(m)), found.join('\n')).toBe(true);
@@ -40,6 +48,10 @@ describe('layering lint', () => {
     ['src/services/x.ts', "import { getRun } from '../db/runs';\nexport const f = getRun;\n"],
     ['src/db/x.ts', "import type { RunView } from '../services/runs';\nexport type T = RunView;\n"],
     ['src/domain/x.ts', "import { z } from 'zod';\nimport { RUN_STATUSES } from './run';\nexport const f = [z, RUN_STATUSES];\n"],
+    ['src/api/x.ts', "import type { Db } from '../db/pool';\nimport { recordAudit } from '../services/audit';\nexport const f = recordAudit;\nexport type T = Db;\n"],
+    ['activities/x.ts', "import type { RunDeps } from '../src/services/runs';\nimport { loadSkill } from '../src/core/skills';\nexport const f = loadSkill;\nexport type T = RunDeps;\n"],
+    ['src/core/x.ts', "import type { ServiceDeps } from '../services/deps';\nimport { getRun } from '../db/runs';\nexport const f = getRun;\nexport type T = ServiceDeps;\n"],
+    ['src/services/x.ts', "import { loadRunContext } from '../core/run-context';\nexport const f = loadRunContext;\n"],
   ])('%s: an import that points down (or only a type) passes', async (file, code) => {
     expect(await messages(file, code)).toEqual([]);
   });

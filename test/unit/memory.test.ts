@@ -9,7 +9,7 @@ import {
   memoryTools,
   usableEmbedding,
 } from '../../src/domain/memory';
-import { compileSchema } from '../../src/services/json-schema';
+import { compileSchema } from '../../src/core/json-schema';
 
 describe('memory', () => {
   it('an entry is at most 32 KiB of UTF-8, counted in bytes, not characters', () => {

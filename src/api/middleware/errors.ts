@@ -2,8 +2,7 @@
 // the documented body (API.md 1.2). The unexpected is a 500 with the request id; details only in the log.
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import { ApiError } from '../../domain/errors';
-import { isConnectionError } from '../../db/pool';
+import { ApiError, isConnectionError } from '../../domain/errors';
 import { drainBody } from '../drain';
 
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -10,30 +10,18 @@
 import crypto from 'node:crypto';
 import type { Request, Response } from 'express';
 import { ApiError } from '../../domain/errors';
-import { cell } from '../../db/secret-cells';
 import { canonicalJson } from '../../domain/policy';
 import type { ServiceDeps } from '../../services/deps';
+import { claimKey, findKey, refreshClaim, releaseKey, storedBody, storeResponse, type Claim } from '../../services/idempotency';
 import { streamRunEvents } from '../sse';
 
 const VALID_KEY = /^[\x20-\x7e]{1,255}$/;
-const STALE_CLAIM_SECONDS = 60;
 const CLAIM_REFRESH_MS = 15_000;
-const RETENTION_HOURS = 24;
-
-interface KeyRow {
-  key_id: string | null;
-  request_hash: string;
-  status: 'in_progress' | 'done';
-  response_status: number | null;
-  response_body: unknown;
-  response_headers: Record<string, string> | null;
-}
 
 /** Answers the request from a stored response ('replayed'), or claims its key and lets the route run ('run'). */
 export type Idempotency = (req: Request, res: Response) => Promise<'replayed' | 'run'>;
 
 export function idempotency(deps: ServiceDeps): Idempotency {
-  const { db } = deps;
   return async (req, res) => {
     const key = req.header('idempotency-key');
     if (req.method !== 'POST' || key === undefined) return 'run';
@@ -42,24 +30,10 @@ export function idempotency(deps: ServiceDeps): Idempotency {
     const keyId = req.principal!.key_id;
     const hash = crypto.createHash('sha256').update(`${req.method} ${req.path}\n${canonicalJson(req.body ?? null)}`).digest('hex');
 
-    const token = crypto.randomUUID();
-    const claim = async (): Promise<boolean> => {
-      const r = await db.query(
-        `INSERT INTO idempotency_keys (workspace_id, key, request_hash, status, claim_token, key_id) VALUES ($1, $2, $3, 'in_progress', $4, $5)
-         ON CONFLICT (workspace_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = 'in_progress', created_at = now(),
-                response_status = NULL, response_body = NULL, response_headers = NULL, claim_token = EXCLUDED.claim_token, key_id = EXCLUDED.key_id
-           WHERE idempotency_keys.created_at < now() - make_interval(hours => ${RETENTION_HOURS})
-              OR (idempotency_keys.status = 'in_progress' AND idempotency_keys.request_hash = EXCLUDED.request_hash
-                  AND idempotency_keys.key_id = EXCLUDED.key_id
-                  AND idempotency_keys.created_at < now() - make_interval(secs => ${STALE_CLAIM_SECONDS}))
-         RETURNING 1`,
-        [ws, key, hash, token, keyId],
-      );
-      return (r.rowCount ?? 0) > 0;
-    };
+    const claim: Claim = { ws, key, token: crypto.randomUUID() };
 
-    if (!(await claim())) {
-      const row = (await db.query<KeyRow>('SELECT * FROM idempotency_keys WHERE workspace_id = $1 AND key = $2', [ws, key])).rows[0];
+    if (!(await claimKey(deps, claim, hash, keyId))) {
+      const row = await findKey(deps, ws, key);
       if (!row) throw new ApiError(409, 'idempotency_in_progress', 'A request with this Idempotency-Key is being processed; retry shortly');
       // Checked first: another key learns neither the body nor whether its request matched.
       if (row.key_id !== keyId) throw new ApiError(422, 'idempotency_key_reused', 'This Idempotency-Key was used by another API key', 'Idempotency-Key');
@@ -68,8 +42,7 @@ export function idempotency(deps: ServiceDeps): Idempotency {
       res.setHeader('Idempotent-Replayed', 'true');
       for (const [h, v] of Object.entries(row.response_headers ?? {})) res.setHeader(h, v);
       // Stored encrypted: create responses carry secrets shown once (API keys, webhook secrets).
-      const stored = row.response_body as { enc?: string } | null;
-      const body = (stored?.enc ? JSON.parse(deps.secrets.decrypt(stored.enc, cell.idempotentResponse(ws, key))) : stored) as { stream_run_id?: string } | null;
+      const body = storedBody(deps, ws, key, row) as { stream_run_id?: string } | null;
       if (body?.stream_run_id) {
         await streamRunEvents(deps, req, res, body.stream_run_id, { afterSeq: 0, includeDeltas: true });
         return 'replayed';
@@ -81,7 +54,7 @@ export function idempotency(deps: ServiceDeps): Idempotency {
     res.locals.idempotencyKey = key;
     // Long requests (wait: true) keep their claim fresh, so it is not mistaken for a crashed one.
     const refresh = setInterval(() => {
-      db.query(`UPDATE idempotency_keys SET created_at = now() WHERE workspace_id = $1 AND key = $2 AND claim_token = $3 AND status = 'in_progress'`, [ws, key, token]).catch(() => undefined);
+      refreshClaim(deps, claim).catch(() => undefined);
     }, CLAIM_REFRESH_MS);
     let settled = false;
     const store = async (status: number, body: unknown): Promise<void> => {
@@ -89,22 +62,18 @@ export function idempotency(deps: ServiceDeps): Idempotency {
       settled = true;
       clearInterval(refresh);
       if (status < 200 || status >= 300) {
-        await db.query('DELETE FROM idempotency_keys WHERE workspace_id = $1 AND key = $2 AND claim_token = $3', [ws, key, token]);
+        await releaseKey(deps, claim);
         return;
       }
       const location = res.getHeader('location');
-      await db.query(
-        `UPDATE idempotency_keys SET status = 'done', response_status = $4, response_body = $5, response_headers = $6
-          WHERE workspace_id = $1 AND key = $2 AND claim_token = $3`,
-        [ws, key, token, status, JSON.stringify({ enc: deps.secrets.encrypt(JSON.stringify(body ?? null), cell.idempotentResponse(ws, key)) }), location ? { Location: String(location) } : {}],
-      );
+      await storeResponse(deps, claim, status, body, location ? { Location: String(location) } : {});
     };
     // A request that ends without an answer (the client went away first) releases its key.
     res.on('close', () => {
       if (settled) return;
       settled = true;
       clearInterval(refresh);
-      db.query('DELETE FROM idempotency_keys WHERE workspace_id = $1 AND key = $2 AND claim_token = $3', [ws, key, token]).catch(() => undefined);
+      releaseKey(deps, claim).catch(() => undefined);
     });
     res.locals.idempotencyStore = store;
     const json = res.json.bind(res);

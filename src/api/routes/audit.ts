@@ -1,7 +1,7 @@
 // /v1/audit_log and /v1/audit_log/verify (API.md 8).
 import type { Router } from 'express';
 import { z } from 'zod';
-import { listAudit, verifyAudit } from '../../db/audit';
+import { listAuditLog, verifyAuditLog } from '../../services/audit';
 import type { ServiceDeps } from '../../services/deps';
 import { defineRoutes, type RouteDoc } from '../route';
 
@@ -12,14 +12,9 @@ const auditQuerySchema = z.object({
   target: z.string().min(1).max(200).optional(),
 });
 
-export function auditRoutes({ db, secrets }: ServiceDeps, registry: RouteDoc[]): Router {
+export function auditRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
   const r = defineRoutes(registry);
-  r.get('/audit_log', { roles: ['auditor'], query: auditQuerySchema }, async ({ p, query }) => {
-    const rows = await listAudit(db, p.workspace_id, query);
-    const has_more = rows.length > query.limit;
-    const data = (has_more ? rows.slice(0, query.limit) : rows).map(({ workspace_id: _w, ...rec }) => ({ object: 'audit_record' as const, ...rec }));
-    return { object: 'list' as const, data, has_more, next_cursor: has_more ? String(data[data.length - 1]!.seq) : null };
-  });
+  r.get('/audit_log', { roles: ['auditor'], query: auditQuerySchema }, ({ p, query }) => listAuditLog(deps, p, query));
   r.get(
     '/audit_log/verify',
     {
@@ -28,7 +23,7 @@ export function auditRoutes({ db, secrets }: ServiceDeps, registry: RouteDoc[]):
         'Walks the chain: each hash is an HMAC-SHA256 of prev_hash + the canonical JSON record, keyed from AP_MASTER_KEY ' +
         '(records from before the key keep SHA-256 and end at an audit.chain_keyed record); an edit, deletion or reorder gives first_bad_seq',
     },
-    ({ p }) => verifyAudit(db, secrets.audit, p.workspace_id),
+    ({ p }) => verifyAuditLog(deps, p),
   );
   return r.router;
 }

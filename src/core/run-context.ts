@@ -15,7 +15,7 @@ import type { Constraints } from '../domain/run';
 import type { RunContext } from '../domain/run-context';
 import { instructionsWithSkills, LOAD_SKILL_TOOL, loadSkillTool } from '../domain/skill';
 import type { ToolSpec } from '../domain/tool';
-import { remainingTokens } from './limits';
+import { remainingTokens } from './budgets';
 import { memoryToolsFor } from './memory';
 import { skillsOf } from './skills';
 
