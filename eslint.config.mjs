@@ -97,6 +97,20 @@ export default tseslint.config(
       ],
     },
   },
+  // One door to the run engine (issue 19): starts, signals, queries, cancels and history reads of workflows go
+  // through src/temporal/engine.ts, typed by workflows/definitions.ts, never through a client's `workflow`.
+  {
+    files: ['src/services/**/*.ts', 'src/api/**/*.ts', 'src/cli/**/*.ts', 'src/dashboard/**/*.ts', 'src/core/**/*.ts', 'activities/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[object.type='MemberExpression'][object.property.name='workflow'][property.name=/^(start|execute|getHandle|signalWithStart|list|count)$/]",
+          message: 'Go through the engine (src/temporal/engine.ts engineOf): workflows are started, signalled, queried and canceled only there.',
+        },
+      ],
+    },
+  },
   {
     files: ['workflows/**/*.ts'],
     rules: {

@@ -10,7 +10,7 @@ import type { ApprovalRecord } from '../src/domain/approval';
 import type { PendingEvent } from '../src/domain/event';
 import type { ToolSpec } from '../src/domain/tool';
 import type { ActivityDeps } from './deps';
-import { EVENTS_CHANNEL } from './run-log';
+import { EVENTS_CHANNEL } from '../workflows/definitions';
 import { enqueueWebhooks, messageIdFor, startDeliveries } from './webhooks';
 import { activityLog } from './log';
 

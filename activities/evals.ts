@@ -9,6 +9,7 @@ import { judge, summarize, type EvalSummary, type Observed } from '../src/domain
 import { isTerminal, runCreateSchema } from '../src/domain/run';
 import type { ActivityDeps } from './deps';
 import { activityLog } from './log';
+import { engineOf } from '../src/temporal/engine';
 
 const POLL_MS = 1000;
 
@@ -26,7 +27,7 @@ export function createEvalActivities(deps: ActivityDeps) {
     const run = await runs.getRun(db, runId);
     if (!run || isTerminal(run.status)) return;
     try {
-      await deps.temporal.workflow.getHandle(run.workflow_id).cancel();
+      await engineOf(deps.temporal).cancel(run.workflow_id);
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }

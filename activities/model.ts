@@ -19,7 +19,7 @@ import { validateArguments } from '../src/core/json-schema';
 import { withStrictDefaults } from '../src/domain/tool';
 import type { ActivityDeps } from './deps';
 import { writeHandedBatch, type EventBatch } from './run-log';
-import { DELTAS_CHANNEL } from './run-log';
+import { DELTAS_CHANNEL } from '../workflows/definitions';
 import { startHeartbeat } from './heartbeat';
 import { redactor, type Redactor } from './tools';
 import { activityLog } from './log';

@@ -11,7 +11,6 @@ import type { PendingEvent } from '../src/domain/event';
 import { eventIssues } from '../src/domain/run-event';
 import type { ToolSpec } from '../src/domain/tool';
 import type { WebhookEventType } from '../src/domain/webhook';
-import { sessionTurnSignal } from '../workflows/definitions';
 import * as governance from '../src/db/governance';
 import type { ApprovalRecord, ClientToolRecord } from '../src/domain/approval';
 import type { ActivityDeps } from './deps';
@@ -21,9 +20,8 @@ import { runView } from '../src/core/run-view';
 import { enqueueWebhooks, messageIdFor, startDeliveries, type WebhookEvent } from './webhooks';
 import { activityLog, runIds } from './log';
 import { startHeartbeat } from './heartbeat';
-
-export const EVENTS_CHANNEL = 'ap_events';
-export const DELTAS_CHANNEL = 'ap_deltas';
+import { engineOf } from '../src/temporal/engine';
+import { EVENTS_CHANNEL } from '../workflows/definitions';
 
 export type { RunContext } from '../src/domain/run-context';
 
@@ -191,9 +189,8 @@ export async function writeRunBatch(
   await startDeliveries(temporal, config, deliveries);
   if (next) {
     // The next queued run of the session also re-checks on its own, so a lost signal only delays it.
-    await temporal.workflow
-      .getHandle(next)
-      .signal(sessionTurnSignal)
+    await engineOf(temporal)
+      .sessionTurn(next)
       .catch((err: unknown) => runLog.warn({ err, next }, 'could not signal the next queued run'));
   }
 }

@@ -12,9 +12,9 @@ import { BODY_LIMITS, discardBody } from '../src/security/bounded-body';
 import { signWebhook } from '../src/security/webhook-signing';
 import type { SecretBox } from '../src/security/secrets';
 import { cell } from '../src/db/secret-cells';
-import { WEBHOOK_DELIVERY_WORKFLOW_TYPE, type WebhookDeliveryInput } from '../workflows/definitions';
 import type { ActivityDeps } from './deps';
 import { activityLog } from './log';
+import { engineOf } from '../src/temporal/engine';
 
 const ATTEMPT_TIMEOUT_MS = 15_000;
 
@@ -51,12 +51,7 @@ export async function enqueueWebhooks(q: Queryable, workspaceId: string, events:
 export async function startDeliveries(temporal: Client, config: Config, deliveryIds: string[]): Promise<void> {
   for (const id of deliveryIds) {
     try {
-      await temporal.workflow.start(WEBHOOK_DELIVERY_WORKFLOW_TYPE, {
-        workflowId: id,
-        taskQueue: config.temporal.taskQueue,
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        args: [{ delivery_id: id, schedule_seconds: config.webhookRetrySchedule ?? DEFAULT_RETRY_SCHEDULE } satisfies WebhookDeliveryInput],
-      });
+      await engineOf(temporal).startWebhookDelivery(config.temporal.taskQueue, { delivery_id: id, schedule_seconds: config.webhookRetrySchedule ?? DEFAULT_RETRY_SCHEDULE });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }

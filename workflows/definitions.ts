@@ -62,6 +62,13 @@ export const SEARCH_ATTRIBUTES = {
 
 export const EVAL_WORKFLOW_TYPE = 'evalWorkflow';
 
+/**
+ * PostgreSQL NOTIFY channels from the worker to every API process's event bus (services/event-bus.ts):
+ * `<run id>:<last seq>` once a batch of events is stored; a token delta as JSON (domain/event DeltaNotice).
+ */
+export const EVENTS_CHANNEL = 'ap_events';
+export const DELTAS_CHANNEL = 'ap_deltas';
+
 export interface EvalWorkflowInput {
   eval_id: string;
 }

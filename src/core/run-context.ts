@@ -5,7 +5,7 @@
 // without a beginRun activity, issue 18), else by beginRun once the turn has come.
 import type { Config } from '../config';
 import type { Queryable } from '../db/pool';
-import { getAgentVersion } from '../db/agents';
+import { getAgentVersion, type AgentVersionRow } from '../db/agents';
 import { getToolsByName } from '../db/tools';
 import * as runs from '../db/runs';
 import { environmentOfRun } from '../db/environments';
@@ -22,13 +22,23 @@ import { skillsOf } from './skills';
 /** The run's data is inconsistent (its agent version is missing): retrying cannot help. */
 export class RunContextError extends Error {}
 
-export async function loadRunContext(db: Queryable, config: Config, run: runs.RunRow): Promise<RunContext> {
+/**
+ * What the caller has just read itself (the API at create), so that it is not read again: the agent
+ * version, the workspace's remaining tokens (`null`: no budget), and that the session is new (no messages).
+ */
+export interface KnownForRun {
+  version?: AgentVersionRow;
+  tokens_remaining?: number | null;
+  new_session?: boolean;
+}
+
+export async function loadRunContext(db: Queryable, config: Config, run: runs.RunRow, known: KnownForRun = {}): Promise<RunContext> {
   const runId = run.id;
   // Independent reads in parallel (on separate pooled connections): this is on every run's start path.
   const [version, messages, remaining, environment] = await Promise.all([
-    getAgentVersion(db, run.agent_id, run.agent_version),
-    runs.sessionMessages(db, run.session_id),
-    remainingTokens(db, config, run.workspace_id),
+    known.version ?? getAgentVersion(db, run.agent_id, run.agent_version),
+    known.new_session ? [] : runs.sessionMessages(db, run.session_id),
+    known.tokens_remaining !== undefined ? (known.tokens_remaining ?? undefined) : remainingTokens(db, config, run.workspace_id),
     environmentOfRun(db, run.workspace_id, runId),
   ]);
   if (!version) throw new RunContextError(`Agent version missing for run ${runId}`);

@@ -19,6 +19,7 @@ import type { ServiceDeps } from './deps';
 import { temporalCall } from './temporal-errors';
 import { startWorkflowFor } from './workflow-start';
 import { waitUntil } from './wait';
+import { engineOf } from '../temporal/engine';
 
 async function actionView(deps: ServiceDeps, a: actions.ActionRow) {
   const approval = a.approval_id ? await approvals.getApproval(deps.db, a.workspace_id, a.approval_id) : undefined;
@@ -107,7 +108,7 @@ export async function cancelAction(deps: ServiceDeps, p: Principal, id: string) 
   if (!hasRole(p, 'developer')) throw new ApiError(403, 'permission_denied', 'Canceling needs the developer or admin role');
   if (isTerminal(a.status)) throw new ApiError(409, 'run_not_active', `The action invocation is already ${a.status}`);
   try {
-    await temporalCall(() => deps.temporal.workflow.getHandle(a.workflow_id).cancel());
+    await temporalCall(() => engineOf(deps.temporal).cancel(a.workflow_id));
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'run_not_active', 'The action invocation is no longer active');
     throw err;

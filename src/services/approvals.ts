@@ -13,13 +13,13 @@ import { ApiError, notFound } from '../domain/errors';
 import { isoDate } from '../domain/common';
 import type { Principal } from '../domain/workspace';
 import type { ApprovalDecision, ToolResolution } from '../domain/approval';
-import { approvalDecisionSignal, toolResolutionSignal } from '../../workflows/definitions';
 import { signDecision } from '../security/approval-proof';
 import { validateArguments } from '../core/json-schema';
 import { page, type ServiceDeps } from './deps';
 import { temporalCall } from './temporal-errors';
 import type { ApprovalObject } from '../domain/api-objects';
 import type { ApprovalStatus } from '../domain/approval';
+import { engineOf } from '../temporal/engine';
 
 /** A workflow that has ended (terminated, or raced to its end) cannot take a decision: 409, not 500. */
 async function signalOrConflict(send: () => Promise<void>): Promise<void> {
@@ -112,7 +112,7 @@ export async function decide(
       decided_by: by,
     };
     signal.proof = signDecision(deps.config, run.workflow_id, signal);
-    await signalOrConflict(() => deps.temporal.workflow.getHandle(run.workflow_id).signal(approvalDecisionSignal, signal));
+    await signalOrConflict(() => engineOf(deps.temporal).decideApproval(run.workflow_id, signal));
     return approvalView((await repo.getApproval(c, p.workspace_id, id))!);
   });
 }
@@ -126,7 +126,7 @@ export async function resolveToolCall(deps: ServiceDeps, p: Principal, runId: st
     if (call.status !== 'pending') throw new ApiError(409, 'tool_call_already_resolved', `The tool call is already ${call.status}`, 'tool_call_id');
     if (call.expires_at.getTime() <= Date.now()) throw new ApiError(409, 'tool_call_already_resolved', 'The tool call expired', 'tool_call_id');
     await repo.markClientToolResolved(c, call.id);
-    await signalOrConflict(() => deps.temporal.workflow.getHandle(run.workflow_id).signal(toolResolutionSignal, body));
+    await signalOrConflict(() => engineOf(deps.temporal).resolveToolCall(run.workflow_id, body));
     return { run_id: runId, tool_call_id: call.id, object: 'tool_call.resolution' as const, status: 'resolved' as const };
   });
 }

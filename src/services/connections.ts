@@ -15,7 +15,7 @@ import type { Principal } from '../domain/workspace';
 import { guardedFetch } from '../security/network-guard';
 import type { SecretBox } from '../security/secrets';
 import { cell } from '../db/secret-cells';
-import { authorizationCompletedSignal } from '../../workflows/definitions';
+import { engineOf } from '../temporal/engine';
 import { clientBasic, storeTokens, TOKEN_TIMEOUT_MS, tokenRequest, type OAuthDeps } from '../core/oauth';
 import { checkOutbound } from './outbound-urls';
 import { page, type ServiceDeps } from './deps';
@@ -228,7 +228,7 @@ export async function completeAuthorization(deps: ServiceDeps, connectionId: str
   const workflows = new Set([...(own ? [own.workflow_id] : []), ...waiting.map((w) => w.workflow_id)]);
   for (const wf of workflows) {
     // A run that has ended since cannot be signalled; that is fine.
-    await deps.temporal.workflow.getHandle(wf).signal(authorizationCompletedSignal, { connection: connectionId }).catch((err: unknown) => log.debug({ err, workflow_id: wf }, 'could not signal a waiting run'));
+    await engineOf(deps.temporal).authorizationCompleted(wf, connectionId).catch((err: unknown) => log.debug({ err, workflow_id: wf }, 'could not signal a waiting run'));
   }
   log.info({ runs_signalled: workflows.size }, 'authorization completed');
   return { runs_signalled: workflows.size };

@@ -19,6 +19,7 @@ import { startWorkflowFor } from './workflow-start';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { feedbackCounts } from './feedback';
 import type { FeedbackSummary } from '../domain/feedback';
+import { engineOf } from '../temporal/engine';
 
 // ---------- eval sets
 
@@ -176,7 +177,7 @@ export async function deleteEval(deps: ServiceDeps, p: Principal, id: string) {
   const e = await getEvalRow(deps.db, p, id);
   if (e.status === 'queued' || e.status === 'running') throw new ApiError(409, 'eval_active', `The eval is ${e.status}; cancel it first (POST /v1/evals/${e.id}/cancel)`);
   try {
-    const workflow = await temporalCall(() => deps.temporal.workflow.getHandle(e.id).describe());
+    const workflow = await temporalCall(() => engineOf(deps.temporal).describe(e.id));
     if (workflow.status.name === 'RUNNING') throw new ApiError(409, 'eval_active', 'The eval is still ending (canceling the runs of its cases); retry in a moment');
   } catch (err) {
     // Past the namespace's retention Temporal has forgotten the workflow: it has long ended.
@@ -204,7 +205,7 @@ export async function cancelEval(deps: ServiceDeps, p: Principal, id: string) {
   const notActive = (): ApiError => new ApiError(409, 'eval_not_active', `The eval is already ${e.status}`);
   if (e.status === 'completed' || e.status === 'failed' || e.status === 'canceled') throw notActive();
   try {
-    await temporalCall(() => deps.temporal.workflow.getHandle(e.id).cancel());
+    await temporalCall(() => engineOf(deps.temporal).cancel(e.id));
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     throw notActive();

@@ -4,9 +4,10 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DeltaNotice } from '../domain/event';
+import { DELTAS_CHANNEL, EVENTS_CHANNEL } from '../../workflows/definitions';
 
-const EVENTS = 'ap_events';
-const DELTAS = 'ap_deltas';
+const EVENTS = EVENTS_CHANNEL;
+const DELTAS = DELTAS_CHANNEL;
 
 export interface RunListener {
   onEvent?(seq: number): void;

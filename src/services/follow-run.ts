@@ -1,7 +1,7 @@
 // Following a run as it happens: its stored events after a seq, then the new ones as their NOTIFY comes
 // (and a poll, for a NOTIFY lost while the bus reconnected), with the live token deltas between them, in
-// the order the bus delivered them, until the terminal event. The SSE route and the OpenAI-compatible
-// stream both read a run this way.
+// the order the bus delivered them, until the terminal event. The SSE route, the OpenAI-compatible stream
+// and `wait: true` (runs.ts waitForRun) all read a run this way.
 //
 // A follower subscribes when it is made, not when it is first read: made before the run's workflow
 // starts (createRun's `beforeStart`), it keeps the first deltas of a fast model, which would otherwise

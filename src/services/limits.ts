@@ -79,13 +79,14 @@ export const longRequestSlots = (cap: number): KeySlots =>
  * serialised with other creates (tokens are spent by runs later, so a lock here bought nothing), and
  * outside the transaction so that no pooled connection waits in it. Returns the active-run cap.
  */
-export async function checkRunBudget(q: Queryable, config: Config, workspaceId: string): Promise<{ max_active_runs: number }> {
+/** The create's admission: 402 when the budget is used up; the cap, and what remains (null: no budget). */
+export async function checkRunBudget(q: Queryable, config: Config, workspaceId: string): Promise<{ max_active_runs: number; tokens_remaining: number | null }> {
   const l = await limitsOf(q, workspaceId);
   const remaining = await remainingTokens(q, config, workspaceId, l);
   if (remaining !== undefined && remaining <= 0) {
     throw new ApiError(402, 'budget_exceeded', "The workspace's monthly token budget is used up");
   }
-  return { max_active_runs: l.max_active_runs ?? config.limits.maxActiveRuns };
+  return { max_active_runs: l.max_active_runs ?? config.limits.maxActiveRuns, tokens_remaining: remaining ?? null };
 }
 
 /** The create's refusal at the cap (its commit refuses: src/db/runs.ts insertRun). */

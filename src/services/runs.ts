@@ -16,17 +16,19 @@ import { emptyUsage, isPaused, isTerminal, normalizeInput, type RunCreate } from
 import type { SessionCreate, SessionListQuery } from '../domain/session';
 import type { Message } from '../domain/message';
 import { RUN_FEEDBACK_ITEMS } from '../domain/feedback';
-import { RUN_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, runStateQuery, type RunWorkflowInput } from '../../workflows/definitions';
+import { TERMINAL_EVENTS } from '../domain/event';
+import { RUN_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, type RunWorkflowInput } from '../../workflows/definitions';
 import { page, type ServiceDeps } from './deps';
 import { temporalCall } from './temporal-errors';
 import { startWorkflowFor } from './workflow-start';
 import { checkRunBudget, tooManyActiveRuns } from './limits';
-import { waitUntil } from './wait';
+import { followRun } from './follow-run';
 import { checkInputFiles } from './files';
 import { resolveEnvironment } from './environments';
 import { feedbackCounts, runFeedback } from './feedback';
 import type { SessionObject } from '../domain/api-objects';
 import type { RunEvent } from '../domain/run-event';
+import { engineOf } from '../temporal/engine';
 
 // ---------- sessions
 
@@ -184,11 +186,11 @@ export async function createRunInSession(
   // Both checks at once (each a query on every create's path); a bad file is reported before the budget.
   const [files, budget] = await Promise.allSettled([
     checkInputFiles(deps.db, p.workspace_id, input),
-    existing ? Promise.resolve({ max_active_runs: 0 }) : checkRunBudget(deps.db, deps.config, p.workspace_id),
+    existing ? Promise.resolve(undefined) : checkRunBudget(deps.db, deps.config, p.workspace_id),
   ]);
   if (files.status === 'rejected') throw files.reason;
   if (budget.status === 'rejected') throw budget.reason;
-  const cap = budget.value.max_active_runs;
+  const cap = budget.value?.max_active_runs ?? 0;
   let turnIsOwn = false;
   const row = existing ?? await transaction(deps.db, async (c) => {
     if (!(await repo.getSession(c, p.workspace_id, sessionId, true))) throw notFound('session', 'id');
@@ -222,7 +224,9 @@ export async function createRunInSession(
   // beginRun); if it cannot be read now, the workflow reads it.
   let context: RunContext | undefined;
   if (turnIsOwn) {
-    context = await loadRunContext(deps.db, deps.config, row).catch((err: unknown) => {
+    // What this create has read already is not read again (the version, the budget, an empty new session).
+    const known = { ...(version ? { version } : {}), ...(budget.value ? { tokens_remaining: budget.value.tokens_remaining } : {}), new_session: extra.created !== undefined };
+    context = await loadRunContext(deps.db, deps.config, row, known).catch((err: unknown) => {
       deps.log.debug({ err, run_id: row.id }, 'run context not loaded at create; the workflow loads it');
       return undefined;
     });
@@ -307,7 +311,7 @@ async function runState(deps: ServiceDeps, p: Principal, id: string): Promise<Ru
   const row = await getRunRow(deps, p, id);
   if (isTerminal(row.status)) return runView(row);
   try {
-    const live = await deps.temporal.workflow.getHandle(row.workflow_id).query(runStateQuery);
+    const live = await engineOf(deps.temporal).runState(row.workflow_id);
     // The workflow knows it ended a moment before PostgreSQL does: report an end only once it is stored,
     // so that a client who sees `completed` can start the session's next run at once.
     if (isTerminal(live.status)) return runView(await getRunRow(deps, p, id));
@@ -345,7 +349,7 @@ export async function cancelRun(deps: ServiceDeps, p: Principal, id: string, rea
   // taken back when the request fails.
   const stored = reason ? await repo.setCancelReason(deps.db, id, reason) : false;
   try {
-    await temporalCall(() => deps.temporal.workflow.getHandle(row.workflow_id).cancel());
+    await temporalCall(() => engineOf(deps.temporal).cancel(row.workflow_id));
   } catch (err) {
     if (stored) await repo.clearCancelReason(deps.db, id).catch((e: unknown) => deps.log.warn({ err: e, run_id: id }, 'could not take back the reason of a failed cancel request'));
     if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -356,9 +360,37 @@ export async function cancelRun(deps: ServiceDeps, p: Principal, id: string, rea
 
 /** Resolves once the run is terminal or needs someone (approval, client tool), or at the deadline. */
 export async function waitForRun(deps: ServiceDeps, p: Principal, id: string, timeoutSeconds: number, signal?: AbortSignal): ReturnType<typeof getRun> {
-  await waitUntil(deps.bus, id, timeoutSeconds * 1000, () => getRunRow(deps, p, id), (row) => isTerminal(row.status) || isPaused(row.status), signal);
+  const row = await getRunRow(deps, p, id);
+  if (isTerminal(row.status) || isPaused(row.status)) return getRun(deps, p, id);
+  // The events after the state just read: the run's end, or its status changing to one that needs someone.
+  const follow = followRun({
+    bus: deps.bus,
+    runId: id,
+    afterSeq: row.last_seq,
+    deltas: false,
+    readPage: (afterSeq) => eventPage(deps, id, afterSeq, EVENT_PAGE),
+    pageSize: EVENT_PAGE,
+    readRun: () => runProgress(deps, id),
+    pollMs: 1000,
+  });
+  const stop = (): void => follow.close();
+  const deadline = setTimeout(stop, timeoutSeconds * 1000);
+  signal?.addEventListener('abort', stop);
+  try {
+    for await (const item of follow) {
+      if (item.kind !== 'event') continue;
+      const e = item.event;
+      if (TERMINAL_EVENTS.includes(e.type) || (e.type === 'run.status_changed' && isPaused(e.data.to))) break;
+    }
+  } finally {
+    clearTimeout(deadline);
+    signal?.removeEventListener('abort', stop);
+    follow.close();
+  }
   return getRun(deps, p, id);
 }
+
+const EVENT_PAGE = 200;
 
 export async function listEvents(deps: ServiceDeps, p: Principal, id: string, afterSeq: number, limit: number) {
   await getRunRow(deps, p, id);

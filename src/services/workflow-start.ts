@@ -4,6 +4,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { SearchAttributePair } from '@temporalio/common';
 import { StartPending, type RunStarts } from '../temporal/eager-start';
 import { temporalCall, temporalUnavailable } from './temporal-errors';
+import { engineOf } from '../temporal/engine';
 
 /**
  * How a start reaches Temporal: a client, or the services' deps, whose `runStarts` (set by the API under
@@ -42,14 +43,14 @@ export async function startWorkflowFor(
   };
   /** True when a workflow runs the row after all; else the row is removed. */
   const startedAfterAll = async (): Promise<boolean> => {
-    const started = await client.workflow.getHandle(options.workflowId).describe().then(() => true, () => false);
+    const started = await engineOf(client).describe(options.workflowId).then(() => true, () => false);
     if (!started) await discard().catch(() => undefined);
     return started;
   };
   try {
     await temporalCall(async () => {
       if (starts) await starts.start(client, options.type, startOptions);
-      else await client.workflow.start(options.type, startOptions);
+      else await engineOf(client).start(options.type, startOptions);
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return;
@@ -60,7 +61,7 @@ export async function startWorkflowFor(
         async () => {
           if (options.keepLateStart) return;
           // Canceled, not terminated: the run ends `canceled` through its own cleanup (events, session, counter).
-          await client.workflow.getHandle(options.workflowId).cancel().catch(() => undefined);
+          await engineOf(client).cancel(options.workflowId).catch(() => undefined);
         },
         (late: unknown) => (late instanceof WorkflowExecutionAlreadyStartedError ? undefined : startedAfterAll()),
       );

@@ -1,5 +1,6 @@
 // The layering lint (eslint.config.mjs, issue 19): each arrow's rule fires on a deliberate violation, and
-// the same file with the import pointing down (or type-only, as arrows.py counts them) passes.
+// the same file with the import pointing down (or type-only, as arrows.py counts them) passes. So does the
+// engine door: a workflow is reached only through src/temporal/engine.ts.
 import path from 'node:path';
 import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
@@ -38,6 +39,9 @@ describe('layering lint', () => {
     ['src/core/x.ts', "import { createApp } from '../api/app';\nexport const f = createApp;\n", /src\/core sits below/],
     ['src/core/x.ts', "import { createActivities } from '../../activities';\nexport const f = createActivities;\n", /src\/core sits below/],
     ['src/db/x.ts', "import { loadSkill } from '../core/skills';\nexport const f = loadSkill;\n", /src\/db sits below/],
+    ['src/services/x.ts', "import type { Client } from '@temporalio/client';\nexport const f = (c: Client) => c.workflow.getHandle('run_1').cancel();\n", /Go through the engine/],
+    ['activities/x.ts', "import type { Client } from '@temporalio/client';\nexport const f = (c: Client) => c.workflow.start('runWorkflow', { taskQueue: 'q', workflowId: 'w' });\n", /Go through the engine/],
+    ['src/api/x.ts', "export const f = (deps: { temporal: { workflow: { getHandle(id: string): unknown } } }) => deps.temporal.workflow.getHandle('w');\n", /Go through the engine/],
   ])('%s: %s is refused', async (file, code, why) => {
     const found = await messages(file, code);
     expect(found.some((m) => why.test(m)), found.join('\n')).toBe(true);
@@ -52,6 +56,7 @@ describe('layering lint', () => {
     ['activities/x.ts', "import type { RunDeps } from '../src/services/runs';\nimport { loadSkill } from '../src/core/skills';\nexport const f = loadSkill;\nexport type T = RunDeps;\n"],
     ['src/core/x.ts', "import type { ServiceDeps } from '../services/deps';\nimport { getRun } from '../db/runs';\nexport const f = getRun;\nexport type T = ServiceDeps;\n"],
     ['src/services/x.ts', "import { loadRunContext } from '../core/run-context';\nexport const f = loadRunContext;\n"],
+    ['src/services/x.ts', "import type { Client } from '@temporalio/client';\nimport { engineOf } from '../temporal/engine';\nexport const f = (c: Client) => engineOf(c).cancel('run_1');\n"],
   ])('%s: an import that points down (or only a type) passes', async (file, code) => {
     expect(await messages(file, code)).toEqual([]);
   });
