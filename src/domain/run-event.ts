@@ -135,6 +135,11 @@ export const runEventSchema = z
 
 export type RunEvent = { [T in StoredEventType]: { id: string; object: 'run.event'; run_id: string; seq: number; created_at: string; type: T; data: z.output<(typeof RUN_EVENT_DATA)[T]> } }[StoredEventType];
 
+/** An event as the workflow emits it (in its history: activity inputs, local-activity results), before it is stored. */
+const emittedVariants = (Object.keys(RUN_EVENT_DATA) as StoredEventType[]).map((type) => z.object({ seq: z.number().int().min(1), type: z.literal(type), data: RUN_EVENT_DATA[type] }));
+export const emittedEventSchema = z.discriminatedUnion('type', emittedVariants as unknown as [(typeof emittedVariants)[number], ...(typeof emittedVariants)[number][]]);
+export type EmittedEvent = { [T in StoredEventType]: { seq: number; type: T; data: z.output<(typeof RUN_EVENT_DATA)[T]> } }[StoredEventType];
+
 /** A token delta frame of an SSE stream (`?include=deltas`, `stream: true`): never stored, no `seq`. */
 export const runDeltaSchema = z
   .object({

@@ -6,6 +6,7 @@ import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-uti
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { canonicalJson } from '../domain/policy';
 import { dataConverter, decodeAllPayloads, ENCODING, EncryptionCodec } from '../temporal/codec';
+import { emittedEventSchema, type EmittedEvent } from '../domain/run-event';
 
 export interface RecordedHistory {
   /** What the line is about: the run id, or the file name. */
@@ -43,17 +44,18 @@ export function unapprovedWrites(json: RecordedHistory['json']): ReplayVerdict['
   const approvedArgs = new Map<string, string>();
   const pendingArgs = new Map<string, string>();
   const out: ReplayVerdict['unapproved_writes'] = [];
-  const record = (events: { type: string; data: Record<string, unknown> }[] | undefined): void => {
-    for (const ev of events ?? []) {
-      const id = String(ev.data.tool_call_id ?? '');
-      if (ev.type === 'policy.decided' && ev.data.action === 'allow') allowed.add(id);
-      if (ev.type === 'policy.decided' && ev.data.action === 'deny') allowed.delete(id);
-      if (ev.type === 'approval.requested') {
-        const a = ev.data.approval as { tool_call: { id: string; arguments: unknown } };
-        pendingArgs.set(a.tool_call.id, canonicalJson(a.tool_call.arguments));
-      }
+  // Read by the run-event catalogue: an event that does not fit its type (a tampered history) decides
+  // nothing, so a write it would have allowed is reported.
+  const record = (events: unknown[] | undefined): void => {
+    for (const raw of events ?? []) {
+      const parsed = emittedEventSchema.safeParse(raw);
+      if (!parsed.success) continue;
+      const ev = parsed.data as EmittedEvent;
+      if (ev.type === 'policy.decided' && ev.data.action === 'allow') allowed.add(ev.data.tool_call_id);
+      if (ev.type === 'policy.decided' && ev.data.action === 'deny') allowed.delete(ev.data.tool_call_id);
+      if (ev.type === 'approval.requested') pendingArgs.set(ev.data.approval.tool_call.id, canonicalJson(ev.data.approval.tool_call.arguments));
       if (ev.type === 'approval.decided' && ev.data.status === 'approved') {
-        approvedArgs.set(id, ev.data.arguments !== undefined ? canonicalJson(ev.data.arguments) : (pendingArgs.get(id) ?? ''));
+        approvedArgs.set(ev.data.tool_call_id, ev.data.arguments !== undefined ? canonicalJson(ev.data.arguments) : (pendingArgs.get(ev.data.tool_call_id) ?? ''));
       }
     }
   };
