@@ -79,21 +79,26 @@ export function createApp(deps: ServiceDeps): Express {
 
   mountConnectionCallback(app, deps, unversioned);
 
-  const v1 = express.Router();
   // Load shedding: when many queries already wait for a connection (4× the pool, at least 50), a new
   // request would only time out into a 503 later; it gets 429 with Retry-After at once (issue 7 bench).
   const shedAt = Math.max(50, 4 * deps.config.dbPoolSize);
-  v1.use((_req, _res, next) => {
-    if (deps.db.waitingCount >= shedAt) {
-      throw new ApiError(429, 'rate_limited', 'The server is busy; retry after the Retry-After delay', undefined, { 'Retry-After': '1' });
-    }
-    next();
-  });
-  v1.use(requireApiKey(deps.db));
-  v1.use(async (req, _res, next) => {
-    await checkRate(deps.db, deps.config, req.principal!.workspace_id, req.principal!.key_id);
-    next();
-  });
+  /** A router for API-key routes: shedding, the key, the rate limits, before any route. */
+  const keyed = (): express.Router => {
+    const r = express.Router();
+    r.use((_req, _res, next) => {
+      if (deps.db.waitingCount >= shedAt) {
+        throw new ApiError(429, 'rate_limited', 'The server is busy; retry after the Retry-After delay', undefined, { 'Retry-After': '1' });
+      }
+      next();
+    });
+    r.use(requireApiKey(deps.db));
+    r.use(async (req, _res, next) => {
+      await checkRate(deps.db, deps.config, req.principal!.workspace_id, req.principal!.key_id);
+      next();
+    });
+    return r;
+  };
+  const v1 = keyed();
   // Idempotency-Key is handled by each route (route.ts), after its role check.
   app.locals.idempotency = idempotency(deps);
   app.locals.longRequests = longRequestSlots(deps.config.limits.longRequestsPerKey);
@@ -115,6 +120,10 @@ export function createApp(deps: ServiceDeps): Express {
   v1.use(evalRoutes(deps, registry));
   v1.use(connectionRoutes(deps, registry));
   app.use('/v1', v1);
+  // Agentlify's path (API.md 16): the OpenAI SDK pointed at <host>/api/agents finds the same handlers.
+  const agentlify = keyed();
+  agentlify.use(chatRoutes(deps, registry, '/api/agents'));
+  app.use('/api/agents', agentlify);
 
   app.use('/dashboard', dashboardRouter(deps.db, { production: deps.config.production }));
   unversioned.push(...DASHBOARD_ROUTES);

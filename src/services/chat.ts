@@ -112,6 +112,8 @@ export async function complete(deps: ServiceDeps, p: Principal, body: ChatComple
 
 const NAMED: Record<string, string> = {
   'step.started': 'step_start',
+  // Agentlify's names (API.md 16): the call's arguments are in, the tool is about to be decided and run.
+  'tool_call.requested': 'tool_call_complete',
   'tool_call.started': 'tool_call_start',
   'tool_call.completed': 'tool_result',
   'tool_call.failed': 'tool_result',
@@ -188,6 +190,7 @@ export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompleti
       const e = item.event;
       const name = NAMED[e.type];
       if (name) named(name, e.data);
+      if (e.type === 'skill.loaded') named('skill_invocation', { skill_name: e.data.skill_id, success: true, files: e.data.files });
       if (e.type === 'run.status_changed' && isPaused(String(e.data.to))) {
         end = true;
         pausedIn = String(e.data.to);

@@ -133,3 +133,48 @@ describe('GET /v1/models', () => {
     expect(ids.sort()).toEqual(['assistant', 'second']);
   });
 });
+
+describe('Agentlify compatibility (API.md 16): the OpenAI SDK at <host>/api/agents', () => {
+  const agentlify = (key: string) => new OpenAI({ apiKey: key, baseURL: `${env().apiUrl}/api/agents`, maxRetries: 0 });
+
+  it('lists the models, streams an answer with a tool call and the named events, and reports a disabled agent as PermissionDeniedError', async () => {
+    const { api, llm } = await weatherAgent();
+    const models = await agentlify(api.key).models.list();
+    expect(models.data.map((m) => m.id)).toContain('assistant');
+
+    llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'Oslo' } }] }, { text: 'Twenty degrees in Oslo.' });
+    const stream = await agentlify(api.key).chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'Weather?' }], stream: true });
+    let text = '';
+    const named: string[] = [];
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? '';
+      const event = (chunk as unknown as { agent_event?: { type: string } }).agent_event;
+      if (event) named.push(event.type);
+    }
+    expect(text).toBe('Twenty degrees in Oslo.');
+    // tool_call_complete: the call's arguments are in, before the tool runs.
+    expect(named).toEqual(['agent_start', 'step_start', 'tool_call_complete', 'tool_call_start', 'tool_result', 'step_complete', 'step_start', 'step_complete', 'agent_complete']);
+
+    await api.patch('/v1/agents/assistant', { enabled: false });
+    const refused = await agentlify(api.key).chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((refused as InstanceType<typeof OpenAI.PermissionDeniedError>).code).toBe('agent_disabled');
+    // The path needs a key like /v1.
+    expect((await fetch(`${env().apiUrl}/api/agents/models`)).status).toBe(401);
+  });
+
+  it('a skill the model loads is a skill_invocation event with skill_name and success', async () => {
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    expect((await api.patch('/v1/agents/assistant', { skills: ['platform-guide'] })).status).toBe(200);
+    llm.reply({ tool_calls: [{ name: 'load_skill', arguments: { skill: 'platform-guide' } }] }, { text: 'Read it.' });
+    const stream = await agentlify(api.key).chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'How do I use the platform?' }], stream: true });
+    const events: Record<string, unknown>[] = [];
+    for await (const chunk of stream) {
+      const event = (chunk as unknown as { agent_event?: Record<string, unknown> }).agent_event;
+      if (event) events.push(event);
+    }
+    expect(events.filter((e) => e.type === 'skill_invocation')).toEqual([expect.objectContaining({ skill_name: 'platform-guide', success: true })]);
+  });
+});
+

@@ -1,4 +1,4 @@
-// /v1/chat/completions and /v1/models (API.md 7).
+// /v1/chat/completions and /v1/models (API.md 7), also at /api/agents (API.md 16).
 import type { Router } from 'express';
 import { chatCompletionSchema } from '../../domain/chat';
 import * as svc from '../../services/chat';
@@ -7,8 +7,9 @@ import { defineRoutes, type RouteDoc } from '../route';
 import { bindRunId } from '../middleware/request';
 import { openSse } from '../sse';
 
-export function chatRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
-  const r = defineRoutes(registry);
+/** Mounted at /v1 and, for Agentlify's clients, at /api/agents (API.md 16). */
+export function chatRoutes(deps: ServiceDeps, registry: RouteDoc[], prefix = '/v1'): Router {
+  const r = defineRoutes(registry, prefix);
   r.post('/chat/completions', { audit: 'run.create', roles: ['developer'], body: chatCompletionSchema, sse: true, summary: 'Run an agent once, answered in the Chat Completions format' }, async ({ req, res, p, body, audit }) => {
     const key = res.locals.idempotencyKey as string | undefined;
     // Once the run exists, the request's log lines carry its id.
