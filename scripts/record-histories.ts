@@ -190,7 +190,7 @@ async function main(): Promise<void> {
     await db.connect();
     const row = (await db.query<{ workflow_id: string; tool_call_id: string }>('SELECT workflow_id, tool_call_id FROM action_invocations WHERE id = $1', [early.id])).rows[0]!;
     await db.end();
-    // The approval's id as the tool gate derives it from the tool call's (workflows/tool-gate.ts).
+    // The approval's id as the tool gate derives it from the tool call's (workflows/prepare-step.ts).
     const decision: ApprovalDecision = { approval_id: `apr_${row.tool_call_id.replace(/^tc_/, '')}`, decision: 'approve', decided_by: { key_id: approverKey.id, name: 'approver' } };
     decision.proof = signDecision({ masterKey: e.masterKey, previousMasterKeys: [], dataDir: '' }, row.workflow_id, decision);
     const connection = await Connection.connect({ address: e.temporalAddress });

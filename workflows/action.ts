@@ -8,7 +8,8 @@ import type { RunState, RunStatus } from '../src/domain/run';
 import { emptyUsage } from '../src/domain/usage';
 import type { PendingEvent } from '../src/domain/event';
 import { approvalDecisionSignal, type ActionWorkflowInput } from './definitions';
-import { createToolGate, GateFailure, messageOf } from './tool-gate';
+import { GateFailure, messageOf } from './gate-state';
+import { createToolGate } from './tool-gate';
 import type { Emit } from '../src/domain/run-event';
 
 const store = proxyActivities<Activities>({

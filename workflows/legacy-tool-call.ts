@@ -11,7 +11,8 @@ import type { RunContext } from '../src/domain/run-context';
 import type { ToolSpec } from '../src/domain/tool';
 import { decidePolicy } from './policy-engine';
 import { toolResult } from './tool-result';
-import { messageOf, toolOptions } from './tool-gate';
+import { toolOptions } from './execute-step';
+import { messageOf } from './gate-state';
 import type { Emit } from '../src/domain/run-event';
 
 export async function legacyToolCall(

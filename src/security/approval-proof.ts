@@ -1,6 +1,6 @@
 // Proof that the API recorded an approval decision: an HMAC-SHA256, under a key derived (HKDF) from
 // AP_MASTER_KEY, over what was decided. The API signs the decision it signals; the worker's verification
-// activity checks it before the workflow accepts the decision (workflows/tool-gate.ts).
+// activity checks it before the workflow accepts the decision (workflows/approvals-step.ts).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
