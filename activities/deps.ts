@@ -10,7 +10,7 @@ import type { SecretBox } from '../src/security/secrets';
 /**
  * Creates an eval case's run, or finds the one an earlier attempt created (src/services/evals.ts
  * startCaseRun): creating a run is the services' work, so the worker's composition passes it in and
- * activities never import src/services. Throws ApiError when the run is refused.
+ * activities never import src/services. Throws PlatformError when the run is refused.
  */
 export type StartCaseRun = (
   deps: Pick<ActivityDeps, 'db' | 'config' | 'temporal' | 'log'>,

@@ -4,7 +4,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import * as evals from '../src/db/evals';
 import * as runs from '../src/db/runs';
-import { ApiError, RUN_ERROR } from '../src/domain/errors';
+import { mayPassLater, PlatformError, RUN_ERROR } from '../src/domain/errors';
 import { judge, summarize, type EvalSummary, type Observed } from '../src/domain/eval';
 import { isTerminal, runCreateSchema } from '../src/domain/run';
 import type { ActivityDeps } from './deps';
@@ -61,7 +61,7 @@ export function createEvalActivities(deps: ActivityDeps) {
         return run.id;
       } catch (err) {
         // 429 (the active-run cap) and 503 (Temporal or PostgreSQL away) pass: the retry policy waits them out.
-        if (!(err instanceof ApiError) || err.status === 429 || err.status >= 500) throw err;
+        if (!(err instanceof PlatformError) || mayPassLater(err)) throw err;
         activityLog(log, { workspace_id: e.workspace_id }).warn({ eval_id: evalId, case_id: caseId, code: err.code }, 'eval case run refused');
         await evals.storeVerdict(db, {
           eval_id: evalId, case_id: caseId, status: 'failed', run_status: null, failures: [{ expectation: 'status', message: `the run could not be created: ${err.message}` }],

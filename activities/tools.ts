@@ -17,7 +17,7 @@ import { loadSkill } from '../src/core/skills';
 import { MEMORY_SEARCH_TOOL, MEMORY_TOOLS, memoryEntryCreateSchema, memorySearchSchema } from '../src/domain/memory';
 import { searchStore, writeEntry } from '../src/core/memory';
 import { storeOfRun } from '../src/db/memory';
-import { ApiError } from '../src/domain/errors';
+import { isUnavailable, PlatformError } from '../src/domain/errors';
 import type { Response } from 'undici';
 import { guardedFetch, privateNetworkCause } from '../src/security/network-guard';
 import { cell } from '../src/db/secret-cells';
@@ -231,9 +231,9 @@ export function createToolActivities(deps: ActivityDeps) {
       const entry = await writeEntry(deps, input.workspace_id, store, args.data, { run_id: input.run_id, tool_call_id: input.tool_call.id }, signal);
       return { ok: true, output: { id: entry.id, store: store.name, text: entry.text, metadata: entry.metadata, created_at: entry.created_at } };
     } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
+      if (!(err instanceof PlatformError)) throw err;
       // A provider that is down is retried by Temporal (both tools are idempotent); the rest is the tool's answer.
-      if (err.status === 503) throw ApplicationFailure.retryable(err.message, 'tool_unavailable');
+      if (isUnavailable(err.code)) throw ApplicationFailure.retryable(err.message, 'tool_unavailable');
       return { ok: false, error: { code: err.code, message: err.message } };
     }
   }

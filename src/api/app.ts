@@ -1,7 +1,7 @@
 // The Express app: request context, JSON bodies (1 MiB), health, authenticated /v1 routes, errors.
 import { isUtf8 } from 'node:buffer';
 import express, { type Express } from 'express';
-import { ApiError } from '../domain/errors';
+import { PlatformError } from '../domain/errors';
 import type { ServiceDeps } from '../services/deps';
 import { requireApiKey } from './middleware/auth';
 import { buildOpenApi } from './openapi';
@@ -44,7 +44,7 @@ export function createApp(deps: ServiceDeps): Express {
   app.use(requestContext(deps.log, metrics));
   // body-parser replaces invalid UTF-8 with U+FFFD; such a body is refused instead of silently altered.
   const utf8Only = (_req: unknown, _res: unknown, buf: Buffer): void => {
-    if (!isUtf8(buf)) throw new ApiError(400, 'invalid_json', 'The request body is not valid UTF-8');
+    if (!isUtf8(buf)) throw new PlatformError('invalid_json', 'The request body is not valid UTF-8');
   };
   app.use(express.json({ limit: '1mb', strict: false, type: ['application/json', 'application/*+json'], verify: utf8Only }));
 
@@ -87,7 +87,7 @@ export function createApp(deps: ServiceDeps): Express {
     const r = express.Router();
     r.use((_req, _res, next) => {
       if (deps.db.waitingCount >= shedAt) {
-        throw new ApiError(429, 'rate_limited', 'The server is busy; retry after the Retry-After delay', undefined, { 'Retry-After': '1' });
+        throw new PlatformError('rate_limited', 'The server is busy; retry after the Retry-After delay', undefined, { 'Retry-After': '1' });
       }
       next();
     });

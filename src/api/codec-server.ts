@@ -6,7 +6,7 @@
 import express, { type Router } from 'express';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { isEncrypted } from '../temporal/codec';
-import { ApiError } from '../domain/errors';
+import { PlatformError } from '../domain/errors';
 import type { Db } from '../db/pool';
 import { requireApiKey } from './middleware/auth';
 import { assertOperator } from '../services/workspaces';
@@ -47,7 +47,7 @@ export function codecRouter(db: Db, codec: PayloadCodec, allowedOrigins: string[
     // One key encrypts every tenant's payloads: only the operator (the default workspace) may use it.
     await assertOperator(db, req.principal!, 'auditor', 'The codec endpoint is for the operator: an admin or auditor key of the default workspace');
     const payloads = (req.body as { payloads?: JsonPayload[] } | undefined)?.payloads;
-    if (!Array.isArray(payloads)) throw new ApiError(400, 'validation_failed', 'payloads must be an array', 'payloads');
+    if (!Array.isArray(payloads)) throw new PlatformError('validation_failed', 'payloads must be an array', 'payloads');
     // Shown as stored when not encrypted (search attributes, or what someone sent past the API).
     const decoded = await Promise.all(payloads.map(fromJson).map(async (p) => (isEncrypted(p) ? (await codec.decode([p]))[0]! : p)));
     res.json({ payloads: decoded.map(toJson) });

@@ -2,7 +2,7 @@
 // a file part's bytes are handed on as they arrive (never collected); other parts are small fields.
 import { isUtf8 } from 'node:buffer';
 import busboy from 'busboy';
-import { ApiError, validationFailed } from '../domain/errors';
+import { PlatformError, validationFailed } from '../domain/errors';
 
 export type FormEvent =
   | { type: 'field'; name: string; value: string }
@@ -19,13 +19,13 @@ export interface FormLimits {
 
 const DEFAULT_LIMITS: FormLimits = { parts: 10, fieldBytes: 1024 };
 
-const bad = (message: string): ApiError => validationFailed(`The multipart body is malformed: ${message}`);
+const bad = (message: string): PlatformError => validationFailed(`The multipart body is malformed: ${message}`);
 
-/** The boundary of a multipart/form-data Content-Type; anything else is 415. */
+/** The boundary of a multipart/form-data Content-Type; anything else is `unsupported_media_type`. */
 export function boundaryOf(contentType: string | undefined): string {
   const [media, ...params] = (contentType ?? '').split(';');
   if (media?.trim().toLowerCase() !== 'multipart/form-data') {
-    throw new ApiError(415, 'unsupported_media_type', 'The request body must be multipart/form-data');
+    throw new PlatformError('unsupported_media_type', 'The request body must be multipart/form-data');
   }
   for (const p of params) {
     const m = /^\s*boundary\s*=\s*(?:"([^"]{1,70})"|([^\s";]{1,70}))\s*$/i.exec(p);
@@ -39,7 +39,7 @@ export function boundaryOf(contentType: string | undefined): string {
  * them: the next chunk of the body is parsed only once every event of the one before has been taken, so a
  * consumer that awaits (a database write per file chunk) holds at most one chunk's events in memory. A
  * part is a file when it has a filename; its bytes are handed on as they arrive, never collected. Throws
- * ApiError 400 on a malformed body or one past `limits`.
+ * PlatformError 400 on a malformed body or one past `limits`.
  */
 export async function* formEvents(body: AsyncIterable<Buffer>, contentType: string | undefined, limits: Partial<FormLimits> = {}): AsyncGenerator<FormEvent> {
   boundaryOf(contentType); // 415, or 400 without a boundary, before anything is parsed
@@ -57,17 +57,17 @@ export async function* formEvents(body: AsyncIterable<Buffer>, contentType: stri
   // (a file's events are handed on before anything parsed after it, even if that came in the same chunk).
   type Item = { field: FormEvent; complete: boolean } | { file: FormEvent; data: Buffer[]; ended: boolean; announced: boolean };
   const queue: Item[] = [];
-  let failure: ApiError | undefined;
+  let failure: PlatformError | undefined;
   let closed = false;
   let wake: (() => void) | undefined;
   const poke = (): void => wake?.();
-  const fail = (err: ApiError): void => {
+  const fail = (err: PlatformError): void => {
     failure ??= err;
     poke();
   };
   const field = (name: string, value: string): void => {
     const checked = fieldValue(name, value);
-    if (checked instanceof ApiError) fail(checked);
+    if (checked instanceof PlatformError) fail(checked);
     else queue.push({ field: { type: 'field', name, value: checked }, complete: true });
     poke();
   };
@@ -91,7 +91,7 @@ export async function* formEvents(body: AsyncIterable<Buffer>, contentType: stri
       });
       stream.on('end', () => {
         const checked = fieldValue(name, Buffer.concat(chunks).toString('latin1'));
-        if (checked instanceof ApiError) fail(checked);
+        if (checked instanceof PlatformError) fail(checked);
         else (slot.field as { value: string }).value = checked;
         slot.complete = true;
         poke();
@@ -163,7 +163,7 @@ export async function* formEvents(body: AsyncIterable<Buffer>, contentType: stri
 }
 
 /** A field's value, checked as UTF-8: latin1 text is its bytes; text a part's own charset decoded is taken as it is. */
-function fieldValue(name: string, value: string): string | ApiError {
+function fieldValue(name: string, value: string): string | PlatformError {
   // Above U+00FF: decoded by the charset the part declared, and a replacement character is a byte it could not read.
   if (/[^\u0000-\u00ff]/.test(value)) return value.includes('\ufffd') ? validationFailed(`${name} is not valid UTF-8`, name) : value;
   const bytes = Buffer.from(value, 'latin1');

@@ -2,7 +2,7 @@
 // send its result. Handlers never see raw req.body.
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { z } from 'zod';
-import { ApiError, isConnectionError } from '../domain/errors';
+import { PlatformError, isConnectionError } from '../domain/errors';
 import { hasRole, type Principal, type Role } from '../domain/workspace';
 import { fromZod } from './middleware/errors';
 import { checkInput } from './input';
@@ -46,7 +46,7 @@ export function handle<B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType =
     if (typeof routePath === 'string' && routePath.startsWith('/runs/:id') && typeof runId === 'string') bindRunId(req, runId);
     const p = req.principal!;
     if (!hasRole(p, ...opts.roles)) {
-      throw new ApiError(403, 'permission_denied', `This call needs one of the roles: ${['admin', ...opts.roles].join(', ')}`);
+      throw new PlatformError('permission_denied', `This call needs one of the roles: ${['admin', ...opts.roles].join(', ')}`);
     }
     checkInput(req.params);
     checkInput(req.query);
@@ -54,7 +54,7 @@ export function handle<B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType =
     if (opts.body) {
       // express.json parsed nothing: either there is no body (then it is {}) or it is not JSON.
       if (req.body === undefined && (Number(req.headers['content-length']) > 0 || req.headers['transfer-encoding'] !== undefined)) {
-        throw new ApiError(415, 'unsupported_media_type', 'The request body must be application/json');
+        throw new PlatformError('unsupported_media_type', 'The request body must be application/json');
       }
       checkInput(req.body);
       const parsed = opts.body.safeParse(req.body === undefined ? {} : req.body);

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Request } from 'express';
-import { ApiError } from '../domain/errors';
+import { PlatformError } from '../domain/errors';
 import type { Principal } from '../domain/workspace';
 import type { ServiceDeps } from '../services/deps';
 import { KeySlots } from '../services/limits';
@@ -52,7 +52,7 @@ export async function withUploadBody<T>(deps: ServiceDeps, req: Request, p: Prin
   }
 }
 
-const tooLarge = (maxBytes: number): ApiError => new ApiError(413, 'payload_too_large', `The upload exceeds ${maxBytes} bytes`, 'file');
+const tooLarge = (maxBytes: number): PlatformError => new PlatformError('payload_too_large', `The upload exceeds ${maxBytes} bytes`, 'file');
 
 /** Reads `req` to its end into memory, spilling to a temporary file past MEMORY_BYTES. */
 export function spoolBody(req: Request, maxBytes: number, timeoutMs: number): Promise<SpooledBody> {
@@ -124,10 +124,10 @@ export function spoolBody(req: Request, maxBytes: number, timeoutMs: number): Pr
       }, finish);
     };
     const onClose = (): void => {
-      if (!req.complete) finish(new ApiError(400, 'validation_failed', 'The request body ended before it was complete'));
+      if (!req.complete) finish(new PlatformError('validation_failed', 'The request body ended before it was complete'));
     };
     const timer = setTimeout(
-      () => finish(new ApiError(400, 'request_timeout', `The upload's body did not arrive within ${Math.round(timeoutMs / 1000)} s`)),
+      () => finish(new PlatformError('request_timeout', `The upload's body did not arrive within ${Math.round(timeoutMs / 1000)} s`)),
       timeoutMs,
     );
     req.on('data', onData);

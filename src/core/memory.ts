@@ -9,7 +9,7 @@ import * as repo from '../db/memory';
 import { newId } from '../db/ids';
 import { cell } from '../db/secret-cells';
 import { isoDate } from '../domain/common';
-import { ApiError, notFound } from '../domain/errors';
+import { PlatformError, notFound } from '../domain/errors';
 import { MAX_STORE_ENTRIES, memoryTools, type AgentMemory, type MemoryEntryCreate, type MemorySearch } from '../domain/memory';
 import type { ToolSpec } from '../domain/tool';
 import { embedOpenAI } from '../providers/embeddings';
@@ -47,7 +47,7 @@ export async function writeEntry(deps: MemoryDeps, ws: string, store: repo.Memor
   const row = await transaction(deps.db, async (c) => {
     if (!(await repo.findStore(c, ws, store.id, true))) throw notFound('memory store', 'id');
     if ((await repo.countEntries(c, store.id)) >= MAX_STORE_ENTRIES) {
-      throw new ApiError(409, 'memory_store_full', `Memory store ${store.name} holds ${MAX_STORE_ENTRIES} entries, its limit; delete some first`, 'id');
+      throw new PlatformError('memory_store_full', `Memory store ${store.name} holds ${MAX_STORE_ENTRIES} entries, its limit; delete some first`, 'id');
     }
     return repo.insertEntry(c, { id: newId('mement'), workspace_id: ws, store_id: store.id, text: b.text, metadata: b.metadata ?? {}, embedding, ...source });
   });
@@ -98,7 +98,7 @@ const fetcher = (allowPrivate: boolean): GuardedFetch => {
  */
 async function embed(deps: MemoryDeps, ws: string, store: repo.MemoryStoreRow, text: string, signal?: AbortSignal): Promise<number[]> {
   const card = await getModelCard(deps.db, ws, store.embedding_card!);
-  if (!card) throw new ApiError(409, 'embedding_card_missing', `Model card ${store.embedding_card} of memory store ${store.name} no longer exists`, 'embedding.card');
+  if (!card) throw new PlatformError('embedding_card_missing', `Model card ${store.embedding_card} of memory store ${store.name} no longer exists`, 'embedding.card');
   const endpoint = {
     base_url: card.base_url,
     api_key: deps.secrets.decrypt(card.api_key_enc, cell.modelCard(card, 'api_key')),
@@ -112,11 +112,11 @@ async function embed(deps: MemoryDeps, ws: string, store: repo.MemoryStoreRow, t
     if (signal?.aborted) throw err;
     const why = err instanceof ProviderError ? { status: err.status ?? null, retryable: err.retryable } : { name: (err as Error)?.name };
     deps.log.warn({ workspace_id: ws, store_id: store.id, card: card.id, ...why }, 'embedding call failed');
-    if (err instanceof PrivateNetworkError) throw new ApiError(403, 'private_network_blocked', err.message, 'embedding.card');
+    if (err instanceof PrivateNetworkError) throw new PlatformError('private_network_blocked', err.message, 'embedding.card');
     if (!(err instanceof ProviderError)) throw err;
     const message = `Embedding with model card ${card.id} failed: ${err.message}`;
-    if (err.retryable) throw new ApiError(503, 'embedding_unavailable', message, undefined, { 'Retry-After': '5' });
-    throw new ApiError(400, 'embedding_failed', message, 'embedding');
+    if (err.retryable) throw new PlatformError('embedding_unavailable', message, undefined, { 'Retry-After': '5' });
+    throw new PlatformError('embedding_failed', message, 'embedding');
   }
 }
 

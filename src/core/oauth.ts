@@ -6,7 +6,7 @@ import type { Config } from '../config';
 import { transaction } from '../db/pool';
 import * as repo from '../db/connections';
 import { cell } from '../db/secret-cells';
-import { ApiError } from '../domain/errors';
+import { PlatformError } from '../domain/errors';
 import { covers, tokenResponseSchema, type TokenResponse } from '../domain/connection';
 import { guardedFetch } from '../security/network-guard';
 import { BODY_LIMITS, BodyTooLargeError, describeBytes, readBoundedText } from '../security/bounded-body';
@@ -45,18 +45,18 @@ export async function tokenRequest(deps: OAuthDeps, conn: repo.ConnectionRow, fo
       signal: AbortSignal.timeout(TOKEN_TIMEOUT_MS),
     });
   } catch {
-    throw new ApiError(503, 'authorization_server_unavailable', `The token endpoint of connection ${conn.id} is unreachable`, undefined, { 'Retry-After': '5' });
+    throw new PlatformError('authorization_server_unavailable', `The token endpoint of connection ${conn.id} is unreachable`, undefined, { 'Retry-After': '5' });
   }
   let text: string;
   try {
     text = await readBoundedText(res, BODY_LIMITS.token);
   } catch (err) {
-    if (err instanceof BodyTooLargeError) throw new ApiError(400, 'authorization_failed', `The token endpoint of connection ${conn.id} answered more than ${describeBytes(err.limit)}`);
-    throw new ApiError(503, 'authorization_server_unavailable', `The token endpoint of connection ${conn.id} did not finish its answer`, undefined, { 'Retry-After': '5' });
+    if (err instanceof BodyTooLargeError) throw new PlatformError('authorization_failed', `The token endpoint of connection ${conn.id} answered more than ${describeBytes(err.limit)}`);
+    throw new PlatformError('authorization_server_unavailable', `The token endpoint of connection ${conn.id} did not finish its answer`, undefined, { 'Retry-After': '5' });
   }
   if (res.status !== 200) {
     const code = res.status === 400 || res.status === 401 ? 'authorization_failed' : 'authorization_server_unavailable';
-    throw new ApiError(code === 'authorization_failed' ? 400 : 503, code, `The token endpoint of connection ${conn.id} answered ${res.status}`);
+    throw new PlatformError(code, `The token endpoint of connection ${conn.id} answered ${res.status}`);
   }
   let body: unknown;
   try {
@@ -65,9 +65,9 @@ export async function tokenRequest(deps: OAuthDeps, conn: repo.ConnectionRow, fo
     body = undefined;
   }
   const parsed = tokenResponseSchema.safeParse(body);
-  if (!parsed.success) throw new ApiError(400, 'authorization_failed', `The token endpoint of connection ${conn.id} answered without a usable access_token`);
+  if (!parsed.success) throw new PlatformError('authorization_failed', `The token endpoint of connection ${conn.id} answered without a usable access_token`);
   if (parsed.data.token_type && parsed.data.token_type.toLowerCase() !== 'bearer') {
-    throw new ApiError(400, 'authorization_failed', `Connection ${conn.id} issued a ${parsed.data.token_type} token; only bearer tokens are supported`);
+    throw new PlatformError('authorization_failed', `Connection ${conn.id} issued a ${parsed.data.token_type} token; only bearer tokens are supported`);
   }
   return parsed.data;
 }
@@ -104,7 +104,7 @@ export async function usableToken(deps: OAuthDeps, ws: string, connectionId: str
       deps.log.info({ workspace_id: ws, connection: connectionId }, 'access token refreshed');
       return fresh.access_token;
     } catch (err) {
-      if (err instanceof ApiError && err.code === 'authorization_failed') {
+      if (err instanceof PlatformError && err.code === 'authorization_failed') {
         // The refresh token was refused (revoked, expired): the user authorizes again.
         await repo.deleteToken(c, ws, connectionId, user);
         deps.log.warn({ workspace_id: ws, connection: connectionId, code: err.code }, 'refresh refused; the user must authorize again');

@@ -1,46 +1,58 @@
 // The one error model of the API (API.md 1.2) and the codes a run can fail with (API.md 3.1).
+// The API's codes and their types are catalogued in ./error-codes.ts.
+import { ERROR_CODES, type ErrorCode, type ErrorCodeEntry, type ErrorType } from './error-codes';
 
-export const ERROR_TYPES = {
-  400: 'invalid_request_error',
-  401: 'authentication_error',
-  402: 'budget_error',
-  403: 'permission_error',
-  404: 'not_found_error',
-  409: 'conflict_error',
-  413: 'invalid_request_error',
-  415: 'invalid_request_error',
-  422: 'invalid_request_error',
-  429: 'rate_limit_error',
-  500: 'api_error',
-  503: 'api_error',
-} as const;
-
-export type ErrorStatus = keyof typeof ERROR_TYPES;
-
-export class ApiError extends Error {
-  readonly type: string;
+/**
+ * An error the API answers with its documented body. Code anywhere (services, core, activities) names a
+ * catalogue code; only the API turns the code into an HTTP status (src/api/error-status.ts).
+ */
+export class PlatformError extends Error {
+  readonly type: ErrorType;
   constructor(
-    readonly status: ErrorStatus,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly param?: string,
+    /** Sent with the answer, e.g. Retry-After. */
     readonly headers?: Record<string, string>,
   ) {
     super(message);
-    this.type = ERROR_TYPES[status];
+    this.type = ERROR_CODES[code].type;
   }
 }
 
-export const notFound = (what: string, param?: string): ApiError =>
-  new ApiError(404, 'not_found', `No such ${what}`, param);
+export const notFound = (what: string, param?: string): PlatformError =>
+  new PlatformError('not_found', `No such ${what}`, param);
 
-export const validationFailed = (message: string, param?: string): ApiError =>
-  new ApiError(400, 'validation_failed', message, param);
+export const validationFailed = (message: string, param?: string): PlatformError =>
+  new PlatformError('validation_failed', message, param);
 
-export const alreadyExists = (what: string, param: string): ApiError =>
-  new ApiError(409, 'already_exists', `${what} already exists`, param);
+export const alreadyExists = (what: string, param: string): PlatformError =>
+  new PlatformError('already_exists', `${what} already exists`, param);
 
-/** True for errors that mean "PostgreSQL is not reachable right now" (API answers 503). */
+/** A dependency is down (a catalogue code marked `unavailable`): the same call may succeed later. */
+export const isUnavailable = (code: ErrorCode): boolean => (ERROR_CODES[code] as ErrorCodeEntry).unavailable === true;
+
+/** A rate limit or a server-side failure: unlike a refusal of the request itself, it may pass. */
+export const mayPassLater = (err: PlatformError): boolean => err.type === 'rate_limit_error' || err.type === 'api_error';
+
+export const RUN_CANCELED = 'run_canceled';
+
+/**
+ * A chat completion whose run failed or was canceled (API.md 7): the body carries the run's own error code
+ * (RUN_ERROR, or `run_canceled`) with type `api_error`, which is why it is not a catalogue code.
+ */
+export class RunFailedError extends Error {
+  readonly type = 'api_error';
+  constructor(
+    /** The run's `error.code` (a RunErrorCode) or RUN_CANCELED. */
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** True for errors that mean "PostgreSQL is not reachable right now" (the API answers database_unavailable). */
 export function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code ?? '';
   const message = err instanceof Error ? err.message : '';

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Db } from '../db/pool';
 import * as repo from '../db/dashboard-sessions';
-import { ApiError } from '../domain/errors';
+import { PlatformError } from '../domain/errors';
 import type { Principal } from '../domain/workspace';
 
 export const SESSION_COOKIE = 'ap_session';
@@ -98,14 +98,14 @@ export async function endSession(db: Db, req: Request, res: Response, o: Browser
 const sameToken = (a: string | undefined, b: string | undefined): boolean =>
   Boolean(a && b && a.length === b.length && crypto.timingSafeEqual(Buffer.from(a), Buffer.from(b)));
 
-/** Throws 403 `csrf_failed` unless a state-changing cookie-authenticated request proves it comes from our pages. */
+/** Throws `csrf_failed` unless a state-changing cookie-authenticated request proves it comes from our pages. */
 export function checkCsrf(req: Request, given: string | undefined): void {
   if (SAFE_METHODS.has(req.method)) return;
   const origin = req.header('origin');
   const site = req.header('sec-fetch-site');
   const foreignOrigin = origin !== undefined && origin !== 'null' && hostOf(origin) !== req.header('host');
   if (foreignOrigin || origin === 'null' || (site !== undefined && site !== 'same-origin') || !sameToken(given, readCookies(req)[CSRF_COOKIE])) {
-    throw new ApiError(403, 'csrf_failed', 'This browser request lacks a valid CSRF token or comes from another origin');
+    throw new PlatformError('csrf_failed', 'This browser request lacks a valid CSRF token or comes from another origin');
   }
 }
 

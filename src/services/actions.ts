@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import * as actions from '../db/actions';
 import { getTool } from '../db/tools';
 import { newId } from '../db/ids';
-import { ApiError, notFound } from '../domain/errors';
+import { PlatformError, notFound } from '../domain/errors';
 import { isoDate } from '../domain/common';
 import type { ActionCreate } from '../domain/action';
 import { isTerminal } from '../domain/run';
@@ -50,11 +50,11 @@ export async function createAction(
   onCreated?: (id: string) => Promise<void>,
 ) {
   const toolRow = await getTool(deps.db, p.workspace_id, b.tool);
-  if (!toolRow) throw new ApiError(400, 'unknown_tool', `Tool ${b.tool} does not exist`, 'tool');
+  if (!toolRow) throw new PlatformError('unknown_tool', `Tool ${b.tool} does not exist`, 'tool');
   const tool = toolRow.spec as Omit<ToolSpec, 'name'>;
-  if (tool.executor.type === 'client') throw new ApiError(400, 'validation_failed', 'A client-executed tool cannot be invoked by the server', 'tool');
+  if (tool.executor.type === 'client') throw new PlatformError('validation_failed', 'A client-executed tool cannot be invoked by the server', 'tool');
   const error = validateArguments(tool.input_schema, b.arguments);
-  if (error) throw new ApiError(400, 'invalid_tool_arguments', `arguments do not match the tool's input schema: ${error}`, 'arguments');
+  if (error) throw new PlatformError('invalid_tool_arguments', `arguments do not match the tool's input schema: ${error}`, 'arguments');
   const id = newId('act');
   const workflowId = idempotencyKey ? `act-${crypto.createHash('sha256').update(`${p.workspace_id}\n${idempotencyKey}`).digest('hex').slice(0, 40)}` : id;
   const inserted = await actions.insertAction(deps.db, {
@@ -105,12 +105,12 @@ export async function getAction(deps: ServiceDeps, p: Principal, id: string) {
 export async function cancelAction(deps: ServiceDeps, p: Principal, id: string) {
   const a = await actions.getAction(deps.db, id, p.workspace_id);
   if (!a) throw notFound('action invocation', 'id');
-  if (!hasRole(p, 'developer')) throw new ApiError(403, 'permission_denied', 'Canceling needs the developer or admin role');
-  if (isTerminal(a.status)) throw new ApiError(409, 'run_not_active', `The action invocation is already ${a.status}`);
+  if (!hasRole(p, 'developer')) throw new PlatformError('permission_denied', 'Canceling needs the developer or admin role');
+  if (isTerminal(a.status)) throw new PlatformError('run_not_active', `The action invocation is already ${a.status}`);
   try {
     await temporalCall(() => engineOf(deps.temporal).cancel(a.workflow_id));
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'run_not_active', 'The action invocation is no longer active');
+    if (err instanceof WorkflowNotFoundError) throw new PlatformError('run_not_active', 'The action invocation is no longer active');
     throw err;
   }
   return actionView(deps, a);

@@ -6,7 +6,7 @@ import * as repo from '../db/agents';
 import { getModelCard, type ModelCardRow } from '../db/model-cards';
 import { getToolsByName } from '../db/tools';
 import { newId } from '../db/ids';
-import { alreadyExists, ApiError, notFound } from '../domain/errors';
+import { alreadyExists, PlatformError, notFound } from '../domain/errors';
 import { isoDate, type ListQuery } from '../domain/common';
 import type { AgentCreate, AgentSpec } from '../domain/agent';
 import { agentUpdateSchema } from '../domain/agent';
@@ -41,17 +41,17 @@ async function checkAgentRefs(db: Queryable, ws: string, spec: Partial<AgentSpec
     const found: (ModelCardRow | undefined)[] = [];
     for (const r of refs) found.push(await getModelCard(db, ws, r.card, 'share'));
     const missing = refs.find((_, i) => !found[i]);
-    if (missing) throw new ApiError(400, 'validation_failed', `Model card ${missing.card} does not exist`, missing.param);
+    if (missing) throw new PlatformError('validation_failed', `Model card ${missing.card} does not exist`, missing.param);
   }
   if (spec.tools?.length) {
     const found = new Set((await getToolsByName(db, ws, spec.tools)).map((t) => t.name));
     const missing = spec.tools.find((t) => !found.has(t));
-    if (missing) throw new ApiError(400, 'unknown_tool', `Tool ${missing} does not exist`, 'tools');
+    if (missing) throw new PlatformError('unknown_tool', `Tool ${missing} does not exist`, 'tools');
   }
   const skill = spec.skills?.length ? await missingSkill(db, ws, spec.skills) : undefined;
-  if (skill) throw new ApiError(400, 'unknown_skill', `Skill ${skill} does not exist`, 'skills');
+  if (skill) throw new PlatformError('unknown_skill', `Skill ${skill} does not exist`, 'skills');
   if (spec.memory && !(await memoryStoreExists(db, ws, spec.memory))) {
-    throw new ApiError(400, 'unknown_memory_store', `Memory store ${spec.memory.store} does not exist`, 'memory.store');
+    throw new PlatformError('unknown_memory_store', `Memory store ${spec.memory.store} does not exist`, 'memory.store');
   }
 }
 

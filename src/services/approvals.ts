@@ -9,7 +9,7 @@ import { getTool } from '../db/tools';
 import * as repo from '../db/governance';
 import * as runs from '../db/runs';
 import * as actions from '../db/actions';
-import { ApiError, notFound } from '../domain/errors';
+import { PlatformError, notFound } from '../domain/errors';
 import { isoDate } from '../domain/common';
 import type { Principal } from '../domain/workspace';
 import type { ApprovalDecision, ToolResolution } from '../domain/approval';
@@ -26,7 +26,7 @@ async function signalOrConflict(send: () => Promise<void>): Promise<void> {
   try {
     await temporalCall(send);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'run_not_active', 'The run or action is no longer active');
+    if (err instanceof WorkflowNotFoundError) throw new PlatformError('run_not_active', 'The run or action is no longer active');
     throw err;
   }
 }
@@ -86,22 +86,22 @@ export async function decide(
       : undefined;
   if (!run) throw notFound('approval', 'id');
   if (run.created_by_key_id === p.key_id) {
-    throw new ApiError(403, 'self_approval_forbidden', 'The key that created the run cannot decide its approvals');
+    throw new PlatformError('self_approval_forbidden', 'The key that created the run cannot decide its approvals');
   }
   if (body.decision === 'approve' && body.arguments) {
     const tool = await getTool(deps.db, p.workspace_id, before.tool_call.name);
     const error = tool ? validateArguments((tool.spec as { input_schema: Record<string, unknown> }).input_schema, body.arguments) : 'the tool no longer exists';
-    if (error) throw new ApiError(400, 'invalid_tool_arguments', `arguments do not match the tool's input schema: ${error}`, 'arguments');
+    if (error) throw new PlatformError('invalid_tool_arguments', `arguments do not match the tool's input schema: ${error}`, 'arguments');
   }
   const by = { key_id: p.key_id, name: p.key_name };
   const decision = body.decision === 'approve' ? (body.arguments ? { arguments: body.arguments } : {}) : { reason: body.reason };
   return transaction(deps.db, async (c) => {
     const locked = await repo.getApproval(c, p.workspace_id, id, true);
     if (locked && locked.status === 'pending' && locked.expires_at.getTime() <= Date.now()) {
-      throw new ApiError(409, 'approval_already_decided', 'The approval has expired');
+      throw new PlatformError('approval_already_decided', 'The approval has expired');
     }
     if (!locked || locked.status !== 'pending' || !(await repo.decideApproval(c, id, body.decision === 'approve' ? 'approved' : 'denied', by, body.comment ?? null, decision))) {
-      throw new ApiError(409, 'approval_already_decided', `The approval is already ${locked?.status ?? 'decided'}`);
+      throw new PlatformError('approval_already_decided', `The approval is already ${locked?.status ?? 'decided'}`);
     }
     const signal: ApprovalDecision = {
       approval_id: id,
@@ -123,8 +123,8 @@ export async function resolveToolCall(deps: ServiceDeps, p: Principal, runId: st
   return transaction(deps.db, async (c) => {
     const call = await repo.getClientToolCall(c, runId, body.tool_call_id, true);
     if (!call) throw notFound('tool call', 'tool_call_id');
-    if (call.status !== 'pending') throw new ApiError(409, 'tool_call_already_resolved', `The tool call is already ${call.status}`, 'tool_call_id');
-    if (call.expires_at.getTime() <= Date.now()) throw new ApiError(409, 'tool_call_already_resolved', 'The tool call expired', 'tool_call_id');
+    if (call.status !== 'pending') throw new PlatformError('tool_call_already_resolved', `The tool call is already ${call.status}`, 'tool_call_id');
+    if (call.expires_at.getTime() <= Date.now()) throw new PlatformError('tool_call_already_resolved', 'The tool call expired', 'tool_call_id');
     await repo.markClientToolResolved(c, call.id);
     await signalOrConflict(() => engineOf(deps.temporal).resolveToolCall(run.workflow_id, body));
     return { run_id: runId, tool_call_id: call.id, object: 'tool_call.resolution' as const, status: 'resolved' as const };

@@ -4,7 +4,7 @@
 // to nobody else, not even an admin: whoever opens a link first binds their account to that user.
 import * as runs from '../db/runs';
 import * as repo from '../db/connections';
-import { ApiError, notFound } from '../domain/errors';
+import { PlatformError, notFound } from '../domain/errors';
 import { scopesFor, toolAuthSchema } from '../domain/connection';
 import type { Principal } from '../domain/workspace';
 import { issueLink } from './connections';
@@ -18,11 +18,11 @@ export async function authorizationLink(deps: ServiceDeps, p: Principal, runId: 
   const pending = (await getRun(deps, p, runId)).pending_authorizations.find((a) => a.tool_call_id === toolCallId);
   if (!pending) throw notFound('pending authorization for this tool_call_id', 'tool_call_id');
   if (run.created_by_key_id !== p.key_id) {
-    throw new ApiError(403, 'permission_denied', "Only the API key that created this run (the application of the session's user) may obtain the user's authorization link");
+    throw new PlatformError('permission_denied', "Only the API key that created this run (the application of the session's user) may obtain the user's authorization link");
   }
   const user = (await runs.getSession(deps.db, p.workspace_id, run.session_id))?.user_reference;
   const conn = await repo.getConnection(deps.db, p.workspace_id, pending.connection);
-  if (!user || !conn) throw new ApiError(409, 'authorization_not_pending', `Run ${runId} can no longer be authorized for connection ${pending.connection}`, 'tool_call_id');
+  if (!user || !conn) throw new PlatformError('authorization_not_pending', `Run ${runId} can no longer be authorized for connection ${pending.connection}`, 'tool_call_id');
   const auth = toolAuthSchema.safeParse(await repo.toolAuth(deps.db, p.workspace_id, pending.name));
   const scopes = auth.success ? scopesFor(auth.data, conn.scopes) : conn.scopes;
   const link = await issueLink(deps, conn, { user_reference: user, run_id: runId, tool_call_id: toolCallId, scopes });

@@ -3,7 +3,7 @@
 // frames; the named agent events carry chunk-shaped data with empty `choices`, so that SDK clients that
 // read every frame as a chunk keep working while a raw SSE reader sees the event names.
 import * as catalog from '../db/agents';
-import { ApiError } from '../domain/errors';
+import { PlatformError, RUN_CANCELED, RUN_ERROR, RunFailedError } from '../domain/errors';
 import type { AgentSpec } from '../domain/agent';
 import { contentText, type ChatCompletionRequest } from '../domain/chat';
 import type { Message } from '../domain/message';
@@ -21,9 +21,9 @@ const WAIT_SECONDS = 600;
 async function resolveModel(deps: ServiceDeps, p: Principal, model: string) {
   const name = model.replace(/^agent:/, '');
   const agent = await catalog.findAgent(deps.db, p.workspace_id, name);
-  if (!agent || agent.archived_at) throw new ApiError(404, 'not_found', `The model (agent) ${model} does not exist`, 'model');
+  if (!agent || agent.archived_at) throw new PlatformError('not_found', `The model (agent) ${model} does not exist`, 'model');
   const version = (await catalog.getAgentVersion(deps.db, agent.id, agent.current_version))!;
-  if ((version.spec as AgentSpec).enabled === false) throw new ApiError(403, 'agent_disabled', `Agent ${agent.name} is disabled`, 'model');
+  if ((version.spec as AgentSpec).enabled === false) throw new PlatformError('agent_disabled', `Agent ${agent.name} is disabled`, 'model');
   return agent;
 }
 
@@ -82,9 +82,9 @@ function finishReason(status: string): 'stop' | 'length' | 'approval_required' |
   return status === 'completed' ? 'stop' : 'length';
 }
 
-function failure(run: RunView): ApiError {
-  const code = run.status === 'canceled' ? 'run_canceled' : (run.error?.code ?? 'internal_error');
-  return new ApiError(500, code, run.error?.message ?? `The agent run ended ${run.status}`);
+function failure(run: RunView): RunFailedError {
+  const code = run.status === 'canceled' ? RUN_CANCELED : (run.error?.code ?? RUN_ERROR.internal_error);
+  return new RunFailedError(code, run.error?.message ?? `The agent run ended ${run.status}`);
 }
 
 export async function complete(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, requestId: string, idempotencyKey?: string, onCreated?: OnCreated) {

@@ -8,7 +8,7 @@ import type { Config } from '../config';
 import type { Db } from '../db/pool';
 import { transaction } from '../db/pool';
 import * as repo from '../db/connections';
-import { ApiError, notFound } from '../domain/errors';
+import { PlatformError, notFound } from '../domain/errors';
 import { isoDate, type ListQuery } from '../domain/common';
 import type { ConnectionCreate } from '../domain/connection';
 import type { Principal } from '../domain/workspace';
@@ -52,7 +52,7 @@ export async function createConnection(db: Db, secrets: SecretBox, p: Principal,
     client_secret_enc: secrets.encrypt(b.client_secret, cell.connection({ workspace_id: p.workspace_id, id: b.id })),
     scopes: b.scopes,
   });
-  if (!row) throw new ApiError(409, 'already_exists', `Connection ${b.id} already exists`, 'id');
+  if (!row) throw new PlatformError('already_exists', `Connection ${b.id} already exists`, 'id');
   return connectionView(row);
 }
 
@@ -74,7 +74,7 @@ export async function deleteConnection(db: Db, p: Principal, id: string) {
   return transaction(db, async (c) => {
     await connectionRow(db, p.workspace_id, id);
     const tools = await repo.toolsUsing(c, p.workspace_id, id);
-    if (tools.length) throw new ApiError(409, 'connection_in_use', `Tools ${tools.join(', ')} declare connection ${id}; change them first`, 'id');
+    if (tools.length) throw new PlatformError('connection_in_use', `Tools ${tools.join(', ')} declare connection ${id}; change them first`, 'id');
     await repo.deleteConnection(c, p.workspace_id, id);
     return { id, object: 'connection' as const, deleted: true };
   });
@@ -174,7 +174,7 @@ export async function issueLink(
 export async function startAuthorization(deps: OAuthDeps, connectionId: string, nonce: string): Promise<{ location: string; cookie: { name: string; value: string; max_age: number } }> {
   const state = stateFor(nonce);
   const row = await repo.startState(deps.db, sha256(state), connectionId);
-  if (!row) throw new ApiError(400, 'invalid_state', 'This authorization link is unknown, expired or already used; ask the application for a new one');
+  if (!row) throw new PlatformError('invalid_state', 'This authorization link is unknown, expired or already used; ask the application for a new one');
   const conn = await connectionRow(deps.db, row.workspace_id, connectionId);
   const url = new URL(conn.authorize_url);
   url.searchParams.set('response_type', 'code');
@@ -204,14 +204,14 @@ export async function completeAuthorization(deps: ServiceDeps, connectionId: str
   // Checked before the state is taken: a stranger who saw the provider's URL cannot use or burn the flow.
   const nonce = cookies[bindingCookieName(q.state)];
   if (!nonce || !sameString(stateFor(nonce), q.state)) {
-    throw new ApiError(400, 'invalid_state', 'This authorization was not started in this browser from the application’s link; start again from the application');
+    throw new PlatformError('invalid_state', 'This authorization was not started in this browser from the application’s link; start again from the application');
   }
   const state = await repo.consumeState(deps.db, sha256(q.state), connectionId);
-  if (!state) throw new ApiError(400, 'invalid_state', 'This authorization link is unknown, expired or already used; start again from the application');
+  if (!state) throw new PlatformError('invalid_state', 'This authorization link is unknown, expired or already used; start again from the application');
   const log = deps.log.child({ workspace_id: state.workspace_id, run_id: state.run_id, connection: connectionId });
   if (q.error || !q.code) {
     log.info({ error: q.error ?? 'no code' }, 'authorization refused at the authorization server');
-    throw new ApiError(400, 'authorization_denied', 'The authorization was not granted; the run keeps waiting until its authorization expires');
+    throw new PlatformError('authorization_denied', 'The authorization was not granted; the run keeps waiting until its authorization expires');
   }
   const conn = await connectionRow(deps.db, state.workspace_id, connectionId);
   const tokens = await tokenRequest(deps, conn, {

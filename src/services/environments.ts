@@ -5,7 +5,7 @@ import { transaction } from '../db/pool';
 import * as repo from '../db/environments';
 import { getToolsByName } from '../db/tools';
 import { newId } from '../db/ids';
-import { ApiError, notFound } from '../domain/errors';
+import { PlatformError, notFound } from '../domain/errors';
 import { isoDate, type ListQuery } from '../domain/common';
 import type { EnvironmentCreate, EnvironmentUpdate } from '../domain/environment';
 import type { Principal } from '../domain/workspace';
@@ -23,16 +23,16 @@ export const environmentView = (e: repo.EnvironmentRow) => ({
   updated_at: isoDate(e.updated_at),
 });
 
-const taken = (name: string) => new ApiError(409, 'already_exists', `Environment ${name} already exists`, 'name');
+const taken = (name: string) => new PlatformError('already_exists', `Environment ${name} already exists`, 'name');
 
 /** Override keys and allowed_tools name tools of the workspace; override URLs pass the private-network guard. */
 async function checkRefs(db: Db, ws: string, f: repo.EnvironmentFields, allowPrivate: boolean): Promise<void> {
   const named = [...new Set([...Object.keys(f.tools), ...(f.allowed_tools ?? [])])];
   const found = new Set(named.length ? (await getToolsByName(db, ws, named)).map((t) => t.name) : []);
   const unknownOverride = Object.keys(f.tools).find((t) => !found.has(t));
-  if (unknownOverride) throw new ApiError(400, 'unknown_tool', `Tool ${unknownOverride} does not exist`, `tools.${unknownOverride}`);
+  if (unknownOverride) throw new PlatformError('unknown_tool', `Tool ${unknownOverride} does not exist`, `tools.${unknownOverride}`);
   const unknownAllowed = (f.allowed_tools ?? []).findIndex((t) => !found.has(t));
-  if (unknownAllowed >= 0) throw new ApiError(400, 'unknown_tool', `Tool ${f.allowed_tools![unknownAllowed]} does not exist`, `allowed_tools[${unknownAllowed}]`);
+  if (unknownAllowed >= 0) throw new PlatformError('unknown_tool', `Tool ${f.allowed_tools![unknownAllowed]} does not exist`, `allowed_tools[${unknownAllowed}]`);
   for (const [tool, o] of Object.entries(f.tools)) if (o.url) await checkOutbound(o.url, allowPrivate, `tools.${tool}.url`);
 }
 
@@ -51,7 +51,7 @@ export async function createEnvironment(db: Db, p: Principal, b: EnvironmentCrea
   return environmentView(row);
 }
 
-/** The environment a session names (by id or name); 404 with `param` for the request field. */
+/** The environment a session names (by id or name); `not_found` with `param` for the request field. */
 export async function resolveEnvironment(db: Db, ws: string, idOrName: string, param = 'id'): Promise<repo.EnvironmentRow> {
   const row = await repo.findEnvironment(db, ws, idOrName);
   if (!row) throw notFound('environment', param);
@@ -84,13 +84,13 @@ export async function updateEnvironment(db: Db, p: Principal, idOrName: string, 
   });
 }
 
-/** Refused with 409 while a session names it: a session's tools must not change under it silently. */
+/** Refused (`environment_in_use`) while a session names it: a session's tools must not change under it silently. */
 export async function deleteEnvironment(db: Db, p: Principal, idOrName: string) {
   return transaction(db, async (c) => {
     const row = await repo.findEnvironment(c, p.workspace_id, idOrName, true);
     if (!row) throw notFound('environment', 'id');
     if (await repo.environmentInUse(c, row.id)) {
-      throw new ApiError(409, 'environment_in_use', `Environment ${row.name} is named by sessions; delete them first`, 'id');
+      throw new PlatformError('environment_in_use', `Environment ${row.name} is named by sessions; delete them first`, 'id');
     }
     await repo.deleteEnvironment(c, row.id);
     return { id: row.id, object: 'environment' as const, deleted: true };

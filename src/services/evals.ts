@@ -6,7 +6,7 @@ import * as repo from '../db/evals';
 import { findAgent, getAgentVersion } from '../db/agents';
 import * as runRepo from '../db/runs';
 import { newId } from '../db/ids';
-import { ApiError, notFound } from '../domain/errors';
+import { PlatformError, notFound } from '../domain/errors';
 import { isoDate, type ListQuery } from '../domain/common';
 import { compare, type EvalCreate, type EvalSetCreate, type EvalSetUpdate } from '../domain/eval';
 import type { RunCreate } from '../domain/run';
@@ -33,7 +33,7 @@ const evalSetView = (s: repo.EvalSetRow, v: repo.EvalSetVersionRow) => ({
   updated_at: isoDate(s.updated_at),
 });
 
-const taken = (name: string) => new ApiError(409, 'already_exists', `Eval set ${name} already exists`, 'name');
+const taken = (name: string) => new PlatformError('already_exists', `Eval set ${name} already exists`, 'name');
 
 async function resolveEvalSet(db: Db, ws: string, idOrName: string, param = 'id'): Promise<repo.EvalSetRow> {
   const row = await repo.findEvalSet(db, ws, idOrName);
@@ -113,7 +113,7 @@ export function evalView(e: repo.EvalRow, results?: repo.EvalResultRow[], feedba
 
 export async function createEval(deps: ServiceDeps, p: Principal, b: EvalCreate, requestId: string) {
   // `live` runs write tools for real: only an admin may cause that (API.md 10).
-  if (b.tool_mode === 'live' && !hasRole(p)) throw new ApiError(403, 'permission_denied', 'An eval with tool_mode "live" executes write tools and needs an admin key', 'tool_mode');
+  if (b.tool_mode === 'live' && !hasRole(p)) throw new PlatformError('permission_denied', 'An eval with tool_mode "live" executes write tools and needs an admin key', 'tool_mode');
   const set = await resolveEvalSet(deps.db, p.workspace_id, b.eval_set, 'eval_set');
   const setVersion = b.eval_set_version ?? set.current_version;
   const cases = await repo.getEvalSetVersion(deps.db, set.id, setVersion);
@@ -175,10 +175,10 @@ export const getEval = async (db: Db, p: Principal, id: string) => {
  */
 export async function deleteEval(deps: ServiceDeps, p: Principal, id: string) {
   const e = await getEvalRow(deps.db, p, id);
-  if (e.status === 'queued' || e.status === 'running') throw new ApiError(409, 'eval_active', `The eval is ${e.status}; cancel it first (POST /v1/evals/${e.id}/cancel)`);
+  if (e.status === 'queued' || e.status === 'running') throw new PlatformError('eval_active', `The eval is ${e.status}; cancel it first (POST /v1/evals/${e.id}/cancel)`);
   try {
     const workflow = await temporalCall(() => engineOf(deps.temporal).describe(e.id));
-    if (workflow.status.name === 'RUNNING') throw new ApiError(409, 'eval_active', 'The eval is still ending (canceling the runs of its cases); retry in a moment');
+    if (workflow.status.name === 'RUNNING') throw new PlatformError('eval_active', 'The eval is still ending (canceling the runs of its cases); retry in a moment');
   } catch (err) {
     // Past the namespace's retention Temporal has forgotten the workflow: it has long ended.
     if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -193,7 +193,7 @@ export async function deleteEvalSet(db: Db, p: Principal, idOrName: string) {
     const set = await repo.findEvalSet(c, p.workspace_id, idOrName, true);
     if (!set) throw notFound('eval set', 'id');
     const evals = await repo.evalCountOfSet(c, set.id);
-    if (evals) throw new ApiError(409, 'eval_set_in_use', `Eval set ${set.name} has ${evals} eval${evals === 1 ? '' : 's'}; delete ${evals === 1 ? 'it' : 'them'} first`, 'id');
+    if (evals) throw new PlatformError('eval_set_in_use', `Eval set ${set.name} has ${evals} eval${evals === 1 ? '' : 's'}; delete ${evals === 1 ? 'it' : 'them'} first`, 'id');
     await repo.deleteEvalSet(c, set.id);
     return { id: set.id, object: 'eval_set' as const, deleted: true };
   });
@@ -202,7 +202,7 @@ export async function deleteEvalSet(db: Db, p: Principal, idOrName: string) {
 /** Cancels an eval's workflow; it marks the eval canceled and cancels the runs of the cases in flight. */
 export async function cancelEval(deps: ServiceDeps, p: Principal, id: string) {
   const e = await getEvalRow(deps.db, p, id);
-  const notActive = (): ApiError => new ApiError(409, 'eval_not_active', `The eval is already ${e.status}`);
+  const notActive = (): PlatformError => new PlatformError('eval_not_active', `The eval is already ${e.status}`);
   if (e.status === 'completed' || e.status === 'failed' || e.status === 'canceled') throw notActive();
   try {
     await temporalCall(() => engineOf(deps.temporal).cancel(e.id));
@@ -228,9 +228,9 @@ export async function listEvals(db: Db, p: Principal, q: ListQuery & { eval_set?
 export async function compareEvals(db: Db, p: Principal, id: string, otherId: string) {
   const [current, other] = [await getEvalRow(db, p, id), await repo.getEval(db, otherId, p.workspace_id)];
   if (!other) throw notFound('eval', 'other_id');
-  if (current.eval_set_id !== other.eval_set_id) throw new ApiError(400, 'eval_set_mismatch', 'Both evals must run the same eval set', 'other_id');
+  if (current.eval_set_id !== other.eval_set_id) throw new PlatformError('eval_set_mismatch', 'Both evals must run the same eval set', 'other_id');
   for (const [e, param] of [[current, 'id'], [other, 'other_id']] as const) {
-    if (e.status !== 'completed' || !e.summary) throw new ApiError(409, 'eval_not_completed', `Eval ${e.id} is ${e.status}; compare completed evals`, param);
+    if (e.status !== 'completed' || !e.summary) throw new PlatformError('eval_not_completed', `Eval ${e.id} is ${e.status}; compare completed evals`, param);
   }
   const [a, b] = [await repo.evalResults(db, current.id), await repo.evalResults(db, other.id)];
   const failures = new Map(a.map((r) => [r.case_id, r.failures]));

@@ -9,7 +9,7 @@ import type { Queryable } from '../db/pool';
 import * as repo from '../db/files';
 import { newId } from '../db/ids';
 import { isoDate } from '../domain/common';
-import { ApiError, notFound, validationFailed } from '../domain/errors';
+import { PlatformError, notFound, validationFailed } from '../domain/errors';
 import { fileFieldsSchema, inputKind, MAX_INPUT_FILES, MAX_TEXT_FILE_BYTES, normalizeContentType, type FileListQuery } from '../domain/file';
 import type { Message } from '../domain/message';
 import type { Principal } from '../domain/workspace';
@@ -41,7 +41,7 @@ function checkFilename(raw: string): string {
   return name;
 }
 
-/** Reads the form and stores its one `file` part; 413 as soon as the file crosses the limit. */
+/** Reads the form and stores its one `file` part; `payload_too_large` as soon as the file crosses the limit. */
 export async function uploadFile(deps: ServiceDeps, p: Principal, form: AsyncIterable<FormEvent>) {
   const limit = deps.config.maxFileBytes;
   return transaction(deps.db, async (c) => {
@@ -65,7 +65,7 @@ export async function uploadFile(deps: ServiceDeps, p: Principal, form: AsyncIte
         await repo.insertFile(c, { id: file.id, workspace_id: p.workspace_id, filename: checkFilename(ev.filename), content_type: normalizeContentType(ev.content_type) });
       } else if (ev.type === 'data' && file) {
         file.bytes += ev.data.length;
-        if (file.bytes > limit) throw new ApiError(413, 'payload_too_large', `The file exceeds the limit of ${limit} bytes`, 'file');
+        if (file.bytes > limit) throw new PlatformError('payload_too_large', `The file exceeds the limit of ${limit} bytes`, 'file');
         file.hash.update(ev.data);
         file.utf8 = stillUtf8(file.utf8, ev.data, file.bytes);
         file.pending.push(ev.data);
@@ -158,6 +158,6 @@ export async function checkInputFiles(db: Queryable, workspaceId: string, messag
     const f = rows.get(part.file_id);
     if (!f) throw notFound('file', part.param);
     const kind = inputKind({ ...f, bytes: Number(f.bytes) });
-    if (kind.kind === 'unsupported') throw new ApiError(400, 'unsupported_file', `File ${f.id} cannot be model input: ${kind.reason}`, part.param);
+    if (kind.kind === 'unsupported') throw new PlatformError('unsupported_file', `File ${f.id} cannot be model input: ${kind.reason}`, part.param);
   }
 }

@@ -4,7 +4,7 @@
 // (counted in src/core/budgets.ts, which a run's context reads too).
 import type { Config } from '../config';
 import type { Db, Queryable } from '../db/pool';
-import { ApiError } from '../domain/errors';
+import { PlatformError } from '../domain/errors';
 import { limitsOf, remainingTokens } from '../core/budgets';
 
 /**
@@ -30,11 +30,11 @@ export async function checkRate(db: Db, config: Config, workspaceId: string, key
   const retryAfter = (row: { retry: number }) => ({ 'Retry-After': String(Math.max(1, row.retry)) });
   const keyLimit = key.limit ?? config.limits.ratePerMinute;
   if (key.count > keyLimit) {
-    throw new ApiError(429, 'rate_limited', `This API key is limited to ${keyLimit} requests per minute`, undefined, retryAfter(key));
+    throw new PlatformError('rate_limited', `This API key is limited to ${keyLimit} requests per minute`, undefined, retryAfter(key));
   }
   const wsLimit = ws.limit ?? config.limits.workspaceRatePerMinute;
   if (ws.count > wsLimit) {
-    throw new ApiError(429, 'rate_limited', `This workspace is limited to ${wsLimit} requests per minute, all its API keys together`, undefined, retryAfter(ws));
+    throw new PlatformError('rate_limited', `This workspace is limited to ${wsLimit} requests per minute, all its API keys together`, undefined, retryAfter(ws));
   }
   // Old windows are dropped now and then; no job is needed.
   const fresh = [key, ws].filter((x) => x.count === 1).map((x) => x.key_id);
@@ -45,20 +45,20 @@ export async function checkRate(db: Db, config: Config, workspaceId: string, key
  * Requests one key may hold open at once in this process (in memory, released when the response closes),
  * not across processes: a client spread over N processes can hold N × cap. Used for long-lived requests
  * (SSE streams, `wait: true`, chat completions: each holds a socket, a database subscription and a slot
- * until its run ends) and for uploads (each holds a body being read). Past the cap: 429 with Retry-After.
+ * until its run ends) and for uploads (each holds a body being read). Past the cap: `rate_limited` with Retry-After.
  */
 export class KeySlots {
   private readonly held = new Map<string, number>();
   constructor(
     private readonly cap: number,
-    /** The 429's message: what the key already holds. */
+    /** The refusal's message: what the key already holds. */
     private readonly refusal: (cap: number) => string,
   ) {}
 
-  /** Takes a slot for the key, or throws 429; the returned function gives it back (once). */
+  /** Takes a slot for the key, or throws `rate_limited`; the returned function gives it back (once). */
   acquire(keyId: string): () => void {
     const n = this.held.get(keyId) ?? 0;
-    if (n >= this.cap) throw new ApiError(429, 'rate_limited', this.refusal(this.cap), undefined, { 'Retry-After': '5' });
+    if (n >= this.cap) throw new PlatformError('rate_limited', this.refusal(this.cap), undefined, { 'Retry-After': '5' });
     this.held.set(keyId, n + 1);
     let released = false;
     return () => {
@@ -75,7 +75,7 @@ export const longRequestSlots = (cap: number): KeySlots =>
   new KeySlots(cap, (n) => `This API key already holds ${n} long-lived requests (event streams, wait: true, chat completions) open on this server; retry when one has ended`);
 
 /**
- * Checked before a run's create transaction: 402 when the monthly token budget is used up. Not
+ * Checked before a run's create transaction: `budget_exceeded` when the monthly token budget is used up. Not
  * serialised with other creates (tokens are spent by runs later, so a lock here bought nothing), and
  * outside the transaction so that no pooled connection waits in it. Returns the active-run cap.
  */
@@ -84,14 +84,14 @@ export async function checkRunBudget(q: Queryable, config: Config, workspaceId: 
   const l = await limitsOf(q, workspaceId);
   const remaining = await remainingTokens(q, config, workspaceId, l);
   if (remaining !== undefined && remaining <= 0) {
-    throw new ApiError(402, 'budget_exceeded', "The workspace's monthly token budget is used up");
+    throw new PlatformError('budget_exceeded', "The workspace's monthly token budget is used up");
   }
   return { max_active_runs: l.max_active_runs ?? config.limits.maxActiveRuns, tokens_remaining: remaining ?? null };
 }
 
 /** The create's refusal at the cap (its commit refuses: src/db/runs.ts insertRun). */
-export const tooManyActiveRuns = (cap: number): ApiError =>
-  new ApiError(429, 'too_many_active_runs', `The workspace already has ${cap} active runs`, undefined, { 'Retry-After': '5' });
+export const tooManyActiveRuns = (cap: number): PlatformError =>
+  new PlatformError('too_many_active_runs', `The workspace already has ${cap} active runs`, undefined, { 'Retry-After': '5' });
 
 export async function setWorkspaceLimits(db: Db, workspaceId: string, l: { token_budget?: number | null; rate_limit_per_minute?: number | null; max_active_runs?: number | null }) {
   await db.query(

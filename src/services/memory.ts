@@ -5,7 +5,7 @@ import { getModelCard } from '../db/model-cards';
 import * as repo from '../db/memory';
 import { newId } from '../db/ids';
 import { isoDate, type ListQuery } from '../domain/common';
-import { ApiError, notFound, validationFailed } from '../domain/errors';
+import { PlatformError, notFound, validationFailed } from '../domain/errors';
 import type { AgentMemory, MemoryEntryCreate, MemorySearch, MemoryStoreCreate } from '../domain/memory';
 import type { Principal } from '../domain/workspace';
 import { entryView, searchStore, writeEntry, type MemoryDeps } from '../core/memory';
@@ -36,12 +36,12 @@ export async function createStore(deps: MemoryDeps, p: Principal, b: MemoryStore
       embedding_card: b.embedding?.card ?? null,
       embedding_model: b.embedding?.model ?? null,
     });
-    if (!row) throw new ApiError(409, 'already_exists', `Memory store ${b.name} already exists`, 'name');
+    if (!row) throw new PlatformError('already_exists', `Memory store ${b.name} already exists`, 'name');
     return storeView(row);
   });
 }
 
-/** The store by id or name; 404 with `param` for the request field. */
+/** The store by id or name; `not_found` with `param` for the request field. */
 export async function resolveStore(db: Queryable, ws: string, idOrName: string, param = 'id'): Promise<repo.MemoryStoreRow> {
   const row = await repo.findStore(db, ws, idOrName);
   if (!row) throw notFound('memory store', param);

@@ -3,7 +3,7 @@
 import type { Db } from '../db/pool';
 import { transaction } from '../db/pool';
 import * as repo from '../db/model-cards';
-import { alreadyExists, ApiError, notFound } from '../domain/errors';
+import { alreadyExists, PlatformError, notFound } from '../domain/errors';
 import { isoDate, type ListQuery } from '../domain/common';
 import { DEFAULT_BASE_URL, type ModelCardCreate, type ModelCardUpdate } from '../domain/model-card';
 import type { Principal } from '../domain/workspace';
@@ -66,7 +66,7 @@ export async function updateModelCard(db: Db, secrets: SecretBox, p: Principal, 
     if (!row) throw notFound('model card', 'id');
     if (row.provider === 'echo') {
       const given = (['base_url', 'api_key', 'headers'] as const).find((f) => b[f] !== undefined);
-      if (given) throw new ApiError(400, 'validation_failed', `${given}: an echo card has no ${given}`, given);
+      if (given) throw new PlatformError('validation_failed', `${given}: an echo card has no ${given}`, given);
     }
     const updated = await repo.updateModelCard(c, {
       ...row,
@@ -91,7 +91,7 @@ export async function deleteModelCard(db: Db, p: Principal, id: string) {
       ...(users.agents.length ? [`agents ${users.agents.join(', ')}`] : []),
       ...(users.memory_stores.length ? [`memory stores ${users.memory_stores.join(', ')}`] : []),
     ];
-    if (named.length) throw new ApiError(409, 'model_card_in_use', `Model card ${id} is used by ${named.join(' and ')}; change or archive them first`, 'id');
+    if (named.length) throw new PlatformError('model_card_in_use', `Model card ${id} is used by ${named.join(' and ')}; change or archive them first`, 'id');
     if (!(await repo.deleteModelCard(c, p.workspace_id, id))) throw notFound('model card', 'id');
     return { id, object: 'model_card' as const, deleted: true };
   });

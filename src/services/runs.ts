@@ -8,7 +8,7 @@ import { runView, type RunView } from '../core/run-view';
 import type { RunContext } from '../domain/run-context';
 import * as repo from '../db/runs';
 import { newId } from '../db/ids';
-import { ApiError, notFound } from '../domain/errors';
+import { PlatformError, notFound } from '../domain/errors';
 import { isoDate } from '../domain/common';
 import type { AgentSpec } from '../domain/agent';
 import { hasRole, type Principal } from '../domain/workspace';
@@ -86,7 +86,7 @@ async function createSessionRow(
  */
 function checkOwner(s: repo.SessionRow, userReference: string | undefined): repo.SessionRow {
   if (s.user_reference !== null && s.user_reference !== userReference) {
-    throw new ApiError(403, 'permission_denied', 'This session_reference belongs to another user_reference', 'user_reference');
+    throw new PlatformError('permission_denied', 'This session_reference belongs to another user_reference', 'user_reference');
   }
   return s;
 }
@@ -95,7 +95,7 @@ async function resolveEnabledAgent(deps: ServiceDeps, p: Principal, idOrName: st
   const agent = await catalog.findAgent(deps.db, p.workspace_id, idOrName);
   if (!agent || agent.archived_at) throw notFound('agent', 'agent');
   const version = (await catalog.getAgentVersion(deps.db, agent.id, agent.current_version))!;
-  if ((version.spec as AgentSpec).enabled === false) throw new ApiError(403, 'agent_disabled', `Agent ${agent.name} is disabled`, 'agent');
+  if ((version.spec as AgentSpec).enabled === false) throw new PlatformError('agent_disabled', `Agent ${agent.name} is disabled`, 'agent');
   return { agent, version };
 }
 
@@ -137,7 +137,7 @@ export async function deleteSession(deps: ServiceDeps, p: Principal, id: string)
   return transaction(deps.db, async (c) => {
     const s = await repo.getSession(c, p.workspace_id, id, true);
     if (!s) throw notFound('session', 'id');
-    if (await repo.activeRunOfSession(c, id)) throw new ApiError(409, 'session_busy', 'The session has an active run', 'id');
+    if (await repo.activeRunOfSession(c, id)) throw new PlatformError('session_busy', 'The session has an active run', 'id');
     await repo.deleteSession(c, id);
     return { id, object: 'session' as const, deleted: true };
   });
@@ -175,7 +175,7 @@ export async function createRunInSession(
 ) {
   const session = extra.created?.session ?? (await getSessionRow(deps, p, sessionId));
   const version = extra.created?.version ?? (await catalog.getAgentVersion(deps.db, session.agent_id, session.agent_version));
-  if ((version?.spec as AgentSpec | undefined)?.enabled === false) throw new ApiError(403, 'agent_disabled', 'The agent of this session is disabled', 'agent');
+  if ((version?.spec as AgentSpec | undefined)?.enabled === false) throw new PlatformError('agent_disabled', 'The agent of this session is disabled', 'agent');
   const runId = newId('run');
   const workflowId = idempotencyKey ? workflowIdFor(p.workspace_id, idempotencyKey) : runId;
   const existing = idempotencyKey ? await repo.getRunByWorkflowId(deps.db, workflowId) : undefined;
@@ -195,7 +195,7 @@ export async function createRunInSession(
   const row = existing ?? await transaction(deps.db, async (c) => {
     if (!(await repo.getSession(c, p.workspace_id, sessionId, true))) throw notFound('session', 'id');
     if (b.if_busy === 'reject' && (await repo.activeRunOfSession(c, sessionId))) {
-      throw new ApiError(409, 'session_busy', 'Another run of this session is active; retry later or pass if_busy: "enqueue"');
+      throw new PlatformError('session_busy', 'Another run of this session is active; retry later or pass if_busy: "enqueue"');
     }
     // Admitted or refused by the commit (repo.insertRun).
     const inserted = await repo.insertRun(c, {
@@ -343,8 +343,8 @@ export async function listRuns(
 
 export async function cancelRun(deps: ServiceDeps, p: Principal, id: string, reason: string | undefined) {
   const row = await getRunRow(deps, p, id);
-  if (!hasRole(p, 'developer')) throw new ApiError(403, 'permission_denied', 'Canceling a run needs the developer or admin role');
-  if (isTerminal(row.status)) throw new ApiError(409, 'run_not_active', `The run is already ${row.status}`);
+  if (!hasRole(p, 'developer')) throw new PlatformError('permission_denied', 'Canceling a run needs the developer or admin role');
+  if (isTerminal(row.status)) throw new PlatformError('run_not_active', `The run is already ${row.status}`);
   // Stored before the cancel is sent, so that the run, once canceled (and its run.canceled webhook), has it;
   // taken back when the request fails.
   const stored = reason ? await repo.setCancelReason(deps.db, id, reason) : false;
@@ -353,7 +353,7 @@ export async function cancelRun(deps: ServiceDeps, p: Principal, id: string, rea
   } catch (err) {
     if (stored) await repo.clearCancelReason(deps.db, id).catch((e: unknown) => deps.log.warn({ err: e, run_id: id }, 'could not take back the reason of a failed cancel request'));
     if (!(err instanceof WorkflowNotFoundError)) throw err;
-    throw new ApiError(409, 'run_not_active', 'The run is no longer active');
+    throw new PlatformError('run_not_active', 'The run is no longer active');
   }
   return runView(await getRunRow(deps, p, id));
 }

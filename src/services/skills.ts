@@ -7,7 +7,7 @@ import { isUtf8 } from 'node:buffer';
 import { transaction, type Queryable } from '../db/pool';
 import * as repo from '../db/skills';
 import { isoDate, type ListQuery } from '../domain/common';
-import { ApiError, notFound, validationFailed } from '../domain/errors';
+import { PlatformError, notFound, validationFailed } from '../domain/errors';
 import { normalizeContentType } from '../domain/file';
 import {
   BUILTIN_SKILLS,
@@ -53,8 +53,8 @@ const skillView = (s: repo.SkillRow, files: repo.SkillFileRow[]) => ({
   created_at: isoDate(s.created_at),
 });
 
-const unsupported = (filename: string, why: string): ApiError =>
-  new ApiError(400, 'unsupported_file', `Skill file ${filename} ${why}: skills are UTF-8 text`, 'files');
+const unsupported = (filename: string, why: string): PlatformError =>
+  new PlatformError('unsupported_file', `Skill file ${filename} ${why}: skills are UTF-8 text`, 'files');
 
 interface Collected {
   filename: string;
@@ -86,8 +86,8 @@ export async function uploadSkill(deps: ServiceDeps, p: Principal, form: AsyncIt
       if (!f || f.done) continue;
       f.bytes += ev.data.length;
       total += ev.data.length;
-      if (f.bytes > MAX_SKILL_FILE_BYTES) throw new ApiError(413, 'payload_too_large', `Skill file ${f.filename} exceeds ${MAX_SKILL_FILE_BYTES} bytes`, 'files');
-      if (total > MAX_SKILL_BYTES) throw new ApiError(413, 'payload_too_large', `A skill's files exceed ${MAX_SKILL_BYTES} bytes together`, 'files');
+      if (f.bytes > MAX_SKILL_FILE_BYTES) throw new PlatformError('payload_too_large', `Skill file ${f.filename} exceeds ${MAX_SKILL_FILE_BYTES} bytes`, 'files');
+      if (total > MAX_SKILL_BYTES) throw new PlatformError('payload_too_large', `A skill's files exceed ${MAX_SKILL_BYTES} bytes together`, 'files');
       f.chunks.push(ev.data);
     } else if (ev.type === 'file_end') {
       const f = files[files.length - 1];
@@ -108,10 +108,10 @@ export async function uploadSkill(deps: ServiceDeps, p: Principal, form: AsyncIt
     return { filename: f.filename, content_type: f.content_type, bytes: content.length, sha256: sha256(content), content };
   });
   const skill = parsed.data;
-  if (builtinSkill(skill.id)) throw new ApiError(409, 'already_exists', `Skill ${skill.id} is built in`, 'id');
+  if (builtinSkill(skill.id)) throw new PlatformError('already_exists', `Skill ${skill.id} is built in`, 'id');
   return transaction(deps.db, async (c) => {
     const row = await repo.insertSkill(c, { workspace_id: p.workspace_id, ...skill });
-    if (!row) throw new ApiError(409, 'already_exists', `Skill ${skill.id} already exists`, 'id');
+    if (!row) throw new PlatformError('already_exists', `Skill ${skill.id} already exists`, 'id');
     for (const f of contents) await repo.insertSkillFile(c, p.workspace_id, skill.id, f);
     return skillView(row, contents);
   });
@@ -149,9 +149,9 @@ export async function openSkillFile(deps: ServiceDeps, p: Principal, id: string,
   return f;
 }
 
-/** Built-in skills are part of the platform: 409 `builtin_skill`, like deleting any object still in use. */
+/** Built-in skills are part of the platform: `builtin_skill`, a conflict like deleting any object still in use. */
 export async function deleteSkill(deps: ServiceDeps, p: Principal, id: string) {
-  if (builtinSkill(id)) throw new ApiError(409, 'builtin_skill', `Skill ${id} is built in and cannot be deleted`, 'id');
+  if (builtinSkill(id)) throw new PlatformError('builtin_skill', `Skill ${id} is built in and cannot be deleted`, 'id');
   if (!(await repo.deleteSkill(deps.db, p.workspace_id, id))) throw notFound('skill', 'id');
   return { id, object: 'skill' as const, deleted: true };
 }

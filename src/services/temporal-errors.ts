@@ -1,11 +1,11 @@
-// Maps "Temporal is not reachable" to 503 temporal_unavailable with Retry-After (API.md 1.2).
+// Maps "Temporal is not reachable" to `temporal_unavailable` with Retry-After (API.md 1.2).
 import { ServiceError } from '@temporalio/client';
-import { ApiError } from '../domain/errors';
+import { PlatformError } from '../domain/errors';
 
 const UNAVAILABLE = /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|failed to connect|Connection dropped|transport/i;
 
-export const temporalUnavailable = (): ApiError =>
-  new ApiError(503, 'temporal_unavailable', 'The workflow engine is not reachable; retry shortly', undefined, { 'Retry-After': '5' });
+export const temporalUnavailable = (): PlatformError =>
+  new PlatformError('temporal_unavailable', 'The workflow engine is not reachable; retry shortly', undefined, { 'Retry-After': '5' });
 
 export async function temporalCall<T>(fn: () => Promise<T>): Promise<T> {
   try {

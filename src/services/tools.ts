@@ -5,7 +5,7 @@ import { transaction } from '../db/pool';
 import * as repo from '../db/tools';
 import { getConnection } from '../db/connections';
 import { newId } from '../db/ids';
-import { alreadyExists, ApiError, notFound } from '../domain/errors';
+import { alreadyExists, PlatformError, notFound } from '../domain/errors';
 import { isoDate, type ListQuery } from '../domain/common';
 import { toolCreateSchema, type ToolCreate, type toolUpdateSchema } from '../domain/tool';
 import type { Principal } from '../domain/workspace';
@@ -26,19 +26,19 @@ const toolView = (t: repo.ToolRow): ToolObject => ({
 
 function checkInputSchema(schema: Record<string, unknown>): void {
   const problem = schemaProblem(schema);
-  if (problem) throw new ApiError(400, 'validation_failed', `input_schema${problem.path ? `.${problem.path}` : ''} ${problem.message}`, `input_schema${problem.path ? `.${problem.path}` : ''}`);
+  if (problem) throw new PlatformError('validation_failed', `input_schema${problem.path ? `.${problem.path}` : ''} ${problem.message}`, `input_schema${problem.path ? `.${problem.path}` : ''}`);
   try {
     checkSchema(schema);
   } catch (err) {
-    throw new ApiError(400, 'validation_failed', `input_schema is not a valid JSON Schema: ${(err as Error).message}`, 'input_schema');
+    throw new PlatformError('validation_failed', `input_schema is not a valid JSON Schema: ${(err as Error).message}`, 'input_schema');
   }
 }
 
 /** `auth` (API.md 12): only http tools send a user's token, and the connection must be the workspace's. */
 async function checkAuth(db: Queryable, ws: string, t: Pick<ToolCreate, 'auth' | 'executor'>): Promise<void> {
   if (!t.auth) return;
-  if (t.executor.type !== 'http') throw new ApiError(400, 'validation_failed', 'Only http tools can declare auth', 'auth');
-  if (!(await getConnection(db, ws, t.auth.connection))) throw new ApiError(400, 'unknown_connection', `Connection ${t.auth.connection} does not exist`, 'auth.connection');
+  if (t.executor.type !== 'http') throw new PlatformError('validation_failed', 'Only http tools can declare auth', 'auth');
+  if (!(await getConnection(db, ws, t.auth.connection))) throw new PlatformError('unknown_connection', `Connection ${t.auth.connection} does not exist`, 'auth.connection');
 }
 
 export async function createTool(db: Db, p: Principal, b: ToolCreate, allowPrivate: boolean) {

@@ -2,7 +2,7 @@
 // https unless private networks are allowed, and may not point at private addresses.
 import * as repo from '../db/webhooks';
 import { newId } from '../db/ids';
-import { ApiError, notFound } from '../domain/errors';
+import { PlatformError, notFound } from '../domain/errors';
 import { isoDate, type ListQuery } from '../domain/common';
 import type { WebhookCreate } from '../domain/webhook';
 import type { Principal } from '../domain/workspace';

@@ -4,7 +4,7 @@ import { transaction } from '../db/pool';
 import { newId } from '../db/ids';
 import * as repo from '../db/workspaces';
 import { hashApiKey, newApiKey } from '../security/secrets';
-import { ApiError, notFound } from '../domain/errors';
+import { PlatformError, notFound } from '../domain/errors';
 import { isoDate, type ListQuery } from '../domain/common';
 import { hasRole, type ApiKeyCreate, type Principal, type Role } from '../domain/workspace';
 import { page } from './deps';
@@ -49,10 +49,10 @@ export async function authenticate(db: Db, key: string): Promise<Principal | und
   return { workspace_id: row.workspace_id, workspace_name: row.workspace_name, key_id: row.id, key_name: row.name, roles: row.roles };
 }
 
-/** The operator is a key of the `default` workspace holding `role` (admin holds every role); others get 403 `refusal`. */
+/** The operator is a key of the `default` workspace holding `role` (admin holds every role); others get `permission_denied` with `refusal`. */
 export async function assertOperator(db: Db, caller: Principal, role: Role, refusal: string): Promise<void> {
   const home = await repo.getWorkspace(db, caller.workspace_id);
-  if (!home?.is_default || !hasRole(caller, role)) throw new ApiError(403, 'permission_denied', refusal);
+  if (!home?.is_default || !hasRole(caller, role)) throw new PlatformError('permission_denied', refusal);
 }
 
 export async function createWorkspace(db: Db, caller: Principal, name: string) {

@@ -12,7 +12,8 @@ import { createRunInSession } from '../../src/services/runs';
 import { purgeEndedRuns } from '../../src/services/retention';
 import { createSecretBox } from '../../src/security/secrets';
 import { createPool, type Db } from '../../src/db/pool';
-import { ApiError } from '../../src/domain/errors';
+import { PlatformError } from '../../src/domain/errors';
+import { httpStatus } from '../../src/api/error-status';
 import { runCreateSchema } from '../../src/domain/run';
 
 let db: Db;
@@ -117,8 +118,9 @@ describe('run admission', () => {
     const config = loadConfig({ DATABASE_URL: e.databaseUrl, TEMPORAL_ADDRESS: '127.0.0.1:1', AP_MASTER_KEY: e.masterKey });
     const principal = { workspace_id: ws, workspace_name: 'test', key_id: 'key_admission_test', key_name: 'test', roles: ['admin' as const] };
     const failure = await createRunInSession({ db, config, temporal, log: pino({ level: 'silent' }) }, principal, session.id, runCreateSchema.parse({ input: 'hi' }), 'req_admission_test').catch((err: unknown) => err);
-    expect(failure).toBeInstanceOf(ApiError);
-    expect(failure).toMatchObject({ status: 503, code: 'temporal_unavailable' });
+    expect(failure).toBeInstanceOf(PlatformError);
+    expect(failure).toMatchObject({ code: 'temporal_unavailable', type: 'api_error' });
+    expect(httpStatus(failure as PlatformError)).toBe(503);
     expect((await db.query('SELECT count(*)::int AS n FROM runs WHERE session_id = $1', [session.id])).rows[0].n).toBe(0);
     expect(await counts(ws)).toEqual({ counter: 0, active: 0 });
     // The real API then admits a run into the same session.

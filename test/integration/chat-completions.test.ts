@@ -120,6 +120,22 @@ describe('POST /v1/chat/completions', () => {
     expect(notFound).toBeInstanceOf(OpenAI.NotFoundError);
     expect((notFound as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('not_found');
   });
+
+  it('a run that fails answers 500 api_error with the run\'s own error code, in the body and as the stream\'s last frame', async () => {
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    // The model answers 400: the run fails with model_error, without a retry.
+    llm.respond(() => ({ status: 400 }));
+    const res = await api.post('/v1/chat/completions', { model: 'assistant', messages: [{ role: 'user', content: 'hi' }] });
+    expect(res.status).toBe(500);
+    expect(res.body.error).toMatchObject({ type: 'api_error', code: 'model_error' });
+    const failed = await client(api.key).chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'hi' }], stream: true })
+      .then(async (stream) => {
+        for await (const chunk of stream) void chunk;
+      })
+      .catch((e: unknown) => e);
+    expect(failed).toMatchObject({ type: 'api_error', code: 'model_error' });
+  });
 });
 
 describe('GET /v1/models', () => {

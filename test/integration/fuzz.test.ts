@@ -5,7 +5,8 @@
 import http from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_TYPES } from '../../src/domain/errors';
+import { ERROR_CODES, isErrorCode } from '../../src/domain/error-codes';
+import { statusOfCode } from '../../src/api/error-status';
 import { startToolServer, type ToolServer } from '../fixtures/tool-server';
 import { adminApi, Api, env, newWorkspace, setupAgent, waitFor, waitForStatus, type AgentSetup, type Res } from '../support/api';
 import { canary } from '../support/canaries';
@@ -99,15 +100,19 @@ function sendRaw(api: Api, method: string, path: string, body?: string): Promise
   });
 }
 
-/** Every answer: no 5xx; an error has the documented body (API.md 1.2) with this request's id. */
+/**
+ * Every answer: no 5xx; an error has the documented body (API.md 1.2) with this request's id, and a
+ * catalogue code whose type and status it answers with.
+ */
 function checkShape(label: string, res: Res): void {
   expect(res.status, `${label}: ${JSON.stringify(res.body)?.slice(0, 300)}`).toBeLessThan(500);
   if (res.status < 400) return;
   const e = res.body?.error;
-  expect({ label, type: e?.type, code: typeof e?.code, message: typeof e?.message, request_id: e?.request_id }).toEqual({
+  const code = String(e?.code);
+  const catalogued = isErrorCode(code) ? { type: ERROR_CODES[code].type, status: statusOfCode(code) } : `${code} (not in the catalogue)`;
+  expect({ label, code: catalogued, message: typeof e?.message, request_id: e?.request_id }).toEqual({
     label,
-    type: ERROR_TYPES[res.status as keyof typeof ERROR_TYPES],
-    code: 'string',
+    code: { type: e?.type, status: res.status },
     message: 'string',
     request_id: res.headers.get('x-request-id'),
   });

@@ -62,18 +62,18 @@ describe('multipart form events', () => {
     expect(seen).toEqual(['file:a.md', 'data:AAA', 'file_end', 'file:b.md', 'data:BBB', 'file_end', 'field:kind=bundle']);
   });
 
-  it('refuses hostile forms with 400 and a non-multipart body with 415', async () => {
+  it('refuses hostile forms (validation_failed) and a non-multipart body (unsupported_media_type)', async () => {
     const fails = (text: string | Buffer, limits?: Partial<FormLimits>) => events([Buffer.from(text)], limits);
     await expect(fails(`--${B}\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\nno end`)).rejects.toThrow(/ended before the closing boundary/);
     await expect(fails(`--${B}\r\nContent-Disposition: form-data; name="f"\r\nX: ${'h'.repeat(20_000)}\r\n\r\nv\r\n--${B}--`)).rejects.toThrow(/malformed/i);
     await expect(fails(`--${B}\r\nContent-Disposition: form-data; name="f"\r\n\r\n${'v'.repeat(2000)}\r\n--${B}--`)).rejects.toThrow(/exceeds 1024 bytes/);
     await expect(fails(`--${B}\r\nContent-Disposition: form-data; name="f"\r\n\r\nv\r\n`.repeat(3) + `--${B}--`, { parts: 2 })).rejects.toThrow(/more than 2 parts/);
     await expect(fails(Buffer.concat([Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="f"\r\n\r\n`), Buffer.from([0xc3, 0x28]), Buffer.from(`\r\n--${B}--`)]))).rejects.toThrow(/f is not valid UTF-8/);
-    await expect(fails('x'.repeat(40_000))).rejects.toThrow(expect.objectContaining({ status: 400 }));
+    await expect(fails('x'.repeat(40_000))).rejects.toThrow(expect.objectContaining({ code: 'validation_failed' }));
     // A part without Content-Disposition: form-data is no field and no file: nothing comes of it.
     expect(await fails(`--${B}\r\nX-Other: 1\r\n\r\nv\r\n--${B}--\r\n`)).toEqual([]);
-    expect(() => boundaryOf('application/json')).toThrow(expect.objectContaining({ status: 415 }));
-    expect(() => boundaryOf('multipart/form-data')).toThrow(expect.objectContaining({ status: 400 }));
+    expect(() => boundaryOf('application/json')).toThrow(expect.objectContaining({ code: 'unsupported_media_type' }));
+    expect(() => boundaryOf('multipart/form-data')).toThrow(expect.objectContaining({ code: 'validation_failed' }));
     expect(boundaryOf('multipart/form-data; boundary="a b"')).toBe('a b');
   });
 });

@@ -9,7 +9,7 @@
 // calls this only after the route's role check, so a replay never skips it.
 import crypto from 'node:crypto';
 import type { Request, Response } from 'express';
-import { ApiError } from '../../domain/errors';
+import { PlatformError } from '../../domain/errors';
 import { canonicalJson } from '../../domain/policy';
 import type { ServiceDeps } from '../../services/deps';
 import { claimKey, findKey, refreshClaim, releaseKey, storedBody, storeResponse, type Claim } from '../../services/idempotency';
@@ -25,7 +25,7 @@ export function idempotency(deps: ServiceDeps): Idempotency {
   return async (req, res) => {
     const key = req.header('idempotency-key');
     if (req.method !== 'POST' || key === undefined) return 'run';
-    if (!VALID_KEY.test(key)) throw new ApiError(400, 'validation_failed', 'Idempotency-Key must be 1-255 printable ASCII characters', 'Idempotency-Key');
+    if (!VALID_KEY.test(key)) throw new PlatformError('validation_failed', 'Idempotency-Key must be 1-255 printable ASCII characters', 'Idempotency-Key');
     const ws = req.principal!.workspace_id;
     const keyId = req.principal!.key_id;
     const hash = crypto.createHash('sha256').update(`${req.method} ${req.path}\n${canonicalJson(req.body ?? null)}`).digest('hex');
@@ -34,11 +34,11 @@ export function idempotency(deps: ServiceDeps): Idempotency {
 
     if (!(await claimKey(deps, claim, hash, keyId))) {
       const row = await findKey(deps, ws, key);
-      if (!row) throw new ApiError(409, 'idempotency_in_progress', 'A request with this Idempotency-Key is being processed; retry shortly');
+      if (!row) throw new PlatformError('idempotency_in_progress', 'A request with this Idempotency-Key is being processed; retry shortly');
       // Checked first: another key learns neither the body nor whether its request matched.
-      if (row.key_id !== keyId) throw new ApiError(422, 'idempotency_key_reused', 'This Idempotency-Key was used by another API key', 'Idempotency-Key');
-      if (row.request_hash !== hash) throw new ApiError(422, 'idempotency_key_reused', 'This Idempotency-Key was used with a different request', 'Idempotency-Key');
-      if (row.status === 'in_progress') throw new ApiError(409, 'idempotency_in_progress', 'A request with this Idempotency-Key is being processed; retry shortly');
+      if (row.key_id !== keyId) throw new PlatformError('idempotency_key_reused', 'This Idempotency-Key was used by another API key', 'Idempotency-Key');
+      if (row.request_hash !== hash) throw new PlatformError('idempotency_key_reused', 'This Idempotency-Key was used with a different request', 'Idempotency-Key');
+      if (row.status === 'in_progress') throw new PlatformError('idempotency_in_progress', 'A request with this Idempotency-Key is being processed; retry shortly');
       res.setHeader('Idempotent-Replayed', 'true');
       for (const [h, v] of Object.entries(row.response_headers ?? {})) res.setHeader(h, v);
       // Stored encrypted: create responses carry secrets shown once (API keys, webhook secrets).

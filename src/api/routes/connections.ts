@@ -14,7 +14,8 @@ import { z } from 'zod';
 import type { Express, Request, Response, Router } from 'express';
 import { listQuerySchema } from '../../domain/common';
 import { callbackQuerySchema, connectionCreateSchema } from '../../domain/connection';
-import { ApiError } from '../../domain/errors';
+import { PlatformError } from '../../domain/errors';
+import { httpStatus } from '../error-status';
 import { overTls, readCookies } from '../../security/browser-session';
 import * as svc from '../../services/connections';
 import { authorizationLink } from '../../services/authorization-links';
@@ -79,9 +80,9 @@ export function mountConnectionCallback(app: Express, deps: ServiceDeps, docs: R
       res.append('Set-Cookie', `${started.cookie.name}=${started.cookie.value}; Path=${cookiePath(req.params.id!)}; HttpOnly; SameSite=Lax; Max-Age=${started.cookie.max_age}${secure(req)}`);
       res.set(headers).redirect(302, started.location);
     } catch (err) {
-      if (!(err instanceof ApiError)) return next(err);
+      if (!(err instanceof PlatformError)) return next(err);
       req.log.info({ code: err.code }, 'authorization link refused');
-      html(res, err.status, 'Authorization failed', `${err.message} (${err.code}).`);
+      html(res, httpStatus(err), 'Authorization failed', `${err.message} (${err.code}).`);
     }
   });
 
@@ -93,9 +94,9 @@ export function mountConnectionCallback(app: Express, deps: ServiceDeps, docs: R
       res.append('Set-Cookie', `${svc.bindingCookieName(q.data.state)}=; Path=${cookiePath(req.params.id!)}; HttpOnly; SameSite=Lax; Max-Age=0${secure(req)}`);
       html(res, 200, 'Connected', 'The account is connected. You can close this window and return to the application.');
     } catch (err) {
-      if (!(err instanceof ApiError)) return next(err);
+      if (!(err instanceof PlatformError)) return next(err);
       req.log.info({ code: err.code }, 'authorization callback refused');
-      html(res, err.status, 'Authorization failed', `${err.message} (${err.code}).`);
+      html(res, httpStatus(err), 'Authorization failed', `${err.message} (${err.code}).`);
     }
   });
 }
