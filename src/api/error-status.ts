@@ -3,7 +3,7 @@
 import { ERROR_CODES, type ErrorCode, type ErrorType } from '../domain/error-codes';
 import { PlatformError, RunFailedError, isUnavailable } from '../domain/errors';
 
-export type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 408 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
 
 const STATUS_OF_TYPE: Record<ErrorType, ErrorStatus> = {
   invalid_request_error: 400,
@@ -27,7 +27,12 @@ export function statusOfCode(code: ErrorCode): ErrorStatus {
   return STATUS_OF_CODE[code] ?? (isUnavailable(code) ? 503 : STATUS_OF_TYPE[ERROR_CODES[code].type]);
 }
 
-/** A failed run behind a chat completion answers 500 whatever its code (RunFailedError). */
+/**
+ * A failed run behind a chat completion (RunFailedError): 408 when it ran out of time, 402 when it crossed
+ * its token budget (API.md 16, the statuses Agentlify's clients expect), else 500.
+ */
 export function httpStatus(err: PlatformError | RunFailedError): ErrorStatus {
-  return err instanceof PlatformError ? statusOfCode(err.code) : 500;
+  if (err instanceof PlatformError) return statusOfCode(err.code);
+  if (err.code === 'timeout') return 408;
+  return err.type === 'budget_error' ? 402 : 500;
 }

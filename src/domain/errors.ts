@@ -42,13 +42,15 @@ export const RUN_CANCELED = 'run_canceled';
  * (RUN_ERROR, or `run_canceled`) with type `api_error`, which is why it is not a catalogue code.
  */
 export class RunFailedError extends Error {
-  readonly type = 'api_error';
+  /** `budget_error` for a run that crossed its token budget (API.md 16: Agentlify's clients read a 402), else `api_error`. */
+  readonly type: 'api_error' | 'budget_error';
   constructor(
     /** The run's `error.code` (a RunErrorCode) or RUN_CANCELED. */
     readonly code: string,
     message: string,
   ) {
     super(message);
+    this.type = code === RUN_ERROR.budget_exceeded ? 'budget_error' : 'api_error';
   }
 }
 

@@ -192,5 +192,20 @@ describe('Agentlify compatibility (API.md 16): the OpenAI SDK at <host>/api/agen
     }
     expect(events.filter((e) => e.type === 'skill_invocation')).toEqual([expect.objectContaining({ skill_name: 'platform-guide', success: true })]);
   });
+
+  it("a run that runs out of time is a 408, one that crosses its token limit a 402 budget_error, with the run's code", async () => {
+    const slow = await setupAgent({ limits: { timeout_seconds: 1 } });
+    cleanups.push(() => slow.llm.close());
+    slow.llm.reply({ text: 'too late', delay_ms: 4000 });
+    const timedOut = await agentlify(slow.api.key).chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(timedOut).toBeInstanceOf(OpenAI.APIError);
+    expect(timedOut).toMatchObject({ status: 408, code: 'timeout', type: 'api_error' });
+
+    const costly = await setupAgent({ limits: { max_tokens: 1 } });
+    cleanups.push(() => costly.llm.close());
+    costly.llm.reply({ text: 'many tokens' });
+    const overBudget = await agentlify(costly.api.key).chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(overBudget).toMatchObject({ status: 402, code: 'budget_exceeded', type: 'budget_error' });
+  });
 });
 
