@@ -21,7 +21,7 @@ import { enqueueWebhooks, messageIdFor, startDeliveries, type WebhookEvent } fro
 import { activityLog, runIds } from './log';
 import { startHeartbeat } from './heartbeat';
 import { engineOf } from '../src/temporal/engine';
-import { EVENTS_CHANNEL } from '../workflows/definitions';
+import { EVENTS_CHANNEL, SESSION_EVENTS_CHANNEL, sessionNotice } from '../workflows/definitions';
 
 export type { RunContext } from '../src/domain/run-context';
 
@@ -162,14 +162,15 @@ export async function writeRunBatch(
   let deliveries: string[] = [];
   let runLog = activityLog(log, { run_id: runId });
   await transaction(db, async (c) => {
-    const run = await runs.getRun(c, runId);
+    // The session's row stays locked until commit: its log numbers events in the order batches commit,
+    // and a final batch (`messages`) holds it against a create deciding its run's turn meanwhile.
+    const run = await runs.getRunForEventBatch(c, runId, messages ? 'update' : 'no key update');
     if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} does not exist`, RUN_ERROR.internal_error);
     runLog = activityLog(log, runIds(run));
     const offCatalogue = events.flatMap((e) => eventIssues(e.type, e.data));
     // A bug of ours, not the user's: their run goes on, and the suite's teardown check fails on it.
     if (offCatalogue.length) runLog.error({ issues: offCatalogue.slice(0, 10) }, 'run events that do not match the run-event catalogue (src/domain/run-event.ts): stored as they are');
-    if (messages) await c.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [run.session_id]);
-    await runs.insertEvents(c, runId, events.map((e) => ({ ...e, id: newId('evt') })));
+    const sessionSeq = await runs.insertEvents(c, run, run.session_event_seq, events.map((e) => ({ ...e, id: newId('evt') })));
     await runs.updateRunState(c, runId, state, lastSeq);
     for (const a of extra?.approvals ?? []) await governance.upsertApproval(c, run, a);
     for (const t of extra?.client_tool_calls ?? []) await governance.upsertClientToolCall(c, run, t);
@@ -182,7 +183,9 @@ export async function writeRunBatch(
       await runs.insertMessages(c, run.session_id, runId, messages);
       next = (await runs.nextQueuedRun(c, run.session_id, runId))?.workflow_id;
     }
-    if (lastSeq > 0) await c.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, `${runId}:${lastSeq}`]);
+    if (lastSeq > 0) {
+      await c.query('SELECT pg_notify($1, $2), pg_notify($3, $4)', [EVENTS_CHANNEL, `${runId}:${lastSeq}`, SESSION_EVENTS_CHANNEL, sessionNotice(run.session_id, runId, sessionSeq)]);
+    }
   });
   runLog.debug({ first_seq: events[0]?.seq ?? null, last_seq: lastSeq, types: events.map((e) => e.type), status: state.status, webhook_deliveries: deliveries.length }, 'run events recorded');
   // After commit; a failed start fails this activity, and its retry finds the rows and starts again.

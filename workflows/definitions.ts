@@ -64,10 +64,20 @@ export const EVAL_WORKFLOW_TYPE = 'evalWorkflow';
 
 /**
  * PostgreSQL NOTIFY channels from the worker to every API process's event bus (services/event-bus.ts):
- * `<run id>:<last seq>` once a batch of events is stored; a token delta as JSON (domain/event DeltaNotice).
+ * `<run id>:<last seq>` once a batch of events is stored; a token delta as JSON (domain/event DeltaNotice);
+ * for the session's log, `<session id>:<run id>:<last session_seq>` with the same batch (sessionNotice).
  */
 export const EVENTS_CHANNEL = 'ap_events';
 export const DELTAS_CHANNEL = 'ap_deltas';
+export const SESSION_EVENTS_CHANNEL = 'ap_session_events';
+
+export const sessionNotice = (sessionId: string, runId: string, sessionSeq: string | number): string => `${sessionId}:${runId}:${sessionSeq}`;
+
+export function parseSessionNotice(payload: string): { session_id: string; run_id: string; session_seq: number } | undefined {
+  const [sessionId, runId, seq] = payload.split(':');
+  const n = Number(seq);
+  return sessionId && runId && Number.isSafeInteger(n) ? { session_id: sessionId, run_id: runId, session_seq: n } : undefined;
+}
 
 export interface EvalWorkflowInput {
   eval_id: string;

@@ -25,6 +25,7 @@ import { agentRoutes } from './routes/agents';
 import { toolRoutes } from './routes/tools';
 import { vaultRoutes } from './routes/vault';
 import { runRoutes } from './routes/runs';
+import { sessionLogRoutes } from './routes/session-log';
 import { approvalRoutes } from './routes/approvals';
 import { actionRoutes } from './routes/actions';
 import { chatRoutes } from './routes/chat';
@@ -108,6 +109,7 @@ export function createApp(deps: ServiceDeps): Express {
   v1.use(toolRoutes(deps, registry));
   v1.use(vaultRoutes(deps, registry));
   v1.use(runRoutes(deps, registry));
+  v1.use(sessionLogRoutes(deps, registry));
   v1.use(approvalRoutes(deps, registry));
   v1.use(actionRoutes(deps, registry));
   v1.use(chatRoutes(deps, registry));

@@ -14,8 +14,17 @@ export interface SessionRow {
   session_reference: string | null;
   user_reference: string | null;
   environment_id: string | null;
+  /** What a message posted while a run is active does (`POST /v1/sessions/:id/events`, `.../messages`). */
+  if_busy: 'reject' | 'enqueue';
+  /** The session_seq of the session's last stored event. */
+  event_seq: string;
   created_at: Date;
   updated_at: Date;
+}
+
+/** A session as its list and reads show it: with `status`, from its runs. */
+export interface SessionStatusRow extends SessionRow {
+  status: 'idle' | 'running' | 'waiting';
 }
 
 export interface RunRow {
@@ -48,18 +57,28 @@ export interface RunRow {
 export interface EventRow {
   run_id: string;
   seq: number;
+  /** Its place in the session's log (API.md 16); bigint, as pg returns it. */
+  session_seq: string;
   id: string;
   type: string;
   data: Record<string, unknown>;
   created_at: Date;
 }
 
-export async function insertSession(q: Queryable, s: Omit<SessionRow, 'created_at' | 'updated_at'>): Promise<SessionRow | undefined> {
+/**
+ * A session's status, from its runs (API.md 16): `waiting` while one is paused for a person or a client,
+ * `running` while one is otherwise unfinished, `idle` when none is.
+ */
+const SESSION_STATUS = `(SELECT CASE WHEN bool_or(r.status IN ('waiting_approval', 'waiting_auth', 'tool_required')) THEN 'waiting'
+                                      WHEN count(*) > 0 THEN 'running' ELSE 'idle' END
+                           FROM runs r WHERE r.session_id = s.id AND r.status NOT IN ('completed', 'failed', 'canceled'))`;
+
+export async function insertSession(q: Queryable, s: Omit<SessionRow, 'created_at' | 'updated_at' | 'event_seq'>): Promise<SessionStatusRow | undefined> {
   return (
-    await q.query<SessionRow>(
-      `INSERT INTO sessions (id, workspace_id, agent_id, agent_version, title, metadata, session_reference, user_reference, environment_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING *`,
-      [s.id, s.workspace_id, s.agent_id, s.agent_version, s.title, s.metadata, s.session_reference, s.user_reference, s.environment_id],
+    await q.query<SessionStatusRow>(
+      `INSERT INTO sessions (id, workspace_id, agent_id, agent_version, title, metadata, session_reference, user_reference, environment_id, if_busy)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING *, 'idle' AS status`,
+      [s.id, s.workspace_id, s.agent_id, s.agent_version, s.title, s.metadata, s.session_reference, s.user_reference, s.environment_id, s.if_busy],
     )
   ).rows[0];
 }
@@ -70,23 +89,46 @@ export async function getSession(q: Queryable, ws: string, id: string, forUpdate
   ).rows[0];
 }
 
-export async function getSessionByReference(q: Queryable, ws: string, ref: string): Promise<SessionRow | undefined> {
-  return (await q.query<SessionRow>('SELECT * FROM sessions WHERE workspace_id = $1 AND session_reference = $2', [ws, ref])).rows[0];
+/** The session's status now; undefined when it no longer exists. */
+export async function sessionStatus(q: Queryable, sessionId: string): Promise<SessionStatusRow['status'] | undefined> {
+  return (await q.query<{ status: SessionStatusRow['status'] }>(`SELECT ${SESSION_STATUS} AS status FROM sessions s WHERE s.id = $1`, [sessionId])).rows[0]?.status;
+}
+
+/** A session with its status, as the API shows it. */
+export async function getSessionWithStatus(q: Queryable, ws: string, id: string): Promise<SessionStatusRow | undefined> {
+  return (await q.query<SessionStatusRow>(`SELECT s.*, ${SESSION_STATUS} AS status FROM sessions s WHERE s.workspace_id = $1 AND s.id = $2`, [ws, id])).rows[0];
+}
+
+export async function getSessionByReference(q: Queryable, ws: string, ref: string): Promise<SessionStatusRow | undefined> {
+  return (
+    await q.query<SessionStatusRow>(`SELECT s.*, ${SESSION_STATUS} AS status FROM sessions s WHERE s.workspace_id = $1 AND s.session_reference = $2`, [ws, ref])
+  ).rows[0];
 }
 
 export async function listSessions(
   q: Queryable,
   ws: string,
-  f: { agent_id?: string; user_reference?: string; after?: string; limit: number },
-): Promise<SessionRow[]> {
+  f: { agent_id?: string; user_reference?: string; status?: SessionStatusRow['status']; after?: string; limit: number },
+): Promise<SessionStatusRow[]> {
   return (
-    await q.query<SessionRow>(
-      `SELECT * FROM sessions WHERE workspace_id = $1 AND ($2::text IS NULL OR agent_id = $2)
-          AND ($3::text IS NULL OR user_reference = $3) AND ($4::text IS NULL OR id < $4)
-        ORDER BY id DESC LIMIT $5`,
-      [ws, f.agent_id ?? null, f.user_reference ?? null, f.after ?? null, f.limit + 1],
+    await q.query<SessionStatusRow>(
+      `SELECT * FROM (SELECT s.*, ${SESSION_STATUS} AS status FROM sessions s
+                        WHERE s.workspace_id = $1 AND ($2::text IS NULL OR s.agent_id = $2)
+                          AND ($3::text IS NULL OR s.user_reference = $3) AND ($4::text IS NULL OR s.id < $4)) l
+        WHERE ($5::text IS NULL OR l.status = $5)
+        ORDER BY l.id DESC LIMIT $6`,
+      [ws, f.agent_id ?? null, f.user_reference ?? null, f.after ?? null, f.status ?? null, f.limit + 1],
     )
   ).rows;
+}
+
+/** A page of the session's log: its events after (`asc`) or before (`desc`, 0: from the newest) a session_seq. */
+export async function listSessionEvents(q: Queryable, sessionId: string, afterSeq: number, limit: number, order: 'asc' | 'desc' = 'asc'): Promise<EventRow[]> {
+  const sql =
+    order === 'asc'
+      ? 'SELECT * FROM run_events WHERE session_id = $1 AND session_seq > $2 ORDER BY session_seq LIMIT $3'
+      : 'SELECT * FROM run_events WHERE session_id = $1 AND ($2::bigint = 0 OR session_seq < $2) ORDER BY session_seq DESC LIMIT $3';
+  return (await q.query<EventRow>(sql, [sessionId, afterSeq, limit])).rows;
 }
 
 export async function deleteSession(q: Queryable, id: string): Promise<void> {
@@ -157,15 +199,44 @@ export async function listRuns(
   ).rows;
 }
 
-/** Stores a batch of workflow-numbered events; a replayed batch (activity retry) inserts nothing twice. */
-export async function insertEvents(q: Queryable, runId: string, events: (PendingEvent & { id: string })[]): Promise<void> {
-  if (events.length === 0) return;
-  await q.query(
-    `INSERT INTO run_events (run_id, seq, id, type, data)
-     SELECT $1, e.seq, e.id, e.type, e.data FROM jsonb_to_recordset($2::jsonb) AS e(seq int, id text, type text, data jsonb)
-     ON CONFLICT (run_id, seq) DO NOTHING`,
-    [runId, JSON.stringify(events)],
+/** A run, with its session's row locked until the transaction ends, and the session's last session_seq. */
+export async function getRunForEventBatch(q: Queryable, runId: string, lock: 'update' | 'no key update'): Promise<(RunRow & { session_event_seq: string }) | undefined> {
+  return (
+    await q.query<RunRow & { session_event_seq: string }>(
+      `SELECT r.*, s.event_seq AS session_event_seq FROM runs r JOIN sessions s ON s.id = r.session_id WHERE r.id = $1 FOR ${lock === 'update' ? 'UPDATE' : 'NO KEY UPDATE'} OF s`,
+      [runId],
+    )
+  ).rows[0];
+}
+
+/**
+ * Stores a batch of workflow-numbered events; a replayed batch (activity retry) inserts nothing twice.
+ * Each new event takes the next session_seq after `sessionEventSeq`, the session's counter as read under
+ * its row's lock (getRunForEventBatch) in the same transaction: since every batch of the session waits
+ * for that lock, this statement's snapshot already holds every earlier batch, so a retried batch finds
+ * its events and numbers nothing twice, and no number is skipped. Returns the session's new last
+ * session_seq (unchanged when nothing was new).
+ */
+export async function insertEvents(
+  q: Queryable,
+  run: { id: string; session_id: string },
+  sessionEventSeq: string,
+  events: (PendingEvent & { id: string })[],
+): Promise<string> {
+  if (events.length === 0) return sessionEventSeq;
+  const r = await q.query<{ event_seq: string }>(
+    `WITH inserted AS (
+       INSERT INTO run_events (run_id, seq, id, type, data, session_id, session_seq)
+       SELECT $1, e.seq, e.id, e.type, e.data, $2, $3::bigint + row_number() OVER (ORDER BY e.seq)
+         FROM jsonb_to_recordset($4::jsonb) AS e(seq int, id text, type text, data jsonb)
+        WHERE NOT EXISTS (SELECT 1 FROM run_events x WHERE x.run_id = $1 AND x.seq = e.seq)
+       RETURNING session_seq)
+     UPDATE sessions SET event_seq = (SELECT max(session_seq) FROM inserted)
+      WHERE id = $2 AND EXISTS (SELECT 1 FROM inserted)
+      RETURNING event_seq`,
+    [run.id, run.session_id, sessionEventSeq, JSON.stringify(events)],
   );
+  return r.rows[0]?.event_seq ?? sessionEventSeq;
 }
 
 /**

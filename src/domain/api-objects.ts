@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { agentCreateSchema } from './agent';
 import { APPROVAL_STATUSES } from './approval';
 import { RUN_STATUSES } from './run';
+import { SESSION_STATUSES } from './session';
 import { toolCreateSchema } from './tool';
 import { usageSchema } from './run-event';
 
@@ -53,6 +54,8 @@ export const sessionObjectSchema = z
     session_reference: z.string().nullable(),
     user_reference: z.string().nullable(),
     environment_id: z.string().nullable(),
+    status: z.enum(SESSION_STATUSES).meta({ description: '`waiting`: a run is paused for a person or a client; `running`: a run is otherwise unfinished; `idle`: none is' }),
+    if_busy: z.enum(['reject', 'enqueue']).meta({ description: 'What a message posted while a run is active does (POST /v1/sessions/:id/events and /messages)' }),
     created_at: timestamp.nullable(),
     updated_at: timestamp.nullable(),
   })

@@ -64,6 +64,7 @@ export const ERROR_CODES = {
   idempotency_in_progress: { type: 'conflict_error', when: 'A request with the same Idempotency-Key is still being processed' },
   session_busy: { type: 'conflict_error', when: 'The session already has an active run' },
   run_not_active: { type: 'conflict_error', when: 'The run or action invocation has already ended' },
+  session_idle: { type: 'conflict_error', when: 'The session has no active run to cancel' },
   approval_already_decided: { type: 'conflict_error', when: 'The approval was already decided or has expired' },
   tool_call_already_resolved: { type: 'conflict_error', when: 'The client tool call already has a result or has expired' },
   authorization_not_pending: { type: 'conflict_error', when: 'The run no longer waits for the authorization of this connection' },

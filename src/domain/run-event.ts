@@ -117,6 +117,8 @@ const envelope = {
   object: z.literal('run.event'),
   run_id: z.string(),
   seq: z.number().int().min(1),
+  /** Its place in the session's log (API.md 16): gapless across the session's runs. */
+  session_seq: z.number().int().min(1),
   created_at: z.string(),
 };
 
@@ -133,7 +135,7 @@ export const runEventSchema = z
   .discriminatedUnion('type', variants as unknown as [(typeof variants)[number], ...(typeof variants)[number][]])
   .meta({ id: 'RunEvent', description: 'A stored run event (API.md 3.2): `data` by `type`' });
 
-export type RunEvent = { [T in StoredEventType]: { id: string; object: 'run.event'; run_id: string; seq: number; created_at: string; type: T; data: z.output<(typeof RUN_EVENT_DATA)[T]> } }[StoredEventType];
+export type RunEvent = { [T in StoredEventType]: { id: string; object: 'run.event'; run_id: string; seq: number; session_seq: number; created_at: string; type: T; data: z.output<(typeof RUN_EVENT_DATA)[T]> } }[StoredEventType];
 
 /** An event as the workflow emits it (in its history: activity inputs, local-activity results), before it is stored. */
 const emittedVariants = (Object.keys(RUN_EVENT_DATA) as StoredEventType[]).map((type) => z.object({ seq: z.number().int().min(1), type: z.literal(type), data: RUN_EVENT_DATA[type] }));

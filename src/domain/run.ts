@@ -26,10 +26,12 @@ export const isPaused = (s: string): boolean => (PAUSED_STATUSES as readonly str
 
 const textPartSchema = z.strictObject({ type: z.literal('input_text'), text: z.string().min(1).max(1_000_000) });
 
+/** What a user says: text, or content parts. `input_file` parts name an uploaded file (API.md 11); its content is read by the model call, never carried here. */
+export const userContentSchema = z.union([z.string().min(1).max(1_000_000), z.array(z.discriminatedUnion('type', [textPartSchema, filePartSchema])).min(1).max(100)]);
+
 const inputMessageSchema = z.strictObject({
   role: z.literal('user'),
-  // `input_file` parts name an uploaded file (API.md 11); its content is read by the model call, never carried here.
-  content: z.union([z.string().min(1).max(1_000_000), z.array(z.discriminatedUnion('type', [textPartSchema, filePartSchema])).min(1).max(100)]),
+  content: userContentSchema,
 });
 
 export const runInputSchema = z.union([
@@ -57,7 +59,11 @@ export const runCreateSchema = z.strictObject({
   if_busy: z.enum(['reject', 'enqueue']).default('reject'),
 });
 
-export const oneOffRunCreateSchema = runCreateSchema.extend({ agent: z.string().min(1).max(64) });
+export const oneOffRunCreateSchema = runCreateSchema.extend({
+  agent: z.string().min(1).max(64),
+  /** The new session's environment, by id or name (API.md 11, 16), as `POST /v1/sessions` takes it. */
+  environment: z.string().min(1).max(64).optional(),
+});
 
 export type RunCreate = z.infer<typeof runCreateSchema>;
 export type Constraints = z.infer<typeof constraintsSchema>;

@@ -263,6 +263,7 @@ export async function startCaseRun(deps: RunDeps, e: repo.EvalRow, caseId: strin
     agent_id: e.agent_id,
     agent_version: e.agent_version,
     title: `eval ${e.id} case ${caseId}`,
+    if_busy: 'reject',
     metadata: { eval_id: e.id, eval_case_id: caseId },
     session_reference: null,
     user_reference: null,

@@ -4,23 +4,31 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DeltaNotice } from '../domain/event';
-import { DELTAS_CHANNEL, EVENTS_CHANNEL } from '../../workflows/definitions';
+import { DELTAS_CHANNEL, EVENTS_CHANNEL, SESSION_EVENTS_CHANNEL, parseSessionNotice } from '../../workflows/definitions';
 
 const EVENTS = EVENTS_CHANNEL;
 const DELTAS = DELTAS_CHANNEL;
+const SESSION_EVENTS = SESSION_EVENTS_CHANNEL;
 
 export interface RunListener {
   onEvent?(seq: number): void;
   onDelta?(delta: DeltaNotice): void;
 }
 
+/** Told of each stored batch of a session's runs: its last session_seq and its run (none after a reconnect). */
+export interface SessionListener {
+  onEvent(sessionSeq: number, runId: string | undefined): void;
+}
+
 export interface EventBus {
   subscribe(runId: string, listener: RunListener): () => void;
+  subscribeSession(sessionId: string, listener: SessionListener): () => void;
   close(): Promise<void>;
 }
 
 export function createEventBus(connectionString: string, log: Logger): EventBus {
   const listeners = new Map<string, Set<RunListener>>();
+  const sessionListeners = new Map<string, Set<SessionListener>>();
   let client: pg.Client | undefined;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
@@ -40,6 +48,10 @@ export function createEventBus(connectionString: string, log: Logger): EventBus 
         return;
       }
       for (const l of listeners.get(delta.run_id) ?? []) l.onDelta?.(delta);
+    } else if (msg.channel === SESSION_EVENTS) {
+      const notice = parseSessionNotice(msg.payload);
+      if (!notice) return;
+      for (const l of sessionListeners.get(notice.session_id) ?? []) l.onEvent(notice.session_seq, notice.run_id);
     }
   };
 
@@ -57,9 +69,11 @@ export function createEventBus(connectionString: string, log: Logger): EventBus 
       await c.connect();
       await c.query(`LISTEN ${EVENTS}`);
       await c.query(`LISTEN ${DELTAS}`);
+      await c.query(`LISTEN ${SESSION_EVENTS}`);
       client = c;
       // Anything published while we were away is picked up by subscribers' polling.
       for (const set of listeners.values()) for (const l of set) l.onEvent?.(0);
+      for (const set of sessionListeners.values()) for (const l of set) l.onEvent(0, undefined);
     } catch (err) {
       c.end().catch(() => undefined);
       log.warn({ err: (err as Error).message }, 'event bus could not connect; retrying');
@@ -78,19 +92,22 @@ export function createEventBus(connectionString: string, log: Logger): EventBus 
   void connect();
 
   return {
-    subscribe(runId, listener) {
-      let set = listeners.get(runId);
-      if (!set) listeners.set(runId, (set = new Set()));
-      set.add(listener);
-      return () => {
-        set.delete(listener);
-        if (set.size === 0) listeners.delete(runId);
-      };
-    },
+    subscribe: (runId, listener) => addTo(listeners, runId, listener),
+    subscribeSession: (sessionId, listener) => addTo(sessionListeners, sessionId, listener),
     async close() {
       closed = true;
       if (retry) clearTimeout(retry);
       await client?.end().catch(() => undefined);
     },
+  };
+}
+
+function addTo<L>(map: Map<string, Set<L>>, key: string, listener: L): () => void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(listener);
+  return () => {
+    set.delete(listener);
+    if (set.size === 0) map.delete(key);
   };
 }

@@ -1,7 +1,8 @@
 // Following a run as it happens: its stored events after a seq, then the new ones as their NOTIFY comes
 // (and a poll, for a NOTIFY lost while the bus reconnected), with the live token deltas between them, in
 // the order the bus delivered them, until the terminal event. The SSE route, the OpenAI-compatible stream
-// and `wait: true` (runs.ts waitForRun) all read a run this way.
+// and `wait: true` (runs.ts waitForRun) all read a run this way; a session's log (followSession) is read
+// the same way, by session_seq, across the session's runs.
 //
 // A follower subscribes when it is made, not when it is first read: made before the run's workflow
 // starts (createRun's `beforeStart`), it keeps the first deltas of a fast model, which would otherwise
@@ -40,6 +41,22 @@ export interface FollowOptions<E> {
   catchUp?: boolean;
 }
 
+/** What a follower is told: a stored batch up to a seq, or a token delta. */
+export interface LogListener {
+  onNotice(seq: number): void;
+  onDelta?: (delta: DeltaNotice) => void;
+}
+
+/** A numbered log to follow: a run's events by seq, or a session's by session_seq. */
+export interface FollowLogOptions<E> extends Pick<FollowOptions<E>, 'afterSeq' | 'deltas' | 'readPage' | 'pageSize' | 'pollMs' | 'catchUp'> {
+  /** Subscribes the follower; returns the unsubscribe. Called once, when the follower is made. */
+  subscribe(listener: LogListener): () => void;
+  /** The event after which nothing more comes: a run's terminal event (a session's log has none). */
+  isLast(event: E): boolean;
+  /** When a read at the end finds nothing new: whether nothing more will come after `lastSeq`. */
+  isOver(lastSeq: number): Promise<boolean>;
+}
+
 export interface RunFollower<E> extends AsyncIterable<FollowItem<E>> {
   /** Ends the iteration at its next step and unsubscribes; safe to call more than once. */
   close(): void;
@@ -51,11 +68,24 @@ const MAX_QUEUED = 10_000;
 type Entry = { kind: 'notice'; seq: number } | { kind: 'delta'; delta: DeltaNotice };
 
 export function followRun<E extends FollowedEvent>(opts: FollowOptions<E>): RunFollower<E> {
+  return followLog<E>({
+    ...opts,
+    subscribe: (l) => opts.bus.subscribe(opts.runId, { onEvent: l.onNotice, onDelta: l.onDelta }),
+    isLast: (event) => TERMINAL_EVENTS.includes(event.type),
+    isOver: async (lastSeq) => {
+      // Resumed at or past the terminal event: nothing more will come.
+      const run = await opts.readRun();
+      return !run || (isTerminal(run.status) && lastSeq >= run.last_seq);
+    },
+  });
+}
+
+export function followLog<E extends FollowedEvent>(opts: FollowLogOptions<E>): RunFollower<E> {
   const queue: Entry[] = [];
   const waker = createWaker();
   let closed = false;
-  const unsubscribe = opts.bus.subscribe(opts.runId, {
-    onEvent: (seq) => {
+  const unsubscribe = opts.subscribe({
+    onNotice: (seq) => {
       const last = queue[queue.length - 1];
       if (last?.kind === 'notice') last.seq = Math.max(last.seq, seq);
       else queue.push({ kind: 'notice', seq });
@@ -80,28 +110,21 @@ export function followRun<E extends FollowedEvent>(opts: FollowOptions<E>): RunF
     /** Events read but not yet due: a NOTIFY for seq n lets through those up to n. */
     let ahead: E[] = [];
     let ended = false;
-    /** Reads up to seq `upTo` (Infinity: all there is); true when the run's terminal event was among them. */
+    /** Reads up to seq `upTo` (Infinity: all there is); true when the log's last event was among them. */
     async function* readUpTo(upTo: number): AsyncGenerator<FollowItem<E>, boolean> {
       for (;;) {
         if (ahead.length === 0) {
           if (lastSeq >= upTo) return false;
           const page = await opts.readPage(lastSeq);
           ahead = page.filter((e) => e.seq > lastSeq);
-          if (ahead.length === 0) {
-            if (upTo === Infinity) {
-              // Resumed at or past the terminal event: nothing more will come.
-              const run = await opts.readRun();
-              if (!run || (isTerminal(run.status) && lastSeq >= run.last_seq)) return true;
-            }
-            return false;
-          }
+          if (ahead.length === 0) return upTo === Infinity && (await opts.isOver(lastSeq));
           if (page.length < opts.pageSize && upTo === Infinity) upTo = ahead[ahead.length - 1]!.seq;
         }
         while (ahead.length > 0 && ahead[0]!.seq <= upTo) {
           const event = ahead.shift()!;
           lastSeq = event.seq;
           yield { kind: 'event', event };
-          if (TERMINAL_EVENTS.includes(event.type)) return true;
+          if (opts.isLast(event)) return true;
         }
         if (ahead.length > 0) return false;
       }
@@ -124,4 +147,59 @@ export function followRun<E extends FollowedEvent>(opts: FollowOptions<E>): RunF
   }
 
   return { close, [Symbol.asyncIterator]: iterate };
+}
+
+/** Runs of a session whose deltas a session follower keeps listening to: only one runs at a time. */
+const WATCHED_RUNS = 4;
+
+export interface SessionFollowOptions<E> extends Pick<FollowOptions<E>, 'bus' | 'afterSeq' | 'deltas' | 'readPage' | 'pageSize' | 'pollMs'> {
+  sessionId: string;
+  /** The session's unfinished run when the follower is made, whose deltas it hears from the start. */
+  activeRunId?: string;
+  /** Whether the session is gone (deleted): then its log has ended. */
+  isGone: () => Promise<boolean>;
+}
+
+export interface SessionFollower<E> extends RunFollower<E> {
+  /** Hears this run's deltas from now on (a run about to start in the session); else from its first stored batch. */
+  watchRun(runId: string): void;
+}
+
+/**
+ * Following a session's log: its events in session_seq order across its runs, never ending while the
+ * session exists. A run's deltas are heard from its first stored batch's notice on (the batch is stored
+ * before the model is called), or earlier through watchRun.
+ */
+export function followSession<E extends FollowedEvent>(opts: SessionFollowOptions<E>): SessionFollower<E> {
+  let watchRun: (runId: string) => void = () => undefined;
+  const follower = followLog<E>({
+    ...opts,
+    subscribe: (l) => {
+      const watched = new Map<string, () => void>();
+      watchRun = (runId) => {
+        if (!l.onDelta || watched.has(runId)) return;
+        watched.set(runId, opts.bus.subscribe(runId, { onDelta: l.onDelta }));
+        for (const [oldest, off] of watched) {
+          if (watched.size <= WATCHED_RUNS) break;
+          off();
+          watched.delete(oldest);
+        }
+      };
+      if (opts.activeRunId) watchRun(opts.activeRunId);
+      const off = opts.bus.subscribeSession(opts.sessionId, {
+        onEvent: (seq, runId) => {
+          if (runId) watchRun(runId);
+          l.onNotice(seq);
+        },
+      });
+      return () => {
+        off();
+        for (const stop of watched.values()) stop();
+        watched.clear();
+      };
+    },
+    isLast: () => false,
+    isOver: () => opts.isGone(),
+  });
+  return { ...follower, watchRun: (runId) => watchRun(runId) };
 }

@@ -32,7 +32,7 @@ import { engineOf } from '../temporal/engine';
 
 // ---------- sessions
 
-export const sessionView = (s: repo.SessionRow): SessionObject => ({
+export const sessionView = (s: repo.SessionStatusRow): SessionObject => ({
   id: s.id,
   object: 'session' as const,
   agent_id: s.agent_id,
@@ -42,6 +42,8 @@ export const sessionView = (s: repo.SessionRow): SessionObject => ({
   session_reference: s.session_reference,
   user_reference: s.user_reference,
   environment_id: s.environment_id,
+  status: s.status,
+  if_busy: s.if_busy,
   created_at: isoDate(s.created_at),
   updated_at: isoDate(s.updated_at),
 });
@@ -56,7 +58,7 @@ async function createSessionRow(
   deps: ServiceDeps,
   p: Principal,
   b: SessionCreate,
-): Promise<{ created: true; row: repo.SessionRow; version: catalog.AgentVersionRow } | { created: false; row: repo.SessionRow }> {
+): Promise<{ created: true; row: repo.SessionStatusRow; version: catalog.AgentVersionRow } | { created: false; row: repo.SessionStatusRow }> {
   const { agent, version } = await resolveEnabledAgent(deps, p, b.agent);
   const environment = b.environment === undefined ? undefined : await resolveEnvironment(deps.db, p.workspace_id, b.environment, 'environment');
   if (b.session_reference) {
@@ -73,6 +75,7 @@ async function createSessionRow(
     session_reference: b.session_reference ?? null,
     user_reference: b.user_reference ?? null,
     environment_id: environment?.id ?? null,
+    if_busy: b.if_busy ?? 'reject',
   });
   if (row) return { created: true, row, version };
   // Lost a race with a concurrent create of the same reference: return the winner.
@@ -84,7 +87,7 @@ async function createSessionRow(
  * A session bound to a user_reference is that user's (their connected-account tokens follow it): it is
  * returned only to a caller naming the same user_reference. Omitting it is no way around the check.
  */
-function checkOwner(s: repo.SessionRow, userReference: string | undefined): repo.SessionRow {
+function checkOwner(s: repo.SessionStatusRow, userReference: string | undefined): repo.SessionStatusRow {
   if (s.user_reference !== null && s.user_reference !== userReference) {
     throw new PlatformError('permission_denied', 'This session_reference belongs to another user_reference', 'user_reference');
   }
@@ -108,16 +111,20 @@ async function getSessionRow(deps: RunDeps, p: Principal, id: string): Promise<r
   return s;
 }
 
-export const getSession = async (deps: ServiceDeps, p: Principal, id: string) => sessionView(await getSessionRow(deps, p, id));
+export async function getSession(deps: ServiceDeps, p: Principal, id: string) {
+  const s = await repo.getSessionWithStatus(deps.db, p.workspace_id, id);
+  if (!s) throw notFound('session', 'id');
+  return sessionView(s);
+}
 
 export async function listSessions(deps: ServiceDeps, p: Principal, q: SessionListQuery) {
-  let agentId: string | undefined;
+  let agentId = q.agent_id;
   if (q.agent) {
     const agent = await catalog.findAgent(deps.db, p.workspace_id, q.agent);
-    if (!agent) return { object: 'list' as const, data: [], has_more: false, next_cursor: null };
+    if (!agent || (agentId !== undefined && agent.id !== agentId)) return { object: 'list' as const, data: [], has_more: false, next_cursor: null };
     agentId = agent.id;
   }
-  const rows = await repo.listSessions(deps.db, p.workspace_id, { agent_id: agentId, user_reference: q.user_reference, after: q.after, limit: q.limit });
+  const rows = await repo.listSessions(deps.db, p.workspace_id, { agent_id: agentId, user_reference: q.user_reference, status: q.status, after: q.after, limit: q.limit });
   const pg = page(rows, q.limit);
   return { object: 'list' as const, ...pg, data: pg.data.map(sessionView) };
 }
@@ -260,8 +267,8 @@ export interface RunStartHooks {
   beforeStart?: (runId: string) => void;
 }
 
-export const createOneOffRun = (deps: ServiceDeps, p: Principal, agent: string, b: RunCreate, requestId: string, idempotencyKey?: string, hooks: RunStartHooks = {}) =>
-  createRunInNewSession(deps, p, { agent }, b, requestId, idempotencyKey, undefined, hooks);
+export const createOneOffRun = (deps: ServiceDeps, p: Principal, session: Pick<SessionCreate, 'agent' | 'environment'>, b: RunCreate, requestId: string, idempotencyKey?: string, hooks: RunStartHooks = {}) =>
+  createRunInNewSession(deps, p, session, b, requestId, idempotencyKey, undefined, hooks);
 
 /**
  * A run in a session of its own. A create that is refused (429 at the active-run cap, 402, 503) removes
@@ -417,6 +424,7 @@ export const eventView = (e: repo.EventRow): RunEvent =>
     object: 'run.event' as const,
     run_id: e.run_id,
     seq: e.seq,
+    session_seq: Number(e.session_seq),
     type: e.type,
     created_at: isoDate(e.created_at)!,
     data: e.data,

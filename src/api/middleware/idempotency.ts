@@ -13,7 +13,7 @@ import { PlatformError } from '../../domain/errors';
 import { canonicalJson } from '../../domain/policy';
 import type { ServiceDeps } from '../../services/deps';
 import { claimKey, findKey, refreshClaim, releaseKey, storedBody, storeResponse, type Claim } from '../../services/idempotency';
-import { streamRunEvents } from '../sse';
+import { streamRunEvents, streamSessionTurn } from '../sse';
 
 const VALID_KEY = /^[\x20-\x7e]{1,255}$/;
 const CLAIM_REFRESH_MS = 15_000;
@@ -42,9 +42,14 @@ export function idempotency(deps: ServiceDeps): Idempotency {
       res.setHeader('Idempotent-Replayed', 'true');
       for (const [h, v] of Object.entries(row.response_headers ?? {})) res.setHeader(h, v);
       // Stored encrypted: create responses carry secrets shown once (API keys, webhook secrets).
-      const body = storedBody(deps, ws, key, row) as { stream_run_id?: string } | null;
+      const body = storedBody(deps, ws, key, row) as { stream_run_id?: string; stream_session_turn?: { session_id: string; run_id: string; after_seq: number } } | null;
       if (body?.stream_run_id) {
         await streamRunEvents(deps, req, res, body.stream_run_id, { afterSeq: 0, includeDeltas: true });
+        return 'replayed';
+      }
+      if (body?.stream_session_turn) {
+        const t = body.stream_session_turn;
+        await streamSessionTurn(deps, req, res, { sessionId: t.session_id, runId: t.run_id, afterSeq: t.after_seq });
         return 'replayed';
       }
       res.status(row.response_status ?? 200).json(body);

@@ -49,10 +49,10 @@ export function runRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
     }
   });
   r.post('/runs', { audit: 'run.create', roles: ['developer'], body: oneOffRunCreateSchema, response: { object: runObjectSchema } }, async ({ req, res, p, body, audit }) => {
-    const { agent, ...rest } = body;
+    const { agent, environment, ...rest } = body;
     const early = body.stream ? streamFromCreate(deps) : undefined;
     try {
-      const run = await svc.createOneOffRun(deps, p, agent, rest, req.id, res.locals.idempotencyKey as string | undefined, early?.hooks);
+      const run = await svc.createOneOffRun(deps, p, { agent, ...(environment ? { environment } : {}) }, rest, req.id, res.locals.idempotencyKey as string | undefined, early?.hooks);
       bindRunId(req, run.id);
       await audit(run.id);
       return await respondToCreate(deps, req, res, p, run, rest, early?.take(run.id));
