@@ -53,7 +53,7 @@ describe('the run-event catalogue', () => {
     expect(eventIssues('step.started', { step: 'one' })).toEqual([expect.stringContaining('step.started data.step')]);
     expect(eventIssues('tool_call.failed', { tool_call_id: 'tc_1', name: 'x' })).toEqual([expect.stringContaining('data.error')]);
     expect(eventIssues('run.exploded', {})).toEqual(['unknown event type run.exploded']);
-    const ok = { id: 'evt_1', object: 'run.event', run_id: 'run_1', seq: 1, created_at: '2026-12-02T00:00:00Z' };
+    const ok = { id: 'evt_1', object: 'run.event', run_id: 'run_1', seq: 1, session_seq: 4, created_at: '2026-12-02T00:00:00Z' };
     expect(runEventSchema.safeParse({ ...ok, type: 'run.status_changed', data: { from: 'queued', to: 'running' } }).success).toBe(true);
     expect(runEventSchema.safeParse({ ...ok, type: 'run.status_changed', data: { from: 'queued', to: 'exploded' } }).success).toBe(false);
   });
