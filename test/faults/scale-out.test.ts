@@ -1,7 +1,9 @@
 // Issue 9: scale-out on a production-style Temporal server (the Temporal server binary on PostgreSQL,
 // test/temporal-postgres/). Two API and two worker processes; 200 runs with an approval and a write
 // tool created round-robin through both APIs, each streamed through the other one; one worker and one
-// API SIGKILLed halfway. Every run completes, every stream is gapless, each write applied once.
+// API SIGKILLed halfway. Every run completes, every stream is gapless, each write applied once. A
+// session with three of those runs (one created before the kills, two after) is followed by its session
+// stream (API.md 16) across both APIs: every session_seq once, in order, none missing.
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stablePort } from '../../src/temporal/dev-server';
@@ -54,6 +56,37 @@ async function follow(bases: string[], key: string, runId: string, deadline: num
   return { ids, last, resumes };
 }
 
+/**
+ * Reads a session's SSE log from the start, resuming with Last-Event-ID on the other base after a cut,
+ * until it has seen `runs` runs of the session complete.
+ */
+async function followSessionLog(bases: string[], key: string, sessionId: string, runs: number, deadline: number): Promise<{ ids: number[]; completed: string[]; resumes: number }> {
+  const ids: number[] = [];
+  const completed: string[] = [];
+  let resumes = 0;
+  for (let i = 0; Date.now() < deadline; i++) {
+    const base = bases[i % bases.length]!;
+    try {
+      const res = await fetch(`${base}/v1/sessions/${sessionId}/events${ids.length ? '' : '?replay=1'}`, {
+        headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream', ...(ids.length ? { 'last-event-id': String(ids.at(-1)) } : {}) },
+        signal: AbortSignal.timeout(Math.max(1000, deadline - Date.now())),
+      });
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+      for await (const m of decodeSse(res.body!)) {
+        if (m.id === undefined) continue;
+        ids.push(Number(m.id));
+        if (m.event === 'run.completed') completed.push((JSON.parse(m.data) as { run_id: string }).run_id);
+        if (completed.length === runs) return { ids, completed, resumes };
+      }
+    } catch {
+      /* the process died or was unreachable: resume elsewhere */
+    }
+    resumes++;
+    await sleep(500);
+  }
+  return { ids, completed, resumes };
+}
+
 /** Progress on stdout: when this test fails in CI, its output says which phase it was in. */
 const say = (line: string) => process.stdout.write(`[scale-out] ${line}\n`);
 
@@ -103,6 +136,11 @@ describe('scale-out on the PostgreSQL-backed Temporal server', () => {
     const deadline = Date.now() + 600_000;
     const streams: Promise<{ runId: string; ids: number[]; last?: string; resumes: number }>[] = [];
     const runIds: string[] = [];
+    // The session whose three runs its session stream follows (the runs queue behind each other).
+    const session = (await new Api(admin.key, bases[0]).post('/v1/sessions', { agent: 'payer', if_busy: 'enqueue' })).body as { id: string };
+    const sessionRunsAt = new Set([RUNS / 4, RUNS / 2 + 10, RUNS / 2 + 20]);
+    const sessionRunIds: string[] = [];
+    const sessionLog = followSessionLog([bases[1]!, bases[0]!], admin.key, session.id, sessionRunsAt.size, deadline);
     let restarted: ApProcess | undefined;
     for (let i = 0; i < RUNS; i++) {
       if (i === RUNS / 2) {
@@ -125,6 +163,18 @@ describe('scale-out on the PostgreSQL-backed Temporal server', () => {
       runIds.push(runId);
       // Streamed through the other API (falling back to the first when the other is down).
       streams.push(follow([bases[1 - via]!, bases[via]!], admin.key, runId, deadline).then((r) => ({ runId, ...r })));
+      if (sessionRunsAt.has(i)) {
+        for (let attempt = 0; ; attempt++) {
+          const api = new Api(admin.key, bases[(via + attempt) % 2]);
+          const made = await tolerant(() => api.post(`/v1/sessions/${session.id}/runs`, { input: `pay ref-session-${i}` }, { 'idempotency-key': `scale-session-${i}` }));
+          if (made.status === 202 || made.status === 200) {
+            sessionRunIds.push(made.body.id as string);
+            break;
+          }
+          expect(attempt, JSON.stringify(made.body)).toBeLessThan(60);
+          await sleep(500);
+        }
+      }
       await sleep(50);
     }
     say(`${RUNS} runs created after ${elapsed()}`);
@@ -133,6 +183,8 @@ describe('scale-out on the PostgreSQL-backed Temporal server', () => {
     let settled = 0;
     const progress = setInterval(() => say(`${settled}/${RUNS} streams ended, ${approved} approvals granted after ${elapsed()}`), 30_000);
     const results = await Promise.all(streams.map((s) => s.then((r) => (settled++, r)))).finally(() => clearInterval(progress));
+    const sessionStream = await sessionLog;
+    say(`the session stream saw ${sessionStream.ids.length} events, ${sessionStream.completed.length} runs completed, ${sessionStream.resumes} resumes`);
     approving = false;
     await within(approveLoop, 200_000, 'the approval loop to stop');
     say(`every stream ended after ${elapsed()}`);
@@ -155,13 +207,19 @@ describe('scale-out on the PostgreSQL-backed Temporal server', () => {
     const gappy = results.filter((r) => r.ids.some((id, i) => id !== i + 1)).map((r) => `${r.runId}: ${r.ids.join(',')}`);
     expect(gappy).toEqual([]);
     expect(new Set(runIds).size).toBe(RUNS);
-    expect(await gaps(admin, runIds)).toEqual([]);
+    expect(await gaps(admin, [...runIds, ...sessionRunIds])).toEqual([]);
+    // The session stream: its three runs completed, and every session_seq of the log came once, in order.
+    expect(sessionStream.completed).toEqual(sessionRunIds);
+    expect(sessionStream.ids).toEqual(sessionStream.ids.map((_, i) => i + 1));
+    const log = await tolerant(() => new Api(admin.key, bases[1]).get(`/v1/sessions/${session.id}/log`));
+    expect((log.body as { session_seq: number }[]).map((e) => e.session_seq)).toEqual(sessionStream.ids);
     const refs = new Set([...tools.effects.values()].map((x) => x.ref));
-    expect(tools.effects.size).toBe(RUNS);
-    expect(refs.size).toBe(RUNS);
+    expect(tools.effects.size).toBe(RUNS + sessionRunsAt.size);
+    expect(refs.size).toBe(RUNS + sessionRunsAt.size);
     const resumed = results.filter((r) => r.resumes > 0).length;
     console.log(`[scale-out] Temporal server ${temporal.address} on PostgreSQL; ${RUNS} runs created round-robin through 2 APIs, ` +
       `streamed through the other; worker1 and api1 SIGKILLed after ${RUNS / 2}; completed ${RUNS - unfinished.length}/${RUNS}; ` +
-      `streams gapless ${RUNS - gappy.length}/${RUNS} (${resumed} resumed on the other API); write effects ${tools.effects.size}; ${elapsed()}`);
+      `streams gapless ${RUNS - gappy.length}/${RUNS} (${resumed} resumed on the other API); session stream over ${sessionRunIds.length} runs gapless ` +
+      `(${sessionStream.ids.length} events, ${sessionStream.resumes} resumes); write effects ${tools.effects.size}; ${elapsed()}`);
   });
 });

@@ -31,7 +31,8 @@ export async function payingAgent(api: Api, toolsUrl: string): Promise<PayingAge
   llm.respond((body) => {
     const messages = body.messages as { role: string; content?: unknown }[];
     const last = messages[messages.length - 1]!;
-    const ref = /ref-[\w-]+/.exec(JSON.stringify(messages))?.[0] ?? 'ref-none';
+    // The newest ref: in a session, earlier turns' refs come first.
+    const ref = JSON.stringify(messages).match(/ref-[\w-]+/g)?.at(-1) ?? 'ref-none';
     return last.role === 'tool' ? { text: `Paid ${ref}.` } : { tool_calls: [{ name: 'pay', arguments: { ref } }] };
   });
   const created = [
