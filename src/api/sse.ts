@@ -6,7 +6,7 @@ import { eventPage, runProgress } from '../services/runs';
 import { sessionEventPage, sessionIsGone, turnSettles } from '../services/session-log';
 import type { ServiceDeps } from '../services/deps';
 import type { RunEvent } from '../domain/run-event';
-import { followRun, followSession, type FollowItem, type RunFollower, type SessionFollower } from '../services/follow-run';
+import { earlyFollower, followRun, followSession, type FollowItem, type RunFollower, type SessionFollower } from '../services/follow-run';
 
 const KEEPALIVE_MS = 15_000;
 const POLL_MS = 2_000;
@@ -172,24 +172,9 @@ export function streamSessionTurn(
   return streamFollower(req, res, follow, { session_id: t.sessionId, run_id: t.runId }, (frame) => settles(frame.event));
 }
 
-/**
- * For a create that answers with the run's stream: the follower is made as the run's id is chosen,
- * before its workflow starts, so that a fast model's first deltas are not sent before anyone listens.
- */
-export function streamFromCreate(deps: ServiceDeps) {
-  let made: { runId: string; follower: RunFollower<Frame> } | undefined;
-  return {
-    hooks: {
-      beforeStart: (runId: string) => {
-        made?.follower.close();
-        made = { runId, follower: followForSse(deps, runId, { afterSeq: 0, includeDeltas: true, catchUp: false }) };
-      },
-    },
-    /** The follower made for this run; none for an idempotent retry of an existing run. */
-    take: (runId: string): RunFollower<Frame> | undefined => (made?.runId === runId ? made.follower : undefined),
-    close: (): void => made?.follower.close(),
-  };
-}
+/** For a create that answers with the run's stream: its follower is made before the run starts (earlyFollower). */
+export const streamFromCreate = (deps: ServiceDeps) =>
+  earlyFollower((runId) => followForSse(deps, runId, { afterSeq: 0, includeDeltas: true, catchUp: false }));
 
 export function parseLastEventId(req: Request, afterSeqQuery: unknown): number {
   const header = req.header('last-event-id');

@@ -10,7 +10,7 @@ import type { Message } from '../domain/message';
 import { isPaused, isTerminal, type RunCreate } from '../domain/run';
 import type { Principal } from '../domain/workspace';
 import type { ServiceDeps } from './deps';
-import { followRun, type RunFollower } from './follow-run';
+import { earlyFollower, followRun, type RunFollower } from './follow-run';
 import { createRunInNewSession, eventPage, getRun, runProgress, waitForRun, type RunStartHooks, type RunView } from './runs';
 
 type RunEventView = Awaited<ReturnType<typeof eventPage>>[number];
@@ -130,8 +130,6 @@ export interface ChatStreamSink {
 }
 
 export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompletionRequest, requestId: string, res: ChatStreamSink, idempotencyKey?: string, onCreated?: OnCreated): Promise<void> {
-  // Made as the run's id is chosen, before its workflow starts: a fast model's first deltas are kept.
-  let early: { runId: string; follower: RunFollower<RunEventView> } | undefined;
   const follow = (runId: string, catchUp: boolean): RunFollower<RunEventView> =>
     followRun<RunEventView>({
       bus: deps.bus,
@@ -144,26 +142,19 @@ export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompleti
       pollMs: 1000,
       catchUp,
     });
+  // Made as the run's id is chosen, before its workflow starts: a fast model's first deltas are kept.
+  const early = earlyFollower((runId) => follow(runId, false));
   let started: Awaited<ReturnType<typeof startRun>>;
   try {
-    started = await startRun(deps, p, body, requestId, idempotencyKey, onCreated, {
-      beforeStart: (runId) => {
-        early?.follower.close();
-        early = { runId, follower: follow(runId, false) };
-      },
-    });
+    started = await startRun(deps, p, body, requestId, idempotencyKey, onCreated, early.hooks);
   } catch (err) {
-    early?.follower.close();
+    early.close();
     throw err;
   }
   const { agent, run, started: startedAt } = started;
   // An idempotent retry of an existing run follows it from its stored events.
-  let follower: RunFollower<RunEventView>;
-  if (early?.runId === run.id) follower = early.follower;
-  else {
-    early?.follower.close();
-    follower = follow(run.id, true);
-  }
+  const follower = early.take(run.id) ?? follow(run.id, true);
+  early.close();
   res.open();
   const created = Math.floor(startedAt / 1000);
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({ id: `chatcmpl-${run.id}`, object: 'chat.completion.chunk', created, model: body.model, choices, ...extra });

@@ -203,3 +203,31 @@ export function followSession<E extends FollowedEvent>(opts: SessionFollowOption
   });
   return { ...follower, watchRun: (runId) => watchRun(runId) };
 }
+
+/**
+ * For a create that answers by following its run: the follower is made as the run's id is chosen
+ * (`hooks.beforeStart`), before its workflow starts, so that a fast model's first deltas are not sent
+ * before anyone listens. `take` hands it over for the run the create answered with; an idempotent retry
+ * of an existing run (no beforeStart, or another id) gets none, and the caller follows it from what is
+ * stored. `close` closes a follower not taken.
+ */
+export function earlyFollower<E>(make: (runId: string) => RunFollower<E>) {
+  let made: { runId: string; follower: RunFollower<E> } | undefined;
+  let taken = false;
+  return {
+    hooks: {
+      beforeStart: (runId: string): void => {
+        made?.follower.close();
+        made = { runId, follower: make(runId) };
+      },
+    },
+    take: (runId: string): RunFollower<E> | undefined => {
+      if (made?.runId !== runId) return undefined;
+      taken = true;
+      return made.follower;
+    },
+    close: (): void => {
+      if (!taken) made?.follower.close();
+    },
+  };
+}
