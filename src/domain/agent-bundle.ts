@@ -24,13 +24,18 @@ export const agentBundleSchema = z
       .refine((t) => new Set(t.map((x) => x.name)).size === t.length, 'must not define a tool twice'),
     model_cards: unique(cardId),
     vault: unique(vaultName),
-  })
-  .meta({
-    id: 'AgentBundle',
-    description:
-      'An agent at one version, the tools it names, and the names of the model cards and vault secrets they need (API.md 16). ' +
-      'Never a key, a header value of a model card, or a vault value.',
   });
+
+/**
+ * The same schema as a published response object (a copy: a body schema must carry no meta id, since
+ * its reference would point into the body's own $defs, which /openapi.json does not keep).
+ */
+export const agentBundleObjectSchema = agentBundleSchema.meta({
+  id: 'AgentBundle',
+  description:
+    'An agent at one version, the tools it names, and the names of the model cards and vault secrets they need (API.md 16). ' +
+    'Never a key, a header value of a model card, or a vault value.',
+});
 
 export type AgentBundle = z.infer<typeof agentBundleSchema>;
 

@@ -5,7 +5,7 @@ import { listQuerySchema } from '../../domain/common';
 import { agentCreateSchema, agentUpdateSchema } from '../../domain/agent';
 import * as svc from '../../services/agents';
 import * as bundles from '../../services/agent-bundles';
-import { agentBundleSchema } from '../../domain/agent-bundle';
+import { agentBundleObjectSchema } from '../../domain/agent-bundle';
 import type { ServiceDeps } from '../../services/deps';
 import { ADMIN_ONLY, defineRoutes, type RouteDoc, READ_DEFINITIONS } from '../route';
 import { agentObjectSchema } from '../../domain/api-objects';
@@ -26,7 +26,7 @@ export function agentRoutes({ db }: ServiceDeps, registry: RouteDoc[]): Router {
     {
       roles: READ_DEFINITIONS,
       query: exportQuerySchema,
-      response: { object: agentBundleSchema },
+      response: { object: agentBundleObjectSchema },
       summary:
         'The agent (id or name) at ?version= (default: its current one) with the tools it names, and the names of the model cards and vault secrets they need; never a key or a secret value. POST /v1/imports takes it',
     },
