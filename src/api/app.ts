@@ -23,6 +23,7 @@ import { requestContext } from './middleware/request';
 import { modelCardRoutes } from './routes/model-cards';
 import { agentRoutes } from './routes/agents';
 import { toolRoutes } from './routes/tools';
+import { importRoutes } from './routes/imports';
 import { vaultRoutes } from './routes/vault';
 import { runRoutes } from './routes/runs';
 import { sessionLogRoutes } from './routes/session-log';
@@ -107,6 +108,7 @@ export function createApp(deps: ServiceDeps): Express {
   v1.use(modelCardRoutes(deps, registry));
   v1.use(agentRoutes(deps, registry));
   v1.use(toolRoutes(deps, registry));
+  v1.use(importRoutes(deps, registry));
   v1.use(vaultRoutes(deps, registry));
   v1.use(runRoutes(deps, registry));
   v1.use(sessionLogRoutes(deps, registry));

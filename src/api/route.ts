@@ -17,8 +17,11 @@ export interface HandlerContext<B, Q> {
   body: B;
   query: Q;
   params: Record<string, string>;
-  /** Writes the route's audit record now (before a long wait); otherwise it is written on success. */
-  audit(target?: string): Promise<void>;
+  /**
+   * Writes the route's audit record now (before a long wait), with `data` beside the redacted body;
+   * otherwise it is written on success.
+   */
+  audit(target?: string, data?: Record<string, unknown>): Promise<void>;
 }
 
 interface Options<B extends z.ZodType, Q extends z.ZodType> {
@@ -26,8 +29,8 @@ interface Options<B extends z.ZodType, Q extends z.ZodType> {
   roles: Role[];
   /** Also answers with text/event-stream (a long-lived request, capped per key). */
   sse?: boolean;
-  /** Audit-log action recorded when the call succeeds (API.md 8). */
-  audit?: string;
+  /** Audit-log action recorded when the call succeeds (API.md 8); a function of the body may say none (a dry run). */
+  audit?: string | ((body: z.infer<B>) => string | undefined);
   body?: B;
   query?: Q;
   status?: number;
@@ -72,8 +75,8 @@ export function handle<B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType =
     if ((await (req.app.locals.idempotency as Idempotency)(req, res)) === 'replayed') return;
     const params = req.params as Record<string, string>;
     let audited = false;
-    const audit = async (target?: string): Promise<void> => {
-      const action = opts.audit;
+    const audit = async (target?: string, extra?: Record<string, unknown>): Promise<void> => {
+      const action = typeof opts.audit === 'function' ? opts.audit(body as z.infer<B>) : opts.audit;
       if (!action || audited) return;
       audited = true;
       await untilStored(() => (req.app.locals.audit as AuditSink)({
@@ -82,7 +85,7 @@ export function handle<B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType =
         action,
         target: target ?? params.id ?? params.name ?? null,
         request_id: req.id,
-        data: { ...(Object.keys(params).length ? { params } : {}), ...(body !== undefined ? { body: redactForAudit(body) } : {}) },
+        data: { ...(Object.keys(params).length ? { params } : {}), ...(body !== undefined ? { body: redactForAudit(body) } : {}), ...extra },
       }));
     };
     const result = await fn({ req, res, p, body: body as z.infer<B>, query: query as z.infer<Q>, params, audit });

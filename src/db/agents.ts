@@ -32,6 +32,12 @@ export async function findAgent(q: Queryable, ws: string, idOrName: string, forU
   ).rows[0];
 }
 
+/** By name only (an import, where a name that looks like an id is still a name); archived agents are not found. */
+export async function findAgentByName(q: Queryable, ws: string, name: string, forUpdate = false): Promise<AgentRow | undefined> {
+  const lock = forUpdate ? ' FOR UPDATE' : '';
+  return (await q.query<AgentRow>(`SELECT * FROM agents WHERE workspace_id = $1 AND name = $2 AND archived_at IS NULL${lock}`, [ws, name])).rows[0];
+}
+
 export async function listAgents(q: Queryable, ws: string, limit: number, after?: string): Promise<AgentRow[]> {
   return (
     await q.query<AgentRow>(

@@ -10,8 +10,9 @@ export interface ToolRow {
   updated_at: Date;
 }
 
-export async function getTool(q: Queryable, ws: string, name: string): Promise<ToolRow | undefined> {
-  return (await q.query<ToolRow>('SELECT * FROM tools WHERE workspace_id = $1 AND name = $2 AND deleted_at IS NULL', [ws, name])).rows[0];
+export async function getTool(q: Queryable, ws: string, name: string, forUpdate = false): Promise<ToolRow | undefined> {
+  const lock = forUpdate ? ' FOR UPDATE' : '';
+  return (await q.query<ToolRow>(`SELECT * FROM tools WHERE workspace_id = $1 AND name = $2 AND deleted_at IS NULL${lock}`, [ws, name])).rows[0];
 }
 
 export async function getToolsByName(q: Queryable, ws: string, names: string[]): Promise<ToolRow[]> {

@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   invalid_tool_arguments: { type: 'invalid_request_error', when: "Tool-call arguments (an edited approval, an action) do not match the tool's input schema" },
   unknown_connection: { type: 'invalid_request_error', when: "A tool's auth names a connection that does not exist" },
   unknown_memory_store: { type: 'invalid_request_error', when: 'An agent names a memory store that does not exist' },
+  import_missing_dependencies: { type: 'invalid_request_error', when: "An imported bundle needs model cards, vault secrets, skills, memory stores or connections the workspace lacks (`missing` lists them)" },
   unknown_skill: { type: 'invalid_request_error', when: 'An agent names a skill that does not exist' },
   unsupported_file: { type: 'invalid_request_error', when: 'A file cannot be model input, or a skill file is not UTF-8 text' },
   eval_set_mismatch: { type: 'invalid_request_error', when: 'Two evals compared do not run the same eval set' },

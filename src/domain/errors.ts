@@ -14,6 +14,8 @@ export class PlatformError extends Error {
     readonly param?: string,
     /** Sent with the answer, e.g. Retry-After. */
     readonly headers?: Record<string, string>,
+    /** More fields of the error body, for a client to act on (import_missing_dependencies' `missing`). */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
     this.type = ERROR_CODES[code].type;

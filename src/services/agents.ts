@@ -34,7 +34,7 @@ export function agentView(a: repo.AgentRow, v: repo.AgentVersionRow): AgentObjec
  * Inside the transaction that stores the agent: the cards are locked for share, so that a card delete
  * under way is waited for (and then the card is gone) or waits itself (and then sees this agent).
  */
-async function checkAgentRefs(db: Queryable, ws: string, spec: Partial<AgentSpec>): Promise<void> {
+export async function checkAgentRefs(db: Queryable, ws: string, spec: Partial<AgentSpec>): Promise<void> {
   if (spec.model) {
     // The primary and every fallback card, each named by its own param (model.fallbacks[0].card).
     const refs = [{ card: spec.model.card, param: 'model.card' }, ...(spec.model.fallbacks ?? []).map((f, i) => ({ card: f.card, param: `model.fallbacks[${i}].card` }))];

@@ -24,7 +24,7 @@ const toolView = (t: repo.ToolRow): ToolObject => ({
   updated_at: isoDate(t.updated_at),
 });
 
-function checkInputSchema(schema: Record<string, unknown>): void {
+export function checkInputSchema(schema: Record<string, unknown>): void {
   const problem = schemaProblem(schema);
   if (problem) throw new PlatformError('validation_failed', `input_schema${problem.path ? `.${problem.path}` : ''} ${problem.message}`, `input_schema${problem.path ? `.${problem.path}` : ''}`);
   try {
@@ -35,7 +35,7 @@ function checkInputSchema(schema: Record<string, unknown>): void {
 }
 
 /** `auth` (API.md 12): only http tools send a user's token, and the connection must be the workspace's. */
-async function checkAuth(db: Queryable, ws: string, t: Pick<ToolCreate, 'auth' | 'executor'>): Promise<void> {
+export async function checkAuth(db: Queryable, ws: string, t: Pick<ToolCreate, 'auth' | 'executor'>): Promise<void> {
   if (!t.auth) return;
   if (t.executor.type !== 'http') throw new PlatformError('validation_failed', 'Only http tools can declare auth', 'auth');
   if (!(await getConnection(db, ws, t.auth.connection))) throw new PlatformError('unknown_connection', `Connection ${t.auth.connection} does not exist`, 'auth.connection');

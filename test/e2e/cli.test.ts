@@ -1,10 +1,12 @@
 // The `ap` CLI as a user runs it: local key creation and the client commands against the API.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startToolServer } from '../fixtures/tool-server';
-import { allEvents, Api, env, setupAgent, waitFor, waitForStatus, type AgentSetup } from '../support/api';
+import { canary } from '../support/canaries';
+import { allEvents, Api, env, newWorkspace, setupAgent, waitFor, waitForStatus, type AgentSetup } from '../support/api';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -20,11 +22,13 @@ afterEach(async () => {
 });
 
 /** Starts `ap` and lets the test read its output while it runs (a watch, say). */
-function apLive(args: string[], extra: Record<string, string> = {}) {
+function apLive(args: string[], extra: Record<string, string> = {}, stdin = '') {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/ap.js'), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: env().databaseUrl, AP_URL: env().apiUrl, ...extra },
   });
+  // Written and closed at once: a command that reads stdin sees it end.
+  child.stdin.end(stdin);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
@@ -41,7 +45,7 @@ function apLive(args: string[], extra: Record<string, string> = {}) {
 }
 
 // Asynchronous on purpose: the fake provider lives in this process and must keep answering.
-const ap = (args: string[], extra: Record<string, string> = {}): Promise<ApResult> => apLive(args, extra).done;
+const ap = (args: string[], extra: Record<string, string> = {}, stdin?: string): Promise<ApResult> => apLive(args, extra, stdin).done;
 
 interface Governed extends AgentSetup {
   /** AP_API_KEY of the run's creator (the workspace admin) and of a separate approver. */
@@ -260,6 +264,100 @@ describe('ap CLI', { timeout: 150_000 }, () => {
     expect(stored.map((e) => e.seq)).toEqual(expected.map((_, i) => i + 1));
     expect(stored.map((e) => e.type)).toEqual(expected.map((e) => e.type));
     expect(stored.at(-1)!.type).toBe('run.completed');
+  });
+});
+
+describe('ap agents and ap sessions', { timeout: 150_000 }, () => {
+  it('ap agents export > file, then ap agents import file --dry-run and for real into another workspace', async () => {
+    const g = await governed();
+    expect((await g.api.post('/v1/vault', { name: 'tickets_token', value: canary('cli-vault') })).status).toBe(201);
+    expect((await g.api.patch('/v1/tools/create_ticket', { executor: { type: 'http', url: 'https://tickets.example.com/api', headers: { Authorization: 'Bearer {{vault.tickets_token}}' } } })).status).toBe(200);
+    const exported = await ap(['agents', 'export', 'assistant'], g.asCreator);
+    expect(exported.status).toBe(0);
+    expect(JSON.parse(exported.stdout)).toMatchObject({ object: 'agent_bundle', format: 1, agent: { name: 'assistant', version: 2 }, model_cards: ['fake'], vault: ['tickets_token'] });
+    const file = `${env().runDir}/agent-${Date.now()}.json`;
+    fs.writeFileSync(file, exported.stdout);
+
+    const dst = await newWorkspace('cli-import');
+    const as = { AP_API_KEY: dst.key };
+    const missing = await ap(['agents', 'import', file, '--dry-run'], as);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^Error: 400 import_missing_dependencies: .*model cards: fake; vault: tickets_token/);
+    expect((await dst.post('/v1/model_cards', { id: 'fake', provider: 'openai', base_url: g.llm.baseUrl, api_key: canary('cli-dst'), default_model: 'fake-model' })).status).toBe(201);
+    expect((await dst.post('/v1/vault', { name: 'tickets_token', value: canary('cli-dst-vault') })).status).toBe(201);
+
+    const dry = await ap(['agents', 'import', file, '--dry-run'], as);
+    expect(dry.status).toBe(0);
+    expect(dry.stdout).toMatch(/^ACTION\s+KIND\s+NAME\n/);
+    expect(dry.stdout).toMatch(/^create\s+tool\s+create_ticket$/m);
+    expect(dry.stdout).toMatch(/^create\s+agent\s+assistant\s+version 1$/m);
+    expect(dry.stdout).toMatch(/Dry run: nothing was stored\.\n$/);
+    expect((await dst.get('/v1/agents')).body.data).toEqual([]);
+
+    const applied = await ap(['agents', 'import', file, '--json'], as);
+    expect(applied.status).toBe(0);
+    expect(JSON.parse(applied.stdout)).toEqual({
+      object: 'import',
+      applied: true,
+      changes: [
+        { kind: 'tool', name: 'create_ticket', action: 'create' },
+        { kind: 'agent', name: 'assistant', action: 'create', version: 1 },
+      ],
+    });
+    const [again, fromStdin, emptyStdin, unreadable] = await Promise.all([
+      ap(['agents', 'import', file], as),
+      ap(['agents', 'import', '-', '--dry-run', '--json'], as, exported.stdout),
+      ap(['agents', 'import', '-'], as),
+      ap(['agents', 'import', '/nonexistent/agent.json'], as),
+    ]);
+    expect(again.stdout).toMatch(/^unchanged\s+tool\s+create_ticket$/m);
+    expect(again.stdout).toMatch(/^unchanged\s+agent\s+assistant\s+version 1$/m);
+    expect(again.stdout).toMatch(/Imported\.\n$/);
+    expect(JSON.parse(fromStdin.stdout)).toMatchObject({ applied: false, changes: [{ action: 'unchanged' }, { action: 'unchanged' }] });
+    expect(emptyStdin).toMatchObject({ status: 1, stderr: expect.stringMatching(/^Error: - is not valid JSON/) });
+    expect(unreadable).toMatchObject({ status: 1, stderr: expect.stringMatching(/^Error: Cannot read \/nonexistent\/agent\.json/) });
+
+    const agent = (await dst.get('/v1/agents/assistant')).body;
+    const [listed, table, got, shown, old] = await Promise.all([
+      ap(['agents', 'list', '--json'], as),
+      ap(['agents', 'list'], as),
+      ap(['agents', 'get', 'assistant', '--json'], as),
+      ap(['agents', 'get', agent.id], as),
+      ap(['agents', 'get', 'assistant', '--version', '9'], as),
+    ]);
+    expect(JSON.parse(listed.stdout)).toMatchObject({ object: 'list', has_more: false, data: [{ id: agent.id, name: 'assistant', version: 1 }] });
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+VERSION\s+MODEL\s+TOOLS\s+ENABLED\s+UPDATED$/);
+    expect(table.stdout).toMatch(new RegExp(`^${agent.id}\\s+assistant\\s+1\\s+fake\\s+create_ticket\\s+yes\\s+\\d{4}-`, 'm'));
+    expect(JSON.parse(got.stdout)).toEqual(agent);
+    expect(shown.stdout).toMatch(/^name\s+assistant$/m);
+    expect(shown.stdout).toMatch(/^tools\s+create_ticket$/m);
+    expect(shown.stdout).toContain('\nYou are a test assistant.\n');
+    expect(old).toMatchObject({ status: 1, stderr: expect.stringMatching(/^Error: 404 not_found: /) });
+  });
+
+  it('ap sessions list and get show what GET /v1/sessions shows', async () => {
+    const { api, llm, agent } = await setupAgent();
+    cleanups.push(() => llm.close());
+    const as = { AP_API_KEY: api.key };
+    const session = (await api.post('/v1/sessions', { agent: 'assistant', title: 'Printer help', user_reference: 'u-42' })).body;
+    const [listed, table, filtered, none, got, shown, missing] = await Promise.all([
+      ap(['sessions', 'list', '--json'], as),
+      ap(['sessions', 'list'], as),
+      ap(['sessions', 'list', '--agent', 'assistant', '--user-reference', 'u-42', '--json'], as),
+      ap(['sessions', 'list', '--user-reference', 'nobody'], as),
+      ap(['sessions', 'get', session.id, '--json'], as),
+      ap(['sessions', 'get', session.id], as),
+      ap(['sessions', 'get', 'ses_0000'], as),
+    ]);
+    expect(JSON.parse(listed.stdout)).toEqual((await api.get('/v1/sessions')).body);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+AGENT\s+TITLE\s+USER\s+CREATED$/);
+    expect(table.stdout).toMatch(new RegExp(`^${session.id}\\s+${agent.id} v1\\s+Printer help\\s+u-42\\s+\\d{4}-`, 'm'));
+    expect(JSON.parse(filtered.stdout).data.map((s: { id: string }) => s.id)).toEqual([session.id]);
+    expect(none.stdout).toBe('No sessions.\n');
+    expect(JSON.parse(got.stdout)).toEqual((await api.get(`/v1/sessions/${session.id}`)).body);
+    expect(shown.stdout).toMatch(/^title\s+Printer help$/m);
+    expect(shown.stdout).toMatch(new RegExp(`^agent\\s+${agent.id} \\(version 1\\)$`, 'm'));
+    expect(missing).toMatchObject({ status: 1, stderr: expect.stringMatching(/^Error: 404 not_found: /) });
   });
 });
 

@@ -1,6 +1,7 @@
 // /openapi.json publishes the run-event catalogue (RunEvent, a oneOf with a discriminator on `type`) and
-// the main objects (Run, Session, Approval, Agent, Tool). What the API really answers validates against
-// them, and types generated from the document (openapi-typescript) type-check the CLI's event rendering.
+// the main objects (Run, Session, Approval, Agent, Tool, AgentBundle, ImportResult). What the API really
+// answers validates against them, and types generated from the document (openapi-typescript) type-check
+// the CLI's event rendering.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020';
@@ -47,7 +48,7 @@ describe('/openapi.json objects', () => {
     expect(doc.paths['/v1/runs/{id}'].get.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Run' });
   });
 
-  it("the API's real answers match their published schemas: a governed run, its events, approval, session, agent and tool", async () => {
+  it("the API's real answers match their published schemas: a governed run, its events, approval, session, agent, tool, bundle and import", async () => {
     const tools = await startToolServer();
     const s = await setupAgent();
     cleanups.push(() => s.llm.close(), () => tools.close());
@@ -69,6 +70,7 @@ describe('/openapi.json objects', () => {
     const done = await s.api.post(`/v1/sessions/${parked.session_id}/runs`, { input: 'thanks', wait: true });
     expect(done.body.status).toBe('completed');
 
+    const bundle = (await s.api.get('/v1/agents/assistant/export')).body;
     const check = validators(await document());
     const problems: Record<string, string[]> = {
       tool: check('Tool')(tool.body),
@@ -78,11 +80,13 @@ describe('/openapi.json objects', () => {
       session: check('Session')((await s.api.get(`/v1/sessions/${parked.session_id}`)).body),
       next_run: check('Run')(done.body),
       run_list: (await s.api.get('/v1/runs')).body.data.flatMap(check('Run')),
+      bundle: check('AgentBundle')(bundle),
+      import: check('ImportResult')((await s.api.post('/v1/imports', { bundle, dry_run: true })).body),
     };
     const events = await allEvents(s.api, parked.id);
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['approval.requested', 'approval.decided', 'tool_call.completed', 'run.completed']));
     problems.events = events.flatMap((e) => check('RunEvent')(e).map((m) => `${e.type}: ${m}`));
-    expect(problems).toEqual({ tool: [], agent: [], parked_run: [], approval: [], session: [], next_run: [], run_list: [], events: [] });
+    expect(problems).toEqual({ tool: [], agent: [], parked_run: [], approval: [], session: [], next_run: [], run_list: [], bundle: [], import: [], events: [] });
     // The schemas can refuse: an event whose data does not fit its type.
     expect(check('RunEvent')({ ...events[0], type: 'step.started', data: { step: 'one' } })).not.toEqual([]);
   });

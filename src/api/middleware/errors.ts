@@ -54,10 +54,11 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
 
 function send(res: Response, apiError: PlatformError | RunFailedError, requestId: string | undefined): void {
   if (res.headersSent || res.destroyed) return;
-  const { param, headers } = apiError instanceof PlatformError ? apiError : {};
+  const { param, headers, details } = apiError instanceof PlatformError ? apiError : {};
   for (const [k, v] of Object.entries(headers ?? {})) res.setHeader(k, v);
   res.status(httpStatus(apiError)).json({
     error: {
+      ...details,
       type: apiError.type,
       code: apiError.code,
       message: apiError.message,

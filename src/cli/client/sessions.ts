@@ -1,0 +1,52 @@
+// `ap sessions list | get`: the same as GET /v1/sessions and /v1/sessions/:id (API.md 3).
+import type { Command } from 'commander';
+import type { SessionObject } from '../../domain/api-objects';
+import { abbreviate, compact, fields, out, table, time } from './format';
+import { ApiClient } from './http';
+
+type List<T> = { data: T[]; has_more: boolean; next_cursor: string | null };
+
+export function sessionsCommands(program: Command): void {
+  const sessions = program.command('sessions').description('sessions (client of the HTTP API: AP_URL, AP_API_KEY)');
+
+  sessions
+    .command('list')
+    .description('list sessions')
+    .option('--agent <name>', 'agent name or id')
+    .option('--user-reference <ref>', 'only sessions of this user_reference')
+    .option('--limit <n>', '1-100', '20')
+    .option('--after <cursor>', 'the next_cursor of a previous page')
+    .option('--json', 'print the whole list object {object, data, has_more, next_cursor}')
+    .action(async (opts: { agent?: string; userReference?: string; limit: string; after?: string; json?: boolean }) => {
+      const query = { agent: opts.agent, user_reference: opts.userReference, limit: opts.limit, after: opts.after };
+      const list = await new ApiClient().get<List<SessionObject>>('/v1/sessions', query);
+      if (opts.json) return out(JSON.stringify(list, null, 2));
+      if (!list.data.length) return out('No sessions.');
+      const rows = list.data.map((s) => [s.id, `${s.agent_id} v${s.agent_version}`, abbreviate(s.title ?? '', 40), s.user_reference ?? '', time(s.created_at)]);
+      out(table(['ID', 'AGENT', 'TITLE', 'USER', 'CREATED'], rows));
+      if (list.has_more) process.stderr.write(`More: ap sessions list --after ${list.next_cursor}\n`);
+    });
+
+  sessions
+    .command('get')
+    .description('show a session')
+    .argument('<session>', 'session id')
+    .option('--json', 'print the session object as JSON')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const s = await new ApiClient().get<SessionObject>(`/v1/sessions/${encodeURIComponent(id)}`);
+      if (opts.json) return out(JSON.stringify(s, null, 2));
+      out(
+        fields([
+          ['id', s.id],
+          ['agent', `${s.agent_id} (version ${s.agent_version})`],
+          ['title', s.title ?? ''],
+          ['session_reference', s.session_reference ?? ''],
+          ['user_reference', s.user_reference ?? ''],
+          ['environment', s.environment_id ?? ''],
+          ['metadata', Object.keys(s.metadata ?? {}).length ? compact(s.metadata) : ''],
+          ['created_at', time(s.created_at)],
+          ['updated_at', time(s.updated_at)],
+        ]),
+      );
+    });
+}
