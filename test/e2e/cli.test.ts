@@ -350,14 +350,38 @@ describe('ap agents and ap sessions', { timeout: 150_000 }, () => {
       ap(['sessions', 'get', 'ses_0000'], as),
     ]);
     expect(JSON.parse(listed.stdout)).toEqual((await api.get('/v1/sessions')).body);
-    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+AGENT\s+TITLE\s+USER\s+CREATED$/);
-    expect(table.stdout).toMatch(new RegExp(`^${session.id}\\s+${agent.id} v1\\s+Printer help\\s+u-42\\s+\\d{4}-`, 'm'));
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+STATUS\s+AGENT\s+TITLE\s+USER\s+CREATED$/);
+    expect(table.stdout).toMatch(new RegExp(`^${session.id}\\s+idle\\s+${agent.id} v1\\s+Printer help\\s+u-42\\s+\\d{4}-`, 'm'));
     expect(JSON.parse(filtered.stdout).data.map((s: { id: string }) => s.id)).toEqual([session.id]);
     expect(none.stdout).toBe('No sessions.\n');
     expect(JSON.parse(got.stdout)).toEqual((await api.get(`/v1/sessions/${session.id}`)).body);
     expect(shown.stdout).toMatch(/^title\s+Printer help$/m);
     expect(shown.stdout).toMatch(new RegExp(`^agent\\s+${agent.id} \\(version 1\\)$`, 'm'));
     expect(missing).toMatchObject({ status: 1, stderr: expect.stringMatching(/^Error: 404 not_found: /) });
+  });
+
+  it('ap sessions watch follows the session log across runs: --replay prints the earlier run, then the next run live', async () => {
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    const as = { AP_API_KEY: api.key };
+    const session = (await api.post('/v1/sessions', { agent: 'assistant' })).body;
+    llm.reply({ text: 'First answer.' }, { text: 'Second answer.' });
+    const first = (await api.post(`/v1/sessions/${session.id}/runs`, { input: 'one', wait: true })).body;
+    const watch = apLive(['sessions', 'watch', session.id, '--replay'], as);
+    const json = apLive(['sessions', 'watch', session.id, '--replay', '--json', '--no-deltas'], as);
+    await waitFor(async () => watch.stdout().includes('First answer.'), 'the watch to replay the first run');
+    const second = (await api.post(`/v1/sessions/${session.id}/events`, { events: [{ type: 'user.message', content: 'two' }] })).body;
+    await waitFor(async () => (watch.stdout().match(/\[run\.completed\]/g) ?? []).length === 2, 'the watch to show the second run end');
+    await waitFor(async () => (json.stdout().match(/"run\.completed"/g) ?? []).length === 2, 'the --json watch to show the second run end');
+    const lines = watch.stdout().split('\n');
+    expect(lines.indexOf(`[run ${first.id}]`)).toBe(0);
+    expect(lines.indexOf(`[run ${second.run_id}]`)).toBeGreaterThan(lines.findIndex((l) => l.includes('First answer.')));
+    expect(watch.stdout()).toContain('Second answer.');
+    // One JSON object per stored event of the log, both runs', in session_seq order.
+    const printed = json.stdout().trim().split('\n').map((l) => JSON.parse(l) as { id: string; run_id: string; session_seq: number });
+    const log = (await api.get(`/v1/sessions/${session.id}/events?limit=1000`)).body.data as { id: string }[];
+    expect(printed.map((e) => e.id)).toEqual(log.map((e) => e.id));
+    expect([...new Set(printed.map((e) => e.run_id))]).toEqual([first.id, second.run_id]);
   });
 });
 

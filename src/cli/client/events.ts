@@ -1,5 +1,5 @@
-// Following a run's events over SSE (API.md 3.2), resuming with Last-Event-ID after a dropped
-// connection so that each stored event is yielded exactly once and in order.
+// Following a run's events (API.md 3.2), or a session's log (API.md 16), over SSE, resuming with
+// Last-Event-ID after a dropped connection so that each stored event is yielded exactly once and in order.
 import type { RunDelta, RunEvent } from '../../domain/run-event';
 import { TERMINAL_EVENTS } from '../../domain/event';
 import { isTerminal } from '../../domain/run';
@@ -31,7 +31,50 @@ const MAX_BACKOFF_MS = 5_000;
 const GIVE_UP_AFTER_MS = 120_000;
 
 /** Yields the run's events (and deltas when asked) until its terminal event; stops the request on return. */
-export async function* followEvents(client: ApiClient, runId: string, opts: FollowOptions): AsyncGenerator<Received> {
+export function followEvents(client: ApiClient, runId: string, opts: FollowOptions): AsyncGenerator<Received> {
+  return followStream({
+    open: (lastSeq, signal) => client.eventStream(`/v1/runs/${encodeURIComponent(runId)}/events`, lastSeq, opts.deltas, signal),
+    seqOf: (event) => event.seq,
+    isLast: (event) => TERMINAL_EVENTS.includes(event.type),
+    // A stream that closes at once with nothing new belongs to a run that has already ended.
+    hasEnded: async () => isTerminal((await client.get<{ status: string }>(`/v1/runs/${encodeURIComponent(runId)}`)).status),
+    lost: (reason) => `Lost the event stream of ${runId} for over ${GIVE_UP_AFTER_MS / 1000} s (${reason}); run \`ap runs watch ${runId}\` again later`,
+    onInterrupted: opts.onInterrupted,
+  });
+}
+
+/**
+ * Yields a session's log (API.md 16) by session_seq, across its runs, with deltas when asked: from the
+ * start with `replay`, else what happens from now on. It does not end while the session exists.
+ */
+export function followSessionEvents(client: ApiClient, sessionId: string, opts: FollowOptions & { replay: boolean }): AsyncGenerator<Received> {
+  let first = true;
+  return followStream({
+    open: (lastSeq, signal) => {
+      const path = `/v1/sessions/${encodeURIComponent(sessionId)}/events${first && opts.replay ? '?replay=1' : ''}`;
+      first = false;
+      return client.eventStream(path, lastSeq, opts.deltas, signal);
+    },
+    seqOf: (event) => event.session_seq,
+    isLast: () => false,
+    hasEnded: async () => false,
+    lost: (reason) => `Lost the event stream of session ${sessionId} for over ${GIVE_UP_AFTER_MS / 1000} s (${reason})`,
+    onInterrupted: opts.onInterrupted,
+  });
+}
+
+interface StreamSource {
+  /** Opens the stream after `lastSeq` (0: as the first request asks). */
+  open(lastSeq: number, signal: AbortSignal): Promise<Response>;
+  seqOf(event: RunEvent): number;
+  isLast(event: RunEvent): boolean;
+  /** After a stream that closed with nothing new: whether nothing more will come. */
+  hasEnded(): Promise<boolean>;
+  lost(reason: string): string;
+  onInterrupted?: (reason: string, afterSeq: number) => void;
+}
+
+async function* followStream(src: StreamSource): AsyncGenerator<Received> {
   let lastSeq = 0;
   let failures = 0;
   let lastConnectedAt = Date.now();
@@ -40,20 +83,20 @@ export async function* followEvents(client: ApiClient, runId: string, opts: Foll
     let reason: string;
     let sawStored = false;
     try {
-      const res = await client.eventStream(runId, lastSeq, opts.deltas, abort.signal);
+      const res = await src.open(lastSeq, abort.signal);
       lastConnectedAt = Date.now();
       for await (const msg of decodeSse(res.body!)) {
         if (!msg.data) continue;
         const item = JSON.parse(msg.data) as StreamItem;
         if (isStored(item)) {
           // The server resumes after Last-Event-ID; this guard only protects against a misbehaving proxy.
-          if (item.seq <= lastSeq) continue;
-          lastSeq = item.seq;
+          if (src.seqOf(item) <= lastSeq) continue;
+          lastSeq = src.seqOf(item);
           sawStored = true;
           failures = 0;
         }
         yield { item, raw: msg.data };
-        if (isStored(item) && TERMINAL_EVENTS.includes(item.type)) return;
+        if (isStored(item) && src.isLast(item)) return;
       }
       reason = 'the server ended the stream';
     } catch (err) {
@@ -62,15 +105,9 @@ export async function* followEvents(client: ApiClient, runId: string, opts: Foll
     } finally {
       abort.abort();
     }
-    // A stream that closes at once with nothing new belongs to a run that has already ended.
-    if (!sawStored && reason === 'the server ended the stream') {
-      const run = await client.get<{ status: string }>(`/v1/runs/${encodeURIComponent(runId)}`);
-      if (isTerminal(run.status)) return;
-    }
-    if (Date.now() - lastConnectedAt > GIVE_UP_AFTER_MS) {
-      throw new Error(`Lost the event stream of ${runId} for over ${GIVE_UP_AFTER_MS / 1000} s (${reason}); run \`ap runs watch ${runId}\` again later`);
-    }
-    opts.onInterrupted?.(reason, lastSeq);
+    if (!sawStored && reason === 'the server ended the stream' && (await src.hasEnded())) return;
+    if (Date.now() - lastConnectedAt > GIVE_UP_AFTER_MS) throw new Error(src.lost(reason));
+    src.onInterrupted?.(reason, lastSeq);
     await new Promise((r) => setTimeout(r, Math.min(FIRST_BACKOFF_MS * 2 ** failures++, MAX_BACKOFF_MS)));
   }
 }

@@ -39,7 +39,7 @@ export function withQuery(path: string, query: Query): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') q.set(k, String(v));
   const s = q.toString();
-  return s ? `${path}?${s}` : path;
+  return s ? `${path}${path.includes('?') ? '&' : '?'}${s}` : path;
 }
 
 export class ApiClient {
@@ -59,8 +59,9 @@ export class ApiClient {
   }
 
   /** GET /v1/runs/:id/events as SSE after `afterSeq`; the caller reads (and cancels) the body. */
-  async eventStream(runId: string, afterSeq: number, deltas: boolean, signal: AbortSignal): Promise<Response> {
-    const res = await this.fetch(withQuery(`/v1/runs/${encodeURIComponent(runId)}/events`, { include: deltas ? 'deltas' : undefined }), {
+  /** An SSE stream of stored events (a run's, or a session's log) after `afterSeq`, with deltas when asked. */
+  async eventStream(path: string, afterSeq: number, deltas: boolean, signal: AbortSignal): Promise<Response> {
+    const res = await this.fetch(withQuery(path, { include: deltas ? 'deltas' : undefined }), {
       headers: { ...this.auth(), accept: 'text/event-stream', ...(afterSeq > 0 ? { 'last-event-id': String(afterSeq) } : {}) },
       signal,
     });
