@@ -2,6 +2,7 @@
 // dashboard.js fills them from the public /v1 API. Everything interpolated here is escaped.
 import { APPROVAL_STATUSES } from '../domain/approval';
 import { RUN_STATUSES } from '../domain/run';
+import { RUN_EVENT_DATA } from '../domain/run-event';
 import type { Principal } from '../domain/workspace';
 import type { RunFeedback } from '../services/feedback';
 
@@ -127,7 +128,8 @@ export function runPage(p: Principal, csrf: string, runId: string, feedback?: Ru
   <div id="live-text" class="live-text" hidden></div>
   <p class="error" id="error" role="alert" hidden></p>
 </main>`,
-    session(p, csrf, 'run', { run: runId }),
+    // The stored event types the timeline listens for: the run-event catalogue's, not a list of the script's own.
+    session(p, csrf, 'run', { run: runId, 'event-types': Object.keys(RUN_EVENT_DATA).join(',') }),
   );
 }
 

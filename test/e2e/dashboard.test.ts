@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeLlm } from '../fixtures/fake-llm';
 import { startToolServer, type ToolServer } from '../fixtures/tool-server';
 import { Api, env, setupAgent, waitFor, waitForStatus, type AgentSetup } from '../support/api';
 import { CHROMIUM_ARGS, chromiumExecutable } from '../support/browser';
@@ -206,6 +207,33 @@ describe('dashboard', () => {
     expect((await developer.get(`/v1/approvals/${run.approvalId}`)).body.status).toBe('canceled');
     await admin.context.close();
   });
+
+  it('the timeline shows every stored event type of the catalogue, a skill load included: every seq once, in order', async () => {
+    // A provider of its own: the shared one may hold replies that earlier tests' runs left unused.
+    const llm = await startFakeLlm('openai');
+    try {
+      expect((await s.api.post('/v1/model_cards', { id: 'guide-llm', provider: 'openai', base_url: llm.baseUrl, api_key: 'sk-test-guide', default_model: 'fake-model' })).status).toBe(201);
+      expect((await s.api.post('/v1/agents', { name: 'guide', model: { card: 'guide-llm' }, instructions: 'Read the guide.', skills: ['platform-guide'] })).status).toBe(201);
+      llm.reply({ tool_calls: [{ name: 'load_skill', arguments: { skill: 'platform-guide' } }] }, { text: 'I have read the guide.' });
+      await timelineOfSkillRun();
+    } finally {
+      await llm.close();
+    }
+  });
 });
+
+/** A completed run of `guide` that loaded a skill, opened on its run page. */
+async function timelineOfSkillRun(): Promise<void> {
+  const run = (await developer.post('/v1/runs', { agent: 'guide', input: 'read the guide', wait: true })).body;
+  expect(run.status).toBe('completed');
+  const stored = (await developer.get(`/v1/runs/${run.id}/events?limit=100`)).body.data as { type: string }[];
+  expect(stored.map((e) => e.type)).toContain('skill.loaded');
+  const viewer = await signIn(approverKey);
+  await viewer.page.goto(`${base()}/dashboard/runs/${run.id}`);
+  await viewer.page.locator('#timeline li[data-type="run.completed"]').waitFor({ timeout: 30_000 });
+  expect(await timelineTypes(viewer.page)).toEqual(stored.map((e) => e.type));
+  await expect.poll(() => viewer.page.locator('#timeline li[data-type="skill.loaded"]').textContent()).toContain('platform-guide');
+  await viewer.context.close();
+}
 
 const page0Response = (page: Page, pathname: string) => page.waitForResponse((r) => new URL(r.url()).pathname === pathname && r.request().method() === 'POST');

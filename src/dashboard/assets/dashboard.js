@@ -8,11 +8,8 @@
   const csrf = body.dataset.csrf || '';
   const can = (...wanted) => roles.includes('admin') || wanted.some((r) => roles.includes(r));
   const TERMINAL = ['completed', 'failed', 'canceled'];
-  const EVENT_TYPES = [
-    'run.queued', 'run.started', 'step.started', 'message.completed', 'tool_call.requested', 'policy.decided',
-    'approval.requested', 'approval.decided', 'tool_call.required', 'tool_call.started', 'tool_call.completed',
-    'tool_call.failed', 'step.completed', 'run.status_changed', 'run.completed', 'run.failed', 'run.canceled',
-  ];
+  // The run-event catalogue's stored types (src/domain/run-event.ts), given by the run page.
+  const EVENT_TYPES = (body.dataset.eventTypes || '').split(',').filter(Boolean);
 
   async function api(method, path, payload) {
     const headers = { accept: 'application/json' };
@@ -116,6 +113,8 @@
       case 'tool_call.completed': return [el('strong', {}, d.name), json(d.output)];
       case 'tool_call.failed': return [el('strong', {}, d.name), el('p', { class: 'error' }, `${d.error && d.error.code}: ${d.error && d.error.message}`)];
       case 'tool_call.required': return [el('strong', {}, d.name), json(d.arguments)];
+      case 'auth.required': return [el('strong', {}, `${d.name} needs the account ${d.connection} connected`), el('p', { class: 'muted' }, `until ${d.expires_at}`)];
+      case 'skill.loaded': return [el('strong', {}, d.skill_id), ` loaded: ${(d.files || []).join(', ')}`];
       case 'run.status_changed': return [`${d.from} → ${d.to}`];
       case 'run.completed': return [d.output_text && el('p', { class: 'msg' }, d.output_text)];
       case 'run.failed': return [el('p', { class: 'error' }, `${d.error && d.error.code}: ${d.error && d.error.message}`)];
