@@ -186,6 +186,27 @@ describe('the session event log', () => {
     expect((await api.get(`/v1/runs?session_id=${mine.id}`)).body.data).toEqual([]);
   });
 
+  it('a messages post with an Idempotency-Key replays the same turn (one run); deleting the session ends its live streams', async () => {
+    const { api, llm } = await agent();
+    const session = (await api.post('/v1/sessions', { agent: 'assistant' })).body;
+    llm.reply({ text: 'only once', chunk_delay_ms: 5 });
+    const headers = { 'idempotency-key': 'turn-1' };
+    const first = stored(await readSse(await postSse(api, `/v1/sessions/${session.id}/messages`, { content: 'hello' }, headers)));
+    const again = await postSse(api, `/v1/sessions/${session.id}/messages`, { content: 'hello' }, headers);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const replayed = stored(await readSse(again));
+    expect(replayed.map((e) => e.id)).toEqual(first.map((e) => e.id));
+    expect((await api.get(`/v1/runs?session_id=${session.id}`)).body.data).toHaveLength(1);
+    expect(llm.requests).toHaveLength(1);
+
+    const tail = await sse(api, `/v1/sessions/${session.id}/events`);
+    expect(tail.status).toBe(200);
+    const ended = readSse(tail);
+    expect((await api.delete(`/v1/sessions/${session.id}`)).status).toBe(200);
+    // The stream notices within its poll interval that the session is gone, and ends.
+    expect(stored(await ended)).toEqual([]);
+  });
+
   it('another workspace reads, streams, posts to and cancels none of it (404)', async () => {
     const { api, llm } = await agent();
     const session = (await api.post('/v1/sessions', { agent: 'assistant' })).body;

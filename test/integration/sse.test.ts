@@ -179,4 +179,39 @@ describe('SSE', () => {
       await waitForStatus(api, run.id, ['completed']);
     });
   });
+
+  it('a session stream over three runs, its API process killed (SIGKILL) during the second: resumed on another process, every session_seq once, in order', async () => {
+    const { proc: doomed, port } = await anotherApi('api-session-killed');
+    cleanups.push(() => doomed.kill('SIGKILL'));
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    const session = (await api.post('/v1/sessions', { agent: 'assistant', if_busy: 'enqueue' })).body;
+    llm.reply({ text: 'one', chunk_delay_ms: 20 }, { text: 'two, after the crash', delay_ms: 1_500 }, { text: 'three', chunk_delay_ms: 20 });
+    const sessionStream = (base: string, last?: number) =>
+      fetch(`${base}/v1/sessions/${session.id}/events${last === undefined ? '?replay=1' : ''}`, {
+        headers: { authorization: `Bearer ${api.key}`, accept: 'text/event-stream', ...(last === undefined ? {} : { 'last-event-id': String(last) }) },
+      });
+    const res = await sessionStream(`http://127.0.0.1:${port}`);
+    const runs: string[] = [];
+    for (const input of ['first', 'second', 'third']) runs.push((await api.post(`/v1/sessions/${session.id}/runs`, { input, if_busy: 'enqueue' })).body.id as string);
+    const reader = res.body!.getReader();
+    let text = '';
+    // Killed once the second run has started (its model call takes 1.5 s).
+    while (!new RegExp(`"run_id":"${runs[1]}","seq":\\d+,"session_seq":\\d+,"type":"step.started"`).test(text)) text += new TextDecoder().decode((await reader.read()).value);
+    await doomed.kill('SIGKILL');
+    for (;;) {
+      const chunk = await reader.read().catch(() => ({ done: true as const, value: undefined }));
+      if (chunk.done) break;
+      text += new TextDecoder().decode(chunk.value);
+    }
+    const seen = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    let completed = 0;
+    const rest = await readSse(await sessionStream(env().apiUrl, seen[seen.length - 1]), (m) => m.event === 'run.completed' && JSON.parse(m.data).run_id === runs[2] && ++completed > 0);
+    const resumed = rest.filter((m) => m.id !== undefined).map((m) => Number(m.id));
+    const all = [...seen, ...resumed];
+    expect(all).toEqual(all.map((_, i) => i + 1));
+    const log = (await api.get(`/v1/sessions/${session.id}/log`)).body as { session_seq: number; run_id: string }[];
+    expect(log.map((e) => e.session_seq)).toEqual(all);
+    expect([...new Set(log.map((e) => e.run_id))]).toEqual(runs);
+  });
 });
