@@ -30,6 +30,8 @@ const BODIES: Record<string, unknown> = {
   'post /v1/runs/{id}/tools/resolve': { tool_call_id: 'tc_missing', output: 'x' },
   'post /v1/runs/{id}/feedback': { rating: 1, comment: 'bola' },
   'post /v1/sessions/{id}/runs': { input: 'hi' },
+  'post /v1/sessions/{id}/messages': { content: 'hi' },
+  'post /v1/sessions/{id}/events': { events: [{ type: 'user.message', content: 'hi' }] },
   'post /v1/approvals/{id}/approve': {},
   'post /v1/approvals/{id}/deny': { reason: 'no' },
   'post /v1/action_invocations/{id}/cancel': {},
