@@ -34,7 +34,7 @@ interface ProbedCard {
 }
 
 /** The probe (API.md 16): throws model_card_probe_failed (or private_network_blocked) instead of storing. */
-async function probeCard(deps: ServiceDeps, id: string, card: ProbedCard): Promise<void> {
+async function probeCard(deps: ServiceDeps, id: string, card: ProbedCard, what: 'stored' | 'changed'): Promise<void> {
   if (card.provider === 'echo') return;
   const { allowPrivateNetwork, modelCardProbeTimeoutMs } = deps.config;
   const endpoint = { base_url: card.base_url, api_key: card.api_key, headers: card.headers, fetch: sharedGuardedFetch(allowPrivateNetwork) };
@@ -46,12 +46,13 @@ async function probeCard(deps: ServiceDeps, id: string, card: ProbedCard): Promi
     if (err instanceof PrivateNetworkError) throw new PlatformError('private_network_blocked', err.message, 'base_url');
     if (!(err instanceof ProbeUnreachableError)) throw err;
     deps.log.info({ card: id, provider: card.provider, reason: err.message }, 'model card probe: provider unreachable');
-    throw new PlatformError('model_card_probe_failed', `Model card ${id}: the provider ${err.message} (${asked}); nothing was stored. Send "probe": false to store the card without calling the provider`, 'base_url');
+    throw new PlatformError('model_card_probe_failed', `Model card ${id} was not ${what}: the provider ${err.message} (${asked}). "probe": false saves a card without calling the provider`, 'base_url');
   }
   const param = REFUSING.get(status);
   if (param) {
     deps.log.info({ card: id, provider: card.provider, status }, 'model card probe: refused by the provider');
-    throw new PlatformError('model_card_probe_failed', `Model card ${id}: the provider answered ${status} to ${asked}${message ? `: ${message}` : ''}; nothing was stored`, param);
+    // The provider's own words last: they are its text, of any punctuation.
+    throw new PlatformError('model_card_probe_failed', `Model card ${id} was not ${what}: the provider answered ${status} to ${asked}${message ? `: ${message}` : ''}`, param);
   }
   if (status >= 300) deps.log.warn({ card: id, provider: card.provider, status }, 'model card probe: the provider answered neither yes nor no; stored');
 }
@@ -81,7 +82,7 @@ export async function createModelCard(deps: ServiceDeps, p: Principal, b: ModelC
   const apiKey = b.api_key ?? '';
   // A taken id is refused before the provider is asked (the insert below stays the guard against a race).
   if (await repo.getModelCard(db, p.workspace_id, b.id)) throw alreadyExists(`Model card ${b.id}`, 'id');
-  if (b.probe !== false) await probeCard(deps, b.id, { provider: b.provider, base_url: baseUrl, api_key: apiKey, headers: b.headers ?? {}, default_model: b.default_model });
+  if (b.probe !== false) await probeCard(deps, b.id, { provider: b.provider, base_url: baseUrl, api_key: apiKey, headers: b.headers ?? {}, default_model: b.default_model }, 'stored');
   const row = await repo.insertModelCard(db, {
     workspace_id: p.workspace_id,
     id: b.id,
@@ -129,7 +130,7 @@ export async function updateModelCard(deps: ServiceDeps, p: Principal, id: strin
       api_key: b.api_key ?? secrets.decrypt(current.api_key_enc, cell.modelCard(current, 'api_key')),
       headers: b.headers ?? (current.headers_enc ? (JSON.parse(secrets.decrypt(current.headers_enc, cell.modelCard(current, 'headers'))) as Record<string, string>) : {}),
       default_model: b.default_model ?? current.default_model,
-    });
+    }, 'changed');
   }
   return transaction(db, async (c) => {
     const row = await repo.getModelCard(c, p.workspace_id, id);

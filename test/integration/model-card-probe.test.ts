@@ -36,8 +36,7 @@ describe('the model-card probe on create', () => {
     const res = await api.post('/v1/model_cards', { id: 'c', provider: 'openai', base_url: llm.baseUrl, api_key: key, default_model: 'gpt-x' });
     expectError(res, 400, 'invalid_request_error', 'model_card_probe_failed');
     expect(res.body.error.param).toBe('api_key');
-    expect(res.body.error.message).toContain('401');
-    expect(res.body.error.message).toContain('Incorrect API key provided.');
+    expect(res.body.error.message).toBe('Model card c was not stored: the provider answered 401 to GET /models/gpt-x: Incorrect API key provided.');
     // The probe is the model call's request: its key and its headers, a GET of the model.
     expect(llm.probeRequests).toHaveLength(1);
     expect(llm.probeRequests[0]).toMatchObject({ path: '/v1/models/gpt-x', headers: { authorization: `Bearer ${key}` } });
@@ -127,7 +126,7 @@ describe('the model-card probe on rotation', () => {
     llm.probe({ status: 401 });
     const res = await api.post('/v1/model_cards/fake', { api_key: bad });
     expectError(res, 400, 'invalid_request_error', 'model_card_probe_failed');
-    expect(res.body.error.param).toBe('api_key');
+    expect(res.body.error).toMatchObject({ param: 'api_key', message: expect.stringMatching(/^Model card fake was not changed: the provider answered 401/) });
     expect(JSON.stringify(res.body)).not.toContain(bad);
     // The probe carried the new key; the card still shows the old one, and a run still uses it.
     expect(llm.probeRequests.at(-1)!.headers.authorization).toBe(`Bearer ${bad}`);
