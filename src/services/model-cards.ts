@@ -9,7 +9,7 @@ import { isoDate, type ListQuery } from '../domain/common';
 import { DEFAULT_BASE_URL, type ModelCardCreate, type ModelCardUpdate, type Provider } from '../domain/model-card';
 import type { Principal } from '../domain/workspace';
 import { cell } from '../db/secret-cells';
-import { preview, type SecretBox } from '../security/secrets';
+import { preview, SecretError, type SecretBox } from '../security/secrets';
 import { PrivateNetworkError, sharedGuardedFetch } from '../security/network-guard';
 import { probeModel, probePath, ProbeUnreachableError } from '../providers/probe';
 import { checkOutbound } from './outbound-urls';
@@ -124,11 +124,21 @@ export async function updateModelCard(deps: ServiceDeps, p: Principal, id: strin
   }
   const changesCall = (['base_url', 'api_key', 'headers', 'default_model'] as const).some((f) => b[f] !== undefined);
   if (changesCall && b.probe !== false) {
+    let stored: { api_key: string; headers: Record<string, string> };
+    try {
+      stored = {
+        api_key: b.api_key ?? secrets.decrypt(current.api_key_enc, cell.modelCard(current, 'api_key')),
+        headers: b.headers ?? (current.headers_enc ? (JSON.parse(secrets.decrypt(current.headers_enc, cell.modelCard(current, 'headers'))) as Record<string, string>) : {}),
+      };
+    } catch (err) {
+      // A ciphertext that belongs elsewhere (or under a lost master key): a model call would fail on it too.
+      if (!(err instanceof SecretError)) throw err;
+      throw new PlatformError('model_card_probe_failed', `Model card ${id} was not changed: its stored key or headers cannot be read (${err.message}); send api_key and headers again, or "probe": false`, b.api_key ? 'headers' : 'api_key');
+    }
     await probeCard(deps, id, {
       provider: current.provider,
       base_url: b.base_url ? b.base_url.replace(/\/+$/, '') : current.base_url,
-      api_key: b.api_key ?? secrets.decrypt(current.api_key_enc, cell.modelCard(current, 'api_key')),
-      headers: b.headers ?? (current.headers_enc ? (JSON.parse(secrets.decrypt(current.headers_enc, cell.modelCard(current, 'headers'))) as Record<string, string>) : {}),
+      ...stored,
       default_model: b.default_model ?? current.default_model,
     }, 'changed');
   }

@@ -4,9 +4,10 @@
 // API's field and provider spellings are accepted on write and answered with the canonical names.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeLlm, type FakeLlm } from '../fixtures/fake-llm';
-import { type Api, expectError, newWorkspace, setupAgent, waitForStatus } from '../support/api';
+import { type Api, env, expectError, newWorkspace, setupAgent, waitForStatus } from '../support/api';
 import { canary } from '../support/canaries';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -156,6 +157,26 @@ describe('the model-card probe on rotation', () => {
     expectError(await api.post('/v1/model_cards/fake', { model: 'nope' }), 400, 'invalid_request_error', 'model_card_probe_failed');
     expect((await api.get('/v1/model_cards/fake')).body.default_model).toBe('fake-model');
     expect((await api.post('/v1/model_cards/fake', { model: 'nope', probe: false })).body.default_model).toBe('nope');
+  });
+  it('a rotation probed with a stored key that cannot be read (copied from another workspace) is 400, and sending the key again works', async () => {
+    const a = await setupAgent();
+    const b = await setupAgent();
+    cleanups.push(() => a.llm.close(), () => b.llm.close());
+    const ws = async (api: Api) => (await api.get('/v1/workspaces/current')).body.id as string;
+    const db = new pg.Client({ connectionString: env().databaseUrl });
+    await db.connect();
+    try {
+      await db.query(`UPDATE model_cards SET api_key_enc = (SELECT api_key_enc FROM model_cards WHERE workspace_id = $1 AND id = 'fake') WHERE workspace_id = $2 AND id = 'fake'`, [await ws(a.api), await ws(b.api)]);
+    } finally {
+      await db.end();
+    }
+    const res = await b.api.post('/v1/model_cards/fake', { base_url: b.llm.baseUrl });
+    expectError(res, 400, 'invalid_request_error', 'model_card_probe_failed');
+    expect(res.body.error).toMatchObject({ param: 'api_key', message: expect.stringMatching(/cannot be read/) });
+    expect(JSON.stringify(res.body)).not.toContain(a.apiKeyCanary);
+    const fresh = canary('probefresh');
+    expect((await b.api.post('/v1/model_cards/fake', { api_key: fresh })).status).toBe(200);
+    expect(b.llm.probeRequests.at(-1)!.headers.authorization).toBe(`Bearer ${fresh}`);
   });
 });
 
