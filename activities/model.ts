@@ -21,7 +21,7 @@ import type { ActivityDeps } from './deps';
 import { writeHandedBatch, type EventBatch } from './run-log';
 import { DELTAS_CHANNEL } from '../workflows/definitions';
 import { startHeartbeat } from './heartbeat';
-import { redactor, type Redactor } from './tools';
+import { redactor, type Redactor } from '../src/security/redact';
 import { activityLog } from './log';
 import { resolveInputFiles } from '../src/core/input-files';
 import { cell } from '../src/db/secret-cells';

@@ -23,6 +23,7 @@ import { guardedFetch, privateNetworkCause } from '../src/security/network-guard
 import { cell } from '../src/db/secret-cells';
 import { SecretError } from '../src/security/secrets';
 import { BODY_LIMITS, BodyTooLargeError, describeBytes, readBoundedText } from '../src/security/bounded-body';
+import { redactor } from '../src/security/redact';
 import type { ActivityDeps } from './deps';
 import { writeHandedBatch, type EventBatch } from './run-log';
 import { startHeartbeat } from './heartbeat';
@@ -276,37 +277,6 @@ export function createToolActivities(deps: ActivityDeps) {
       }
     },
   };
-}
-
-export interface Redactor {
-  (s: string): string;
-  /**
-   * For text sent on in pieces (token deltas): the length of the longest end of `s` that could be the
-   * start of a secret. The sender holds it back until the next piece shows whether it is one.
-   */
-  partialAtEnd(s: string): number;
-}
-
-/** Replaces each secret, also in its JSON-escaped and URL-encoded forms. */
-export function redactor(secrets: string[]): Redactor {
-  const forms = secrets
-    .filter((v) => v.length >= 4)
-    .flatMap((v) => [v, JSON.stringify(v).slice(1, -1), encodeURIComponent(v)])
-    .sort((a, b) => b.length - a.length);
-  const redact = (s: string) => forms.reduce((acc, f) => acc.split(f).join('[redacted]'), s);
-  const partialAtEnd = (s: string) => {
-    let longest = 0;
-    for (const f of forms) {
-      for (let n = Math.min(f.length - 1, s.length); n > longest; n--) {
-        if (s.endsWith(f.slice(0, n))) {
-          longest = n;
-          break;
-        }
-      }
-    }
-    return longest;
-  };
-  return Object.assign(redact, { partialAtEnd });
 }
 
 function redactDeep(value: unknown, redact: (s: string) => string): unknown {

@@ -33,6 +33,13 @@ export async function startProvider(): Promise<BenchProvider> {
   const server = http.createServer(async (req, res) => {
     let raw = '';
     for await (const c of req) raw += c;
+    // The model-card probe (API.md 16) when the bench creates its card: the model exists.
+    const probed = req.method === 'GET' ? /^\/v1\/models\/([^/?]+)$/.exec(req.url ?? '') : null;
+    if (probed) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: decodeURIComponent(probed[1]!), object: 'model', created: 1_700_000_000, owned_by: 'bench' }));
+      return;
+    }
     const body = JSON.parse(raw || '{}') as { messages?: { role: string }[]; stream?: boolean };
     const messages = body.messages ?? [];
     const lastUser = messages.map((m) => m.role).lastIndexOf('user');

@@ -88,6 +88,8 @@ const envSchema = z.object({
   // taken); a slower one is 400 request_timeout. Uploads in flight per API key, past which 429.
   AP_UPLOAD_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   AP_UPLOADS_PER_KEY: z.coerce.number().int().min(1).max(1000).default(4),
+  // Creating or rotating a model card calls the provider once (API.md 16: at most 6 s); tests shorten it.
+  AP_MODEL_CARD_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(6000).default(6000),
   AP_TOKEN_BUDGET: z.coerce.number().int().min(1).optional(),
   AP_WEBHOOK_RETRY_SCHEDULE: z
     .string()
@@ -145,6 +147,8 @@ export interface Config {
   maxFileBytes: number;
   /** Uploads: the deadline for a whole body (ms) and how many may be in flight per API key. */
   uploads: { bodyTimeoutMs: number; perKey: number };
+  /** How long the model-card probe waits for the provider's whole answer, in ms. */
+  modelCardProbeTimeoutMs: number;
   /** Seconds between webhook delivery attempts; undefined = the default schedule (> 24 h). */
   webhookRetrySchedule: number[] | undefined;
   production: boolean;
@@ -238,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: e.AP_DB_POOL_SIZE,
     maxFileBytes: e.AP_MAX_FILE_BYTES,
     uploads: { bodyTimeoutMs: e.AP_UPLOAD_BODY_TIMEOUT_MS, perKey: e.AP_UPLOADS_PER_KEY },
+    modelCardProbeTimeoutMs: e.AP_MODEL_CARD_PROBE_TIMEOUT_MS,
     production,
     trustProxy: trustProxySetting(e.AP_TRUST_PROXY),
     client: { url: e.AP_URL, apiKey: e.AP_API_KEY },

@@ -14,7 +14,7 @@ import { MAX_STORE_ENTRIES, memoryTools, type AgentMemory, type MemoryEntryCreat
 import type { ToolSpec } from '../domain/tool';
 import { embedOpenAI } from '../providers/embeddings';
 import { ProviderError } from '../providers/types';
-import { guardedFetch, PrivateNetworkError, type GuardedFetch } from '../security/network-guard';
+import { PrivateNetworkError, sharedGuardedFetch } from '../security/network-guard';
 import type { CoreDeps } from './deps';
 
 /** What memory needs: the API passes its ServiceDeps, the tool activity its ActivityDeps. */
@@ -84,14 +84,6 @@ function pgvectorInstalled(db: Queryable): Promise<boolean> {
 
 // ---------- embeddings
 
-const fetchers = new Map<boolean, GuardedFetch>();
-/** One guarded dispatcher per setting, made on first use (its connections are reused between calls). */
-const fetcher = (allowPrivate: boolean): GuardedFetch => {
-  let f = fetchers.get(allowPrivate);
-  if (!f) fetchers.set(allowPrivate, (f = guardedFetch(allowPrivate)));
-  return f;
-};
-
 /**
  * One text's vector from the store's card. The card's key and headers are decrypted for this call only;
  * error messages name the card and the HTTP status, never what the provider sent back.
@@ -103,7 +95,7 @@ async function embed(deps: MemoryDeps, ws: string, store: repo.MemoryStoreRow, t
     base_url: card.base_url,
     api_key: deps.secrets.decrypt(card.api_key_enc, cell.modelCard(card, 'api_key')),
     headers: card.headers_enc ? (JSON.parse(deps.secrets.decrypt(card.headers_enc, cell.modelCard(card, 'headers'))) as Record<string, string>) : {},
-    fetch: fetcher(deps.config.allowPrivateNetwork),
+    fetch: sharedGuardedFetch(deps.config.allowPrivateNetwork),
   };
   const timeout = AbortSignal.timeout(EMBEDDING_TIMEOUT_MS);
   try {

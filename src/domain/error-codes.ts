@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   unsupported_file: { type: 'invalid_request_error', when: 'A file cannot be model input, or a skill file is not UTF-8 text' },
   eval_set_mismatch: { type: 'invalid_request_error', when: 'Two evals compared do not run the same eval set' },
   embedding_failed: { type: 'invalid_request_error', when: "The memory store's embedding provider refused the call (not retryable)" },
+  model_card_probe_failed: { type: 'invalid_request_error', when: "Creating or rotating a model card: the provider answered 401, 403 or 404 to the probe, or did not answer in time; nothing was stored" },
   authorization_failed: { type: 'invalid_request_error', when: "A connection's token endpoint refused the exchange or answered without a usable bearer token" },
   authorization_denied: { type: 'invalid_request_error', when: 'The user did not grant an OAuth authorization at the authorization server' },
   invalid_state: { type: 'invalid_request_error', when: 'An OAuth authorization link or callback is unknown, expired, already used, or from another browser' },

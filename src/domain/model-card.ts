@@ -15,24 +15,61 @@ const pricingSchema = z.strictObject({
   output_per_mtok: z.number().min(0).max(10_000),
 });
 
+const idSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, _ . - only');
+const modelNameSchema = z.string().min(1).max(200);
+/** Not stored: it says whether this write calls the provider first (API.md 16). */
+const probeSchema = z.boolean().optional().meta({
+  description: 'Default true: the provider is called once (GET of the model, no tokens) and a refusal is 400 model_card_probe_failed with nothing stored; false skips the call (offline set-ups)',
+});
+
 const modelCardFields = z.strictObject({
-  id: z
-    .string()
-    .min(1)
-    .max(64)
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, _ . - only'),
+  id: idSchema,
   provider: z.enum(PROVIDERS),
   base_url: outboundUrlSchema.optional(),
   /** Required, except for `echo`, which has none. */
   api_key: z.string().min(1).max(4096).optional(),
-  default_model: z.string().min(1).max(200),
+  default_model: modelNameSchema,
   headers: headersSchema.optional(),
   pricing: pricingSchema.optional(),
   /** Seconds the provider has to start answering; past it the call fails as a timeout (and falls back). */
   timeout_seconds: z.number().int().min(1).max(600).optional(),
+  probe: probeSchema,
 });
 
-export const modelCardCreateSchema = modelCardFields.superRefine((b, ctx) => {
+const modelCardUpdateFields = z.strictObject({
+  base_url: outboundUrlSchema.optional(),
+  api_key: z.string().min(1).max(4096).optional(),
+  default_model: modelNameSchema.optional(),
+  headers: headersSchema.optional(),
+  pricing: pricingSchema.nullable().optional(),
+  timeout_seconds: z.number().int().min(1).max(600).nullable().optional(),
+  probe: probeSchema,
+});
+
+// The seed API's spellings (API.md 16), accepted on write and answered with the names above.
+export const PROVIDER_ALIASES: Record<string, Provider> = { oai: 'openai', 'oai-compatible': 'openai', ant: 'anthropic', 'ant-compatible': 'anthropic' };
+const FIELD_ALIASES = { model_id: 'id', model: 'default_model', custom_headers: 'headers' } as const;
+const alias = <T extends z.ZodType>(schema: T, of: string) => schema.optional().meta({ description: `The seed API's name for ${of}` });
+const providerInput = z.enum([...PROVIDERS, 'oai', 'oai-compatible', 'ant', 'ant-compatible']);
+
+/** The body with every alias renamed to its field; an alias beside its field is ambiguous, so refused. */
+function resolveAliases<T extends Record<string, unknown>>(b: T, ctx: z.RefinementCtx): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...b };
+  for (const [name, field] of Object.entries(FIELD_ALIASES)) {
+    if (out[name] === undefined) continue;
+    if (out[field] !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: `is another name for ${field}: send one of them` });
+    out[field] = out[name];
+    delete out[name];
+  }
+  if (typeof out.provider === 'string') out.provider = PROVIDER_ALIASES[out.provider] ?? out.provider;
+  return out;
+}
+
+const modelCardCreateCanonical = modelCardFields.superRefine((b, ctx) => {
   if (b.provider === 'echo') {
     // Nothing to call and nothing to authenticate: a URL, key or header given for it is a mistake.
     for (const field of ['base_url', 'api_key', 'headers'] as const) {
@@ -43,14 +80,23 @@ export const modelCardCreateSchema = modelCardFields.superRefine((b, ctx) => {
   }
 });
 
-export const modelCardUpdateSchema = z.strictObject({
-  base_url: outboundUrlSchema.optional(),
-  api_key: z.string().min(1).max(4096).optional(),
-  default_model: z.string().min(1).max(200).optional(),
-  headers: headersSchema.optional(),
-  pricing: pricingSchema.nullable().optional(),
-  timeout_seconds: z.number().int().min(1).max(600).nullable().optional(),
-});
+/** POST /v1/model_cards: the canonical fields or their aliases in, the canonical fields out. */
+export const modelCardCreateSchema = modelCardFields
+  .partial({ id: true, default_model: true })
+  .extend({
+    provider: providerInput,
+    model_id: alias(idSchema, 'id'),
+    model: alias(modelNameSchema, 'default_model'),
+    custom_headers: alias(headersSchema, 'headers'),
+  })
+  .transform(resolveAliases)
+  .pipe(modelCardCreateCanonical);
+
+/** POST /v1/model_cards/:id (a rotation, or any change): `model` and `custom_headers` are accepted too. */
+export const modelCardUpdateSchema = modelCardUpdateFields
+  .extend({ model: alias(modelNameSchema, 'default_model'), custom_headers: alias(headersSchema, 'headers') })
+  .transform(resolveAliases)
+  .pipe(modelCardUpdateFields);
 
 export type ModelCardCreate = z.infer<typeof modelCardCreateSchema>;
 export type ModelCardUpdate = z.infer<typeof modelCardUpdateSchema>;

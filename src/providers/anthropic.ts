@@ -1,6 +1,6 @@
 // The Anthropic Messages wire protocol, streaming, with tool use.
 import { textOf, type Message, type UserMessage } from '../domain/message';
-import { outputMeter, postStream, providerEvents, ProviderError, type ModelAdapter } from './types';
+import { outputMeter, postStream, providerEvents, ProviderError, type Endpoint, type ModelAdapter } from './types';
 
 type Block =
   | { type: 'text'; text: string }
@@ -52,6 +52,9 @@ interface StreamEvent {
   error?: { type?: string; message?: string };
 }
 
+/** What every request of this wire carries (model calls and the card probe): the version, the card's headers, the key. */
+export const anthropicHeaders = (endpoint: Endpoint): Record<string, string> => ({ 'anthropic-version': '2023-06-01', ...endpoint.headers, 'x-api-key': endpoint.api_key });
+
 export const callAnthropic: ModelAdapter = async (endpoint, req, hooks) => {
   const body = {
     model: req.model,
@@ -64,7 +67,7 @@ export const callAnthropic: ModelAdapter = async (endpoint, req, hooks) => {
   const res = await postStream(
     endpoint,
     `${endpoint.base_url}/v1/messages`,
-    { 'anthropic-version': '2023-06-01', ...endpoint.headers, 'x-api-key': endpoint.api_key, accept: 'text/event-stream' },
+    { ...anthropicHeaders(endpoint), accept: 'text/event-stream' },
     body,
     hooks.signal,
   );

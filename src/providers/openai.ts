@@ -1,6 +1,6 @@
 // The Chat Completions wire protocol (OpenAI, Azure-compatible gateways, Ollama, vLLM, OpenRouter...).
 import { textOf, type Message, type UserMessage } from '../domain/message';
-import { outputMeter, postStream, providerEvents, ProviderError, type ModelAdapter, type RawToolCall } from './types';
+import { outputMeter, postStream, providerEvents, ProviderError, type Endpoint, type ModelAdapter, type RawToolCall } from './types';
 
 type UserPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
 type UserContent = string | UserPart[];
@@ -48,6 +48,9 @@ interface Chunk {
   error?: { message?: string; type?: string; code?: string };
 }
 
+/** What every request of this wire carries (model calls and the card probe): the card's headers, then its key. */
+export const openAIHeaders = (endpoint: Endpoint): Record<string, string> => ({ ...endpoint.headers, authorization: `Bearer ${endpoint.api_key}` });
+
 export const callOpenAI: ModelAdapter = async (endpoint, req, hooks) => {
   const body = {
     model: req.model,
@@ -62,7 +65,7 @@ export const callOpenAI: ModelAdapter = async (endpoint, req, hooks) => {
   const res = await postStream(
     endpoint,
     `${endpoint.base_url}/chat/completions`,
-    { ...endpoint.headers, authorization: `Bearer ${endpoint.api_key}`, accept: 'text/event-stream' },
+    { ...openAIHeaders(endpoint), accept: 'text/event-stream' },
     body,
     hooks.signal,
   );

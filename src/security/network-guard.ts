@@ -111,6 +111,18 @@ export function guardedFetch(allowPrivate: boolean): GuardedFetch {
   };
 }
 
+const shared = new Map<boolean, GuardedFetch>();
+
+/**
+ * One guarded fetch per setting for the calls an API process makes itself (embeddings, the model-card
+ * probe), made on first use, so that its connections are reused between calls. Made after useDnsServers.
+ */
+export function sharedGuardedFetch(allowPrivate: boolean): GuardedFetch {
+  let f = shared.get(allowPrivate);
+  if (!f) shared.set(allowPrivate, (f = guardedFetch(allowPrivate)));
+  return f;
+}
+
 /** The guard's refusal behind a failed fetch (undici reports it as the cause of "fetch failed"). */
 export function privateNetworkCause(err: unknown): PrivateNetworkError | undefined {
   for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {

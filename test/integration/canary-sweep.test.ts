@@ -112,11 +112,14 @@ async function plant(seen: Seen[]): Promise<World> {
   const evil = await maliciousProvider();
   cleanups.push(() => oa.close(), () => an.close(), () => tools.close());
   const ok = (r: Res) => expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
-  const card = (id: string, provider: string, base_url: string, api_key: string, header: string) =>
-    admin.post('/v1/model_cards', { id, provider, base_url, api_key, default_model: 'fake-model', headers: { 'X-Gateway-Token': header } }).then(ok);
+  const body = (id: string, provider: string, base_url: string, api_key: string, header: string) => ({ id, provider, base_url, api_key, default_model: 'fake-model', headers: { 'X-Gateway-Token': header } });
+  const card = (...args: Parameters<typeof body>) => admin.post('/v1/model_cards', body(...args)).then(ok);
   await card('oa-card', 'openai', oa.baseUrl, secrets.openaiKey, secrets.openaiHeader);
   await card('an-card', 'anthropic', an.baseUrl, secrets.anthropicKey, secrets.anthropicHeader);
-  await card('evil-oa-card', 'openai', `${evil.url}/oa/v1`, secrets.evilOpenaiKey, secrets.evilHeader);
+  // The probe gets the 401 that quotes the credentials (its answer is swept too); the card is then stored unprobed.
+  const evilOa = body('evil-oa-card', 'openai', `${evil.url}/oa/v1`, secrets.evilOpenaiKey, secrets.evilHeader);
+  expect((await admin.post('/v1/model_cards', evilOa)).body.error?.code).toBe('model_card_probe_failed');
+  ok(await admin.post('/v1/model_cards', { ...evilOa, probe: false }));
   await card('evil-an-card', 'anthropic', `${evil.url}/an`, secrets.evilAnthropicKey, secrets.evilHeader);
   await card('echo-card', 'openai', `${evil.url}/echo/v1`, secrets.echoKey, secrets.echoHeader);
   ok(await admin.post('/v1/vault', { name: 'lookup_token', value: secrets.vaultLookup }));
@@ -290,8 +293,10 @@ describe('canary sweep', () => {
     const types = new Set(receiver.received.map((r) => (JSON.parse(r.body) as { type: string }).type));
     expect([...types].sort()).toEqual(['action_invocation.completed', 'approval.decided', 'run.canceled', 'run.completed', 'run.failed', 'run.tool_required', 'run.waiting_approval']);
 
-    // Rotations answer like creations: without the new values.
-    expect((await w.admin.post('/v1/model_cards/evil-oa-card', { api_key: secrets.rotatedKey, headers: { 'X-Gateway-Token': secrets.rotatedHeader } })).status).toBe(200);
+    // Rotations answer like creations: without the new values, also when the probe refuses them.
+    const rotation = { api_key: secrets.rotatedKey, headers: { 'X-Gateway-Token': secrets.rotatedHeader } };
+    expect((await w.admin.post('/v1/model_cards/evil-oa-card', rotation)).body.error?.code).toBe('model_card_probe_failed');
+    expect((await w.admin.post('/v1/model_cards/evil-oa-card', { ...rotation, probe: false })).status).toBe(200);
     expect((await w.admin.patch('/v1/vault/refund_token', { value: secrets.rotatedVault })).status).toBe(200);
     await readEverything(w, runs, actions, hook.id, streams);
 

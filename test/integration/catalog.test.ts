@@ -1,5 +1,5 @@
 // Model cards, agents (versions), tools (JSON Schema) and the vault: CRUD, hostile input, and secrets
-// that never come back out.
+// that never come back out. Cards naming a real provider are stored with `probe: false`: nothing here calls it.
 import crypto from 'node:crypto';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -10,12 +10,12 @@ describe('model cards', () => {
   it('store the key encrypted and show only a preview; POST rotates', async () => {
     const api = await newWorkspace();
     const key = canary('card');
-    const created = await api.post('/v1/model_cards', { id: 'main', provider: 'anthropic', api_key: key, default_model: 'claude-x', headers: { 'x-gateway-key': canary('hdr') } });
+    const created = await api.post('/v1/model_cards', { id: 'main', provider: 'anthropic', api_key: key, default_model: 'claude-x', probe: false, headers: { 'x-gateway-key': canary('hdr') } });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ id: 'main', provider: 'anthropic', base_url: 'https://api.anthropic.com', api_key_preview: `…${key.slice(-4)}` });
     expect(JSON.stringify(created.body)).not.toContain('CANARY');
     const rotated = canary('card2');
-    const upd = await api.post('/v1/model_cards/main', { api_key: rotated });
+    const upd = await api.post('/v1/model_cards/main', { api_key: rotated, probe: false });
     expect(upd.body.api_key_preview).toBe(`…${rotated.slice(-4)}`);
     expect(JSON.stringify((await api.get('/v1/model_cards')).body)).not.toContain('CANARY');
     expectError(await api.post('/v1/model_cards', { id: 'main', provider: 'openai', api_key: 'x', default_model: 'm' }), 409, 'conflict_error', 'already_exists');
@@ -31,7 +31,7 @@ describe('model cards in use', () => {
   it('a card that an agent (primary or fallback) or a memory store uses is 409 model_card_in_use on DELETE, and stays usable', async () => {
     const api = await newWorkspace();
     for (const id of ['main', 'backup', 'embed']) {
-      expect((await api.post('/v1/model_cards', { id, provider: 'openai', base_url: 'https://api.openai.com/v1', api_key: `sk-${id}-key`, default_model: 'gpt-x' })).status).toBe(201);
+      expect((await api.post('/v1/model_cards', { id, provider: 'openai', base_url: 'https://api.openai.com/v1', api_key: `sk-${id}-key`, default_model: 'gpt-x', probe: false })).status).toBe(201);
     }
     expect((await api.post('/v1/agents', { name: 'primary-user', model: { card: 'main', fallbacks: [{ card: 'backup' }] } })).status).toBe(201);
     expect((await api.post('/v1/agents', { name: 'fallback-user', model: { card: 'embed', fallbacks: [{ card: 'backup' }] } })).status).toBe(201);
@@ -69,7 +69,7 @@ describe('model cards deleted while something starts to use them', () => {
     const api = await newWorkspace();
     const card = `race-${crypto.randomBytes(6).toString('hex')}`;
     for (const id of [card, 'steady']) {
-      expect((await api.post('/v1/model_cards', { id, provider: 'openai', base_url: 'https://api.openai.com/v1', api_key: `sk-${id}-key`, default_model: 'gpt-x' })).status).toBe(201);
+      expect((await api.post('/v1/model_cards', { id, provider: 'openai', base_url: 'https://api.openai.com/v1', api_key: `sk-${id}-key`, default_model: 'gpt-x', probe: false })).status).toBe(201);
     }
     // The delete, under way: it holds the lock DELETE /v1/model_cards/:id takes, and has found no user yet.
     const db = new pg.Client({ connectionString: env().databaseUrl });
@@ -127,7 +127,7 @@ describe('model cards pinned by an active run', () => {
 describe('agents', () => {
   it('PATCH bumps the version and old versions stay readable; DELETE archives', async () => {
     const api = await newWorkspace();
-    await api.post('/v1/model_cards', { id: 'c', provider: 'openai', api_key: canary('k'), default_model: 'm' });
+    await api.post('/v1/model_cards', { id: 'c', provider: 'openai', api_key: canary('k'), default_model: 'm', probe: false });
     const a = await api.post('/v1/agents', { name: 'bot', model: { card: 'c' }, instructions: 'v1', limits: { max_steps: 3 } });
     expect(a.body).toMatchObject({ object: 'agent', name: 'bot', version: 1, instructions: 'v1', limits: { max_steps: 3 }, enabled: true });
     expect(a.body.id).toMatch(/^agt_[0-9a-f]{32}$/);
@@ -144,7 +144,7 @@ describe('agents', () => {
 
   it('a disabled agent cannot run (403 agent_disabled)', async () => {
     const api = await newWorkspace();
-    await api.post('/v1/model_cards', { id: 'c', provider: 'openai', api_key: canary('k'), default_model: 'm' });
+    await api.post('/v1/model_cards', { id: 'c', provider: 'openai', api_key: canary('k'), default_model: 'm', probe: false });
     await api.post('/v1/agents', { name: 'off', model: { card: 'c' }, enabled: false });
     expectError(await api.post('/v1/runs', { agent: 'off', input: 'hi' }), 403, 'permission_error', 'agent_disabled');
   });

@@ -105,8 +105,8 @@ describe('model provider fallbacks', () => {
     ['resets connections', resettingServer],
   ])('a primary that %s (no answer at all) hands the step to the fallback card', async (_what, baseUrl) => {
     const { api, backup } = await withFallback();
-    // The card is repointed (a rotation) at an address that never answers with HTTP.
-    expect((await api.post('/v1/model_cards/fake', { base_url: await baseUrl() })).status).toBe(200);
+    // The card is repointed (a rotation, unprobed: the probe would refuse it) at an address that never answers with HTTP.
+    expect((await api.post('/v1/model_cards/fake', { base_url: await baseUrl(), probe: false })).status).toBe(200);
     backup.reply({ text: 'The backup is reachable.' });
     const run = (await api.post('/v1/runs', { agent: 'assistant', input: 'hello', wait: true })).body;
     expect(run).toMatchObject({ status: 'completed', output_text: 'The backup is reachable.' });

@@ -206,7 +206,7 @@ describe('memory stores', () => {
     try {
       h.llm.embed((text) => (text.includes('explode') ? { status: 503 } : text.includes('forbidden') ? { status: 401 } : text.includes('zero') ? [0, 0] : [1, 2]));
       const ws = (await api.get('/v1/workspaces/current')).body.id;
-      await api.post('/v1/model_cards', { id: 'claude', provider: 'anthropic', api_key: 'sk-ant-x', default_model: 'claude' });
+      await api.post('/v1/model_cards', { id: 'claude', provider: 'anthropic', api_key: 'sk-ant-x', default_model: 'claude', probe: false });
       const sem = (await api.post('/v1/memory_stores', { name: 'sem', embedding: { card: 'fake', model: 'e' } })).body;
       const fts = (await api.post('/v1/memory_stores', { name: 'fts' })).body;
       // The limit is inclusive: exactly 32 KiB is an entry.

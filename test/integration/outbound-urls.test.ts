@@ -12,7 +12,8 @@ function expectRefused(res: Res, param: string): void {
   expect(res.body.error.param).toBe(param);
 }
 
-const card = (base_url: string) => ({ id: 'c', provider: 'openai', base_url, api_key: canary('urls'), default_model: 'm' });
+// Never called (example.com): stored without the probe.
+const card = (base_url: string) => ({ id: 'c', provider: 'openai', base_url, api_key: canary('urls'), default_model: 'm', probe: false });
 const connection = (urls: Record<string, string>) => ({
   id: 'calendar',
   authorize_url: 'https://auth.example.com/authorize',

@@ -39,7 +39,8 @@ describe('secrets', () => {
       res.end(JSON.stringify({ error: { message: `Incorrect API key provided: ${String(req.headers.authorization)}` } }));
     });
     await new Promise<void>((r) => echoing.listen(0, '127.0.0.1', () => r()));
-    await api.post('/v1/model_cards/fake', { base_url: `http://127.0.0.1:${(echoing.address() as AddressInfo).port}/v1` });
+    // probe: false, or the probe would refuse it (test/integration/model-card-probe.test.ts): the run is what is looked at here.
+    await api.post('/v1/model_cards/fake', { base_url: `http://127.0.0.1:${(echoing.address() as AddressInfo).port}/v1`, probe: false });
     const failed = (await api.post('/v1/runs', { agent: 'assistant', input: 'go', wait: true })).body;
     expect(failed).toMatchObject({ status: 'failed', error: { code: 'model_error' } });
     expect(failed.error.message).toContain('[redacted]');

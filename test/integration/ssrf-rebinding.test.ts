@@ -79,7 +79,8 @@ describe('DNS rebinding (AP_ALLOW_PRIVATE_NETWORK unset, names resolved by a tes
     cleanups.push(() => llm.close());
     const name = 'llm.rebinding.test';
     await saveWhilePublic(name, () =>
-      api.post('/v1/model_cards', { id: 'rebound', provider: 'openai', base_url: `https://${name}:${portOf(llm.url)}/v1`, api_key: canary('rebinding'), default_model: 'm' }),
+      // Unprobed: the probe's own connection would be refused (the next test); the worker's is under test here.
+      api.post('/v1/model_cards', { id: 'rebound', provider: 'openai', base_url: `https://${name}:${portOf(llm.url)}/v1`, api_key: canary('rebinding'), default_model: 'm', probe: false }),
     );
     expect((await api.post('/v1/agents', { name: 'assistant', model: { card: 'rebound' }, instructions: 'test' })).status).toBe(201);
     const started = (await api.post('/v1/runs', { agent: 'assistant', input: 'hi', wait: true })).body;
@@ -88,6 +89,23 @@ describe('DNS rebinding (AP_ALLOW_PRIVATE_NETWORK unset, names resolved by a tes
     expect(run.error.message).toMatch(/private or loopback/);
     expectConnectTimeLookup(name);
     expect(llm.requests).toHaveLength(0);
+  });
+
+  it('the model-card probe connects through the guard: a base_url that rebinds to loopback after the save-time check is refused, nothing stored', async () => {
+    const api = await guardedWorkspace();
+    const llm = await startFakeLlm('openai');
+    cleanups.push(() => llm.close());
+    const name = 'probe.rebinding.test';
+    dns.answer(name, PUBLIC, LOOPBACK);
+    const res = await api.post('/v1/model_cards', { id: 'probed', provider: 'openai', base_url: `https://${name}:${portOf(llm.url)}/v1`, api_key: canary('rebinding'), default_model: 'm' });
+    expect(res.status).toBe(403);
+    expect(res.body.error).toMatchObject({ code: 'private_network_blocked', param: 'base_url' });
+    expect(JSON.stringify(res.body)).not.toContain(name);
+    // The public answer went to the save-time check; the probe's connection looked the name up again.
+    expect(dns.answered(name)[0]).toBe(PUBLIC);
+    expectConnectTimeLookup(name);
+    expect(llm.probeRequests).toHaveLength(0);
+    expect((await api.get('/v1/model_cards')).body.data).toEqual([]);
   });
 
   it('an http tool whose url rebinds to loopback: the call fails with private_network_blocked, the tool gets nothing', async () => {
@@ -142,7 +160,8 @@ describe('redirects are never followed (the default test stack)', () => {
     cleanups.push(() => s.llm.close(), () => hop.close());
     // The card now points at a server that redirects to the real (fake) provider.
     hop.route('/v1/chat/completions', { status: 307, headers: { location: `${s.llm.baseUrl}/chat/completions` } });
-    expect((await s.api.post('/v1/model_cards/fake', { base_url: `${hop.url}/v1` })).status).toBe(200);
+    // Unprobed: the hop has no models route for the model-card probe.
+    expect((await s.api.post('/v1/model_cards/fake', { base_url: `${hop.url}/v1`, probe: false })).status).toBe(200);
     s.llm.reply({ text: 'must not be reached' });
     const started = (await s.api.post('/v1/runs', { agent: 'assistant', input: 'hi', wait: true })).body;
     const run = await waitForStatus(s.api, started.id, ['completed', 'failed', 'canceled']);

@@ -116,7 +116,8 @@ describe('private-network guard (AP_ALLOW_PRIVATE_NETWORK unset)', () => {
   });
 
   it('refuses a private URL on update too, and keeps what was stored', async () => {
-    expect((await api.post('/v1/model_cards', { id: 'public', provider: 'openai', base_url: 'https://8.8.8.8/v1', api_key: canary('ssrf'), default_model: 'm' })).status).toBe(201);
+    // probe: false, as nothing here may connect beyond loopback.
+    expect((await api.post('/v1/model_cards', { id: 'public', provider: 'openai', base_url: 'https://8.8.8.8/v1', api_key: canary('ssrf'), default_model: 'm', probe: false })).status).toBe(201);
     expectError(await api.post('/v1/model_cards/public', { base_url: 'https://127.0.0.1/v1' }), 403, 'permission_error', 'private_network_blocked');
     expect((await api.get('/v1/model_cards/public')).body.base_url).toBe('https://8.8.8.8/v1');
     expect((await api.post('/v1/tools', { name: 'pub', effect: 'read', executor: { type: 'http', url: 'https://8.8.8.8/x' } })).status).toBe(201);

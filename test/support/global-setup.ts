@@ -92,6 +92,8 @@ export default async function setup(project: TestProject) {
     LOG_LEVEL: 'debug',
     // Short webhook backoff, so that retries happen within a test.
     AP_WEBHOOK_RETRY_SCHEDULE: '0.5,0.5,0.5',
+    // A provider that never answers the model-card probe fails it in 3 s instead of 6 (the fakes answer at once).
+    AP_MODEL_CARD_PROBE_TIMEOUT_MS: '3000',
   };
   const processes: ApProcess[] = [
     spawnAp(['worker'], env, path.join(logDir, 'worker.log')),
