@@ -2,13 +2,13 @@
 // A bundle names the model cards and vault secrets it needs and never holds a key or a secret value.
 import { z } from 'zod';
 import { agentCreateSchema, type AgentCreate } from './agent';
-import { modelCardCreateSchema } from './model-card';
+import { idSchema as cardIdSchema } from './model-card';
 import { toolCreateSchema, type ToolCreate } from './tool';
 import { VAULT_REF, vaultName } from './vault';
 
 export const BUNDLE_FORMAT = 1;
 
-const cardId = modelCardCreateSchema.shape.id;
+const cardId = cardIdSchema;
 const unique = <T extends z.ZodType<string>>(s: T) =>
   z.array(s).max(128).refine((a) => new Set(a).size === a.length, 'must not name anything twice');
 

@@ -15,7 +15,7 @@ const pricingSchema = z.strictObject({
   output_per_mtok: z.number().min(0).max(10_000),
 });
 
-const idSchema = z
+export const idSchema = z
   .string()
   .min(1)
   .max(64)
