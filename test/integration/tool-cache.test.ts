@@ -1,13 +1,24 @@
 // Tool result caching (API.md 16, issue 20 item 6): a read tool with cache_ttl_seconds answers an
 // identical call (same definition, arguments and end user, within the TTL) from the stored result, with
 // `cached: true` on tool_call.completed; write tools cannot set a TTL and errors are never stored.
-import { afterEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startToolServer, type ToolServer } from '../fixtures/tool-server';
-import { allEvents, expectError, httpTool, setupAgent, waitFor, type AgentSetup, type Res } from '../support/api';
+import { allEvents, env, expectError, httpTool, setupAgent, waitFor, type AgentSetup, type Res } from '../support/api';
+import { purgeEndedRuns } from '../../src/services/retention';
+import { createSecretBox } from '../../src/security/secrets';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
+});
+// Only for the retention purge, which is a worker's job, not an API call.
+let db: pg.Pool;
+beforeAll(() => {
+  db = new pg.Pool({ connectionString: env().databaseUrl, max: 2 });
+});
+afterAll(async () => {
+  await db?.end();
 });
 
 /** A workspace whose agent has the read tool `lookup` (answering with a counter) with the given TTL. */
@@ -23,7 +34,7 @@ async function cachedLookup(ttl: number): Promise<AgentSetup & { tools: ToolServ
 }
 
 /** One run that calls `lookup` once; its tool_call.completed (or .failed) event. */
-async function lookupOnce(s: AgentSetup, city: string, where: { session?: string } = {}): Promise<{ type: string; data: Record<string, any> }> {
+async function lookupOnce(s: AgentSetup, city: string, where: { session?: string } = {}): Promise<{ type: string; run_id: string; data: Record<string, any> }> {
   s.llm.reply({ tool_calls: [{ name: 'lookup', arguments: { city } }] }, { text: 'Done.' });
   const res = where.session
     ? await s.api.post(`/v1/sessions/${where.session}/runs`, { input: `Look up ${city}`, wait: true })
@@ -116,6 +127,21 @@ describe('tool result caching', () => {
     expect((await lookupOnce(s, 'Atlantis')).data.cached).toBe(true);
   });
 
+  it("a retention purge and a session delete take their runs' cached answers with them", async () => {
+    const s = await cachedLookup(3600);
+    await lookupOnce(s, 'Berlin');
+    const workspaceId = (await s.api.get('/v1/workspaces/current')).body.id as string;
+    expect(await purgeEndedRuns(db, createSecretBox([Buffer.from(env().masterKey, 'base64')]).audit, 0, workspaceId)).toBe(1);
+    const afterPurge = await lookupOnce(s, 'Berlin', { session: await session(s) });
+    expect(afterPurge.data).toMatchObject({ output: { answer: 2 } });
+    expect(afterPurge.data.cached).toBeUndefined();
+    const runs = (await s.api.get('/v1/runs?limit=10')).body.data as { id: string; session_id: string }[];
+    const producer = runs.find((r) => r.id === afterPurge.run_id)!;
+    expect((await s.api.delete(`/v1/sessions/${producer.session_id}`)).status).toBe(200);
+    expect((await lookupOnce(s, 'Berlin')).data).toMatchObject({ output: { answer: 3 } });
+    expect(s.hits()).toBe(3);
+  });
+
   it('cache_ttl_seconds is refused on write, client and built-in tools, and outside 1..86400', async () => {
     const { api, llm } = await setupAgent();
     cleanups.push(() => llm.close());
@@ -140,5 +166,10 @@ describe('tool result caching', () => {
     expect(write.body.effect).toBe('write');
     expect(write.body).not.toHaveProperty('cache_ttl_seconds');
     await refused(await api.patch('/v1/tools/r', { cache_ttl_seconds: 60 }));
+    // As in an imported bundle.
+    const bundle = { object: 'agent_bundle', format: 1, agent: { name: 'imported', model: { card: 'fake' }, tools: ['w'] }, tools: [{ name: 'w', effect: 'write', executor: { type: 'http', url }, cache_ttl_seconds: 60 }], model_cards: ['fake'], vault: [] };
+    const imported = await api.post('/v1/imports', { bundle });
+    expectError(imported, 400, 'invalid_request_error', 'validation_failed');
+    expect(imported.body.error.param).toBe('bundle.tools[0].cache_ttl_seconds');
   });
 });
