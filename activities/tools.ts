@@ -1,6 +1,7 @@
 // Tool execution: http tools (with the session environment's overrides, {{env.NAME}} and {{vault.NAME}}
 // resolved here, at call time) and built-ins. The result goes back to the model; secrets never leave
-// this activity, and the workflow history carries the tool as defined, never resolved values.
+// this activity, and the workflow history carries the tool as defined, never resolved values. A read http
+// tool with cache_ttl_seconds may be answered from the tool result cache instead (tool-cache.ts).
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { getVaultSecrets, type VaultRow } from '../src/db/vault';
 import { appendAudit } from '../src/db/audit';

@@ -43,9 +43,9 @@ export async function storeCachedResult(q: Queryable, e: CacheEntry): Promise<vo
   await q.query('DELETE FROM tool_result_cache WHERE workspace_id = $1 AND expires_at <= now()', [e.workspace_id]);
 }
 
-/** The retention purge (services/retention.ts): the answers the purged runs produced, and every expired one. */
-export async function deleteCachedResults(q: Queryable, runIds: string[]): Promise<void> {
-  await q.query('DELETE FROM tool_result_cache WHERE run_id = ANY($1) OR expires_at <= now()', [runIds]);
+/** The retention purge (services/retention.ts): the answers the purged runs produced, and the expired ones (of the workspace, when one is purged). */
+export async function deleteCachedResults(q: Queryable, runIds: string[], ws?: string): Promise<void> {
+  await q.query('DELETE FROM tool_result_cache WHERE run_id = ANY($1) OR (expires_at <= now() AND ($2::text IS NULL OR workspace_id = $2))', [runIds, ws ?? null]);
 }
 
 /** The end user a run acts for (its session's user_reference, null when none); undefined when the id is not a run's (an action invocation's). */

@@ -18,7 +18,7 @@ export async function purgeEndedRuns(db: Db, audit: KeyedMac, olderThanSeconds: 
     );
     const ids = runs.rows.map((r) => r.id);
     // Even when no run is due: expired cache entries go at every purge (a workspace that stopped storing keeps none).
-    await deleteCachedResults(c, ids);
+    await deleteCachedResults(c, ids, workspaceId);
     if (ids.length === 0) return [];
     await c.query('DELETE FROM run_events WHERE run_id = ANY($1)', [ids]);
     await c.query('DELETE FROM session_messages WHERE run_id = ANY($1)', [ids]);
