@@ -1,6 +1,7 @@
 // Tool execution: http tools (with the session environment's overrides, {{env.NAME}} and {{vault.NAME}}
 // resolved here, at call time) and built-ins. The result goes back to the model; secrets never leave
-// this activity, and the workflow history carries the tool as defined, never resolved values.
+// this activity, and the workflow history carries the tool as defined, never resolved values. A read http
+// tool with cache_ttl_seconds may be answered from the tool result cache instead (tool-cache.ts).
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { getVaultSecrets, type VaultRow } from '../src/db/vault';
 import { appendAudit } from '../src/db/audit';
@@ -28,6 +29,7 @@ import type { ActivityDeps } from './deps';
 import { writeHandedBatch, type EventBatch } from './run-log';
 import { startHeartbeat } from './heartbeat';
 import { activityLog } from './log';
+import { toolCacheFor } from './tool-cache';
 
 export interface ToolCallInput {
   workspace_id: string;
@@ -42,7 +44,8 @@ export interface ToolCallInput {
 }
 
 export type ToolCallResult =
-  | { ok: true; output: unknown; status?: number }
+  /** `cached`: the stored answer of an identical earlier call (tool-cache.ts); the tool was not called. */
+  | { ok: true; output: unknown; status?: number; cached?: true }
   | { ok: false; error: { code: string; message: string }; status?: number };
 
 export function createToolActivities(deps: ActivityDeps) {
@@ -112,9 +115,18 @@ export function createToolActivities(deps: ActivityDeps) {
     }
   }
 
-  async function callHttp(input: ToolCallInput): Promise<ToolCallResult> {
-    if (input.tool.executor.type !== 'http') throw new Error('not an http tool');
-    const ex = await inEnvironment(input, input.tool.executor);
+  /** An http call, answered from the tool result cache (tool-cache.ts) when the tool has a TTL and an identical call was answered within it. */
+  async function cachedHttp(input: ToolCallInput, executor: Extract<ToolSpec['executor'], { type: 'http' }>): Promise<ToolCallResult> {
+    const ex = await inEnvironment(input, executor);
+    const cache = await toolCacheFor(deps, input, ex);
+    const hit = await cache?.lookup();
+    if (hit) return hit;
+    const result = await callHttp(input, ex);
+    if (cache && result.ok) await cache.keep(result.output);
+    return result;
+  }
+
+  async function callHttp(input: ToolCallInput, ex: Awaited<ReturnType<typeof inEnvironment>>): Promise<ToolCallResult> {
     const ctx = Context.current();
     const { headers, values } = await resolveVault(input.workspace_id, ex.headers, input);
     const bearer = input.tool.auth ? await userToken(input) : undefined;
@@ -245,7 +257,7 @@ export function createToolActivities(deps: ActivityDeps) {
       if (ex.type === 'builtin' && ex.name === LOAD_SKILL_TOOL) return await loadSkillCall(input);
       if (ex.type === 'builtin' && MEMORY_TOOLS.includes(ex.name)) return await memoryCall(input);
       if (ex.type === 'builtin') return runBuiltin(ex.name, input.tool_call.arguments);
-      if (ex.type === 'http') return await callHttp(input);
+      if (ex.type === 'http') return await cachedHttp(input, ex);
       return { ok: false, error: { code: 'unsupported_executor', message: `Executor ${ex.type} cannot run on the server` } };
     } catch (err) {
       if (err instanceof ToolError) return { ok: false, error: { code: err.code, message: err.message } };
@@ -267,7 +279,7 @@ export function createToolActivities(deps: ActivityDeps) {
       try {
         const result = await runTool(input);
         // Arguments and output are content: the log gets the outcome only.
-        callLog.info({ ms: Date.now() - started, ok: result.ok, status: result.status ?? null, error_code: result.ok ? null : result.error.code }, 'tool call completed');
+        callLog.info({ ms: Date.now() - started, ok: result.ok, status: result.status ?? null, error_code: result.ok ? null : result.error.code, cached: result.ok && Boolean(result.cached) }, 'tool call completed');
         return result;
       } catch (err) {
         callLog.warn({ ms: Date.now() - started, error: (err as { type?: string })?.type ?? (err as Error)?.name }, 'tool call failed');

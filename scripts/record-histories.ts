@@ -1,7 +1,8 @@
 // Records workflow histories of representative runs into test/histories/ (run by hand when a workflow
 // change is released: `npx tsx scripts/record-histories.ts`). The replay test re-executes every file
 // against the current workflow code, so a change that would break running workflows fails CI unless it
-// is guarded by patched().
+// is guarded by patched(). `npx tsx scripts/record-histories.ts NAME...` records only the named scenarios
+// of those that can run alone (ALONE below), and skips every other scenario.
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -16,6 +17,8 @@ import { startToolServer, type ToolRequest } from '../test/fixtures/tool-server'
 import { startOAuthServer } from '../test/fixtures/oauth-server';
 
 const OUT = path.resolve(__dirname, '../test/histories');
+/** The scenarios recorded first, each on its own: asked for by name, they are all that runs. */
+const ALONE = ['tool-result-cached'];
 
 async function main(): Promise<void> {
   let env: TestEnv | undefined;
@@ -38,6 +41,29 @@ async function main(): Promise<void> {
   await call('POST', '/v1/tools', { name: 'client_calc', effect: 'read', input_schema: { type: 'object', properties: { x: { type: 'number' } } }, executor: { type: 'client' } });
   await call('POST', '/v1/agents', { name: 'a', model: { card: 'fake' }, tools: ['weather', 'slow', 'ticket', 'client_calc'], limits: { max_steps: 3 }, approval: { timeout_seconds: 3600 } });
   await call('POST', '/v1/agents', { name: 'b', model: { card: 'fake' }, tools: ['ticket'], approval: { timeout_seconds: 1, on_timeout: 'fail' } });
+  const runs: Record<string, string> = {};
+  const only = process.argv.slice(2);
+  const unknown = only.filter((n) => !ALONE.includes(n));
+  if (unknown.length) throw new Error(`Not a scenario that can be recorded alone: ${unknown.join(', ')} (those are ${ALONE.join(', ')})`);
+  const finish = async (): Promise<void> => {
+    await save(e, only.length ? Object.fromEntries(Object.entries(runs).filter(([n]) => only.includes(n))) : runs);
+    await llm.close();
+    await tools.close();
+    await teardown();
+  };
+
+  // With 'tool-result-cached-v1': a read tool with cache_ttl_seconds called with the same arguments by two
+  // runs; the second run's call is answered from the tool result cache (tool_call.completed cached: true).
+  await call('POST', '/v1/tools', { name: 'cached_weather', effect: 'read', input_schema: schema, executor: { type: 'http', url: `${tools.url}/w` }, cache_ttl_seconds: 3600 });
+  await call('POST', '/v1/agents', { name: 'cacher', model: { card: 'fake' }, tools: ['cached_weather'] });
+  for (const input of ['first', 'cached']) {
+    llm.reply({ tool_calls: [{ name: 'cached_weather', arguments: { city: 'A' } }] }, { text: 'Mild.' });
+    runs['tool-result-cached'] = (await call('POST', '/v1/runs', { agent: 'cacher', input, wait: true })).id;
+  }
+  const cachedEvents = (await call('GET', `/v1/runs/${runs['tool-result-cached']}/events`)).data as { type: string; data: { cached?: boolean } }[];
+  if (!cachedEvents.some((ev) => ev.type === 'tool_call.completed' && ev.data.cached)) throw new Error('the second call was not answered from the cache');
+  if (only.length) return finish();
+
   const approverKey = (await call('POST', '/v1/api_keys', { name: 'approver', roles: ['approver'] })) as { id: string; key: string };
   const approver = approverKey.key;
   const decide = async (path: string, body: unknown) =>
@@ -50,7 +76,6 @@ async function main(): Promise<void> {
   // The five histories recorded before the 'governance-v1' patch (plain-answer, read-tools-and-invalid-
   // arguments, write-tool-refused, max-steps-exceeded, canceled-during-tool) stay in the repository as
   // recorded: this build can no longer produce them, which is the point of keeping them.
-  const runs: Record<string, string> = {};
   tools.route('/slow', { delay_ms: 30_000, body: {} });
 
   // With the governance gate (patched 'governance-v1').
@@ -263,7 +288,11 @@ async function main(): Promise<void> {
   await until(authRun.id, ['completed']);
   runs['oauth-authorization-completed'] = authRun.id;
   await idp.close();
+  await finish();
+}
 
+/** Writes the runs' histories that test/histories/ does not have yet. */
+async function save(e: TestEnv, runs: Record<string, string>): Promise<void> {
   const connection = await Connection.connect({ address: e.temporalAddress });
   const temporal = new Client({ connection, namespace: e.namespace });
   fs.mkdirSync(OUT, { recursive: true });
@@ -278,9 +307,6 @@ async function main(): Promise<void> {
     process.stdout.write(`recorded ${name} (${id})\n`);
   }
   await connection.close();
-  await llm.close();
-  await tools.close();
-  await teardown();
 }
 
 main().catch((err) => {

@@ -1,6 +1,6 @@
 // The gate's last step: a call that got through runs its tool (arguments an approver edited are decided
 // by the policy again first), with the events so far handed to the tool's activity to store.
-import { isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { isCancellation, patched, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ToolCallResult } from '../activities/tools';
 import type { ToolResultMessage } from '../src/domain/message';
@@ -12,6 +12,13 @@ import { toolResult } from './tool-result';
 
 /** Patch: a completed `load_skill` call is followed by a `skill.loaded` event (API.md 11). */
 const SKILL_LOADED_PATCH = 'skill-loaded-event-v1';
+
+/**
+ * Patch: a result the tool activity answered from the tool result cache is `tool_call.completed` with
+ * `cached: true` (API.md 16). Asked through patched() itself, only when a result is cached: histories
+ * without one never meet it, and run-patches-current-v1 does not cover it.
+ */
+const TOOL_RESULT_CACHED_PATCH = 'tool-result-cached-v1';
 
 /** Activity options of a tool call, by its effect (writeToolOnce for non-idempotent writes). */
 export const toolOptions = (tool: ToolSpec): ActivityOptions => ({
@@ -48,7 +55,8 @@ export async function executeCall(host: GateHost, p: Prepared): Promise<ToolResu
     return failCall(host, p.call, 'tool_error', messageOf(err));
   }
   if (!result.ok) return failCall(host, p.call, result.error.code, result.error.message);
-  host.emit('tool_call.completed', { tool_call_id: p.call.id, name: p.call.name, output: result.output });
+  const cached = result.cached === true && patched(TOOL_RESULT_CACHED_PATCH);
+  host.emit('tool_call.completed', { tool_call_id: p.call.id, name: p.call.name, output: result.output, ...(cached ? { cached: true as const } : {}) });
   // Asked only on this path: histories without a load_skill call never meet the marker.
   if (p.tool!.executor.type === 'builtin' && p.tool!.executor.name === LOAD_SKILL_TOOL && host.has(SKILL_LOADED_PATCH)) {
     const loaded = result.output as { skill_id: string; files: { name: string }[] };

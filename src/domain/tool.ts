@@ -12,6 +12,9 @@ export const BUILTIN_TOOLS = ['current_time', 'echo', 'load_skill', 'memory_sear
 
 const templated = z.string().max(4096);
 
+/** API.md 16: the longest a read tool's result may be reused. */
+export const MAX_CACHE_TTL_SECONDS = 86_400;
+
 /** An http tool's URL and headers; environments (environment.ts) override them with the same shapes. */
 export const toolUrlSchema = outboundUrlSchema;
 export const toolHeadersSchema = z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/), templated);
@@ -58,6 +61,17 @@ const toolFields = {
   idempotent: z.boolean(),
   /** An http tool that acts for the session's user: the user's token of this connection is sent (API.md 12). */
   auth: toolAuthSchema,
+  cache_ttl_seconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_CACHE_TTL_SECONDS)
+    .meta({
+      description:
+        'Read http tools only (not with `auth`): an identical call (the same tool definition as the run sees it, environment applied, ' +
+        'the same arguments, the same end user of the session, vault secrets not rotated since) within this many seconds is answered ' +
+        'from the stored result, without calling the tool: `tool_call.completed` then has `cached: true`. Errors are never stored.',
+    }),
 };
 
 export const toolCreateSchema = z.strictObject({
@@ -69,10 +83,13 @@ export const toolCreateSchema = z.strictObject({
   supports_dry_run: toolFields.supports_dry_run.default(false),
   idempotent: toolFields.idempotent.default(false),
   auth: toolFields.auth.optional(),
+  cache_ttl_seconds: toolFields.cache_ttl_seconds.optional(),
 });
 
-/** PATCH: only the fields present change (`auth: null` removes it); the merged tool is validated again as a whole. */
-export const toolUpdateSchema = z.strictObject({ ...toolFields, auth: toolFields.auth.nullable() }).partial();
+/** PATCH: only the fields present change (`auth: null`, `cache_ttl_seconds: null` remove them); the merged tool is validated again as a whole. */
+export const toolUpdateSchema = z
+  .strictObject({ ...toolFields, auth: toolFields.auth.nullable(), cache_ttl_seconds: toolFields.cache_ttl_seconds.nullable() })
+  .partial();
 
 export type ToolCreate = z.infer<typeof toolCreateSchema>;
 export type ToolExecutor = z.infer<typeof executorSchema>;
@@ -88,7 +105,25 @@ export interface ToolSpec {
   supports_dry_run: boolean;
   idempotent: boolean;
   auth?: ToolAuth;
+  cache_ttl_seconds?: number;
 }
+
+/**
+ * Why a tool may not set `cache_ttl_seconds`, or undefined when it may. Only a read tool's answer can be
+ * reused, and only an http tool's: built-ins are answered in-process (current_time is never the same
+ * twice, echo costs nothing) or read platform data that must be seen fresh (load_skill, memory_search),
+ * and a client tool is answered by the caller. A tool with `auth` answers for the user's grant, which can
+ * be revoked or bound to another account at any time, so its answers are not reused either.
+ */
+export function cacheRefusal(t: Pick<ToolSpec, 'effect' | 'executor' | 'auth'>): string | undefined {
+  if (t.effect !== 'read') return 'cache_ttl_seconds is only for read tools: a write tool is executed every time';
+  if (t.executor.type !== 'http') return `cache_ttl_seconds is only for http tools, not ${t.executor.type} ones`;
+  if (t.auth) return 'cache_ttl_seconds cannot be used with auth: the answer depends on the user\'s current grant';
+  return undefined;
+}
+
+/** The tool's TTL when its answers may be reused; the activity checks again what validation checked. */
+export const cacheTtlOf = (t: ToolSpec): number | undefined => (t.cache_ttl_seconds && !cacheRefusal(t) ? t.cache_ttl_seconds : undefined);
 
 /** API.md 2.1: additionalProperties is false unless the schema sets it. */
 export function withStrictDefaults(schema: Record<string, unknown>): Record<string, unknown> {

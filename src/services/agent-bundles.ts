@@ -18,7 +18,7 @@ import type { AgentMemory } from '../domain/memory';
 import type { Principal } from '../domain/workspace';
 import { BUNDLE_FORMAT, bundleNeeds, cardsOf, vaultNamesOf, type AgentBundle, type ImportChange, type ImportResult } from '../domain/agent-bundle';
 import { resolveAgent, checkAgentRefs } from './agents';
-import { checkAuth, checkInputSchema } from './tools';
+import { checkAuth, checkCacheTtl, checkInputSchema } from './tools';
 import { missingSkill } from './skills';
 import { checkOutbound } from './outbound-urls';
 
@@ -63,6 +63,7 @@ export async function importBundle(db: Db, p: Principal, bundle: AgentBundle, dr
     await prefixed(`bundle.tools[${i}]`, async () => {
       if (t.executor.type === 'http') await checkOutbound(t.executor.url, allowPrivate, 'executor.url');
       checkInputSchema(t.input_schema);
+      checkCacheTtl(t);
     });
   }
   try {

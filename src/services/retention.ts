@@ -1,11 +1,13 @@
 // Retention: the content of runs that ended longer ago than the retention period is purged (events,
-// transcript, input and output, approval arguments and previews). What remains is the run's status,
+// transcript, input and output, approval arguments and previews, the tool answers they left in the tool
+// result cache, and every expired cache entry). What remains is the run's status,
 // usage and error, its feedback (run_feedback: a verdict on the run, not its content; it goes only with
 // the run row), and the audit log's record that the purge happened.
 import { appendAudit } from '../db/audit';
 import type { Db } from '../db/pool';
 import type { KeyedMac } from '../security/secrets';
 import { transaction } from '../db/pool';
+import { deleteCachedResults } from '../db/tool-result-cache';
 
 export async function purgeEndedRuns(db: Db, audit: KeyedMac, olderThanSeconds: number, workspaceId?: string): Promise<number> {
   const purged = await transaction(db, async (c) => {
@@ -15,6 +17,8 @@ export async function purgeEndedRuns(db: Db, audit: KeyedMac, olderThanSeconds: 
       [olderThanSeconds, workspaceId ?? null],
     );
     const ids = runs.rows.map((r) => r.id);
+    // Even when no run is due: expired cache entries go at every purge (a workspace that stopped storing keeps none).
+    await deleteCachedResults(c, ids, workspaceId);
     if (ids.length === 0) return [];
     await c.query('DELETE FROM run_events WHERE run_id = ANY($1)', [ids]);
     await c.query('DELETE FROM session_messages WHERE run_id = ANY($1)', [ids]);

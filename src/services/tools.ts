@@ -7,7 +7,7 @@ import { getConnection } from '../db/connections';
 import { newId } from '../db/ids';
 import { alreadyExists, PlatformError, notFound } from '../domain/errors';
 import { isoDate, type ListQuery } from '../domain/common';
-import { toolCreateSchema, type ToolCreate, type toolUpdateSchema } from '../domain/tool';
+import { cacheRefusal, toolCreateSchema, type ToolCreate, type toolUpdateSchema } from '../domain/tool';
 import type { Principal } from '../domain/workspace';
 import { checkSchema, schemaProblem } from '../core/json-schema';
 import { checkOutbound } from './outbound-urls';
@@ -41,9 +41,17 @@ export async function checkAuth(db: Queryable, ws: string, t: Pick<ToolCreate, '
   if (!(await getConnection(db, ws, t.auth.connection))) throw new PlatformError('unknown_connection', `Connection ${t.auth.connection} does not exist`, 'auth.connection');
 }
 
+/** `cache_ttl_seconds` (API.md 16) only where an answer may be reused (domain/tool.ts cacheRefusal). */
+export function checkCacheTtl(t: Pick<ToolCreate, 'cache_ttl_seconds' | 'effect' | 'executor' | 'auth'>): void {
+  if (t.cache_ttl_seconds === undefined) return;
+  const refusal = cacheRefusal(t);
+  if (refusal) throw new PlatformError('validation_failed', refusal, 'cache_ttl_seconds');
+}
+
 export async function createTool(db: Db, p: Principal, b: ToolCreate, allowPrivate: boolean) {
   if (b.executor.type === 'http') await checkOutbound(b.executor.url, allowPrivate, 'executor.url');
   checkInputSchema(b.input_schema);
+  checkCacheTtl(b);
   await checkAuth(db, p.workspace_id, b);
   const { name, ...spec } = b;
   const row = await repo.insertTool(db, newId('tool'), p.workspace_id, name, spec);
@@ -62,8 +70,8 @@ export async function listTools(db: Db, p: Principal, q: ListQuery) {
 }
 
 export async function updateTool(db: Db, p: Principal, name: string, patch: z.infer<typeof toolUpdateSchema>, allowPrivate: boolean) {
-  const { auth, ...rest } = patch;
-  const b: Partial<Omit<ToolCreate, 'name'>> = { ...rest, ...(auth ? { auth } : {}) };
+  const { auth, cache_ttl_seconds: ttl, ...rest } = patch;
+  const b: Partial<Omit<ToolCreate, 'name'>> = { ...rest, ...(auth ? { auth } : {}), ...(ttl ? { cache_ttl_seconds: ttl } : {}) };
   if (b.executor?.type === 'http') await checkOutbound(b.executor.url, allowPrivate, 'executor.url');
   return transaction(db, async (c) => {
     const row = await repo.getTool(c, p.workspace_id, name);
@@ -71,8 +79,11 @@ export async function updateTool(db: Db, p: Principal, name: string, patch: z.in
     // Re-validate the merged definition as a whole, so a partial update cannot produce an invalid tool.
     const current: Record<string, unknown> = { ...row.spec };
     if (auth === null) delete current.auth;
+    if (ttl === null) delete current.cache_ttl_seconds;
     const merged = toolCreateSchema.parse({ name, ...current, ...b });
     checkInputSchema(merged.input_schema);
+    // Also when the update changes what the kept TTL is allowed on (effect: "write", say).
+    checkCacheTtl(merged);
     await checkAuth(c, p.workspace_id, merged);
     const { name: _n, ...spec } = merged;
     return toolView(await repo.updateTool(c, row.id, spec));

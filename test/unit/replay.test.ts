@@ -76,6 +76,8 @@ describe('recorded histories', () => {
         'approval-granted-proof.json', 'approval-denied-proof.json', 'approval-forged-refused-then-granted.json', 'approval-edited-invalid-arguments.json',
         // with early-decisions-kept-v1 (a decision signaled before its approval was requested is kept and applied)
         'action-invocation-early-decision-kept.json',
+        // with tool-result-cached-v1 (a read tool's call answered from the tool result cache: cached: true)
+        'tool-result-cached.json',
       ]),
     );
   });

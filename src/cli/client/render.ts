@@ -45,7 +45,7 @@ export function describe(ev: RunEvent): string | undefined {
     case 'tool_call.started':
       return ev.data.arguments ? `${call(ev.data.name, ev.data.arguments)} (edited arguments)` : ev.data.name;
     case 'tool_call.completed':
-      return `${ev.data.name} → ${abbreviate(compact(ev.data.output), OUTPUT_MAX)}`;
+      return `${ev.data.name} → ${abbreviate(compact(ev.data.output), OUTPUT_MAX)}${ev.data.cached ? ' (cached)' : ''}`;
     case 'skill.loaded':
       return `${ev.data.skill_id} (${ev.data.files.join(', ')})`;
     case 'tool_call.failed':

@@ -110,7 +110,7 @@
       }
       case 'approval.decided': return [el('strong', {}, `${d.status}`), ` by ${(d.decided_by && d.decided_by.name) || 'policy'}`, (d.comment || d.reason) && el('p', {}, d.comment || d.reason), d.arguments && json(d.arguments)];
       case 'tool_call.started': return [el('strong', {}, d.name), d.arguments && json(d.arguments)];
-      case 'tool_call.completed': return [el('strong', {}, d.name), json(d.output)];
+      case 'tool_call.completed': return [el('strong', {}, d.name), d.cached && ' (cached)', json(d.output)];
       case 'tool_call.failed': return [el('strong', {}, d.name), el('p', { class: 'error' }, `${d.error && d.error.code}: ${d.error && d.error.message}`)];
       case 'tool_call.required': return [el('strong', {}, d.name), json(d.arguments)];
       case 'auth.required': return [el('strong', {}, `${d.name} needs the account ${d.connection} connected`), el('p', { class: 'muted' }, `until ${d.expires_at}`)];
