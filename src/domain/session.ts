@@ -45,6 +45,9 @@ export const sessionEventsQuerySchema = z.object({
   replay: z.enum(['0', '1', 'true', 'false']).optional(),
 });
 
+/** `GET /v1/sessions/:id/events/stream`: always SSE, so no page size or order. */
+export const sessionStreamQuerySchema = sessionEventsQuerySchema.pick({ after_seq: true, include: true, replay: true });
+
 /** `POST /v1/sessions/:id/messages`: one user turn, answered with the session's events as they happen. */
 export const sessionMessageSchema = z.strictObject({
   content: userContentSchema,

@@ -378,7 +378,9 @@ describe('fuzzing every request schema from /openapi.json', () => {
     const bad: string[] = [];
     for (const op of lists) {
       const path = concrete(op.path);
-      const cases: [string, string][] = ['99999999999999999999', '-1', '0', '101', '1e309', 'abc', '1.5', ''].map((v) => [`limit=${encodeURIComponent(v)}`, 'limit']);
+      // One past the documented maximum (100 on most lists; a session's log pages up to 1,000).
+      const max = Number(op.query.find((q) => q.name === 'limit')!.schema.maximum ?? 100);
+      const cases: [string, string][] = ['99999999999999999999', '-1', '0', String(max + 1), '1e309', 'abc', '1.5', ''].map((v) => [`limit=${encodeURIComponent(v)}`, 'limit']);
       cases.push(['limit=1&limit=2', 'limit']);
       if (op.query.some((q) => q.name === 'after')) {
         for (const c of ['!!not-a-cursor!!', '\u0000', '../../etc/passwd', '💥', "' OR 1=1 --", 'x'.repeat(300)]) cases.push([`after=${encodeURIComponent(c)}`, 'after']);

@@ -1,8 +1,9 @@
 // A session's event log and its session-level verbs (API.md 16): the log as JSON pages, as one array,
 // or live over SSE; a user message answered with the log until the session settles; fire-and-forget
 // messages; cancelling the session's active run.
-import type { Router } from 'express';
-import { sessionCancelSchema, sessionEventsPostSchema, sessionEventsQuerySchema, sessionMessageSchema } from '../../domain/session';
+import type { Request, Response, Router } from 'express';
+import { sessionCancelSchema, sessionEventsPostSchema, sessionEventsQuerySchema, sessionMessageSchema, sessionStreamQuerySchema } from '../../domain/session';
+import type { Principal } from '../../domain/workspace';
 import { runEventSchema } from '../../domain/run-event';
 import { runObjectSchema } from '../../domain/api-objects';
 import * as log from '../../services/session-log';
@@ -14,28 +15,30 @@ import { followSessionForSse, openSse, streamFollower, streamSessionTurn } from 
 export function sessionLogRoutes(deps: ServiceDeps, registry: RouteDoc[]): Router {
   const r = defineRoutes(registry);
 
-  for (const [path, forceSse] of [['/sessions/:id/events', false], ['/sessions/:id/events/stream', true]] as const) {
-    r.get(
-      path,
-      {
-        roles: READ_ALL,
-        query: sessionEventsQuerySchema,
-        sse: true,
-        response: { list: runEventSchema },
-        summary:
-          'The session log: every event of the session\'s runs, numbered by `session_seq` (gapless across runs). JSON pages (`after_seq`, `limit` 1-1000, `order`; with `desc`, `after_seq` is the seq to read before, 0 from the newest). SSE: `id:` is the session_seq; replays after `Last-Event-ID` or `after_seq`, or the whole log with `?replay=1`; otherwise tails from now. Stays open (a `: keepalive` every 15 s) until the session is deleted',
-      },
-      async ({ req, res, p, params, query }) => {
-        const wantsSse = forceSse || (req.header('accept') ?? '').includes('text/event-stream');
-        if (!wantsSse) return log.listSessionEvents(deps, p, params.id!, query);
-        const start = await log.sessionStreamStart(deps, p, params.id!);
-        const afterSeq = replayFrom(req.header('last-event-id'), query.after_seq, query.replay) ?? start.lastSeq;
-        const follower = followSessionForSse(deps, params.id!, { afterSeq, includeDeltas: query.include === 'deltas', ...(start.activeRunId ? { activeRunId: start.activeRunId } : {}) });
-        await streamFollower(req, res, follower, { session_id: params.id! });
-        return undefined;
-      },
-    );
-  }
+  const streamLog = async (req: Request, res: Response, p: Principal, id: string, q: { after_seq?: number; include?: 'deltas'; replay?: string }) => {
+    const start = await log.sessionStreamStart(deps, p, id);
+    const afterSeq = replayFrom(req.header('last-event-id'), q.after_seq, q.replay) ?? start.lastSeq;
+    const follower = followSessionForSse(deps, id, { afterSeq, includeDeltas: q.include === 'deltas', ...(start.activeRunId ? { activeRunId: start.activeRunId } : {}) });
+    await streamFollower(req, res, follower, { session_id: id });
+    return undefined;
+  };
+  const SSE_DOC =
+    'SSE: `id:` is the session_seq; replays after `Last-Event-ID` or `after_seq`, or the whole log with `?replay=1`; otherwise tails from now; `include=deltas` adds token deltas. Stays open (a `: keepalive` every 15 s) until the session is deleted';
+  r.get(
+    '/sessions/:id/events',
+    {
+      roles: READ_ALL,
+      query: sessionEventsQuerySchema,
+      sse: true,
+      response: { list: runEventSchema },
+      summary: `The session log: every event of the session's runs, numbered by \`session_seq\` (gapless across runs). JSON pages (\`after_seq\`, \`limit\` 1-1000, \`order\`; with \`desc\`, \`after_seq\` is the seq to read before, 0 from the newest); with \`Accept: text/event-stream\`, the ${SSE_DOC}`,
+    },
+    ({ req, res, p, params, query }) =>
+      (req.header('accept') ?? '').includes('text/event-stream') ? streamLog(req, res, p, params.id!, query) : log.listSessionEvents(deps, p, params.id!, query),
+  );
+  r.get('/sessions/:id/events/stream', { roles: READ_ALL, query: sessionStreamQuerySchema, sse: true, response: { list: runEventSchema }, summary: `The session log as ${SSE_DOC}` }, ({ req, res, p, params, query }) =>
+    streamLog(req, res, p, params.id!, query),
+  );
 
   r.get('/sessions/:id/log', { roles: READ_ALL, summary: 'The whole session log as one JSON array of run events, in session_seq order' }, async ({ res, p, params }) => {
     const pages = await log.sessionLog(deps, p, params.id!);
