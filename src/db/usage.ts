@@ -1,6 +1,6 @@
 // Usage figures of a workspace's runs (GET /v1/usage), aggregated in SQL, and the budget alerts sent.
 // Every query reads only the runs created in the window, through runs_workspace_created (workspace_id,
-// created_at); approvals by approvals_run, model calls by run_events_model_calls (migration 0024).
+// created_at); their approvals by approvals_run, their model calls by run_model_calls' key (migration 0024).
 import type { Queryable } from './pool';
 
 export interface UsageRow {
@@ -51,25 +51,22 @@ export async function usageByRun(q: Queryable, workspaceId: string, from: Date, 
 }
 
 /**
- * Figures by the model that answered (message.completed names it, a fallback card's model included):
- * tokens and cost of that model's calls, the runs it answered in, the tool calls it asked for and the
- * approvals of those tool calls. A run whose calls were answered by two models counts under both.
+ * Figures by the model that answered (run_model_calls, from message.completed: a fallback card's model
+ * included): tokens and cost of that model's calls, the runs it answered in, the tool calls it asked for
+ * and the approvals of those tool calls. A run whose calls were answered by two models counts under both.
  */
 export async function usageByModel(q: Queryable, workspaceId: string, from: Date, to: Date): Promise<UsageRow[]> {
   return (
     await q.query<UsageRow>(
       `WITH r AS (SELECT id, status FROM runs WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3),
-            c AS (SELECT r.id AS run_id, r.status, COALESCE(e.data->>'model', 'unknown') AS model, e.data
-                    FROM r JOIN run_events e ON e.run_id = r.id AND e.type = 'message.completed'),
-            tc AS (SELECT c.run_id, c.model, t->>'id' AS tool_call_id
-                     FROM c, jsonb_array_elements(COALESCE(c.data->'message'->'tool_calls', '[]'::jsonb)) t),
-            ap AS (SELECT tc.model, ${APPROVAL_COUNTS}
-                     FROM tc JOIN approvals a ON a.run_id = tc.run_id AND a.tool_call->>'id' = tc.tool_call_id GROUP BY tc.model),
+            c AS (SELECT r.id AS run_id, r.status, m.model, m.input_tokens, m.output_tokens, m.cost_usd, m.tool_call_ids
+                    FROM r JOIN run_model_calls m ON m.run_id = r.id),
+            ap AS (SELECT c.model, ${APPROVAL_COUNTS}
+                     FROM c CROSS JOIN LATERAL unnest(c.tool_call_ids) AS t(id)
+                     JOIN approvals a ON a.run_id = c.run_id AND a.tool_call->>'id' = t.id GROUP BY c.model),
             m AS (SELECT c.model, count(DISTINCT c.run_id)::int AS runs,
-                         COALESCE(sum((c.data->'usage'->>'input_tokens')::bigint), 0)::float8 AS input_tokens,
-                         COALESCE(sum((c.data->'usage'->>'output_tokens')::bigint), 0)::float8 AS output_tokens,
-                         round(COALESCE(sum((c.data->'usage'->>'cost_usd')::numeric), 0), 6)::float8 AS cost_usd,
-                         COALESCE(sum(jsonb_array_length(COALESCE(c.data->'message'->'tool_calls', '[]'::jsonb))), 0)::float8 AS tool_calls,
+                         sum(c.input_tokens)::float8 AS input_tokens, sum(c.output_tokens)::float8 AS output_tokens,
+                         round(sum(c.cost_usd), 6)::float8 AS cost_usd, sum(cardinality(c.tool_call_ids))::float8 AS tool_calls,
                          (count(DISTINCT c.run_id) FILTER (WHERE c.status = 'failed'))::int AS failed_runs
                     FROM c GROUP BY c.model)
        SELECT m.model AS key, m.runs, m.input_tokens, m.output_tokens, m.cost_usd, m.tool_calls, m.failed_runs,
