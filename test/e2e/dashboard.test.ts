@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startToolServer, type ToolServer } from '../fixtures/tool-server';
@@ -225,11 +226,16 @@ describe('dashboard', () => {
       tr.getAttribute('data-key'), Object.fromEntries([...tr.querySelectorAll('td')].map((td) => [td.getAttribute('data-field'), td.textContent])),
     ])));
     for (const groupBy of ['agent', 'day']) {
-      await page.goto(`${base()}/dashboard/usage?group_by=${groupBy}`);
-      await page.locator('#usage tfoot tr').waitFor();
-      const report = (await s.api.get(`/v1/usage?group_by=${groupBy}`)).body;
+      // Loaded again until the API answers the same right after: a run of an earlier test may still be ending.
+      const expected = (report: any) => ({ ...Object.fromEntries(report.data.map((r: any) => [r.key, shown(r)])), total: shown(report.total) });
+      const { report, table } = await waitFor(async () => {
+        await page.goto(`${base()}/dashboard/usage?group_by=${groupBy}`);
+        await page.locator('#usage tfoot tr').waitFor();
+        const [table, report] = [await tableOf(page), (await s.api.get(`/v1/usage?group_by=${groupBy}`)).body];
+        return isDeepStrictEqual(table, expected(report)) && { report, table };
+      }, `the ${groupBy} page to show what GET /v1/usage answers`, 20_000);
       expect(report.total.runs).toBeGreaterThanOrEqual(3);
-      expect(await tableOf(page)).toEqual({ ...Object.fromEntries(report.data.map((r: any) => [r.key, shown(r)])), total: shown(report.total) });
+      expect(table).toEqual(expected(report));
       expect(await page.locator('#usage tbody th').allTextContents()).toEqual(expect.arrayContaining(report.data.map((r: any) => r.label)));
       expect(await page.locator('[data-total="runs"] dd').textContent()).toBe(count(report.total.runs));
       expect(await page.locator('[data-total="input tokens"] dd').textContent()).toBe(count(report.total.input_tokens));
