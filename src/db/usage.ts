@@ -97,9 +97,3 @@ export async function insertBudgetAlert(q: Queryable, a: { workspace_id: string;
   );
   return (r.rowCount ?? 0) > 0;
 }
-
-/** The thresholds already alerted in the period (so that a run end after both sends nothing and locks nothing). */
-export async function alertedThresholds(q: Queryable, workspaceId: string, period: string): Promise<number[]> {
-  const r = await q.query<{ threshold: string }>('SELECT threshold FROM budget_alerts WHERE workspace_id = $1 AND period = $2', [workspaceId, period]);
-  return r.rows.map((x) => Number(x.threshold));
-}
