@@ -18,6 +18,7 @@ import { loadRunContext, RunContextError } from '../src/core/run-context';
 import type { RunContext } from '../src/domain/run-context';
 import { runView } from '../src/core/run-view';
 import { enqueueWebhooks, messageIdFor, startDeliveries, type WebhookEvent } from './webhooks';
+import { budgetAlerts } from './budget-alerts';
 import { activityLog, runIds } from './log';
 import { startHeartbeat } from './heartbeat';
 import { engineOf } from '../src/temporal/engine';
@@ -120,6 +121,7 @@ export function createRunLogActivities(deps: ActivityDeps) {
 }
 
 const GOVERNANCE_EVENTS = new Set(['policy.decided', 'approval.requested', 'approval.decided']);
+const END_EVENTS = new Set(['run.completed', 'run.failed', 'run.canceled']);
 
 /**
  * writeRunBatch for a batch handed to a model or tool activity, which stores it before it calls out:
@@ -161,12 +163,14 @@ export async function writeRunBatch(
   let next: string | undefined;
   let deliveries: string[] = [];
   let runLog = activityLog(log, { run_id: runId });
+  let workspaceId: string | undefined;
   await transaction(db, async (c) => {
     // The session's row stays locked until commit: its log numbers events in the order batches commit,
     // and a final batch (`messages`) holds it against a create deciding its run's turn meanwhile.
     const run = await runs.getRunForEventBatch(c, runId, messages ? 'update' : 'no key update');
     if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} does not exist`, RUN_ERROR.internal_error);
     runLog = activityLog(log, runIds(run));
+    workspaceId = run.workspace_id;
     const offCatalogue = events.flatMap((e) => eventIssues(e.type, e.data));
     // A bug of ours, not the user's: their run goes on, and the suite's teardown check fails on it.
     if (offCatalogue.length) runLog.error({ issues: offCatalogue.slice(0, 10) }, 'run events that do not match the run-event catalogue (src/domain/run-event.ts): stored as they are');
@@ -188,6 +192,9 @@ export async function writeRunBatch(
     }
   });
   runLog.debug({ first_seq: events[0]?.seq ?? null, last_seq: lastSeq, types: events.map((e) => e.type), status: state.status, webhook_deliveries: deliveries.length }, 'run events recorded');
+  // A run's usage is final when it ends: then its workspace's budget thresholds are checked, in a
+  // transaction of their own (the month's sum stays out of the one that holds the session's row).
+  if (workspaceId && events.some((e) => END_EVENTS.has(e.type))) deliveries.push(...(await budgetAlerts(db, config, runLog, workspaceId)));
   // After commit; a failed start fails this activity, and its retry finds the rows and starts again.
   await startDeliveries(temporal, config, deliveries);
   if (next) {

@@ -32,6 +32,7 @@ import { actionRoutes } from './routes/actions';
 import { chatRoutes } from './routes/chat';
 import { webhookRoutes } from './routes/webhooks';
 import { workspaceRoutes } from './routes/workspaces';
+import { usageRoutes } from './routes/usage';
 import { DASHBOARD_ROUTES, dashboardRouter } from '../dashboard/router';
 
 export function createApp(deps: ServiceDeps): Express {
@@ -123,6 +124,7 @@ export function createApp(deps: ServiceDeps): Express {
   v1.use(memoryRoutes(deps, registry));
   v1.use(evalRoutes(deps, registry));
   v1.use(connectionRoutes(deps, registry));
+  v1.use(usageRoutes(deps, registry));
   app.use('/v1', v1);
   // Agentlify's path (API.md 16): the OpenAI SDK pointed at <host>/api/agents finds the same handlers.
   const agentlify = keyed();

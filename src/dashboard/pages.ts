@@ -3,6 +3,7 @@
 import { APPROVAL_STATUSES } from '../domain/approval';
 import { RUN_STATUSES } from '../domain/run';
 import { RUN_EVENT_DATA } from '../domain/run-event';
+import { USAGE_GROUPS } from '../domain/usage-report';
 import type { Principal } from '../domain/workspace';
 import type { RunFeedback } from '../services/feedback';
 
@@ -32,7 +33,7 @@ function nav(p: Principal, csrf: string, current: string): string {
     `<a href="${href}"${current === label ? ' aria-current="page"' : ''}>${label}</a>`;
   return `<header class="top">
   <strong class="brand">Agent Platform</strong>
-  <nav>${link('/dashboard/runs', 'Runs')}${link('/dashboard/approvals', 'Approvals')}</nav>
+  <nav>${link('/dashboard/runs', 'Runs')}${link('/dashboard/approvals', 'Approvals')}${link('/dashboard/usage', 'Usage')}</nav>
   <span class="who">${esc(p.workspace_name)} · ${esc(p.key_name)} <span class="roles">(${esc(p.roles.join(', '))})</span></span>
   <form method="post" action="/dashboard/logout" class="logout">
     <input type="hidden" name="csrf" value="${esc(csrf)}">
@@ -150,5 +151,34 @@ export function approvalsPage(p: Principal, csrf: string): string {
   <p class="error" id="error" role="alert" hidden></p>
 </main>`,
     session(p, csrf, 'approvals'),
+  );
+}
+
+/** Usage at a glance (GET /v1/usage): totals, SVG charts and a table of the same rows, drawn by dashboard.js. */
+export function usagePage(p: Principal, csrf: string): string {
+  return layout(
+    'Usage',
+    `${nav(p, csrf, 'Usage')}
+<main>
+  <h1>Usage</h1>
+  <form id="usage-filters" class="filters" method="get" action="/dashboard/usage">
+    <label>Group by <select name="group_by">
+      ${options(USAGE_GROUPS)}
+    </select></label>
+    <label>From <input type="date" name="from"></label>
+    <label>To (inclusive) <input type="date" name="to"></label>
+    <button type="submit">Show</button>
+  </form>
+  <p class="muted" id="usage-window"></p>
+  <dl id="usage-totals" class="tiles"></dl>
+  <div id="usage-charts" class="charts"></div>
+  <table id="usage" class="grid">
+    <thead><tr><th id="usage-key">Day</th><th class="num">Runs</th><th class="num">Failed</th><th class="num">Failure rate</th><th class="num">Input tokens</th><th class="num">Output tokens</th><th class="num">Cost (USD)</th><th class="num">Tool calls</th><th class="num">Approvals</th><th class="num">Approved</th><th class="num">Denied</th><th class="num">Expired</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  <p id="usage-empty" class="muted" hidden>No runs in this window.</p>
+  <p class="error" id="error" role="alert" hidden></p>
+</main>`,
+    session(p, csrf, 'usage'),
   );
 }

@@ -11,7 +11,7 @@ import { CSRF_COOKIE, SESSION_COOKIE, endSession, ensureCsrfToken, readCookies, 
 import { authenticate } from '../services/workspaces';
 import { visibleRunFeedback } from '../services/feedback';
 import type { RouteDoc } from '../api/route';
-import { approvalsPage, loginPage, runPage, runsPage } from './pages';
+import { approvalsPage, loginPage, runPage, runsPage, usagePage } from './pages';
 
 /** For /openapi.json: the dashboard's routes answer HTML (or redirect to sign-in), not JSON. */
 export const DASHBOARD_ROUTES: RouteDoc[] = [
@@ -22,6 +22,7 @@ export const DASHBOARD_ROUTES: RouteDoc[] = [
   { method: 'get', path: '/dashboard/runs', roles: [], summary: 'Runs list with filters, refreshed live (HTML; needs a session)' },
   { method: 'get', path: '/dashboard/runs/:id', roles: [], summary: 'A run with its live timeline (HTML; needs a session)' },
   { method: 'get', path: '/dashboard/approvals', roles: [], summary: 'Approvals inbox (HTML; needs a session)' },
+  { method: 'get', path: '/dashboard/usage', roles: [], summary: 'Usage at a glance: totals, charts and a table from GET /v1/usage (HTML; needs a session)' },
   { method: 'get', path: '/dashboard/assets/:name', roles: [], summary: 'The dashboard script and stylesheet' },
 ];
 
@@ -98,5 +99,6 @@ export function dashboardRouter(db: Db, o: BrowserSessionOptions): Router {
     return runPage(p, csrf, id, await visibleRunFeedback(db, p, id, PAGE_FEEDBACK_ITEMS));
   }));
   r.get('/approvals', page((p, csrf) => approvalsPage(p, csrf)));
+  r.get('/usage', page((p, csrf) => usagePage(p, csrf)));
   return r;
 }

@@ -52,6 +52,16 @@ export async function listEndpoints(q: Queryable, ws: string, limit: number, aft
   ).rows;
 }
 
+/** The deliveries of one event (its message id) in the workspace not attempted yet: to start again after a lost start. */
+export async function unattemptedDeliveries(q: Queryable, ws: string, messageId: string): Promise<string[]> {
+  const r = await q.query<{ id: string }>(
+    `SELECT d.id FROM webhook_endpoints e JOIN webhook_deliveries d ON d.endpoint_id = e.id AND d.message_id = $2
+      WHERE e.workspace_id = $1 AND d.status = 'pending' AND d.attempts = '[]'::jsonb`,
+    [ws, messageId],
+  );
+  return r.rows.map((x) => x.id);
+}
+
 /** Endpoints of the workspace that want this event (and are not disabled). */
 export async function subscribers(q: Queryable, ws: string, eventType: string): Promise<EndpointRow[]> {
   return (

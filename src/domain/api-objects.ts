@@ -111,3 +111,44 @@ export type SessionObject = z.input<typeof sessionObjectSchema>;
 export type ApprovalObject = z.input<typeof approvalObjectSchema>;
 export type AgentObject = z.output<typeof agentObjectSchema>;
 export type ToolObject = z.output<typeof toolObjectSchema>;
+
+const usageFigures = {
+  runs: z.number().int().describe('Runs created in the window (group_by=model: runs with at least one call this model answered)'),
+  input_tokens: z.number().int(),
+  output_tokens: z.number().int(),
+  cost_usd: z.number(),
+  tool_calls: z.number().int().describe("The runs' tool calls (group_by=model: the tool calls this model asked for)"),
+  approvals: z.object({
+    requested: z.number().int(),
+    approved: z.number().int(),
+    denied: z.number().int(),
+    expired: z.number().int(),
+  }).describe('Approvals of those runs (group_by=model: of the tool calls this model asked for); requested counts pending and canceled ones too'),
+  failed_runs: z.number().int(),
+  failure_rate: z.number().describe('failed_runs / runs (0 without runs)'),
+};
+
+export const usageRowSchema = z
+  .object({
+    object: z.literal('usage_row'),
+    key: z.string().describe('group_by=day: the UTC day (YYYY-MM-DD) the runs were created; agent: the agent id; model: the model that answered'),
+    label: z.string().describe("What a person reads: the agent's name for group_by=agent, else the key"),
+    ...usageFigures,
+  })
+  .meta({ id: 'UsageRow', description: 'Usage figures of one group (API.md 16)' });
+
+export const usageReportSchema = z
+  .object({
+    object: z.literal('list'),
+    data: z.array(usageRowSchema),
+    has_more: z.literal(false).describe('Never paged: the window (at most 366 days) bounds the rows'),
+    next_cursor: z.null(),
+    group_by: z.enum(['day', 'agent', 'model']),
+    from: timestamp.describe('The window: runs created at or after `from`'),
+    to: timestamp.describe('and before `to`'),
+    total: z.object({ object: z.literal('usage_total'), ...usageFigures }).describe('The whole window, each run counted once (whatever group_by)'),
+  })
+  .meta({ id: 'UsageReport', description: 'GET /v1/usage (API.md 16): rows by day (oldest first, every day of the window), or by agent or model (the most expensive first)' });
+
+export type UsageRowObject = z.input<typeof usageRowSchema>;
+export type UsageReport = z.input<typeof usageReportSchema>;

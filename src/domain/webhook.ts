@@ -12,6 +12,8 @@ export const WEBHOOK_EVENTS = [
   'run.waiting_auth',
   'approval.decided',
   'action_invocation.completed',
+  /** API.md 16: a workspace's spend reached 80 % or 100 % of its monthly token budget (once each per period). */
+  'budget.threshold_reached',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 

@@ -335,6 +335,30 @@ describe('ap agents and ap sessions', { timeout: 150_000 }, () => {
     expect(old).toMatchObject({ status: 1, stderr: expect.stringMatching(/^Error: 404 not_found: /) });
   });
 
+  it('ap usage prints GET /v1/usage as a table with a total line, and the API object with --json', async () => {
+    const { api, llm } = await setupAgent({ pricing: true });
+    cleanups.push(() => llm.close());
+    llm.reply({ text: 'one', usage: { input_tokens: 1200, output_tokens: 300 } }, { text: 'two', usage: { input_tokens: 800, output_tokens: 200 } });
+    for (const input of ['a', 'b']) expect((await api.post('/v1/runs', { agent: 'assistant', input, wait: true })).body.status).toBe('completed');
+    const as = { AP_API_KEY: api.key };
+    const day = new Date().toISOString().slice(0, 10);
+    const [json, byAgent, byDay, bad] = await Promise.all([
+      ap(['usage', '--group-by', 'agent', '--from', day, '--to', day, '--json'], as),
+      ap(['usage', '--group-by', 'agent'], as),
+      ap(['usage', '--from', day, '--to', day], as),
+      ap(['usage', '--group-by', 'week'], as),
+    ]);
+    expect(JSON.parse(json.stdout)).toEqual((await api.get(`/v1/usage?group_by=agent&from=${day}&to=${day}`)).body);
+    const lines = byAgent.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^AGENT\s+RUNS\s+FAILED\s+INPUT\s+OUTPUT\s+COST\s+TOOL CALLS\s+APPROVALS$/);
+    // $ (1200 + 800) × 1 + (300 + 200) × 2 per million tokens
+    expect(lines[1]).toMatch(/^assistant\s+2\s+0 \(0\.0%\)\s+2000\s+500\s+\$0\.0030\s+0\s+0\/0\/0\/0$/);
+    expect(lines[2]).toMatch(/^TOTAL\s+2\s+0 \(0\.0%\)\s+2000\s+500\s+\$0\.0030\s+0\s+0\/0\/0\/0$/);
+    expect(byAgent.stderr).toMatch(/^Runs created from \d{4}-/);
+    expect(byDay.stdout.trimEnd().split('\n').map((l) => l.split(/\s+/).slice(0, 2))).toEqual([['DAY', 'RUNS'], [day, '2'], ['TOTAL', '2']]);
+    expect(bad).toMatchObject({ status: 1, stderr: expect.stringMatching(/^Error: 400 validation_failed: /) });
+  });
+
   it('ap sessions list and get show what GET /v1/sessions shows', async () => {
     const { api, llm, agent } = await setupAgent();
     cleanups.push(() => llm.close());

@@ -1,10 +1,11 @@
 // The dashboard in a real browser (Chromium driven by playwright-core: test/support/browser.ts) against the real stack:
 // sign-in, a live runs list and run timeline, approve with edited arguments, deny, cancel, an auditor's
-// read-only view, and a forged cross-site POST. Screenshots go to test-artifacts/screenshots/.
+// read-only view, a forged cross-site POST, and the usage page. Screenshots go to test-artifacts/screenshots/.
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeLlm } from '../fixtures/fake-llm';
@@ -27,7 +28,7 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: executable.path, args: CHROMIUM_ARGS });
   tools = await startToolServer();
   tools.route('/tickets', { body: (r: { headers: Record<string, unknown>; body: unknown }) => (r.headers['x-dry-run'] ? { would_create: r.body } : { ticket: 'T-1', got: r.body }) });
-  s = await setupAgent();
+  s = await setupAgent({ pricing: true });
   const tool = await s.api.post('/v1/tools', {
     name: 'create_ticket',
     effect: 'write',
@@ -219,6 +220,50 @@ describe('dashboard', () => {
     } finally {
       await llm.close();
     }
+  });
+
+  it('the usage page shows the figures of GET /v1/usage: totals, a chart per figure and the table, by day and by agent', async () => {
+    for (const [input_tokens, output_tokens] of [[120, 30], [80, 15], [40, 5]]) {
+      s.llm.reply({ text: 'Counted.', usage: { input_tokens: input_tokens!, output_tokens: output_tokens! } });
+      expect((await developer.post('/v1/runs', { agent: 'assistant', input: 'count', wait: true })).body.status).toBe('completed');
+    }
+    const auditorKey = (await s.api.post('/v1/api_keys', { name: 'usage auditor', roles: ['auditor'] })).body.key;
+    const { context, page } = await signIn(auditorKey);
+    const count = (n: number) => n.toLocaleString('en-US');
+    /** What the table shows of each row of the API's answer, and of its total. */
+    const shown = (r: any) => ({
+      runs: count(r.runs), failed_runs: count(r.failed_runs), failure_rate: `${(r.failure_rate * 100).toFixed(1)}%`,
+      input_tokens: count(r.input_tokens), output_tokens: count(r.output_tokens), cost_usd: `$${r.cost_usd.toFixed(4)}`, tool_calls: count(r.tool_calls),
+      'approvals.requested': count(r.approvals.requested), 'approvals.approved': count(r.approvals.approved), 'approvals.denied': count(r.approvals.denied), 'approvals.expired': count(r.approvals.expired),
+    });
+    const tableOf = (p: Page) => p.locator('#usage tr[data-key]').evaluateAll((trs) => Object.fromEntries(trs.map((tr) => [
+      tr.getAttribute('data-key'), Object.fromEntries([...tr.querySelectorAll('td')].map((td) => [td.getAttribute('data-field'), td.textContent])),
+    ])));
+    for (const groupBy of ['agent', 'day']) {
+      // Loaded again until the API answers the same right after: a run of an earlier test may still be ending.
+      const expected = (report: any) => ({ ...Object.fromEntries(report.data.map((r: any) => [r.key, shown(r)])), total: shown(report.total) });
+      const { report, table } = await waitFor(async () => {
+        await page.goto(`${base()}/dashboard/usage?group_by=${groupBy}`);
+        await page.locator('#usage tfoot tr').waitFor();
+        const [table, report] = [await tableOf(page), (await s.api.get(`/v1/usage?group_by=${groupBy}`)).body];
+        return isDeepStrictEqual(table, expected(report)) && { report, table };
+      }, `the ${groupBy} page to show what GET /v1/usage answers`, 20_000);
+      expect(report.total.runs).toBeGreaterThanOrEqual(3);
+      expect(table).toEqual(expected(report));
+      expect(await page.locator('#usage tbody th').allTextContents()).toEqual(expect.arrayContaining(report.data.map((r: any) => r.label)));
+      expect(await page.locator('[data-total="runs"] dd').textContent()).toBe(count(report.total.runs));
+      expect(await page.locator('[data-total="input tokens"] dd').textContent()).toBe(count(report.total.input_tokens));
+      // One chart per figure, one bar group per row; the bars' titles carry the figures.
+      expect(await page.locator('figure.chart-box').evaluateAll((f) => f.map((x) => x.getAttribute('data-chart')))).toEqual(['Runs', 'Tokens', 'Cost (USD)', 'Tool calls', 'Approvals']);
+      expect(await page.locator('figure[data-chart="Tokens"] svg g.bar').count()).toBe(report.data.length);
+      const busiest = report.data.reduce((a: any, b: any) => (b.input_tokens > a.input_tokens ? b : a));
+      expect(await page.locator(`figure[data-chart="Tokens"] g.bar[data-key="${busiest.key}"] title`).textContent()).toBe(`${busiest.label}: input ${count(busiest.input_tokens)}, output ${count(busiest.output_tokens)}`);
+    }
+    // The day view: 30 days, today's bar holding every run of this workspace; the form shows the window.
+    expect(await page.locator('#usage tbody tr').count()).toBe(30);
+    expect(await page.locator('input[name="to"]').inputValue()).toBe(new Date().toISOString().slice(0, 10));
+    await page.screenshot({ path: path.join(SHOTS, 'usage-page.png') });
+    await context.close();
   });
 });
 

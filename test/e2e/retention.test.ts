@@ -1,5 +1,5 @@
-// Retention and deletion: `ap purge` removes ended runs' content (keeping status and usage, and an
-// audit record); deleting a session removes its transcript, events and approvals, and is audited.
+// Retention and deletion: `ap purge` removes ended runs' content (keeping status and usage, GET /v1/usage
+// included, and an audit record); deleting a session removes its transcript, events and approvals, and is audited.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -27,6 +27,9 @@ describe('retention', () => {
       expect((await api.post(`/v1/runs/${canceled.id}/cancel`, { reason: 'asked by mistake' })).status).toBe(202);
       expect((await waitForStatus(api, canceled.id, ['canceled'])).cancel_reason).toBe('asked by mistake');
       const ws = (await api.get('/v1/workspaces/current')).body.id;
+      const usage = async () => Promise.all(['model', 'day'].map(async (g) => (await api.get(`/v1/usage?group_by=${g}`)).body.data));
+      const usageBefore = await usage();
+      expect(usageBefore[0]).toMatchObject([{ key: 'fake-model', runs: 1 }]);
       const res = await ap(['purge', '--older-than', '0s', '--workspace', ws]);
       expect(res.stderr).toBe('');
       expect(res.stdout).toContain('Purged the content of 2 ended run(s)');
@@ -35,6 +38,8 @@ describe('retention', () => {
       expect((await api.get(`/v1/runs/${canceled.id}`)).body).toMatchObject({ status: 'canceled', input: [], cancel_reason: null });
       expect(after.usage.model_calls).toBe(1);
       expect(await allEvents(api, run.id)).toEqual([]);
+      // Usage outlives the content: by model too (run_model_calls keeps the model calls without their text).
+      expect(await usage()).toEqual(usageBefore);
       expect((await api.get(`/v1/sessions/${run.session_id}/messages`)).body.data).toEqual([]);
       const audit = (await api.get('/v1/audit_log?type=retention')).body.data;
       expect(audit).toHaveLength(1);

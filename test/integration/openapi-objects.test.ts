@@ -1,5 +1,5 @@
 // /openapi.json publishes the run-event catalogue (RunEvent, a oneOf with a discriminator on `type`) and
-// the main objects (Run, Session, Approval, Agent, Tool, AgentBundle, ImportResult). What the API really
+// the main objects (Run, Session, Approval, Agent, Tool, AgentBundle, ImportResult, UsageReport). What the API really
 // answers validates against them, and types generated from the document (openapi-typescript) type-check
 // the CLI's event rendering.
 import fs from 'node:fs';
@@ -48,7 +48,7 @@ describe('/openapi.json objects', () => {
     expect(doc.paths['/v1/runs/{id}'].get.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Run' });
   });
 
-  it("the API's real answers match their published schemas: a governed run, its events, approval, session, agent, tool, bundle and import", async () => {
+  it("the API's real answers match their published schemas: a governed run, its events, approval, session, agent, tool, bundle, import and usage", async () => {
     const tools = await startToolServer();
     const s = await setupAgent();
     cleanups.push(() => s.llm.close(), () => tools.close());
@@ -82,11 +82,12 @@ describe('/openapi.json objects', () => {
       run_list: (await s.api.get('/v1/runs')).body.data.flatMap(check('Run')),
       bundle: check('AgentBundle')(bundle),
       import: check('ImportResult')((await s.api.post('/v1/imports', { bundle, dry_run: true })).body),
+      usage: (await Promise.all(['day', 'agent', 'model'].map((g) => s.api.get(`/v1/usage?group_by=${g}`)))).flatMap((r) => check('UsageReport')(r.body)),
     };
     const events = await allEvents(s.api, parked.id);
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['approval.requested', 'approval.decided', 'tool_call.completed', 'run.completed']));
     problems.events = events.flatMap((e) => check('RunEvent')(e).map((m) => `${e.type}: ${m}`));
-    expect(problems).toEqual({ tool: [], agent: [], parked_run: [], approval: [], session: [], next_run: [], run_list: [], bundle: [], import: [], events: [] });
+    expect(problems).toEqual({ tool: [], agent: [], parked_run: [], approval: [], session: [], next_run: [], run_list: [], bundle: [], import: [], usage: [], events: [] });
     // The schemas can refuse: an event whose data does not fit its type.
     expect(check('RunEvent')({ ...events[0], type: 'step.started', data: { step: 'one' } })).not.toEqual([]);
   });

@@ -308,6 +308,103 @@
     setInterval(refresh, 3000);
   }
 
-  const pages = { runs: runsPage, run: runPage, approvals: approvalsPage };
+  // ---- usage at a glance: GET /v1/usage as totals, SVG bar charts (built with DOM APIs) and a table ---
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  function svg(tag, attrs, ...children) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) if (v !== undefined && v !== null) node.setAttribute(k, String(v));
+    for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) node.append(c instanceof Node ? c : String(c));
+    return node;
+  }
+  const count = (n) => Number(n).toLocaleString('en-US');
+  const usd = (n) => `$${Number(n).toFixed(4)}`;
+  const percent = (r) => `${(r * 100).toFixed(1)}%`;
+  const shortLabel = (s) => (/^\d{4}-\d{2}-\d{2}$/.test(s) ? s.slice(5) : s.length > 14 ? `${s.slice(0, 13)}…` : s);
+
+  /** One bar per row, its series stacked; each bar's <title> names its figures (the browser shows it on hover). */
+  function barChart(title, rows, series, format) {
+    const W = 360, H = 190, left = 52, right = 6, top = 10, bottom = 30;
+    const totals = rows.map((r) => series.reduce((n, s) => n + s.value(r), 0));
+    const max = Math.max(0, ...totals);
+    const scale = max > 0 ? (H - top - bottom) / max : 0;
+    const slot = (W - left - right) / Math.max(1, rows.length);
+    const width = Math.max(1, Math.min(36, slot * 0.75));
+    const every = Math.ceil(rows.length / 6); // at most six labels under the axis
+    const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': title },
+      svg('line', { x1: left, y1: top, x2: W - right, y2: top, class: 'grid-line' }),
+      svg('line', { x1: left, y1: H - bottom, x2: W - right, y2: H - bottom, class: 'axis' }),
+      svg('text', { x: left - 4, y: top + 4, class: 'tick', 'text-anchor': 'end' }, format(max)),
+      svg('text', { x: left - 4, y: H - bottom, class: 'tick', 'text-anchor': 'end' }, format(0)));
+    rows.forEach((r, i) => {
+      const x = left + i * slot + (slot - width) / 2;
+      let y = H - bottom;
+      const bar = svg('g', { class: 'bar', 'data-key': r.key }, svg('title', {}, `${r.label}: ${series.map((s) => `${s.label} ${format(s.value(r))}`).join(', ')}`));
+      for (const s of series) {
+        const h = s.value(r) * scale;
+        if (h <= 0) continue;
+        y -= h;
+        bar.append(svg('rect', { x, y, width, height: h, class: s.class }));
+      }
+      chart.append(bar);
+      if (i % every === 0) chart.append(svg('text', { x: x + width / 2, y: H - bottom + 14, class: 'tick', 'text-anchor': 'middle' }, shortLabel(r.label)));
+    });
+    return el('figure', { class: 'chart-box', 'data-chart': title },
+      el('figcaption', {}, title), chart,
+      series.length > 1 && el('p', { class: 'legend' }, series.map((s) => el('span', { class: `swatch ${s.class}` }, s.label))));
+  }
+
+  async function usagePage() {
+    const params = new URLSearchParams(location.search);
+    const form = document.getElementById('usage-filters');
+    const query = new URLSearchParams({ group_by: params.get('group_by') || 'day' });
+    for (const name of ['from', 'to']) if (params.get(name)) query.set(name, params.get(name));
+    form.elements.group_by.value = query.get('group_by');
+    const report = await api('GET', `/v1/usage?${query}`);
+    // The window the API answered for (its defaults included), as the form's dates; `to` shown inclusive.
+    form.elements.from.value = report.from.slice(0, 10);
+    form.elements.to.value = new Date(new Date(report.to).getTime() - 1).toISOString().slice(0, 10);
+    document.getElementById('usage-window').textContent = `Runs created from ${when(report.from)} to ${when(report.to)}, by ${report.group_by}.`;
+    document.getElementById('usage-key').textContent = { day: 'Day (UTC)', agent: 'Agent', model: 'Model' }[report.group_by];
+
+    const t = report.total;
+    const tiles = [
+      ['Runs', count(t.runs)], ['Failure rate', percent(t.failure_rate)], ['Input tokens', count(t.input_tokens)],
+      ['Output tokens', count(t.output_tokens)], ['Cost', usd(t.cost_usd)], ['Tool calls', count(t.tool_calls)],
+      ['Approvals', `${count(t.approvals.requested)} (${count(t.approvals.approved)} approved · ${count(t.approvals.denied)} denied · ${count(t.approvals.expired)} expired)`],
+    ];
+    document.getElementById('usage-totals').replaceChildren(...tiles.map(([k, v]) => el('div', { class: 'tile', 'data-total': k.toLowerCase() }, el('dt', {}, k), el('dd', {}, v))));
+
+    const rows = report.data;
+    const otherApprovals = (r) => Math.max(0, r.approvals.requested - r.approvals.approved - r.approvals.denied - r.approvals.expired);
+    document.getElementById('usage-charts').replaceChildren(
+      barChart('Runs', rows, [{ label: 'not failed', class: 'c-ok', value: (r) => r.runs - r.failed_runs }, { label: 'failed', class: 'c-bad', value: (r) => r.failed_runs }], count),
+      barChart('Tokens', rows, [{ label: 'input', class: 'c-in', value: (r) => r.input_tokens }, { label: 'output', class: 'c-out', value: (r) => r.output_tokens }], count),
+      barChart('Cost (USD)', rows, [{ label: 'cost', class: 'c-cost', value: (r) => r.cost_usd }], usd),
+      barChart('Tool calls', rows, [{ label: 'tool calls', class: 'c-tools', value: (r) => r.tool_calls }], count),
+      barChart('Approvals', rows, [
+        { label: 'approved', class: 'c-ok', value: (r) => r.approvals.approved }, { label: 'denied', class: 'c-bad', value: (r) => r.approvals.denied },
+        { label: 'expired', class: 'c-warn', value: (r) => r.approvals.expired }, { label: 'pending or canceled', class: 'c-other', value: otherApprovals },
+      ], count),
+    );
+
+    const cells = (r) => [
+      el('td', { class: 'num', 'data-field': 'runs' }, count(r.runs)), el('td', { class: 'num', 'data-field': 'failed_runs' }, count(r.failed_runs)),
+      el('td', { class: 'num', 'data-field': 'failure_rate' }, percent(r.failure_rate)),
+      el('td', { class: 'num', 'data-field': 'input_tokens' }, count(r.input_tokens)), el('td', { class: 'num', 'data-field': 'output_tokens' }, count(r.output_tokens)),
+      el('td', { class: 'num', 'data-field': 'cost_usd' }, usd(r.cost_usd)), el('td', { class: 'num', 'data-field': 'tool_calls' }, count(r.tool_calls)),
+      ...['requested', 'approved', 'denied', 'expired'].map((k) => el('td', { class: 'num', 'data-field': `approvals.${k}` }, count(r.approvals[k]))),
+    ];
+    const table = document.getElementById('usage');
+    // Newest day first in the table (the charts read left to right, oldest first).
+    const listed = report.group_by === 'day' ? [...rows].reverse() : rows;
+    table.querySelector('tbody').replaceChildren(...listed.map((r) => el('tr', { 'data-key': r.key, class: r.runs === 0 ? 'empty' : undefined },
+      el('th', { scope: 'row' }, r.label), ...cells(r))));
+    let foot = table.querySelector('tfoot');
+    if (!foot) table.append((foot = el('tfoot')));
+    foot.replaceChildren(el('tr', { 'data-key': 'total' }, el('th', { scope: 'row' }, 'Total'), ...cells(t)));
+    document.getElementById('usage-empty').hidden = t.runs > 0;
+  }
+
+  const pages = { runs: runsPage, run: runPage, approvals: approvalsPage, usage: usagePage };
   if (pages[body.dataset.page]) pages[body.dataset.page]().catch(showError);
 })();
