@@ -140,7 +140,8 @@ describe('scale-out on the PostgreSQL-backed Temporal server', () => {
     const session = (await new Api(admin.key, bases[0]).post('/v1/sessions', { agent: 'payer', if_busy: 'enqueue' })).body as { id: string };
     const sessionRunsAt = new Set([RUNS / 4, RUNS / 2 + 10, RUNS / 2 + 20]);
     const sessionRunIds: string[] = [];
-    const sessionLog = followSessionLog([bases[1]!, bases[0]!], admin.key, session.id, sessionRunsAt.size, deadline);
+    // Read through api1 first, which is killed halfway: the stream resumes on api2 with Last-Event-ID.
+    const sessionLog = followSessionLog([bases[0]!, bases[1]!], admin.key, session.id, sessionRunsAt.size, deadline);
     let restarted: ApProcess | undefined;
     for (let i = 0; i < RUNS; i++) {
       if (i === RUNS / 2) {
@@ -210,6 +211,8 @@ describe('scale-out on the PostgreSQL-backed Temporal server', () => {
     expect(await gaps(admin, [...runIds, ...sessionRunIds])).toEqual([]);
     // The session stream: its three runs completed, and every session_seq of the log came once, in order.
     expect(sessionStream.completed).toEqual(sessionRunIds);
+    // It was open through api1 when api1 was killed (two of its runs were created after that).
+    expect(sessionStream.resumes).toBeGreaterThan(0);
     expect(sessionStream.ids).toEqual(sessionStream.ids.map((_, i) => i + 1));
     const log = await tolerant(() => new Api(admin.key, bases[1]).get(`/v1/sessions/${session.id}/log`));
     expect((log.body as { session_seq: number }[]).map((e) => e.session_seq)).toEqual(sessionStream.ids);
