@@ -2,7 +2,7 @@
 import type { Queryable } from './pool';
 import type { Message } from '../domain/message';
 import type { PendingEvent } from '../domain/event';
-import type { RunState, Usage } from '../domain/run';
+import { PAUSED_STATUSES, type RunState, type Usage } from '../domain/run';
 
 export interface SessionRow {
   id: string;
@@ -69,7 +69,7 @@ export interface EventRow {
  * A session's status, from its runs (API.md 16): `waiting` while one is paused for a person or a client,
  * `running` while one is otherwise unfinished, `idle` when none is.
  */
-const SESSION_STATUS = `(SELECT CASE WHEN bool_or(r.status IN ('waiting_approval', 'waiting_auth', 'tool_required')) THEN 'waiting'
+const SESSION_STATUS = `(SELECT CASE WHEN bool_or(r.status IN (${PAUSED_STATUSES.map((st) => `'${st}'`).join(', ')})) THEN 'waiting'
                                       WHEN count(*) > 0 THEN 'running' ELSE 'idle' END
                            FROM runs r WHERE r.session_id = s.id AND r.status NOT IN ('completed', 'failed', 'canceled'))`;
 

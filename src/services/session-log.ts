@@ -60,9 +60,9 @@ export async function sessionStreamStart(deps: ServiceDeps, p: Principal, id: st
 }
 
 /** A user turn as a run's create body: the session's own `if_busy` unless the caller gave one. */
-function turnBody(input: UserMessage[] | SessionMessage['content'], ifBusy: 'reject' | 'enqueue', metadata: Record<string, unknown> = {}): RunCreate {
+function turnBody(input: UserMessage[], ifBusy: 'reject' | 'enqueue', metadata: Record<string, unknown> = {}): RunCreate {
   return {
-    input: typeof input === 'string' ? input : (input as RunCreate['input']),
+    input: input as RunCreate['input'],
     wait: false,
     stream: false,
     wait_timeout_seconds: 60,
