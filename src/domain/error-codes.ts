@@ -84,6 +84,7 @@ export const ERROR_CODES = {
   rate_limited: { type: 'rate_limit_error', when: "The API key's or workspace's request rate, or the server's capacity, is exceeded (with Retry-After)" },
   too_many_active_runs: { type: 'rate_limit_error', when: 'The workspace already has its maximum number of active runs (with Retry-After)' },
   // api_error
+  stream_interrupted: { type: 'api_error', when: "In a `stream: true` chat completion (the last `data:` frame, never a status): a model call broke off after part of its text was streamed and its retry answered differently, so the streamed text is not the answer; the run goes on" },
   internal_error: { type: 'api_error', when: 'Something unexpected failed; the message quotes the request id, the details are in the log' },
   database_unavailable: { type: 'api_error', when: 'PostgreSQL is not reachable (with Retry-After)', unavailable: true },
   temporal_unavailable: { type: 'api_error', when: 'The Temporal server is not reachable (with Retry-After)', unavailable: true },

@@ -11,6 +11,7 @@ import { isPaused, isTerminal, type RunCreate } from '../domain/run';
 import type { Principal } from '../domain/workspace';
 import type { ServiceDeps } from './deps';
 import { earlyFollower, followRun, type RunFollower } from './follow-run';
+import { StreamedAnswer } from './streamed-answer';
 import { createRunInNewSession, eventPage, getRun, runProgress, waitForRun, type RunStartHooks, type RunView } from './runs';
 
 type RunEventView = Awaited<ReturnType<typeof eventPage>>[number];
@@ -173,12 +174,25 @@ export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompleti
     // The status the run paused in, as its event said: by the time the run is read it may have moved on.
     let pausedIn: string | undefined;
     let end = false;
+    let interrupted = false;
+    const answer = new StreamedAnswer();
+    const text = (content: string): void => {
+      if (content) data(chunk([{ index: 0, delta: { content }, finish_reason: null }]));
+    };
     for await (const item of follower) {
       if (item.kind === 'delta') {
-        data(chunk([{ index: 0, delta: { content: item.delta.text }, finish_reason: null }]));
+        text(answer.delta(item.delta));
         continue;
       }
       const e = item.event;
+      if (e.type === 'message.completed') {
+        const rest = answer.completed(e.data.step, e.data.message.content.map((part) => part.text).join(''));
+        if (rest === undefined) {
+          interrupted = true;
+          break;
+        }
+        text(rest);
+      }
       const name = NAMED[e.type];
       if (name) named(name, e.data);
       if (e.type === 'skill.loaded') named('skill_invocation', { skill_name: e.data.skill_id, success: true, files: e.data.files });
@@ -189,7 +203,13 @@ export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompleti
       if (isTerminal(e.type.replace('run.', ''))) end = true;
       if (end) break;
     }
-    if (end && !closed) {
+    if (interrupted && !closed) {
+      const err = new PlatformError(
+        'stream_interrupted',
+        `A model call of run ${run.id} broke off after part of its answer was streamed, and its retry answered differently: discard the text of this stream. The run goes on; GET /v1/runs/${run.id} has its answer.`,
+      );
+      data({ error: { type: err.type, code: err.code, message: err.message } });
+    } else if (end && !closed) {
       const final = await getRun(deps, p, run.id);
       if (final.status === 'failed' || final.status === 'canceled') {
         const err = failure(final);

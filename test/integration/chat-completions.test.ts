@@ -95,6 +95,27 @@ describe('POST /v1/chat/completions', () => {
     expect(frames[frames.length - 1]!.data).toBe('[DONE]');
   });
 
+  it('a streamed answer asked again with its Idempotency-Key streams the same run and its whole text again', async () => {
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    llm.reply({ text: 'Said once, streamed twice.', chunk_delay_ms: 10 });
+    const ask = async () => {
+      const res = await fetch(`${env().apiUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${api.key}`, 'content-type': 'application/json', 'idempotency-key': 'chat-replay-1' },
+        body: JSON.stringify({ model: 'assistant', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+      });
+      const chunks = (await readSse(res)).filter((f) => !f.event && f.data !== '[DONE]').map((f) => JSON.parse(f.data) as { id: string; choices: { delta?: { content?: string } }[] });
+      return { id: chunks[0]!.id, text: chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('') };
+    };
+    const first = await ask();
+    expect(first.text).toBe('Said once, streamed twice.');
+    // The run has ended and its deltas are gone: the replay's text comes from the stored message.completed.
+    const again = await ask();
+    expect(again).toEqual(first);
+    expect(llm.requests).toHaveLength(1);
+  });
+
   it('pauses with finish_reason approval_required when a write tool needs approval', async () => {
     const tools = await startToolServer();
     const { api, llm } = await setupAgent();

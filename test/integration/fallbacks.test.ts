@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeLlm, type FakeLlm } from '../fixtures/fake-llm';
 import { canary } from '../support/canaries';
@@ -244,5 +245,54 @@ describe('hostile fallback lists', () => {
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ version: before.version + 1, model: { card: 'fake', fallbacks: four } });
     expect(backup.requests).toHaveLength(0);
+  });
+});
+
+// A Chat Completions client cannot discard an attempt's text as a run stream's client does (API.md 3.2):
+// what the OpenAI-compatible stream sends is the stored answer, or it ends saying it is not
+// (src/services/streamed-answer.ts).
+describe('the OpenAI-compatible stream when a model call breaks off mid-answer', () => {
+  const chatStream = async (api: Api) => {
+    const client = new OpenAI({ apiKey: api.key, baseURL: `${env().apiUrl}/v1`, maxRetries: 0 });
+    const stream = await client.chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'hello' }], stream: true });
+    let text = '';
+    let runId = '';
+    try {
+      for await (const chunk of stream) {
+        runId ||= chunk.id.replace(/^chatcmpl-/, '');
+        text += chunk.choices[0]?.delta?.content ?? '';
+      }
+    } catch (error) {
+      return { text, runId, error };
+    }
+    return { text, runId, error: undefined };
+  };
+
+  it('a fallback that repeats the broken start streams on from where the client is: the text is the answer once', async () => {
+    const { api, primary, backup } = await withFallback();
+    primary.reply({ text: 'The whole answer, at last.', chunk_delay_ms: 40, drop_after_chunks: 2 });
+    backup.reply({ text: 'The whole answer, at last.', chunk_delay_ms: 20 });
+    const { text, runId, error } = await chatStream(api);
+    expect(error).toBeUndefined();
+    // Before: 'The whole The whole answer, at last.'
+    expect(text).toBe('The whole answer, at last.');
+    expect((await completedOf(api, runId))[0]).toMatchObject({ card: 'backup' });
+  });
+
+  it('a fallback that answers differently ends the stream with stream_interrupted; the run goes on to its answer', async () => {
+    const { api, primary, backup } = await withFallback();
+    primary.reply({ text: 'Half an answer that never ends', chunk_delay_ms: 40, drop_after_chunks: 3 });
+    backup.reply({ text: 'Something else entirely.', chunk_delay_ms: 20 });
+    const { text, runId, error } = await chatStream(api);
+    // Before: no error, and the text 'Half an answer Something else entirely.'
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect(error).toMatchObject({ type: 'api_error', code: 'stream_interrupted' });
+    expect((error as Error).message).toContain(`GET /v1/runs/${runId}`);
+    expect(text).toBe('Half an answer ');
+    const run = await waitFor(async () => {
+      const r = (await api.get(`/v1/runs/${runId}`)).body;
+      return r.status === 'completed' ? r : undefined;
+    }, 'the run to complete');
+    expect(run.output_text).toBe('Something else entirely.');
   });
 });
