@@ -2,7 +2,7 @@
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startToolServer } from '../fixtures/tool-server';
-import { allEvents, env, httpTool, readSse, setupAgent } from '../support/api';
+import { adminApi, allEvents, env, httpTool, readSse, setupAgent } from '../support/api';
 import { holdAuditWrites } from '../support/hold-api';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -212,6 +212,26 @@ describe('Agentlify compatibility (API.md 16): the OpenAI SDK at <host>/api/agen
       if (event) events.push(event);
     }
     expect(events.filter((e) => e.type === 'skill_invocation')).toEqual([expect.objectContaining({ skill_name: 'platform-guide', success: true })]);
+  });
+
+  it('an unknown agent is NotFoundError, and a workspace at its max_active_runs is RateLimitError with Retry-After', async () => {
+    const { api, llm } = await setupAgent();
+    cleanups.push(() => llm.close());
+    const unknown = await agentlify(api.key).chat.completions.create({ model: 'nobody', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(unknown).toMatchObject({ status: 404, code: 'not_found', param: 'model' });
+
+    const ws = (await api.get('/v1/workspaces/current')).body.id as string;
+    expect((await adminApi().patch(`/v1/workspaces/${ws}`, { max_active_runs: 1 })).status).toBe(200);
+    // One run holds the only slot while its model streams slowly.
+    llm.reply({ text: Array.from({ length: 200 }, (_, i) => `w${i}`).join(' '), chunk_delay_ms: 50 });
+    const busy = await api.post('/v1/runs', { agent: 'assistant', input: 'hold the slot' });
+    expect(busy.status).toBe(202);
+    const limited = await agentlify(api.key).chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'hi' }], stream: true }).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(limited).toMatchObject({ status: 429, code: 'too_many_active_runs', type: 'rate_limit_error' });
+    expect(Number((limited as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('retry-after'))).toBeGreaterThan(0);
+    expect((await api.post(`/v1/runs/${busy.body.id}/cancel`, {})).status).toBe(202);
   });
 
   it("a run that runs out of time is a 408, one that crosses its token limit a 402 budget_error, with the run's code", async () => {
