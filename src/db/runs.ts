@@ -90,6 +90,22 @@ export async function getSession(q: Queryable, ws: string, id: string, forUpdate
 }
 
 /** The session's status now; undefined when it no longer exists. */
+export async function sessionExists(q: Queryable, sessionId: string): Promise<boolean> {
+  return (await q.query('SELECT 1 FROM sessions WHERE id = $1', [sessionId])).rowCount === 1;
+}
+
+/** A session with its status and its unfinished run, if any: where a live stream of its log starts. */
+export async function getSessionWithActiveRun(q: Queryable, ws: string, id: string): Promise<(SessionStatusRow & { active_run_id: string | null }) | undefined> {
+  return (
+    await q.query<SessionStatusRow & { active_run_id: string | null }>(
+      `SELECT s.*, ${SESSION_STATUS} AS status,
+              (SELECT r.id FROM runs r WHERE r.session_id = s.id AND r.status NOT IN ('completed', 'failed', 'canceled') ORDER BY r.id LIMIT 1) AS active_run_id
+         FROM sessions s WHERE s.workspace_id = $1 AND s.id = $2`,
+      [ws, id],
+    )
+  ).rows[0];
+}
+
 export async function sessionStatus(q: Queryable, sessionId: string): Promise<SessionStatusRow['status'] | undefined> {
   return (await q.query<{ status: SessionStatusRow['status'] }>(`SELECT ${SESSION_STATUS} AS status FROM sessions s WHERE s.id = $1`, [sessionId])).rows[0]?.status;
 }

@@ -24,7 +24,7 @@ export const sessionEventPage = async (deps: Pick<ServiceDeps, 'db'>, sessionId:
   (await repo.listSessionEvents(deps.db, sessionId, afterSeq, limit)).map(eventView);
 
 /** Whether the session no longer exists: its followers end. */
-export const sessionIsGone = async (deps: Pick<ServiceDeps, 'db'>, sessionId: string): Promise<boolean> => (await repo.sessionStatus(deps.db, sessionId)) === undefined;
+export const sessionIsGone = async (deps: Pick<ServiceDeps, 'db'>, sessionId: string): Promise<boolean> => !(await repo.sessionExists(deps.db, sessionId));
 
 /** `GET /v1/sessions/:id/events` as JSON: `{object: "list", data, has_more, next_after_seq}`. */
 export async function listSessionEvents(deps: ServiceDeps, p: Principal, id: string, q: Pick<SessionEventsQuery, 'after_seq' | 'limit' | 'order'>) {
@@ -54,9 +54,10 @@ export async function sessionLog(deps: ServiceDeps, p: Principal, id: string): P
 
 /** Where a live stream of the session starts: its last session_seq now, and its unfinished run (whose deltas it hears). */
 export async function sessionStreamStart(deps: ServiceDeps, p: Principal, id: string): Promise<{ session: repo.SessionStatusRow; lastSeq: number; activeRunId: string | undefined }> {
-  const session = await sessionOf(deps, p, id);
-  const active = await repo.activeRunOfSession(deps.db, id);
-  return { session, lastSeq: Number(session.event_seq), activeRunId: active?.id };
+  const found = await repo.getSessionWithActiveRun(deps.db, p.workspace_id, id);
+  if (!found) throw notFound('session', 'id');
+  const { active_run_id, ...session } = found;
+  return { session, lastSeq: Number(session.event_seq), activeRunId: active_run_id ?? undefined };
 }
 
 /** A user turn as a run's create body: the session's own `if_busy` unless the caller gave one. */
@@ -88,10 +89,10 @@ export async function postEvents(deps: ServiceDeps, p: Principal, id: string, b:
 
 /** `POST /v1/sessions/:id/cancel`: cancels the session's active run (the oldest unfinished); 409 `session_idle` when none. */
 export async function cancelSessionRun(deps: ServiceDeps, p: Principal, id: string, reason: string | undefined) {
-  await sessionOf(deps, p, id);
-  const active = await repo.activeRunOfSession(deps.db, id);
-  if (!active) throw new PlatformError('session_idle', 'The session has no active run', 'id');
-  return cancelRun(deps, p, active.id, reason);
+  const session = await repo.getSessionWithActiveRun(deps.db, p.workspace_id, id);
+  if (!session) throw notFound('session', 'id');
+  if (!session.active_run_id) throw new PlatformError('session_idle', 'The session has no active run', 'id');
+  return cancelRun(deps, p, session.active_run_id, reason);
 }
 
 /**

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stablePort } from '../../src/temporal/dev-server';
-import { decodeSse } from '../../src/providers/sse-decoder';
+import { decodeSse, type SseMessage } from '../../src/providers/sse-decoder';
 import { startPair } from '../support/pair';
 import { spawnAp, type ApProcess } from '../support/processes';
 import type { PostgresTemporal } from '../support/temporal-postgres';
@@ -26,17 +26,26 @@ afterAll(async () => {
   await temporal?.stop();
 });
 
-/** Reads a run's SSE stream from the first base, resuming with Last-Event-ID on the next after a cut. */
-async function follow(bases: string[], key: string, runId: string, deadline: number): Promise<{ ids: number[]; last?: string; resumes: number }> {
+/**
+ * Reads an SSE log (a run's or a session's) from the first base, resuming with Last-Event-ID on the next
+ * base after a cut, until `isLast` says a stored frame was the last one wanted.
+ */
+async function followResuming(
+  bases: string[],
+  key: string,
+  url: (resuming: boolean) => string,
+  deadline: number,
+  isLast: (m: SseMessage) => boolean,
+): Promise<{ ids: number[]; frames: SseMessage[]; resumes: number }> {
+  const frames: SseMessage[] = [];
   const ids: number[] = [];
-  let last: string | undefined;
   let resumes = 0;
   for (let i = 0; Date.now() < deadline; i++) {
     const base = bases[i % bases.length]!;
     try {
       // A stream that stays open past the deadline (a run that never ends) is cut, so that the test
       // reports the run instead of hanging until vitest's timeout.
-      const res = await fetch(`${base}/v1/runs/${runId}/events`, {
+      const res = await fetch(`${base}${url(ids.length > 0)}`, {
         headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream', ...(ids.length ? { 'last-event-id': String(ids.at(-1)) } : {}) },
         signal: AbortSignal.timeout(Math.max(1000, deadline - Date.now())),
       });
@@ -44,8 +53,8 @@ async function follow(bases: string[], key: string, runId: string, deadline: num
       for await (const m of decodeSse(res.body!)) {
         if (m.id === undefined) continue;
         ids.push(Number(m.id));
-        last = m.event;
-        if (last === 'run.completed' || last === 'run.failed' || last === 'run.canceled') return { ids, last, resumes };
+        frames.push(m);
+        if (isLast(m)) return { ids, frames, resumes };
       }
     } catch {
       /* the process died or was unreachable: resume elsewhere */
@@ -53,37 +62,23 @@ async function follow(bases: string[], key: string, runId: string, deadline: num
     resumes++;
     await sleep(500);
   }
-  return { ids, last, resumes };
+  return { ids, frames, resumes };
 }
 
-/**
- * Reads a session's SSE log from the start, resuming with Last-Event-ID on the other base after a cut,
- * until it has seen `runs` runs of the session complete.
- */
+/** A run's stream, to its terminal event. */
+async function follow(bases: string[], key: string, runId: string, deadline: number): Promise<{ ids: number[]; last?: string; resumes: number }> {
+  const terminal = ['run.completed', 'run.failed', 'run.canceled'];
+  const { ids, frames, resumes } = await followResuming(bases, key, () => `/v1/runs/${runId}/events`, deadline, (m) => terminal.includes(m.event ?? ''));
+  return { ids, last: frames.at(-1)?.event, resumes };
+}
+
+/** A session's log from the start, until it has seen `runs` runs of the session complete. */
 async function followSessionLog(bases: string[], key: string, sessionId: string, runs: number, deadline: number): Promise<{ ids: number[]; completed: string[]; resumes: number }> {
-  const ids: number[] = [];
   const completed: string[] = [];
-  let resumes = 0;
-  for (let i = 0; Date.now() < deadline; i++) {
-    const base = bases[i % bases.length]!;
-    try {
-      const res = await fetch(`${base}/v1/sessions/${sessionId}/events${ids.length ? '' : '?replay=1'}`, {
-        headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream', ...(ids.length ? { 'last-event-id': String(ids.at(-1)) } : {}) },
-        signal: AbortSignal.timeout(Math.max(1000, deadline - Date.now())),
-      });
-      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-      for await (const m of decodeSse(res.body!)) {
-        if (m.id === undefined) continue;
-        ids.push(Number(m.id));
-        if (m.event === 'run.completed') completed.push((JSON.parse(m.data) as { run_id: string }).run_id);
-        if (completed.length === runs) return { ids, completed, resumes };
-      }
-    } catch {
-      /* the process died or was unreachable: resume elsewhere */
-    }
-    resumes++;
-    await sleep(500);
-  }
+  const { ids, resumes } = await followResuming(bases, key, (resuming) => `/v1/sessions/${sessionId}/events${resuming ? '' : '?replay=1'}`, deadline, (m) => {
+    if (m.event === 'run.completed') completed.push((JSON.parse(m.data) as { run_id: string }).run_id);
+    return completed.length === runs;
+  });
   return { ids, completed, resumes };
 }
 
