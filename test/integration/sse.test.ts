@@ -210,8 +210,11 @@ describe('SSE', () => {
     const resumed = rest.filter((m) => m.id !== undefined).map((m) => Number(m.id));
     const all = [...seen, ...resumed];
     expect(all).toEqual(all.map((_, i) => i + 1));
-    const log = (await api.get(`/v1/sessions/${session.id}/log`)).body as { session_seq: number; run_id: string }[];
+    const log = (await api.get(`/v1/sessions/${session.id}/log`)).body as { session_seq: number; run_id: string; type: string }[];
     expect(log.map((e) => e.session_seq)).toEqual(all);
-    expect([...new Set(log.map((e) => e.run_id))]).toEqual(runs);
+    // The two queued runs store run.queued in either order; they start, and end, in turn.
+    expect(new Set(log.map((e) => e.run_id))).toEqual(new Set(runs));
+    expect(log.filter((e) => e.type === 'run.started').map((e) => e.run_id)).toEqual(runs);
+    expect(log.filter((e) => e.type === 'run.completed').map((e) => e.run_id)).toEqual(runs);
   });
 });
