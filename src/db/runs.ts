@@ -89,7 +89,6 @@ export async function getSession(q: Queryable, ws: string, id: string, forUpdate
   ).rows[0];
 }
 
-/** The session's status now; undefined when it no longer exists. */
 export async function sessionExists(q: Queryable, sessionId: string): Promise<boolean> {
   return (await q.query('SELECT 1 FROM sessions WHERE id = $1', [sessionId])).rowCount === 1;
 }
@@ -106,6 +105,7 @@ export async function getSessionWithActiveRun(q: Queryable, ws: string, id: stri
   ).rows[0];
 }
 
+/** The session's status now; undefined when it no longer exists. */
 export async function sessionStatus(q: Queryable, sessionId: string): Promise<SessionStatusRow['status'] | undefined> {
   return (await q.query<{ status: SessionStatusRow['status'] }>(`SELECT ${SESSION_STATUS} AS status FROM sessions s WHERE s.id = $1`, [sessionId])).rows[0]?.status;
 }

@@ -160,6 +160,8 @@ export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompleti
   const created = Math.floor(startedAt / 1000);
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({ id: `chatcmpl-${run.id}`, object: 'chat.completion.chunk', created, model: body.model, choices, ...extra });
   const data = (obj: unknown): void => void res.write(`data: ${JSON.stringify(obj)}\n\n`);
+  /** The stream's last frame when it ends in error, in the OpenAI error shape (the SDKs raise it). */
+  const errorFrame = (err: { type: string; code: string; message: string }): void => data({ error: { type: err.type, code: err.code, message: err.message } });
   const named = (event: string, payload: Record<string, unknown>): void =>
     void res.write(`event: ${event}\ndata: ${JSON.stringify(chunk([], { agent_event: { type: event, run_id: run.id, ...payload } }))}\n\n`);
 
@@ -204,16 +206,16 @@ export async function stream(deps: ServiceDeps, p: Principal, body: ChatCompleti
       if (end) break;
     }
     if (interrupted && !closed) {
-      const err = new PlatformError(
-        'stream_interrupted',
-        `A model call of run ${run.id} broke off after part of its answer was streamed, and its retry answered differently: discard the text of this stream. The run goes on; GET /v1/runs/${run.id} has its answer.`,
+      errorFrame(
+        new PlatformError(
+          'stream_interrupted',
+          `A model call of run ${run.id} broke off after part of its answer was streamed, and its retry answered differently: discard the text of this stream. The run goes on; GET /v1/runs/${run.id} has its answer.`,
+        ),
       );
-      data({ error: { type: err.type, code: err.code, message: err.message } });
     } else if (end && !closed) {
       const final = await getRun(deps, p, run.id);
       if (final.status === 'failed' || final.status === 'canceled') {
-        const err = failure(final);
-        data({ error: { type: err.type, code: err.code, message: err.message } });
+        errorFrame(failure(final));
       } else {
         data(chunk([{ index: 0, delta: {}, finish_reason: finishReason(isTerminal(final.status) ? final.status : (pausedIn ?? final.status)) }], { usage: usageOf(final) }));
         named('agent_complete', { agent_metadata: metadata(agent, final, startedAt) });

@@ -38,14 +38,10 @@ export class StreamedAnswer {
     if (d.attempt > s.attempt) Object.assign(s, { attempt: d.attempt, text: '', held: false });
     s.text += d.text;
     if (s.held) return '';
-    if (s.text.length <= s.shown.length) {
-      if (!s.shown.startsWith(s.text)) s.held = true;
-      return '';
-    }
-    if (!s.text.startsWith(s.shown)) {
-      s.held = true;
-      return '';
-    }
+    // This attempt agrees with what was sent so far when one of the two texts starts the other.
+    const behind = s.text.length <= s.shown.length;
+    s.held = behind ? !s.shown.startsWith(s.text) : !s.text.startsWith(s.shown);
+    if (s.held || behind) return '';
     const rest = s.text.slice(s.shown.length);
     s.shown = s.text;
     return rest;
