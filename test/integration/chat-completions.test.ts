@@ -77,7 +77,7 @@ describe('POST /v1/chat/completions', () => {
     const { api, llm, agent } = await setupAgent();
     cleanups.push(() => llm.close());
     llm.reply({ text: 'one two three four five' });
-    const hold = await holdAuditWrites(env().databaseUrl);
+    const hold = await holdAuditWrites(env().databaseUrl, (await api.get('/v1/workspaces/current')).body.id);
     cleanups.push(() => hold.release());
     const answer = fetch(`${env().apiUrl}/v1/chat/completions`, {
       method: 'POST',

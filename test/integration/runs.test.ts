@@ -156,7 +156,7 @@ describe('creating runs', () => {
     const { api, llm, agent } = await setupAgent();
     cleanups.push(() => llm.close());
     llm.reply({ text: 'one two three four five' });
-    const hold = await holdAuditWrites(env().databaseUrl);
+    const hold = await holdAuditWrites(env().databaseUrl, (await api.get('/v1/workspaces/current')).body.id);
     cleanups.push(() => hold.release());
     const answer = fetch(`${env().apiUrl}/v1/runs`, {
       method: 'POST',

@@ -1,6 +1,7 @@
-// Holding the API at a known point while the worker goes on: an EXCLUSIVE lock on audit_log makes the
-// API's audit write of a create wait (reads and the run's own writes go on), so that a test can let a
-// run finish before the API has answered its create. Hostile timing for streams that start late.
+// Holding the API at a known point while the worker goes on: the workspace's audit lock (the advisory
+// lock src/db/audit.ts appends under) makes the API's audit write of a create in that workspace wait
+// (reads, the run's own writes and other workspaces go on), so that a test can let a run finish before
+// the API has answered its create. Hostile timing for streams that start late.
 import pg from 'pg';
 
 export interface Hold {
@@ -9,12 +10,13 @@ export interface Hold {
   release(): Promise<void>;
 }
 
-export async function holdAuditWrites(databaseUrl: string): Promise<Hold> {
+export async function holdAuditWrites(databaseUrl: string, workspaceId: string): Promise<Hold> {
   const lock = new pg.Client({ connectionString: databaseUrl });
   const watch = new pg.Client({ connectionString: databaseUrl });
   await Promise.all([lock.connect(), watch.connect()]);
   await lock.query('BEGIN');
-  await lock.query('LOCK TABLE audit_log IN EXCLUSIVE MODE');
+  // A table lock here held every workspace's audit writes: parallel test files timed out on the API's pool.
+  await lock.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`audit:${workspaceId}`]);
   let released = false;
   return {
     async runReaches(agentId, status) {
