@@ -1,9 +1,10 @@
-// `npx tsx bench/timeline.ts [one|steps|approve] [N]`: where the wall time of a run goes. Runs N sequential
+// `npx tsx bench/timeline.ts [one|steps|approve|stream] [N]`: where the wall time of a run goes. Runs N sequential
 // runs of agent `one` or `steps` through the API (`wait: true`) and prints, per phase, the p50 of the time
 // from the request to each Temporal history event of the run's workflow and to each stored run event
 // (`created_at`), next to the raw workflow's events on the same server. `approve`: runs parked on an
 // approval, timed from the approve request to each history event after it, each stored event and the
-// arrival of `tool_call.started` on the run's stream (docs/performance.md).
+// arrival of `tool_call.started` on the run's stream. `stream`: `stream: true` runs, timed to each SSE
+// frame up to the first token, with the history and stored events (docs/performance.md).
 import crypto from 'node:crypto';
 import { temporal } from '@temporalio/proto';
 import { openStream, readFrames } from './platform';
@@ -75,6 +76,39 @@ benchScript('bench-timeline', async ({ stack, provider, tools, admin, developer 
       stored.push(events.data.filter((e) => e.seq > before.data.at(-1)!.seq).slice(0, 4).map((e) => ({ label: e.type, at: Date.parse(e.created_at) - t0 })));
     }
     process.stdout.write(`${table('approve: Temporal history after the approve request', approveRuns)}\n${table('approve: stored run events (created_at = its transaction start)', stored)}`);
+    return;
+  }
+  if (mode === 'stream') {
+    provider.set({ latency_ms: 0, tokens: 200, token_delay_ms: 2, tool_steps: 0 });
+    const frameRuns: Mark[][] = [];
+    const historyRuns: Mark[][] = [];
+    const stored: Mark[][] = [];
+    for (let i = 0; i < n + 5; i++) {
+      const t0 = Date.now();
+      const res = await fetch(`${developer.base}/v1/runs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${developer.key}`, 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ agent: 'one', input: 'hi', stream: true }),
+      });
+      const headers = Date.now() - t0;
+      const frames: Mark[] = [{ label: 'request sent', at: 0 }, { label: 'response headers', at: headers }];
+      let runId = '';
+      let deltas = 0;
+      await readFrames(res, (f) => {
+        const data = f.data as { run_id?: string; id?: string };
+        runId ||= data.run_id ?? (f.event === 'run.created' ? (data.id ?? '') : '');
+        if (f.event === 'message.delta') {
+          if (deltas++ === 0) frames.push({ label: 'first message.delta frame', at: f.wall - t0 });
+        } else if (frames.length < 8) frames.push({ label: `${f.event} frame`, at: f.wall - t0 });
+        return f.event === 'run.completed' || f.event === 'run.failed';
+      });
+      if (i < 5) continue;
+      frameRuns.push(frames);
+      historyRuns.push((await history(runId, t0)).slice(0, 8));
+      const events = (await developer.must('GET', `/v1/runs/${runId}/events?limit=100`)) as { data: { type: string; created_at: string }[] };
+      stored.push(events.data.slice(0, 4).map((e) => ({ label: e.type, at: Date.parse(e.created_at) - t0 })));
+    }
+    process.stdout.write(`${table('stream: SSE frames', frameRuns)}\n${table('stream: Temporal history', historyRuns)}\n${table('stream: stored run events (created_at = its transaction start)', stored)}`);
     return;
   }
   const platformRuns: Mark[][] = [];
