@@ -18,7 +18,10 @@ import { guardedFetch, privateNetworkCause } from '../src/security/network-guard
 import { validateArguments } from '../src/core/json-schema';
 import { withStrictDefaults } from '../src/domain/tool';
 import type { ActivityDeps } from './deps';
-import { writeHandedBatch, type EventBatch } from './run-log';
+import { writeHandedBatch, writeRunBatch, type EventBatch } from './run-log';
+import { answerEnd, type AnswerPlan } from '../src/domain/run-answer';
+import type { RunState } from '../src/domain/run';
+import { getRun, listEvents, storedEndState } from '../src/db/runs';
 import { DELTAS_CHANNEL } from '../workflows/definitions';
 import { startHeartbeat } from './heartbeat';
 import { redactor, type Redactor } from '../src/security/redact';
@@ -50,6 +53,8 @@ export interface ModelCallInput {
   max_output_tokens?: number;
   /** The run's events so far, stored before the provider is called (patch 'store-with-activity-v1'). */
   store?: EventBatch;
+  /** An answer without tool calls ends the run here, stored with it (patch 'answer-stored-with-model-v1'). */
+  finish?: AnswerPlan;
 }
 
 export interface CheckedToolCall extends ToolCall {
@@ -65,6 +70,8 @@ export interface ModelCallResult {
   card: string;
   model: string;
   finish_reason: string;
+  /** Set when the run's end was stored with this answer (`finish`): the run's final state. */
+  finished?: RunState;
 }
 
 export function createModelActivities(deps: ActivityDeps) {
@@ -87,6 +94,9 @@ export function createModelActivities(deps: ActivityDeps) {
     async callModel(input: ModelCallInput): Promise<ModelCallResult> {
       const ctx = Context.current();
       const stepLog = activityLog(log, { run_id: input.run_id, workspace_id: input.workspace_id, request_id: input.request_id }).child({ step: input.step });
+      // A retry after an attempt that stored the run's end (and then failed to report it) answers with that end.
+      const stored = input.finish && ctx.info.attempt > 1 ? await storedAnswer(db, input.run_id, input.finish) : undefined;
+      if (stored) return stored;
       // The batch is stored (on its own pooled connection) while the card is read: both come before the first token.
       const [primary, pinned] = await Promise.all([
         getModelCard(db, input.workspace_id, input.card),
@@ -157,7 +167,7 @@ export function createModelActivities(deps: ActivityDeps) {
           clearTimeout(timer);
           await deltas.end(true);
           if (tried.length) cardLog.warn({ model, failed: tried }, 'model call answered by a fallback card');
-          return answer(result, { card: card.id, model, pricing: card.pricing, redact, tools: input.tools }, cardLog, started);
+          return await endWithAnswer(deps, input, answer(result, { card: card.id, model, pricing: card.pricing, redact, tools: input.tools }, cardLog, started), cardLog);
         }
         throw failureOf(last!, tried);
       } finally {
@@ -231,6 +241,38 @@ function answer(result: ModelResult, by: Answerer, cardLog: ActivityDeps['log'],
     ...(tool_calls.length ? { tool_calls: tool_calls.map(({ id, name, arguments: a }) => ({ id, name, arguments: a })) } : {}),
   };
   return { message, tool_calls, usage: { ...result.usage, cost_usd }, card: by.card, model: by.model, finish_reason: result.finish_reason };
+}
+
+/**
+ * An answer without tool calls ends the run: its events, the final state and the transcript are stored
+ * here, and the workflow, told so by `finished`, ends without storing anything (one local activity and
+ * one workflow activation fewer, and the run is over for its readers a workflow task earlier). Not when
+ * the run is being canceled or a limit fails it, nor when the run already ended otherwise (a cancel or
+ * the timeout that reached the workflow first): then the workflow ends the run as before. A failure to
+ * store leaves it to the workflow too, which retries through outages.
+ */
+async function endWithAnswer(deps: ActivityDeps, input: ModelCallInput, result: ModelCallResult, cardLog: ActivityDeps['log']): Promise<ModelCallResult> {
+  const plan = input.finish;
+  if (!plan || result.tool_calls.length > 0 || Context.current().cancellationSignal.aborted) return result;
+  const end = answerEnd(plan, input.step, result, new Date().toISOString());
+  if (!end) return result;
+  try {
+    const { ended } = await writeRunBatch(deps, input.run_id, end, [...input.messages.slice(plan.history_length), result.message]);
+    return ended ? result : { ...result, finished: end.state };
+  } catch (err) {
+    cardLog.warn({ err: (err as Error).message }, "could not store the run's end with its answer: the workflow stores it");
+    return result;
+  }
+}
+
+/** The answer an earlier attempt stored as the run's end (its `message.completed` at the plan's seq), if one did. */
+async function storedAnswer(db: Db, runId: string, plan: AnswerPlan): Promise<ModelCallResult | undefined> {
+  const run = await getRun(db, runId);
+  if (!run || run.status !== 'completed' || run.last_seq < plan.seq) return undefined;
+  const [event] = await listEvents(db, runId, plan.seq - 1, 1);
+  if (event?.seq !== plan.seq || event.type !== 'message.completed') return undefined;
+  const d = event.data as unknown as Omit<ModelCallResult, 'tool_calls' | 'finished'>;
+  return { message: d.message, tool_calls: [], usage: d.usage, card: d.card, model: d.model, finish_reason: d.finish_reason, finished: storedEndState(run) };
 }
 
 /** The activity's failure: the last card's error, classified as it would be without fallbacks. */

@@ -106,6 +106,22 @@ export function createRunLogActivities(deps: ActivityDeps) {
       await writeRunBatch(deps, runId, { events, state }, messages, extra);
       return events.filter((e) => GOVERNANCE_EVENTS.has(e.type));
     },
+
+    /**
+     * recordEvents for the batch that ends a run (patch 'answer-stored-with-model-v1'), which also says
+     * when the run had already ended otherwise (its answer stored by the model activity while a cancel or
+     * the timeout reached the workflow): then nothing was stored, and `ended` is the run's stored end.
+     */
+    async recordRunEnd(
+      runId: string,
+      events: PendingEvent[],
+      state: RunState,
+      messages?: Message[],
+      extra?: StoreExtra,
+    ): Promise<{ events: PendingEvent[]; ended?: RunState }> {
+      const { ended } = await writeRunBatch(deps, runId, { events, state }, messages, extra);
+      return { events: events.filter((e) => GOVERNANCE_EVENTS.has(e.type)), ...(ended ? { ended } : {}) };
+    },
   };
   return {
     ...activities,
@@ -135,7 +151,8 @@ export async function writeHandedBatch(deps: ActivityDeps, runId: string, batch:
   try {
     for (let wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
       try {
-        return await writeRunBatch(deps, runId, batch);
+        await writeRunBatch(deps, runId, batch);
+        return;
       } catch (err) {
         if (err instanceof ApplicationFailure && err.nonRetryable) throw err;
         activityLog(deps.log, { run_id: runId }).warn({ err: (err as Error).message, retry_in_ms: wait }, 'could not store the run events handed to this activity; retrying');
@@ -147,10 +164,20 @@ export async function writeHandedBatch(deps: ActivityDeps, runId: string, batch:
   }
 }
 
+/** What storing a batch found: `ended` when the run had already ended otherwise, and nothing was stored. */
+export interface BatchOutcome {
+  ended?: RunState;
+}
+
 /**
  * Stores a batch in one transaction (events, the run's state, approval and client-tool records, the
  * webhooks it causes; with `messages`, the run's transcript), wakes live subscribers, then starts the
  * webhook deliveries and signals the session's next queued run. Idempotent: a retry stores nothing twice.
+ *
+ * A run ends once. Its end can be stored by the model activity that got the answer (patch
+ * 'answer-stored-with-model-v1') while the workflow, canceled or timed out meanwhile, stores an end of its
+ * own with the same seqs: whichever commits first is the run's end, and the other batch stores nothing and
+ * is told the stored end (`ended`). A retry of the batch that won finds its own end and goes on as before.
  */
 export async function writeRunBatch(
   { db, temporal, log, config }: ActivityDeps,
@@ -158,12 +185,14 @@ export async function writeRunBatch(
   { events, state }: EventBatch,
   messages?: Message[],
   extra?: StoreExtra,
-): Promise<void> {
+): Promise<BatchOutcome> {
   const lastSeq = events.length ? events[events.length - 1]!.seq : 0;
+  const ends = events.some((e) => END_EVENTS.has(e.type));
   let next: string | undefined;
   let deliveries: string[] = [];
   let runLog = activityLog(log, { run_id: runId });
   let workspaceId: string | undefined;
+  let ended: RunState | undefined;
   await transaction(db, async (c) => {
     // The session's row stays locked until commit: its log numbers events in the order batches commit,
     // and a final batch (`messages`) holds it against a create deciding its run's turn meanwhile.
@@ -171,11 +200,21 @@ export async function writeRunBatch(
     if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} does not exist`, RUN_ERROR.internal_error);
     runLog = activityLog(log, runIds(run));
     workspaceId = run.workspace_id;
+    // An end batch sets the state first: a statement after the session's lock, so it sees any end that
+    // committed while this batch waited for the lock (the row read with the lock may predate it).
+    if (ends && !(await runs.updateRunState(c, runId, state, lastSeq))) {
+      const stored = (await runs.getRun(c, runId))!;
+      if (stored.status !== state.status || stored.last_seq < lastSeq) {
+        ended = runs.storedEndState(stored);
+        runLog.info({ stored: stored.status, offered: state.status }, 'the run had already ended: its end stays, this batch is not stored');
+        return;
+      }
+    }
     const offCatalogue = events.flatMap((e) => eventIssues(e.type, e.data));
     // A bug of ours, not the user's: their run goes on, and the suite's teardown check fails on it.
     if (offCatalogue.length) runLog.error({ issues: offCatalogue.slice(0, 10) }, 'run events that do not match the run-event catalogue (src/domain/run-event.ts): stored as they are');
     const sessionSeq = await runs.insertEvents(c, run, run.session_event_seq, events.map((e) => ({ ...e, id: newId('evt') })));
-    await runs.updateRunState(c, runId, state, lastSeq);
+    if (!ends) await runs.updateRunState(c, runId, state, lastSeq);
     for (const a of extra?.approvals ?? []) await governance.upsertApproval(c, run, a);
     for (const t of extra?.client_tool_calls ?? []) await governance.upsertClientToolCall(c, run, t);
     const hooks = webhookEventsOf(runId, events);
@@ -191,6 +230,7 @@ export async function writeRunBatch(
       await c.query('SELECT pg_notify($1, $2), pg_notify($3, $4)', [EVENTS_CHANNEL, `${runId}:${lastSeq}`, SESSION_EVENTS_CHANNEL, sessionNotice(run.session_id, runId, sessionSeq)]);
     }
   });
+  if (ended) return { ended };
   runLog.debug({ first_seq: events[0]?.seq ?? null, last_seq: lastSeq, types: events.map((e) => e.type), status: state.status, webhook_deliveries: deliveries.length }, 'run events recorded');
   // A run's usage is final when it ends: then its workspace's budget thresholds are checked, in a
   // transaction of their own (the month's sum stays out of the one that holds the session's row).
@@ -203,4 +243,5 @@ export async function writeRunBatch(
       .sessionTurn(next)
       .catch((err: unknown) => runLog.warn({ err, next }, 'could not signal the next queued run'));
   }
+  return {};
 }

@@ -100,6 +100,8 @@ async function main(): Promise<void> {
     ['approval-denied-current-patches', { deny: { reason: 'no' } }],
     // With the run's context in the workflow's input (its session idle at create): no beginRun.
     ['approval-granted-context-in-input', { approve: {} }],
+    // With 'run-patches-current-v2' ('answer-stored-with-model-v1'): the last model call stores the run's end.
+    ['approval-granted-current-v2', { approve: {} }],
   ] as const;
   for (const [name, decision] of scenarios) {
     llm.reply({ tool_calls: [{ name: 'ticket', arguments: { title: 'x' } }] }, { text: 'ok' });
@@ -152,18 +154,63 @@ async function main(): Promise<void> {
   await call('POST', `/v1/runs/${client.id}/tools/resolve`, { tool_call_id: client.pending_tool_calls[0].id, output: { y: 2 } });
   await until(client.id, ['completed']);
   runs['client-tool'] = client.id;
+  const untilEvent = async (id: string, type: string) => {
+    for (let evs: { type: string }[] = []; !evs.some((ev) => ev.type === type); await new Promise((r) => setTimeout(r, 100))) evs = (await call('GET', `/v1/runs/${id}/events`)).data;
+  };
+  /** Two steps of read tools, then an answer. */
+  const twoReadSteps = async (name: string) => {
+    llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'A' } }] }, { tool_calls: [{ name: 'weather', arguments: { city: 'B' } }] }, { text: 'Mild.' });
+    runs[name] = (await call('POST', '/v1/runs', { agent: 'a', input: 'two steps', wait: true })).id;
+  };
+  /** A cancel while a tool runs. */
+  const cancelDuringSlowTool = async (name: string) => {
+    llm.reply({ tool_calls: [{ name: 'slow', arguments: { city: 'A' } }] });
+    const slowTool = await call('POST', '/v1/runs', { agent: 'a', input: 'cancel me' });
+    await untilEvent(slowTool.id, 'tool_call.started');
+    await call('POST', `/v1/runs/${slowTool.id}/cancel`, {});
+    await until(slowTool.id, ['canceled']);
+    runs[name] = slowTool.id;
+  };
   // With 'run-patches-current-v1' too: two steps of read tools, and a cancel while a tool runs (its batch stored by the final flush).
-  llm.reply({ tool_calls: [{ name: 'weather', arguments: { city: 'A' } }] }, { tool_calls: [{ name: 'weather', arguments: { city: 'B' } }] }, { text: 'Mild.' });
-  runs['read-tools-current-patches'] = (await call('POST', '/v1/runs', { agent: 'a', input: 'two steps', wait: true })).id;
-  llm.reply({ tool_calls: [{ name: 'slow', arguments: { city: 'A' } }] });
-  const slowTool = await call('POST', '/v1/runs', { agent: 'a', input: 'cancel me' });
-  for (let evs: { type: string }[] = []; !evs.some((ev) => ev.type === 'tool_call.started'); await new Promise((r) => setTimeout(r, 100))) evs = (await call('GET', `/v1/runs/${slowTool.id}/events`)).data;
-  await call('POST', `/v1/runs/${slowTool.id}/cancel`, {});
-  await until(slowTool.id, ['canceled']);
-  runs['canceled-during-tool-current-patches'] = slowTool.id;
+  await twoReadSteps('read-tools-current-patches');
+  await cancelDuringSlowTool('canceled-during-tool-current-patches');
   // With 'run-patches-current-v1': a plain answer, and read tools with a policy rule that `matches` (RE2).
   llm.reply({ text: 'Hello.' });
   runs['plain-answer-current-patches'] = (await call('POST', '/v1/runs', { agent: 'a', input: 'hello', wait: true })).id;
+  // With 'run-patches-current-v2' ('answer-stored-with-model-v1'): the model activity that gets the answer
+  // stores the run's end; two steps of read tools; a cancel while a tool runs (the workflow stores that end).
+  llm.reply({ text: 'Hello.' });
+  runs['plain-answer-current-v2'] = (await call('POST', '/v1/runs', { agent: 'a', input: 'hello', wait: true })).id;
+  await twoReadSteps('read-tools-current-v2');
+  await cancelDuringSlowTool('canceled-during-tool-current-v2');
+  // A cancel and the answer at once (as test/integration/run-end-race.test.ts sets them up, holding the
+  // session's row): the answer's end stored first and adopted by the canceled workflow; the cancel's first.
+  for (const [name, cancelFirst] of [['answer-stored-then-canceled', false], ['canceled-then-answer-refused', true]] as const) {
+    let open!: () => void;
+    llm.reply({ text: 'Raced.', until: new Promise<void>((r) => (open = r)) });
+    const raced = await call('POST', '/v1/runs', { agent: 'a', input: name });
+    await untilEvent(raced.id, 'step.started');
+    await new Promise((r) => setTimeout(r, 700));
+    const hold = new pg.Client({ connectionString: e.databaseUrl });
+    await hold.connect();
+    const pid = (await hold.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    await hold.query('BEGIN');
+    await hold.query('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [raced.session_id]);
+    const waiters = async (n: number) => {
+      const q = `WITH RECURSIVE b(pid) AS (SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)) UNION SELECT a.pid FROM pg_stat_activity a JOIN b ON b.pid = ANY(pg_blocking_pids(a.pid))) SELECT count(*)::int AS n FROM b`;
+      while ((await hold.query<{ n: number }>(q, [pid])).rows[0]!.n < n) await new Promise((r) => setTimeout(r, 50));
+    };
+    if (cancelFirst) await call('POST', `/v1/runs/${raced.id}/cancel`, {});
+    else open();
+    await waiters(1);
+    if (cancelFirst) open();
+    else await call('POST', `/v1/runs/${raced.id}/cancel`, {});
+    await waiters(2);
+    await hold.query('COMMIT');
+    await hold.end();
+    await until(raced.id, [cancelFirst ? 'canceled' : 'completed']);
+    runs[name] = raced.id;
+  }
   // The context in the input (an idle session at create), and a second run of a session queued behind the
   // first: beginRun finds the turn taken, the run waits for the session's signal, then beginRun again.
   llm.reply({ text: 'Hello.' });

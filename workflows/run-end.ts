@@ -1,11 +1,14 @@
 // How a run ends: completed with the model's answer, or failed (a limit, an expired approval, the timeout,
 // an error) or canceled; either way its last events and its transcript are stored, never canceled.
-import { ApplicationFailure, CancellationScope, isCancellation, log } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, CancelledFailure, isCancellation, log } from '@temporalio/workflow';
 import type { RunState } from '../src/domain/run';
 import { RUN_ERROR, type RunErrorCode } from '../src/domain/errors';
 import type { Message, ToolResultMessage } from '../src/domain/message';
 import { GateFailure, messageOf } from './gate-state';
-import { setStatus, type RunScope } from './run-scope';
+import { adoptStoredEnd, setStatus, type RunScope } from './run-scope';
+
+/** As in run-loop.ts: the end stored with the model's answer, or by the workflow, whichever comes first. */
+const ANSWER_STORED_PATCH = 'answer-stored-with-model-v1';
 
 export class RunFailure extends Error {
   constructor(
@@ -19,17 +22,25 @@ export class RunFailure extends Error {
 /** The run's body returned: `completed`, with its transcript stored. */
 export async function completeRun(run: RunScope): Promise<RunState> {
   const { state } = run;
-  state.completed_at = new Date().toISOString();
-  setStatus(run, 'completed');
-  run.events.emit('run.completed', { output_text: state.output_text, usage: state.usage });
-  await run.events.flush(run.transcript);
+  if (!run.endStored) {
+    state.completed_at = new Date().toISOString();
+    setStatus(run, 'completed');
+    run.events.emit('run.completed', { output_text: state.output_text, usage: state.usage });
+    await storeEnd(run, run.transcript);
+  }
   log.info('run ended', { ...run.logIds, status: state.status, steps: state.usage.steps, tool_calls: state.usage.tool_calls });
-  return state;
+  return run.endStored ? endAs(run) : state;
 }
 
-/** The run's body threw: `failed` (rethrown as a non-retryable failure of its code) or `canceled` (rethrown). */
-export async function endRunOnError(run: RunScope, err: unknown): Promise<never> {
+/**
+ * The run's body threw: `failed` (rethrown as a non-retryable failure of its code) or `canceled` (rethrown).
+ * Unless its answer was stored as its end first (the model activity committed it while the cancel or the
+ * timeout reached the workflow): then that end stays, and the run is completed with it.
+ */
+export async function endRunOnError(run: RunScope, err: unknown): Promise<RunState> {
   const { state } = run;
+  // completeRun found the run ended otherwise, adopted that end and threw it: it is stored already.
+  if (run.endStored) return endAs(run, err);
   const canceled = isCancellation(err) && !run.timedOut;
   const failure = failureOf(run, err, canceled);
   await CancellationScope.nonCancellable(async () => {
@@ -45,11 +56,30 @@ export async function endRunOnError(run: RunScope, err: unknown): Promise<never>
     }
     // What was still pending (approvals, client calls) is stored as canceled.
     const leftovers = run.gate?.cancelPending();
-    await run.events.flush(completeExchanges(run.transcript), leftovers && (leftovers.approvals.length || leftovers.client_tool_calls.length) ? leftovers : undefined);
+    await storeEnd(run, completeExchanges(run.transcript), leftovers && (leftovers.approvals.length || leftovers.client_tool_calls.length) ? leftovers : undefined);
   });
   log.info('run ended', { ...run.logIds, status: state.status, error_code: state.error?.code ?? null });
+  if (run.endStored) return endAs(run, err);
   if (canceled) throw err;
   throw ApplicationFailure.nonRetryable(failure!.message, failure!.code);
+}
+
+/**
+ * How the workflow ends when it adopted the run's stored end: completed with it, or canceled or failed as
+ * the stored end says (so that Temporal and the store tell the same end).
+ */
+function endAs(run: RunScope, err?: unknown): RunState {
+  const { state } = run;
+  if (state.status === 'completed') return state;
+  if (state.status === 'canceled') throw isCancellation(err) ? err : new CancelledFailure('The run was canceled');
+  throw ApplicationFailure.nonRetryable(state.error?.message ?? 'The run failed', state.error?.code ?? RUN_ERROR.internal_error);
+}
+
+/** Stores the run's last batch; under ANSWER_STORED_PATCH an end stored before it is adopted instead. */
+async function storeEnd(run: RunScope, messages: Message[], extra?: Parameters<RunScope['events']['flush']>[1]): Promise<void> {
+  if (!run.has(ANSWER_STORED_PATCH)) return run.events.flush(messages, extra);
+  const ended = await run.events.flushEnd(messages, extra);
+  if (ended) adoptStoredEnd(run, ended);
 }
 
 /** Why the run failed; undefined when it was canceled. */

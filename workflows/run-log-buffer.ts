@@ -61,6 +61,11 @@ export class RunLogBuffer {
     return this.pending.length > 0;
   }
 
+  /** The seq the next event will have. */
+  get nextSeq(): number {
+    return this.seq + 1;
+  }
+
   /** Stores the events so far (with the run's state, messages and records). A flush is never canceled: a batch that was numbered must be stored, or the log would have a gap. */
   async flush(messages?: Message[], more?: Extra): Promise<void> {
     const batch = this.pending;
@@ -72,6 +77,22 @@ export class RunLogBuffer {
         ? this.store.recordEvents(this.runId, batch, { ...this.state }, messages, extra)
         : this.store.recordEvents(this.runId, batch, { ...this.state }, messages),
     );
+  }
+
+  /**
+   * flush for the batch that ends the run (patch 'answer-stored-with-model-v1'): returns the run's stored
+   * end when it had already ended otherwise (its answer stored by the model activity), and then nothing of
+   * this batch was stored.
+   */
+  async flushEnd(messages: Message[], more?: Extra): Promise<RunState | undefined> {
+    const batch = this.pending;
+    const extra = mergeExtra(this.pendingExtra, more);
+    this.pending = [];
+    this.pendingExtra = {};
+    const { ended } = await CancellationScope.nonCancellable(() =>
+      extra ? this.store.recordRunEnd(this.runId, batch, { ...this.state }, messages, extra) : this.store.recordRunEnd(this.runId, batch, { ...this.state }, messages),
+    );
+    return ended;
   }
 
   /** The events so far, for the next activity to store first; without the patch, flushed now. */

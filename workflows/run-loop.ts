@@ -11,10 +11,17 @@ import type { ToolSpec } from '../src/domain/tool';
 import { legacyToolCall } from './legacy-tool-call';
 import { RunFailure } from './run-end';
 import { gateOf } from './run-gate';
-import type { RunScope } from './run-scope';
+import { adoptStoredEnd, type RunScope } from './run-scope';
 
 /** Patch: tool calls go through the approval/client-tool gate (before: write tools refused outright). */
 const GOVERNANCE_PATCH = 'governance-v1';
+/**
+ * Patch (issue 18): the model activity that gets an answer without tool calls stores the run's end with it
+ * (src/domain/run-answer.ts), and the workflow adopts that end instead of storing its own: one local
+ * activity and one activation fewer per run, and `wait: true` and the streams see the end a workflow task
+ * earlier. A cancel or the timeout that reaches the workflow first still ends the run (run-end.ts).
+ */
+const ANSWER_STORED_PATCH = 'answer-stored-with-model-v1';
 
 const modelCall = proxyActivities<Activities>({
   startToCloseTimeout: '10m',
@@ -46,10 +53,15 @@ export async function runSteps(run: RunScope, ctx: RunContext): Promise<void> {
   for (;;) {
     const step = startStep(run, limits);
     const batch = await run.events.handOff();
-    const result: ModelCallResult = await modelCall.callModel(modelRequest(run, ctx, tools, step, batch)).catch((err: unknown) => {
+    const result: ModelCallResult = await modelCall.callModel(modelRequest(run, ctx, tools, step, batch, limits)).catch((err: unknown) => {
       run.events.requeue(batch);
       throw err;
     });
+    if (result.finished) {
+      run.transcript.push(result.message);
+      adoptStoredEnd(run, result.finished);
+      return;
+    }
     takeModelResult(run, limits, step, result);
     if (result.tool_calls.length === 0) {
       finishWithAnswer(run, step, result);
@@ -98,8 +110,9 @@ function startStep(run: RunScope, limits: RunLimits): number {
   return step;
 }
 
-/** The model call's input: the session's history and the transcript, the allowed tools, the events to store first. */
-function modelRequest(run: RunScope, ctx: RunContext, tools: RunTools, step: number, batch: EventBatch | undefined) {
+/** The model call's input: the session's history and the transcript, the allowed tools, the events to store first, how to end the run. */
+function modelRequest(run: RunScope, ctx: RunContext, tools: RunTools, step: number, batch: EventBatch | undefined, limits: RunLimits) {
+  const finite = (n: number): number | null => (Number.isFinite(n) ? n : null);
   return {
     workspace_id: ctx.workspace_id,
     run_id: run.run_id,
@@ -111,6 +124,9 @@ function modelRequest(run: RunScope, ctx: RunContext, tools: RunTools, step: num
     messages: [...ctx.history, ...run.transcript],
     tools: tools.allowed.map((n) => tools.byName.get(n)!).map((t) => ({ name: t.name, description: t.description, input_schema: t.input_schema })),
     ...(batch ? { store: batch } : {}),
+    ...(run.has(ANSWER_STORED_PATCH)
+      ? { finish: { seq: run.events.nextSeq, state: { ...run.state }, history_length: ctx.history.length, max_tokens: finite(limits.maxTokens), budget: finite(limits.budget) } }
+      : {}),
   };
 }
 

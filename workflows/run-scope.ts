@@ -20,6 +20,12 @@ import type { ToolGate } from './tool-gate';
  * consolidation, which adds a new CURRENT_PATCH covering it.
  */
 const CURRENT_PATCH = 'run-patches-current-v1';
+/**
+ * Patch: as CURRENT_PATCH, and 'answer-stored-with-model-v1' (run-loop.ts) too. A history with only
+ * CURRENT_PATCH asks the patches added after it (AFTER_V1) one by one.
+ */
+const CURRENT_V2_PATCH = 'run-patches-current-v2';
+const AFTER_V1 = new Set(['answer-stored-with-model-v1']);
 /** Patch: every status change is upserted as the ApRunStatus search attribute (a history event each). */
 const SEARCH_ATTRIBUTES_PATCH = 'search-attributes-v1';
 
@@ -27,8 +33,10 @@ export interface RunScope {
   run_id: string;
   /** What the run state query answers; stored with every batch. */
   state: RunState;
-  /** Whether a patch applies: all of them under CURRENT_PATCH, else as each one's marker says. */
+  /** Whether a patch applies: all of them under CURRENT_V2_PATCH (and those before it under CURRENT_PATCH), else as each one's marker says. */
   has(patch: string): boolean;
+  /** Set when the run's end was stored outside the workflow (its answer, by the model activity): nothing is left to store. */
+  endStored: boolean;
   events: RunLogBuffer;
   /** What every workflow log line about this run carries (the workspace and request once the context is loaded). */
   logIds: { run_id: string; workspace_id?: string; request_id?: string | null };
@@ -61,8 +69,9 @@ export function openRun(run_id: string): RunScope {
     pending_tool_calls: [],
     pending_authorizations: [],
   };
-  const current = patched(CURRENT_PATCH);
-  const has = (patch: string): boolean => current || patched(patch);
+  const v2 = patched(CURRENT_V2_PATCH);
+  const v1 = !v2 && patched(CURRENT_PATCH);
+  const has = (patch: string): boolean => v2 || (v1 && !AFTER_V1.has(patch)) || patched(patch);
   return {
     run_id,
     state,
@@ -72,9 +81,21 @@ export function openRun(run_id: string): RunScope {
     transcript: [],
     timeoutSeconds: 0,
     timedOut: false,
+    endStored: false,
     turnSignaled: false,
     early: { decisions: [], resolutions: [], authorizations: [] },
   };
+}
+
+/**
+ * The run's end as stored outside the workflow (by the model activity, with its answer): the run's state
+ * becomes it, with the status search attribute, and nothing is emitted (its events are stored with it).
+ */
+export function adoptStoredEnd(run: RunScope, end: RunState): void {
+  const from = run.state.status;
+  Object.assign(run.state, end);
+  run.endStored = true;
+  if (from !== end.status && run.has(SEARCH_ATTRIBUTES_PATCH)) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.runStatus, value: end.status }]);
 }
 
 /** Moves the run to a status: a `run.status_changed` event, and the search attribute under its patch. */

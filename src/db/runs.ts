@@ -272,13 +272,31 @@ export async function clearCancelReason(q: Queryable, runId: string): Promise<vo
   await q.query('UPDATE runs SET cancel_reason = NULL WHERE id = $1', [runId]);
 }
 
-export async function updateRunState(q: Queryable, runId: string, s: RunState, lastSeq: number): Promise<void> {
-  await q.query(
+/** Stores the run's state, unless the run has ended or a later batch was stored; true when it did. */
+export async function updateRunState(q: Queryable, runId: string, s: RunState, lastSeq: number): Promise<boolean> {
+  const r = await q.query(
     `UPDATE runs SET status = $2, output = $3, output_text = $4, usage = $5, error = $6,
             started_at = COALESCE(started_at, $7::timestamptz), completed_at = $8::timestamptz, last_seq = GREATEST(last_seq, $9)
       WHERE id = $1 AND last_seq <= $9 AND status NOT IN ('completed', 'failed', 'canceled')`,
     [runId, s.status, JSON.stringify(s.output), s.output_text, s.usage, s.error, s.started_at, s.completed_at, lastSeq],
   );
+  return (r.rowCount ?? 0) > 0;
+}
+
+/** An ended run's state as its row stores it (nothing is pending once a run has ended). */
+export function storedEndState(row: RunRow): RunState {
+  return {
+    status: row.status as RunState['status'],
+    started_at: row.started_at?.toISOString() ?? null,
+    completed_at: row.completed_at?.toISOString() ?? null,
+    output: row.output,
+    output_text: row.output_text,
+    usage: row.usage,
+    error: row.error as RunState['error'],
+    pending_approvals: [],
+    pending_tool_calls: [],
+    pending_authorizations: [],
+  };
 }
 
 export async function listEvents(q: Queryable, runId: string, afterSeq: number, limit: number): Promise<EventRow[]> {

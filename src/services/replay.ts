@@ -67,6 +67,7 @@ export function unapprovedWrites(json: RecordedHistory['json']): ReplayVerdict['
       const [data] = decodePayloads({ input: marker.details?.data }) as [{ activity_type?: string } | undefined];
       const [result] = decodePayloads({ input: marker.details?.result });
       if (data?.activity_type === 'recordEvents') record(result as Parameters<typeof record>[0]);
+      if (data?.activity_type === 'recordRunEnd') record((result as { events?: Parameters<typeof record>[0] } | undefined)?.events);
       continue;
     }
     const attrs = e.activityTaskScheduledEventAttributes as ScheduledInput | undefined;

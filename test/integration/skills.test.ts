@@ -199,7 +199,7 @@ describe('skills', () => {
     const patches = (history.body.events as Marker[])
       .flatMap((e) => (e.markerRecordedEventAttributes?.markerName === 'core_patch' ? e.markerRecordedEventAttributes.details['patch-data']!.payloads : []))
       .map((pl) => (JSON.parse(Buffer.from(pl.data, 'base64').toString('utf8')) as { id: string }).id);
-    expect(patches).toEqual(['run-patches-current-v1']);
+    expect(patches).toEqual(['run-patches-current-v2']);
     const [verdict] = await replayHistories([{ id: run.body.id, json: history.body }]);
     expect(verdict).toMatchObject({ id: run.body.id, verdict: 'ok' });
   });

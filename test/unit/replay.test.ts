@@ -43,17 +43,27 @@ function declaredPatches(): { ids: Set<string>; undeclared: string[] } {
   return { ids, undeclared };
 }
 
+/** The results of a history's completed activities. */
+const activityResults = (h: HistoryJson): any[] => h.events.flatMap((e) => (e.activityTaskCompletedEventAttributes ? [decoded(e.activityTaskCompletedEventAttributes.result?.payloads?.[0])] : []));
+
 /**
- * Patches that only a new run can take, and a run's run-patches-current-v1 answers them without a marker of
- * their own (store-with-activity-v1 is the run's; the RE2 patch is asked only when a rule has `matches`, and
- * an action has no rules). No run was recorded between them and that patch, so no history can hold their
- * markers: each names a history under run-patches-current-v1 and what shows that it took the new path.
+ * Patches that only a new run can take, and a run's run-patches-current-v1 (or -v2) answers them without a
+ * marker of their own (store-with-activity-v1 is the run's; the RE2 patch is asked only when a rule has
+ * `matches`, and an action has no rules; answer-stored-with-model-v1 came with -v2). No run was recorded
+ * between them and that patch, so no history can hold their markers: each names a history under the
+ * current patch that covers it and what shows that it took the new path.
  */
-const UNDER_CURRENT_PATCH: Record<string, { history: string; takes: (h: HistoryJson) => boolean }> = {
+const UNDER_CURRENT_PATCH: Record<string, { history: string; marker: string; takes: (h: HistoryJson) => boolean }> = {
   // The events before a model or tool call are stored by that activity.
-  'store-with-activity-v1': { history: 'approval-granted-current-patches.json', takes: (h) => storedEvents(h).length > 0 },
+  'store-with-activity-v1': { history: 'approval-granted-current-patches.json', marker: 'run-patches-current-v1', takes: (h) => storedEvents(h).length > 0 },
   // A rule with `matches` decided a call (the RE2 patch is asked only then).
-  'policy-matches-re2-v1': { history: 'policy-matches-current-patches.json', takes: (h) => storedEvents(h).some((ev) => ev.type === 'policy.decided' && ev.data.rule_id === 'no-x') },
+  'policy-matches-re2-v1': { history: 'policy-matches-current-patches.json', marker: 'run-patches-current-v1', takes: (h) => storedEvents(h).some((ev) => ev.type === 'policy.decided' && ev.data.rule_id === 'no-x') },
+  // The model activity stored the run's end with the answer (its result says so), and no local activity followed.
+  'answer-stored-with-model-v1': {
+    history: 'plain-answer-current-v2.json',
+    marker: 'run-patches-current-v2',
+    takes: (h) => activityResults(h).some((r) => r?.finished?.status === 'completed') && !h.events.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity'),
+  },
 };
 
 describe('recorded histories', () => {
@@ -78,6 +88,10 @@ describe('recorded histories', () => {
         'action-invocation-early-decision-kept.json',
         // with tool-result-cached-v1 (a read tool's call answered from the tool result cache: cached: true)
         'tool-result-cached.json',
+        // with run-patches-current-v2 (answer-stored-with-model-v1: the answer's model call stores the run's end),
+        // and a cancel racing that end either way (test/integration/run-end-race.test.ts)
+        'plain-answer-current-v2.json', 'read-tools-current-v2.json', 'canceled-during-tool-current-v2.json', 'approval-granted-current-v2.json',
+        'answer-stored-then-canceled.json', 'canceled-then-answer-refused.json',
       ]),
     );
   });
@@ -89,9 +103,9 @@ describe('recorded histories', () => {
     expect([...ids]).toEqual(expect.arrayContaining(['run-patches-current-v1', ...Object.keys(UNDER_CURRENT_PATCH)]));
     const marked = new Set(files.flatMap((f) => patchMarkers(readHistory(f))));
     expect([...ids].filter((id) => !marked.has(id) && !UNDER_CURRENT_PATCH[id])).toEqual([]);
-    for (const [id, { history, takes }] of Object.entries(UNDER_CURRENT_PATCH)) {
+    for (const [id, { history, marker, takes }] of Object.entries(UNDER_CURRENT_PATCH)) {
       const h = readHistory(history);
-      expect(patchMarkers(h), id).toContain('run-patches-current-v1');
+      expect(patchMarkers(h), id).toContain(marker);
       expect(takes(h), id).toBe(true);
     }
   });
