@@ -95,7 +95,7 @@ export function createModelActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       const stepLog = activityLog(log, { run_id: input.run_id, workspace_id: input.workspace_id, request_id: input.request_id }).child({ step: input.step });
       // A retry after an attempt that stored the run's end (and then failed to report it) answers with that end.
-      const stored = input.finish && ctx.info.attempt > 1 ? await storedAnswer(db, input.run_id, input.finish) : undefined;
+      const stored = input.finish && ctx.info.attempt > 1 ? await storedAnswer(deps, input, input.finish) : undefined;
       if (stored) return stored;
       // The batch is stored (on its own pooled connection) while the card is read: both come before the first token.
       const [primary, pinned] = await Promise.all([
@@ -254,7 +254,8 @@ function answer(result: ModelResult, by: Answerer, cardLog: ActivityDeps['log'],
 async function endWithAnswer(deps: ActivityDeps, input: ModelCallInput, result: ModelCallResult, cardLog: ActivityDeps['log']): Promise<ModelCallResult> {
   const plan = input.finish;
   if (!plan || result.tool_calls.length > 0 || Context.current().cancellationSignal.aborted) return result;
-  const end = answerEnd(plan, input.step, result, new Date().toISOString());
+  const before = plan.state ?? input.store?.state;
+  const end = before && answerEnd(plan, before, input.step, result, new Date().toISOString());
   if (!end) return result;
   try {
     const { ended } = await writeRunBatch(deps, input.run_id, end, [...input.messages.slice(plan.history_length), result.message]);
@@ -265,14 +266,23 @@ async function endWithAnswer(deps: ActivityDeps, input: ModelCallInput, result: 
   }
 }
 
-/** The answer an earlier attempt stored as the run's end (its `message.completed` at the plan's seq), if one did. */
-async function storedAnswer(db: Db, runId: string, plan: AnswerPlan): Promise<ModelCallResult | undefined> {
-  const run = await getRun(db, runId);
+/**
+ * The answer an earlier attempt stored as the run's end (its `message.completed` at the plan's seq), if one
+ * did. What came after that commit (the webhook deliveries' start, the budget alert, the session's next
+ * run) may not have happened: the end is written again, which stores nothing twice and does those again.
+ */
+async function storedAnswer(deps: ActivityDeps, input: ModelCallInput, plan: AnswerPlan): Promise<ModelCallResult | undefined> {
+  const run = await getRun(deps.db, input.run_id);
   if (!run || run.status !== 'completed' || run.last_seq < plan.seq) return undefined;
-  const [event] = await listEvents(db, runId, plan.seq - 1, 1);
+  const [event] = await listEvents(deps.db, input.run_id, plan.seq - 1, 1);
   if (event?.seq !== plan.seq || event.type !== 'message.completed') return undefined;
   const d = event.data as unknown as Omit<ModelCallResult, 'tool_calls' | 'finished'>;
-  return { message: d.message, tool_calls: [], usage: d.usage, card: d.card, model: d.model, finish_reason: d.finish_reason, finished: storedEndState(run) };
+  const answer = { message: d.message, tool_calls: [], usage: d.usage, card: d.card, model: d.model, finish_reason: d.finish_reason };
+  const state = storedEndState(run);
+  const before = plan.state ?? input.store?.state;
+  const end = before && answerEnd(plan, before, input.step, answer, state.completed_at!);
+  if (end) await writeRunBatch(deps, input.run_id, end, [...input.messages.slice(plan.history_length), answer.message]);
+  return { ...answer, finished: state };
 }
 
 /** The activity's failure: the last card's error, classified as it would be without fallbacks. */

@@ -125,7 +125,8 @@ function modelRequest(run: RunScope, ctx: RunContext, tools: RunTools, step: num
     tools: tools.allowed.map((n) => tools.byName.get(n)!).map((t) => ({ name: t.name, description: t.description, input_schema: t.input_schema })),
     ...(batch ? { store: batch } : {}),
     ...(run.has(ANSWER_STORED_PATCH)
-      ? { finish: { seq: run.events.nextSeq, state: { ...run.state }, history_length: ctx.history.length, max_tokens: finite(limits.maxTokens), budget: finite(limits.budget) } }
+      ? // The state before the call is the handed batch's, when there is one: not sent twice.
+        { finish: { seq: run.events.nextSeq, ...(batch ? {} : { state: { ...run.state } }), history_length: ctx.history.length, max_tokens: finite(limits.maxTokens), budget: finite(limits.budget) } }
       : {}),
   };
 }

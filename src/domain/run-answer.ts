@@ -10,8 +10,8 @@ import type { RunState } from './run';
 export interface AnswerPlan {
   /** The seq of the answer's `message.completed`: the workflow's next. */
   seq: number;
-  /** The run's state before this model call's usage. */
-  state: RunState;
+  /** The run's state before this model call's usage; absent when it is the state of the batch the call was handed. */
+  state?: RunState;
   /** How many of the call's messages are the session's history: the rest is the run's transcript so far. */
   history_length: number;
   /** The run's token limit and the workspace budget left (null: none); over either the run fails instead. */
@@ -27,9 +27,11 @@ export interface ModelAnswer {
   finish_reason: string;
 }
 
-/** The answer's events and the run's state once it ended with it; undefined when a limit fails the run instead. */
-export function answerEnd(plan: AnswerPlan, step: number, answer: ModelAnswer, completedAt: string): { events: PendingEvent[]; state: RunState } | undefined {
-  const before = plan.state;
+/**
+ * The answer's events and the run's state once it ended with it, from the run's state before the call;
+ * undefined when a limit fails the run instead.
+ */
+export function answerEnd(plan: AnswerPlan, before: RunState, step: number, answer: ModelAnswer, completedAt: string): { events: PendingEvent[]; state: RunState } | undefined {
   const usage = {
     ...before.usage,
     model_calls: before.usage.model_calls + 1,

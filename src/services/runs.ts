@@ -1,7 +1,7 @@
 // Sessions and runs: creation (one Temporal workflow per run), reads, cancellation and waiting.
 import crypto from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { transaction } from '../db/pool';
+import { transaction, type Queryable } from '../db/pool';
 import * as catalog from '../db/agents';
 import { loadRunContext } from '../core/run-context';
 import { runView, type RunView } from '../core/run-view';
@@ -199,13 +199,9 @@ export async function createRunInSession(
   if (budget.status === 'rejected') throw budget.reason;
   const cap = budget.value?.max_active_runs ?? 0;
   let turnIsOwn = false;
-  const row = existing ?? await transaction(deps.db, async (c) => {
-    if (!(await repo.getSession(c, p.workspace_id, sessionId, true))) throw notFound('session', 'id');
-    if (b.if_busy === 'reject' && (await repo.activeRunOfSession(c, sessionId))) {
-      throw new PlatformError('session_busy', 'Another run of this session is active; retry later or pass if_busy: "enqueue"');
-    }
-    // Admitted or refused by the commit (repo.insertRun).
-    const inserted = await repo.insertRun(c, {
+  // Admitted or refused by the commit (repo.insertRun).
+  const insert = (q: Queryable): Promise<repo.RunRow> =>
+    repo.insertRun(q, {
       id: runId,
       workspace_id: p.workspace_id,
       session_id: sessionId,
@@ -221,10 +217,24 @@ export async function createRunInSession(
       created_by_key_id: p.key_id,
       tool_mode: extra.tool_mode ?? null,
     }, cap);
-    // Under the session's lock: no earlier run can end unseen or begin meanwhile.
-    turnIsOwn = (await repo.earlierUnfinishedRun(c, sessionId, runId)) === undefined;
-    return inserted;
-  }).catch((err: unknown) => {
+  const store = (): Promise<repo.RunRow> => extra.created
+    ? // A session this create made a moment ago: no one else knows its id yet, so it has no other run,
+      // and the insert needs neither the session's lock nor a transaction of its own (four round trips).
+      insert(deps.db).then((inserted) => {
+        turnIsOwn = true;
+        return inserted;
+      })
+    : transaction(deps.db, async (c) => {
+        if (!(await repo.getSession(c, p.workspace_id, sessionId, true))) throw notFound('session', 'id');
+        if (b.if_busy === 'reject' && (await repo.activeRunOfSession(c, sessionId))) {
+          throw new PlatformError('session_busy', 'Another run of this session is active; retry later or pass if_busy: "enqueue"');
+        }
+        const inserted = await insert(c);
+        // Under the session's lock: no earlier run can end unseen or begin meanwhile.
+        turnIsOwn = (await repo.earlierUnfinishedRun(c, sessionId, runId)) === undefined;
+        return inserted;
+      });
+  const row = existing ?? await store().catch((err: unknown) => {
     throw (err as { code?: string }).code === repo.ACTIVE_RUN_CAP_EXCEEDED ? tooManyActiveRuns(cap) : err;
   });
   // When the run need not wait for its session, its context goes with the start (the workflow then skips

@@ -5,7 +5,8 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnAp, type ApProcess } from '../support/processes';
 import { startPair } from '../support/pair';
-import { allEvents, Api, env, setupAgent, waitFor, waitForStatus } from '../support/api';
+import { adminApi, allEvents, Api, env, setupAgent, waitFor, waitForStatus } from '../support/api';
+import { budgetPeriod } from '../../src/domain/usage-report';
 import { startEffectServer, startToolServer } from '../fixtures/tool-server';
 
 const procs: ApProcess[] = [];
@@ -193,4 +194,51 @@ describe('restart durability', () => {
     expect(timedOut).toBeGreaterThan(answered);
     expect(events.slice(answered, signaled)).not.toContain('WORKFLOW_TASK_COMPLETED');
   }, 120_000);
+  it("a worker killed after it stored the run's end with the answer, before Temporal heard of it: the model call's retry answers with that end and asks the provider nothing", { timeout: 150_000 }, async () => {
+    const { base, port, worker: worker1 } = await pair('durability-end');
+    const s = await setupAgent();
+    cleanups.push(() => s.llm.close());
+    const client = new Api(s.api.key, `http://127.0.0.1:${port}`);
+    const ws = (await s.api.get('/v1/workspaces/current')).body.id as string;
+    expect((await adminApi().patch(`/v1/workspaces/${ws}`, { token_budget: 20 })).status).toBe(200);
+    s.llm.reply({ text: 'Stored once.', usage: { input_tokens: 11, output_tokens: 7 } }, { text: 'A second answer.', usage: { input_tokens: 11, output_tokens: 7 } });
+    // The run's end reaches 80 % of the budget: the model activity records that alert after its end has
+    // committed. Holding the alert's row keeps the activity there, its end stored and unreported.
+    const hold = new pg.Client({ connectionString: env().databaseUrl });
+    await hold.connect();
+    cleanups.push(() => hold.end().catch(() => undefined));
+    const holder = (await hold.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    await hold.query('BEGIN');
+    await hold.query('INSERT INTO budget_alerts (workspace_id, period, threshold, budget, spent) VALUES ($1, $2, 0.8, 20, 18)', [ws, budgetPeriod(new Date()).period]);
+
+    const run = (await client.post('/v1/runs', { agent: 'assistant', input: 'answer once' })).body;
+    await waitForStatus(client, run.id, ['completed'], 30_000);
+    await waitFor(async () => (await hold.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [holder])).rows[0]!.n > 0, 'the model activity to wait on the alert, its end stored');
+    await worker1.kill('SIGKILL');
+    await hold.query('ROLLBACK');
+    const worker2 = spawnAp(['worker'], base, path.join(env().logDir, 'durability-end-worker2.log'));
+    procs.push(worker2);
+    await worker2.ready;
+
+    // The first attempt times out (heartbeats stopped with the worker); the second finds the stored end.
+    type HistoryEvent = { eventType: string; activityTaskStartedEventAttributes?: { attempt?: number }; workflowExecutionCompletedEventAttributes?: { result: { payloads: { data: string }[] } } };
+    const history = async () => (await client.get(`/v1/runs/${run.id}/history`)).body.events as HistoryEvent[];
+    const events = await waitFor(async () => {
+      const h = await history();
+      return h.some((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED') && h;
+    }, 'the workflow to complete after the retry', 90_000);
+    expect(events.find((e) => e.activityTaskStartedEventAttributes)!.activityTaskStartedEventAttributes!.attempt).toBe(2);
+    expect(s.llm.requests).toHaveLength(1);
+    // Temporal's result is the stored end, not a second answer.
+    const result = JSON.parse(Buffer.from(events.find((e) => e.workflowExecutionCompletedEventAttributes)!.workflowExecutionCompletedEventAttributes!.result.payloads[0]!.data, 'base64').toString('utf8'));
+    const stored = (await client.get(`/v1/runs/${run.id}`)).body;
+    expect(result).toMatchObject({ status: 'completed', output_text: 'Stored once.', usage: stored.usage, completed_at: stored.completed_at });
+    const log = await allEvents(client, run.id);
+    expect(log.map((ev) => ev.seq)).toEqual(log.map((_, i) => i + 1));
+    expect(log.filter((ev) => ev.type === 'message.completed')).toHaveLength(1);
+    expect((await client.get(`/v1/sessions/${run.session_id}/messages`)).body.data.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant']);
+    // What the killed attempt did not get to after its commit was done by the retry: the budget alert.
+    const alerts = await hold.query('SELECT threshold FROM budget_alerts WHERE workspace_id = $1', [ws]);
+    expect(alerts.rows.map((r: { threshold: number }) => Number(r.threshold))).toEqual([0.8]);
+  });
 });
